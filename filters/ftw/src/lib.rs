@@ -1,0 +1,1 @@
+//! go-ftw regression runner.

@@ -1,0 +1,1 @@
+//! libinjection-compatible SQLi/XSS detection.

@@ -1,0 +1,1 @@
+//! Request body processors: urlencoded, multipart, JSON and XML.

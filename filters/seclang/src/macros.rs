@@ -1,0 +1,113 @@
+//! Macro expansion in SecLang strings: `%{tx.anomaly_score}`, `%{MATCHED_VAR}`, `%{rule.id}`.
+
+/// Resolves one macro reference (the text between `%{` and `}`) to its current value.
+pub trait MacroResolver {
+    /// Returns the value of `reference` (e.g. `tx.blocking_paranoia_level`, `MATCHED_VAR`),
+    /// or `None` when it is unset; an unset macro expands to the empty string.
+    fn resolve(&self, reference: &str) -> Option<Vec<u8>>;
+}
+
+/// A resolver that knows no variables; every macro expands to the empty string.
+pub struct NoMacros;
+
+impl MacroResolver for NoMacros {
+    fn resolve(&self, _reference: &str) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Reference(String),
+}
+
+/// A string that may contain `%{...}` macros, parsed once at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacroString {
+    parts: Vec<Part>,
+}
+
+impl MacroString {
+    /// Parses `text`; an unterminated `%{` is kept as literal text, as ModSecurity does.
+    pub fn parse(text: &str) -> MacroString {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("%{") {
+            let after = &rest[start + 2..];
+            match after.find('}') {
+                Some(end) => {
+                    literal.push_str(&rest[..start]);
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    parts.push(Part::Reference(after[..end].to_string()));
+                    rest = &after[end + 1..];
+                }
+                None => break,
+            }
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        MacroString { parts }
+    }
+
+    /// True when the string holds at least one macro, so it must be expanded per use.
+    pub fn has_macros(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Reference(_)))
+    }
+
+    /// The references this string uses, in order (e.g. `["tx.x", "MATCHED_VAR"]`).
+    pub fn references(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Reference(r) => Some(r.as_str()),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// Expands every macro through `resolver`.
+    pub fn expand(&self, resolver: &dyn MacroResolver) -> Vec<u8> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
+                Part::Reference(r) => {
+                    if let Some(v) = resolver.resolve(r) {
+                        out.extend_from_slice(&v);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl MacroResolver for Fixed {
+        fn resolve(&self, reference: &str) -> Option<Vec<u8>> {
+            (reference == "tx.a").then(|| b"1".to_vec())
+        }
+    }
+
+    #[test]
+    fn expands_known_and_unknown() {
+        let m = MacroString::parse("x=%{tx.a},y=%{tx.b}!");
+        assert!(m.has_macros());
+        assert_eq!(m.expand(&Fixed), b"x=1,y=!");
+        assert_eq!(m.references().collect::<Vec<_>>(), ["tx.a", "tx.b"]);
+    }
+
+    #[test]
+    fn unterminated_macro_is_literal() {
+        let m = MacroString::parse("a %{tx.a");
+        assert!(!m.has_macros());
+        assert_eq!(m.expand(&Fixed), b"a %{tx.a");
+    }
+}
