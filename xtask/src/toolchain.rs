@@ -1,0 +1,142 @@
+//! Finds (or installs) a toolchain that can build wasm32 filters.
+//!
+//! Two paths, tried in this order for each target:
+//! 1. the active rustup toolchain already has the target's std (`rustup target add ...`);
+//! 2. Debian's `rustc-web` with `rust-web-src`: std is rebuilt with `-Zbuild-std`, which
+//!    needs `RUSTC_BOOTSTRAP=1`. On Debian, as root, the packages are installed on demand.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Debian packages that provide a wasm-capable compiler and the std sources.
+const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "wasi-libc"];
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const DEBIAN_STD_SRC: &str = "/usr/lib/rustlib/src/rust/library";
+/// wasi-libc's install directory; wasm32-wasip1's std links against it.
+const DEBIAN_WASI_LIBC: &str = "/usr/lib/wasm32-wasi";
+
+/// How wasm artifacts get built on this machine.
+pub struct WasmToolchain {
+    rustup_sysroot: Option<PathBuf>,
+    debian: bool,
+}
+
+impl WasmToolchain {
+    /// Detects the toolchain, installing Debian's packages when nothing else can build wasm.
+    pub fn detect_or_install(_root: &Path) -> Result<WasmToolchain> {
+        let mut toolchain = WasmToolchain { rustup_sysroot: rustup_sysroot(), debian: debian_ready() };
+        let all_rustup = crate::wasm::ALL_TARGETS.iter().all(|t| toolchain.rustup_has(t));
+        if !all_rustup && !toolchain.debian {
+            install_debian_packages()?;
+            toolchain.debian = debian_ready();
+            if !toolchain.debian {
+                bail!("installed {DEBIAN_PACKAGES:?} but {DEBIAN_CARGO} or {DEBIAN_STD_SRC} is still missing");
+            }
+        }
+        Ok(toolchain)
+    }
+
+    /// One line saying which path each target takes.
+    pub fn describe(&self) -> String {
+        crate::wasm::ALL_TARGETS
+            .iter()
+            .map(|t| {
+                let how = if self.rustup_has(t) { "rustup std" } else { "Debian rustc-web + build-std" };
+                format!("{t}: {how}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn rustup_has(&self, target: &str) -> bool {
+        self.rustup_sysroot
+            .as_ref()
+            .is_some_and(|sysroot| sysroot.join("lib/rustlib").join(target).join("lib").is_dir())
+    }
+
+    /// A `cargo build --release --target T` command for `target`, with the environment the
+    /// chosen path needs. Artifacts land in `target_dir/<target>/release`.
+    pub fn cargo_build(&self, root: &Path, target: &str, target_dir: &Path) -> Result<Command> {
+        let mut cmd;
+        if self.rustup_has(target) {
+            cmd = Command::new(crate::cargo_bin());
+            cmd.args(["build", "--release", "--target", target]);
+        } else if self.debian {
+            cmd = Command::new(DEBIAN_CARGO);
+            // xtask runs under rustup's cargo: its variables must not leak into Debian's.
+            for var in ["RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "CARGO_ENCODED_RUSTFLAGS", "CARGO"] {
+                cmd.env_remove(var);
+            }
+            cmd.env("RUSTC", DEBIAN_RUSTC)
+                .env("RUSTDOC", "/usr/bin/rustdoc")
+                .env("RUSTC_BOOTSTRAP", "1")
+                .args(["build", "--release", "--target", target, "-Zbuild-std=std,panic_abort"]);
+            if target == "wasm32-wasip1" {
+                cmd.env("RUSTFLAGS", format!("-L {DEBIAN_WASI_LIBC}"));
+            } else {
+                cmd.env("RUSTFLAGS", "");
+            }
+        } else {
+            bail!(
+                "no toolchain can build {target}. Install one of:\n  \
+                 rustup target add {target}\n  \
+                 apt-get install {}   (Debian/Ubuntu; xtask then uses -Zbuild-std)",
+                DEBIAN_PACKAGES.join(" ")
+            );
+        }
+        cmd.current_dir(root).env("CARGO_TARGET_DIR", target_dir);
+        Ok(cmd)
+    }
+}
+
+/// The active rustup toolchain's sysroot, if `rustc` runs.
+fn rustup_sysroot() -> Option<PathBuf> {
+    let out = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn debian_ready() -> bool {
+    [DEBIAN_CARGO, DEBIAN_RUSTC, DEBIAN_STD_SRC, DEBIAN_WASI_LIBC]
+        .iter()
+        .all(|p| Path::new(p).exists())
+}
+
+fn install_debian_packages() -> Result<()> {
+    let has_apt = Path::new("/usr/bin/apt-get").exists();
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !has_apt || !is_root {
+        bail!(
+            "no wasm32 std found for the active toolchain. Install either:\n  \
+             rustup target add wasm32-wasip1 wasm32-unknown-unknown\n  \
+             or, on Debian (as root): apt-get install {}",
+            DEBIAN_PACKAGES.join(" ")
+        );
+    }
+    println!("xtask: installing {} with apt-get", DEBIAN_PACKAGES.join(" "));
+    let update = Command::new("apt-get")
+        .args(["update", "-qq"])
+        .status()
+        .context("running apt-get update")?;
+    if !update.success() {
+        bail!("apt-get update failed ({update})");
+    }
+    let install = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(DEBIAN_PACKAGES)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get install")?;
+    if !install.success() {
+        bail!("apt-get install {} failed ({install})", DEBIAN_PACKAGES.join(" "));
+    }
+    Ok(())
+}
