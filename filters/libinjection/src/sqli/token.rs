@@ -98,7 +98,7 @@ impl TokenType {
             b'X' => Evil,
             b'F' => Fingerprint,
             b'\\' => Backslash,
-            _ => return None,
+            _ => return Option::None,
         })
     }
 
@@ -133,8 +133,9 @@ impl Token {
         &self.val[..self.len]
     }
 
-    /// The value up to its first NUL byte, as libinjection's C-string checks read it.
-    pub(crate) fn c_value(&self) -> &[u8] {
+    /// The value up to its first NUL byte, as libinjection's C-string checks (and its test
+    /// driver's output) read it.
+    pub fn c_value(&self) -> &[u8] {
         let v = self.value();
         let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
         &v[..end]

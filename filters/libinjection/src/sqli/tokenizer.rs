@@ -403,7 +403,11 @@ impl<'a> Tokenizer<'a> {
                 tok.str_close = 0;
                 return s.len();
             };
-            let backslashes = s[start..q].iter().rev().take_while(|&&c| c == b'\\').count();
+            let backslashes = s[start..q]
+                .iter()
+                .rev()
+                .take_while(|&&c| c == b'\\')
+                .count();
             if backslashes % 2 == 1 {
                 from = q + 1;
             } else if s.get(q + 1) == Some(&delim) {
@@ -447,7 +451,7 @@ impl<'a> Tokenizer<'a> {
         }
         // C compares a signed char: bytes >= 0x80 are "negative" and rejected too.
         let open = s[q + 2];
-        if open < 33 || open >= 0x80 {
+        if !(33..0x80).contains(&open) {
             return self.word(tok, pos);
         }
         let close = match open {
