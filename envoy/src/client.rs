@@ -1,6 +1,6 @@
 //! A raw HTTP/1.1 client: sends exact bytes, parses one response, with timeouts.
 
-use crate::http::{self, Framing, Headers};
+use crate::http::{self, Frame, Framing, Headers};
 use crate::HarnessError;
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -70,15 +70,15 @@ impl Request {
         if http::header(&headers, "host").is_none() {
             headers.insert(0, ("host".into(), "meshward.test".into()));
         }
-        let bodiless = self.body.is_empty() && self.trailers.is_empty() && !self.chunked;
-        if bodiless && matches!(self.method.as_str(), "GET" | "HEAD" | "DELETE" | "OPTIONS") {
-            let mut out = http::write_message(&format!("{} {} HTTP/1.1", self.method, self.path), &headers, b"", &Vec::new(), false);
-            // write_message always frames; a bodiless GET carries no content-length.
-            let text = String::from_utf8_lossy(&out).replace("content-length: 0\r\n", "");
-            out = text.into_bytes();
-            return out;
-        }
-        http::write_message(&format!("{} {} HTTP/1.1", self.method, self.path), &headers, &self.body, &self.trailers, self.chunked)
+        let start = format!("{} {} HTTP/1.1", self.method, self.path);
+        let frame = if self.chunked || !self.trailers.is_empty() {
+            Frame::Chunked
+        } else if self.body.is_empty() && matches!(self.method.as_str(), "GET" | "HEAD" | "DELETE" | "OPTIONS") {
+            Frame::Bare
+        } else {
+            Frame::Length
+        };
+        http::write_message(&start, &headers, &self.body, &self.trailers, frame)
     }
 }
 
@@ -120,12 +120,15 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool, timeout: Dur
     let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| fail(format!("connect: {e}")))?;
     stream.set_read_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
     stream.set_write_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
-    stream.write_all(bytes).map_err(|e| fail(format!("write: {e}")))?;
+    // A server may answer (e.g. 413) and close before it read everything: a failed write is
+    // only an error if no response can be read afterwards.
+    let write_error = stream.write_all(bytes).err();
     let mut reader = BufReader::new(stream);
     loop {
+        let context = || write_error.as_ref().map(|e| format!(" (after write error: {e})")).unwrap_or_default();
         let head = http::read_head(&mut reader)
-            .map_err(|e| fail(format!("reading response head: {e}")))?
-            .ok_or_else(|| fail("connection closed without a response".into()))?;
+            .map_err(|e| fail(format!("reading response head: {e}{}", context())))?
+            .ok_or_else(|| fail(format!("connection closed without a response{}", context())))?;
         let status: u16 = head.parts[1].parse().map_err(|_| fail(format!("bad status line {:?}", head.parts)))?;
         if (100..200).contains(&status) {
             continue;

@@ -1,6 +1,6 @@
 //! HTTP/1.1 message reading and writing shared by the test client and the test upstream.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 
 /// Header lines as received: names keep their case, order and repetitions are preserved.
 pub type Headers = Vec<(String, String)>;
@@ -146,10 +146,19 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<(Vec<u8>, Headers)> {
     Ok((body, trailers))
 }
 
-/// Serializes a message: start line, headers, then the body either with content-length or,
-/// when `trailers` is non-empty or `chunked` is asked for, chunked with those trailers.
-pub fn write_message(start: &str, headers: &Headers, body: &[u8], trailers: &Headers, chunked: bool) -> Vec<u8> {
-    let chunked = chunked || !trailers.is_empty();
+/// How a written message frames its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// No framing header at all (a bodiless request).
+    Bare,
+    /// `content-length` (unless the caller's headers already have one).
+    Length,
+    /// `transfer-encoding: chunked`, followed by the trailers.
+    Chunked,
+}
+
+/// Serializes a message: start line, headers (as given), framing header, body, trailers.
+pub fn write_message(start: &str, headers: &Headers, body: &[u8], trailers: &Headers, frame: Frame) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 256);
     out.extend_from_slice(start.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -157,27 +166,34 @@ pub fn write_message(start: &str, headers: &Headers, body: &[u8], trailers: &Hea
         out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
     }
     let has = |name: &str| header(headers, name).is_some();
-    if chunked {
-        if !has("transfer-encoding") {
-            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        if !body.is_empty() {
-            out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+    match frame {
+        Frame::Bare => {
+            out.extend_from_slice(b"\r\n");
             out.extend_from_slice(body);
+        }
+        Frame::Length => {
+            if !has("content-length") {
+                out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(body);
+        }
+        Frame::Chunked => {
+            if !has("transfer-encoding") {
+                out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            }
+            out.extend_from_slice(b"\r\n");
+            if !body.is_empty() {
+                out.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n");
+            for (k, v) in trailers {
+                out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+            }
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(b"0\r\n");
-        for (k, v) in trailers {
-            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-    } else {
-        if !has("content-length") {
-            out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(body);
     }
     out
 }

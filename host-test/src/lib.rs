@@ -1,1 +1,45 @@
-//! proxy-wasm host on wasmtime.
+//! host-test: a proxy-wasm ABI 0.2.1 host on wasmtime that behaves like Envoy 1.40, so
+//! filters are tested outside the proxy.
+//!
+//! ```no_run
+//! use meshward_host_test::{Host, Request, Response};
+//! let host = Host::new()?;
+//! let module = host.load("target/filters/wasm32-wasip1/meshward_fixture_hello.wasm")?;
+//! let mut plugin = host.plugin(&module).config("hi").build()?;
+//! let outcome = plugin.run(&Request::get("/"), &Response::ok())?;
+//! assert_eq!(outcome.upstream_header("x-hello").as_deref(), Some("hi"));
+//! # Ok::<(), meshward_host_test::Error>(())
+//! ```
+
+pub mod abi;
+mod error;
+mod headers;
+pub mod http1;
+mod imports;
+mod memory;
+mod metrics;
+mod outcome;
+pub mod pairs;
+mod plugin;
+pub mod property;
+pub mod replay;
+mod shared;
+mod state;
+mod stats;
+mod stream;
+mod upstream;
+mod wasi;
+
+pub use abi::Status;
+pub use error::Error;
+pub use headers::Headers;
+pub use metrics::Metric;
+pub use outcome::{Message, Outcome};
+pub use plugin::{Host, Module, Plugin, PluginBuilder};
+pub use property::Value;
+pub use shared::SharedStore;
+pub use state::{LocalResponse, LogEntry};
+pub use stats::{CallbackStats, CallbackTime};
+pub use stream::{HttpStream, Request, Response, Step, StreamId, BUFFER_LIMIT};
+pub use upstream::{CallReply, HttpCall};
+pub use wasi::ProcExit;

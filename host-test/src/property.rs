@@ -104,7 +104,12 @@ pub fn split_path(raw: &[u8]) -> Vec<String> {
 /// indexing for the remaining segments.
 pub fn lookup(map: &PropertyMap, segments: &[String]) -> Option<Value> {
     for split in (1..=segments.len()).rev() {
+        // Keys are dotted paths; a filter's path must name each segment separately, so the
+        // single segment "request.path" does not match (Envoy: NotFound).
         let key = segments[..split].join(".");
+        if segments[..split].iter().any(|s| s.contains('.')) {
+            continue;
+        }
         if let Some(v) = map.get(&key) {
             let mut value = v.clone();
             for seg in &segments[split..] {
@@ -201,5 +206,6 @@ mod tests {
         assert_eq!(lookup(&m, &split_path(b"request\0headers\0user-agent")), Some(Value::from("ua")));
         assert_eq!(lookup(&m, &split_path(b"request\0headers\0missing")), None);
         assert_eq!(lookup(&m, &split_path(b"nope")), None);
+        assert_eq!(lookup(&m, &split_path(b"source.address")), None, "dotted single segment");
     }
 }

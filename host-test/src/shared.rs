@@ -60,6 +60,12 @@ impl SharedStore {
     pub fn set(&self, vm_id: &str, key: &[u8], value: &[u8], cas: u32) -> Status {
         let mut g = self.lock();
         let cas_now = g.next_cas;
+        if let Some(entry) = g.data.get(&(vm_id.to_string(), key.to_vec())) {
+            if cas != 0 && cas != entry.1 {
+                return Status::CasMismatch;
+            }
+        }
+        // The CAS counter moves only on successful writes (Envoy row E25).
         g.next_cas = g.next_cas.wrapping_add(1).max(1);
         match g.data.get_mut(&(vm_id.to_string(), key.to_vec())) {
             Some(entry) => {

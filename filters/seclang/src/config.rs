@@ -47,8 +47,8 @@ pub struct EngineConfig {
     pub argument_separator: u8,
     /// `SecCollectionTimeout` in seconds (default 3600).
     pub collection_timeout: u64,
-    /// `SecArgumentsLimit`: most arguments a body processor adds (default 1000).
-    pub arguments_limit: usize,
+    /// `SecArgumentsLimit`: most arguments kept per source (default: no limit, as ModSecurity).
+    pub arguments_limit: Option<usize>,
     /// `SecRequestBodyJsonDepthLimit` (default 10000).
     pub json_depth_limit: usize,
     /// `SecUploadFileLimit` (default 100).
@@ -73,7 +73,7 @@ impl Default for EngineConfig {
             response_body_limit_action: LimitAction::ProcessPartial,
             argument_separator: b'&',
             collection_timeout: 3600,
-            arguments_limit: 1000,
+            arguments_limit: None,
             json_depth_limit: 10_000,
             upload_file_limit: 100,
             component_signatures: Vec::new(),
@@ -149,7 +149,7 @@ impl EngineConfig {
                 }
             }
             "seccollectiontimeout" => self.collection_timeout = number(one()?)?,
-            "secargumentslimit" => self.arguments_limit = number(one()?)?,
+            "secargumentslimit" => self.arguments_limit = Some(number(one()?)?),
             "secrequestbodyjsondepthlimit" => self.json_depth_limit = number(one()?)?,
             "secuploadfilelimit" => self.upload_file_limit = number(one()?)?,
             "seccomponentsignature" => self.component_signatures.push(one()?.to_string()),

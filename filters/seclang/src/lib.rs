@@ -1,7 +1,36 @@
 //! meshward-seclang: a ModSecurity SecLang engine that runs the OWASP Core Rule Set v4
 //! unmodified. Plain Rust, no proxy-wasm dependency: filters are thin adapters over it.
+//!
+//! ```no_run
+//! use meshward_seclang::RuleSet;
+//! let rules = RuleSet::from_str("SecRuleEngine On\nSecRule ARGS \"@unconditionalMatch\" \"id:1,deny\"", "inline").unwrap();
+//! let mut tx = rules.transaction();
+//! tx.process_connection("10.0.0.1", 4242, "10.0.0.2", 80);
+//! tx.process_uri(b"/?a=1", "GET", "1.1");
+//! tx.process_request_headers();
+//! tx.process_request_body();
+//! assert_eq!(tx.intervention().map(|i| i.status), Some(403));
+//! ```
 
+pub mod action;
 pub mod body;
+pub mod clock;
+pub mod collection;
+pub mod config;
+pub mod error;
 pub mod macros;
 pub mod operator;
+pub mod parser;
+pub mod persist;
+pub mod rule;
+pub mod ruleset;
+pub mod transaction;
 pub mod transform;
+pub mod variable;
+
+pub use action::EngineMode;
+pub use collection::Collection;
+pub use config::EngineConfig;
+pub use error::{ErrorKind, LoadError, LoadWarning, Location};
+pub use ruleset::{RuleSet, RuleSetBuilder, RuleStats};
+pub use transaction::{Intervention, InterventionAction, MatchedRule, Transaction};

@@ -37,6 +37,9 @@ pub struct Rule {
     pub operator_text: String,
     /// Effective transformations (defaults unless `t:none`, then the rule's own).
     pub transforms: Vec<Transform>,
+    /// Identifies `transforms` among the rule set's distinct chains (for the per-transaction
+    /// cache of transformed values).
+    pub transforms_id: u32,
     /// The rule's actions as written.
     pub actions: ActionList,
     /// Effective disruptive action (`block` resolved at run time from the phase default).

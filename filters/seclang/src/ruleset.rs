@@ -1,10 +1,10 @@
 //! A loaded rule set: directives compiled into per-phase rule lists plus engine settings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::action::{ActionList, Disruptive, IdRange, RuntimeAction, SetVar};
+use crate::action::{ActionList, Disruptive, IdRange};
 use crate::config::{self, Applied, EngineConfig};
 use crate::error::{ErrorKind, LoadError, LoadWarning, Location};
 use crate::macros::MacroString;
@@ -15,14 +15,14 @@ use crate::persist::PersistentStore;
 use crate::rule::{Rule, RuleKind};
 use crate::transaction::Transaction;
 use crate::transform::Transform;
-use crate::variable::{self, Exclusion, Target};
+use crate::variable::{self, Target};
 
 /// The default actions of one phase (`SecDefaultAction`).
 #[derive(Debug, Clone)]
 pub struct DefaultAction {
     /// Transformations every rule of the phase starts with (unless it says `t:none`).
     pub transforms: Vec<Transform>,
-    /// Disruptive action for rules without one, and what `block` means.
+    /// What `block` means in this phase.
     pub disruptive: Disruptive,
     /// Default `status`.
     pub status: Option<u16>,
@@ -50,8 +50,10 @@ pub struct RuleStats {
     pub markers: usize,
     /// Distinct rule ids.
     pub ids: usize,
-    /// Rules that start a chain.
+    /// `chain` actions (links joined to a following rule), as CRS's inventory counts chains.
     pub chains: usize,
+    /// Rules that start a chain (a chain of three links counts once here, twice in `chains`).
+    pub chain_starters: usize,
 }
 
 pub(crate) struct Inner {
@@ -320,6 +322,7 @@ impl Compiler {
                 kind: RuleKind::Marker(name.clone()),
                 operator_text: String::new(),
                 transforms: Vec::new(),
+                transforms_id: 0,
                 actions: ActionList::default(),
                 disruptive: Disruptive::Pass,
                 log: false,
@@ -388,17 +391,16 @@ impl Compiler {
         } else {
             default.transforms.iter().chain(actions.transforms.iter()).copied().collect()
         };
-        let disruptive = match &actions.disruptive {
-            Some(Disruptive::Block) => Disruptive::Block,
-            Some(other) => other.clone(),
-            None => default.disruptive.clone(),
-        };
+        // As libmodsecurity v3 does: the phase default's disruptive action only acts through
+        // `block`; a rule without a disruptive action passes.
+        let disruptive = actions.disruptive.clone().unwrap_or(Disruptive::Pass);
         let rule = Rule {
             id: if is_link { 0 } else { id.unwrap_or(0) },
             phase,
             kind,
             operator_text,
             transforms,
+            transforms_id: 0,
             disruptive,
             log: actions.log.unwrap_or(default.log),
             auditlog: actions.auditlog.unwrap_or(default.auditlog),
@@ -417,7 +419,8 @@ impl Compiler {
             }
             if let Some(rule) = tail {
                 if rule.chained.is_some() {
-                    self.stats.chains += 1;
+                    self.stats.chain_starters += 1;
+                    self.stats.chains += rule.chain_len() - 1;
                 }
                 self.phases[usize::from(rule.phase - 1)].push(rule);
             }
@@ -434,6 +437,7 @@ impl Compiler {
             self.apply_update(&location, update)?;
         }
         self.check_skip_after()?;
+        assign_transform_ids(&mut self.phases);
         let mut ids = HashSet::new();
         for r in self.phases.iter().flatten() {
             if r.marker().is_none() {
@@ -468,7 +472,6 @@ impl Compiler {
     }
 
     fn apply_update(&mut self, location: &Location, update: Update) -> Result<(), LoadError> {
-        let mut removed = Vec::new();
         match update {
             Update::RemoveById(ranges) => {
                 for phase in &mut self.phases {
@@ -507,8 +510,22 @@ impl Compiler {
                 }
             }
         }
-        removed.clear();
         Ok(())
+    }
+}
+
+/// Numbers each distinct transformation chain so transformed values can be cached per chain.
+fn assign_transform_ids(phases: &mut [Vec<Rule>; 5]) {
+    let mut ids: std::collections::HashMap<Vec<Transform>, u32> = std::collections::HashMap::new();
+    for phase in phases.iter_mut() {
+        for rule in phase.iter_mut() {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                let next = ids.len() as u32;
+                r.transforms_id = *ids.entry(r.transforms.clone()).or_insert(next);
+                link = r.chained.as_deref_mut();
+            }
+        }
     }
 }
 
@@ -622,18 +639,8 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
     Ok((op, negated))
 }
 
-/// The ids of rules matching `tag` (exact, case-sensitive) in a rule set.
-pub(crate) fn ids_with_tag(rules: &RuleSet, tag: &str) -> Vec<u64> {
-    rules.inner.phases.iter().flatten().filter(|r| r.actions.tags.iter().any(|t| t == tag)).map(|r| r.id).collect()
-}
-
 #[allow(dead_code)]
-fn _assert_send_sync() {
+fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<RuleSet>();
 }
-
-pub(crate) type SetVarList = [SetVar];
-pub(crate) type RuntimeList = [RuntimeAction];
-pub(crate) type ExclusionList = [Exclusion];
-pub(crate) type IdMap = HashMap<u64, usize>;

@@ -247,7 +247,12 @@ pub fn parse_selector(variable: Variable, sel: &str) -> Result<Selector, String>
     let sel = sel.trim();
     let sel = if sel.len() >= 2 && sel.starts_with('\'') && sel.ends_with('\'') { &sel[1..sel.len() - 1] } else { sel };
     if variable == Variable::Xml {
-        return Ok(Selector::XPath(sel.to_string()));
+        // The XML processor answers the XPath forms CRS uses; others are refused at load
+        // rather than silently matching nothing.
+        return match sel {
+            "/*" | "//@*" => Ok(Selector::XPath(sel.to_string())),
+            _ => Err(format!("XPath expression `{sel}` is not supported (only /* and //@*)")),
+        };
     }
     if sel.len() >= 2 && sel.starts_with('/') && sel.ends_with('/') {
         let pattern = &sel[1..sel.len() - 1];
@@ -354,6 +359,8 @@ mod tests {
     fn unknown_variable_and_selector_on_scalar_fail() {
         assert!(parse_targets("ARGZ").is_err());
         assert!(parse_targets("REQUEST_URI:foo").is_err());
+        assert!(parse_targets("XML://book/title").is_err());
+        assert!(parse_targets("XML://@*").is_ok());
     }
 
     #[test]

@@ -1097,7 +1097,7 @@ mod tests {
         let m = run(CT, &crlf(&field("a", "1")));
         assert_eq!(m.error.as_deref(), Some("Multipart: Final boundary missing."));
         assert_eq!(m.args.len(), 0);
-        let m = run(CT, "just text");
+        let m = run(CT, "just text\r\n");
         assert_eq!(m.error.as_deref(), Some("Multipart: No boundaries found in payload."));
         assert!(m.flags.data_before);
     }

@@ -36,8 +36,8 @@ pub(crate) fn replace_comments(input: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// `t:removeComments`: removes `/* */` and `<!-- -->` comments; `--` or `#` outside a comment
-/// truncates the value there (ModSecurity turns that byte into a space and stops copying, so
-/// the rest is dropped). An unterminated comment leaves a single space.
+/// ends the value there. An unterminated comment leaves a single space. As in ModSecurity, the
+/// byte after a comment terminator is copied unexamined (a NUL when the comment ends the value).
 pub(crate) fn remove_comments(input: &[u8]) -> Cow<'_, [u8]> {
     let len = input.len();
     let at = |k: usize, b: u8| k < len && input[k] == b;
@@ -65,17 +65,14 @@ pub(crate) fn remove_comments(input: &[u8]) -> Cow<'_, [u8]> {
         } else if at(i, b'*') && at(i + 1, b'/') {
             in_comment = false;
             i += 2;
-            // ModSecurity copies the byte right after the terminator without inspecting it.
-            if i < len {
-                out.push(input[i]);
-            }
+            // ModSecurity copies the byte right after the terminator without inspecting it; at
+            // the end of the value that byte is the string's NUL terminator, which is kept.
+            out.push(input.get(i).copied().unwrap_or(0));
             i += 1;
         } else if at(i, b'-') && at(i + 1, b'-') && at(i + 2, b'>') {
             in_comment = false;
             i += 3;
-            if i < len {
-                out.push(input[i]);
-            }
+            out.push(input.get(i).copied().unwrap_or(0));
             i += 1;
         } else {
             i += 1;
@@ -137,10 +134,11 @@ mod tests {
     fn remove() {
         assert_eq!(&*remove_comments(b"a/* x */b"), b"ab");
         assert_eq!(&*remove_comments(b"a<!-- x -->b"), b"ab");
+        assert_eq!(&*remove_comments(b"a/* x */"), b"a\0");
+        assert_eq!(&*remove_comments(b"a/* x */#b"), b"a#b");
         assert_eq!(&*remove_comments(b"select 1 -- x"), b"select 1 ");
         assert_eq!(&*remove_comments(b"select 1 # x"), b"select 1 ");
         assert_eq!(&*remove_comments(b"a/* x"), b"a ");
-        assert_eq!(&*remove_comments(b"a/**/#b"), b"a#b");
         assert!(matches!(remove_comments(b"a-b"), Cow::Borrowed(_)));
     }
 

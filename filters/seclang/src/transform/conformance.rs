@@ -40,7 +40,9 @@ fn replace_escapes(v: &mut Vec<u8>, marker: u8, digits: usize) {
             v[i] == b'\\'
                 && v.get(i + 1) == Some(&marker)
                 && v.len() >= i + 2 + digits
-                && v[i + 2..i + 2 + digits].iter().all(u8::is_ascii_alphanumeric)
+                && v[i + 2..i + 2 + digits]
+                    .iter()
+                    .all(u8::is_ascii_alphanumeric)
         });
         let Some(at) = found else { return };
         let seq = v[at..at + 2 + digits].to_vec();
@@ -109,7 +111,10 @@ const FILES: &[(&str, &str)] = files!(
 );
 
 fn show(v: &[u8]) -> String {
-    v.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
+    v.iter()
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect()
 }
 
 #[test]
@@ -136,7 +141,12 @@ fn secrules_test_set_transformations() {
         }
     }
     assert!(total > 300, "only {total} cases loaded");
-    assert!(failures.is_empty(), "{} of {total} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

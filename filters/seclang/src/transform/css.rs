@@ -32,7 +32,11 @@ pub(crate) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
         }
         if j > 0 {
             let h = &input[i..i + j];
-            let mut b = if j == 1 { hex_val(h[0]) } else { x2c(h[j - 2], h[j - 1]) };
+            let mut b = if j == 1 {
+                hex_val(h[0])
+            } else {
+                x2c(h[j - 2], h[j - 1])
+            };
             let full_check = match j {
                 4 => true,
                 5 => h[0] == b'0',

@@ -52,7 +52,9 @@ pub(crate) fn escape_seq_decode(input: &[u8]) -> Cow<'_, [u8]> {
             while j < 3 && oct(i + 1 + j) {
                 j += 1;
             }
-            let v = input[i + 1..i + 1 + j].iter().fold(0u32, |v, &d| v * 8 + u32::from(d - b'0'));
+            let v = input[i + 1..i + 1 + j]
+                .iter()
+                .fold(0u32, |v, &d| v * 8 + u32::from(d - b'0'));
             out.push(v as u8);
             i += 1 + j;
         } else {

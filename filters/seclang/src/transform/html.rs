@@ -2,9 +2,10 @@
 
 use std::borrow::Cow;
 
-/// `t:htmlEntityDecode`: decodes `&#DDD;` (up to 3 digits), `&#xHH;` (up to 2 hex digits) and the
-/// named entities quot, amp, lt, gt and nbsp (to byte 0xA0); the `;` is optional. Anything else is
-/// copied unchanged. Values above 255 wrap to one byte, as in ModSecurity.
+/// `t:htmlEntityDecode`: decodes `&#D..;`, `&#xH..;` and the named entities quot, amp, lt, gt and
+/// nbsp (to byte 0xA0); the `;` is optional. Anything else is copied unchanged. All digits are
+/// consumed (leading zeros included, CVE-2025-27110) and the value, saturated like C `strtol`,
+/// is truncated to one byte, as ModSecurity (v2 and v3.0.14+) does.
 pub(crate) fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
     if !input.contains(&b'&') {
         return Cow::Borrowed(input);
@@ -43,7 +44,7 @@ fn decode_entity(input: &[u8], at: usize) -> Option<(u8, usize)> {
         if input[j] == b'x' || input[j] == b'X' {
             j += 1;
             let start = j;
-            while j < len && j - start < 2 && input[j].is_ascii_hexdigit() {
+            while j < len && input[j].is_ascii_hexdigit() {
                 j += 1;
             }
             if j == start {
@@ -52,7 +53,7 @@ fn decode_entity(input: &[u8], at: usize) -> Option<(u8, usize)> {
             (parse_radix(&input[start..j], 16), j)
         } else {
             let start = j;
-            while j < len && j - start < 3 && input[j].is_ascii_digit() {
+            while j < len && input[j].is_ascii_digit() {
                 j += 1;
             }
             if j == start {
@@ -70,13 +71,23 @@ fn decode_entity(input: &[u8], at: usize) -> Option<(u8, usize)> {
         }
         // ModSecurity compares only the prefix of the name, then skips the whole name.
         let name = &input[start..j];
-        let byte = [(&b"quot"[..], b'"'), (b"amp", b'&'), (b"lt", b'<'), (b"gt", b'>'), (b"nbsp", 0xa0)]
-            .iter()
-            .find(|(n, _)| name.len() >= n.len() && name[..n.len()].eq_ignore_ascii_case(n))
-            .map(|&(_, b)| b)?;
+        let byte = [
+            (&b"quot"[..], b'"'),
+            (b"amp", b'&'),
+            (b"lt", b'<'),
+            (b"gt", b'>'),
+            (b"nbsp", 0xa0),
+        ]
+        .iter()
+        .find(|(n, _)| name.len() >= n.len() && name[..n.len()].eq_ignore_ascii_case(n))
+        .map(|&(_, b)| b)?;
         (byte, j)
     };
-    let next = if end < len && input[end] == b';' { end + 1 } else { end };
+    let next = if end < len && input[end] == b';' {
+        end + 1
+    } else {
+        end
+    };
     Some((byte, next))
 }
 
@@ -92,15 +103,20 @@ fn undecoded_span(input: &[u8], at: usize) -> usize {
             2
         }
     } else {
-        let name = input[j..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let name = input[j..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
         name + 1
     }
 }
 
+/// C `strtol` on a run of digits (saturating at `i64::MAX`), truncated to a byte.
 fn parse_radix(digits: &[u8], radix: u32) -> u8 {
-    let mut v: u32 = 0;
+    let mut v: i64 = 0;
     for &d in digits {
-        v = v * radix + (d as char).to_digit(radix).unwrap_or(0);
+        let digit = i64::from((d as char).to_digit(radix).unwrap_or(0));
+        v = v.saturating_mul(i64::from(radix)).saturating_add(digit);
     }
     v as u8
 }
@@ -116,10 +132,12 @@ mod tests {
     #[test]
     fn numeric_entities() {
         assert_eq!(d(b"&#65;&#x41;&#X42&#66"), b"AABB");
-        // Only 2 hex / 3 decimal digits are consumed; larger values wrap to a byte.
-        assert_eq!(d(b"&#x414"), b"A4");
-        assert_eq!(d(b"&#0065;"), b"\x065;");
+        // All digits are consumed; values are truncated to a byte.
+        assert_eq!(d(b"&#x414"), b"\x14");
+        assert_eq!(d(b"&#0065;"), b"A");
+        assert_eq!(d(b"&#000000000000000000000000000000123;"), b"{");
         assert_eq!(d(b"&#256;"), b"\0");
+        assert_eq!(d(b"&#99999999999999999999999;"), b"\xff");
         assert_eq!(d(b"&#0;"), b"\0");
     }
 

@@ -7,12 +7,18 @@ fn odd_ones(c: u8) -> bool {
 
 /// `t:parityEven7bit`: bit 7 set so that the byte has even parity.
 pub(crate) fn parity_even_7bit(input: &[u8]) -> Vec<u8> {
-    input.iter().map(|&c| if odd_ones(c) { c | 0x80 } else { c & 0x7f }).collect()
+    input
+        .iter()
+        .map(|&c| if odd_ones(c) { c | 0x80 } else { c & 0x7f })
+        .collect()
 }
 
 /// `t:parityOdd7bit`: bit 7 set so that the byte has odd parity.
 pub(crate) fn parity_odd_7bit(input: &[u8]) -> Vec<u8> {
-    input.iter().map(|&c| if odd_ones(c) { c & 0x7f } else { c | 0x80 }).collect()
+    input
+        .iter()
+        .map(|&c| if odd_ones(c) { c & 0x7f } else { c | 0x80 })
+        .collect()
 }
 
 /// `t:parityZero7bit`: bit 7 cleared.

@@ -1,0 +1,236 @@
+//! The Envoy bootstrap the harness writes: admin, one HTTP listener with wasm filters, clusters.
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One `envoy.filters.http.wasm` filter in the listener's chain.
+#[derive(Clone, Debug)]
+pub struct WasmFilter {
+    /// Plugin name (Envoy's `config.name`).
+    pub name: String,
+    pub root_id: String,
+    /// VM id; filters with the same VM id and code share a VM.
+    pub vm_id: String,
+    pub wasm: PathBuf,
+    /// Plugin configuration (a string value).
+    pub configuration: String,
+    /// VM configuration (a string value; empty = none).
+    pub vm_configuration: String,
+    /// `failure_policy`: `FAIL_CLOSED`, `FAIL_OPEN` or `FAIL_RELOAD`; `None` = Envoy's default.
+    pub failure_policy: Option<String>,
+    /// Environment variables given to the VM (`vm_config.environment_variables.key_values`).
+    pub environment: Vec<(String, String)>,
+}
+
+impl WasmFilter {
+    /// A filter running `wasm` with plugin configuration `configuration`.
+    pub fn new(wasm: impl Into<PathBuf>, configuration: impl Into<String>) -> Self {
+        WasmFilter {
+            name: "meshward".into(),
+            root_id: "meshward_root".into(),
+            vm_id: "meshward_vm".into(),
+            wasm: wasm.into(),
+            configuration: configuration.into(),
+            vm_configuration: String::new(),
+            failure_policy: None,
+            environment: Vec::new(),
+        }
+    }
+
+    /// Sets the plugin name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets the root id.
+    pub fn root_id(mut self, root_id: &str) -> Self {
+        self.root_id = root_id.into();
+        self
+    }
+
+    /// Sets the VM id.
+    pub fn vm_id(mut self, vm_id: &str) -> Self {
+        self.vm_id = vm_id.into();
+        self
+    }
+
+    /// Sets the VM configuration.
+    pub fn vm_configuration(mut self, config: impl Into<String>) -> Self {
+        self.vm_configuration = config.into();
+        self
+    }
+
+    /// Sets the failure policy (`FAIL_CLOSED`, `FAIL_OPEN`, `FAIL_RELOAD`).
+    pub fn failure_policy(mut self, policy: &str) -> Self {
+        self.failure_policy = Some(policy.into());
+        self
+    }
+
+    /// Adds an environment variable visible to the VM through WASI.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.environment.push((key.into(), value.into()));
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut vm_config = json!({
+            "vm_id": self.vm_id,
+            "runtime": "envoy.wasm.runtime.v8",
+            "code": { "local": { "filename": self.wasm.to_string_lossy() } },
+        });
+        if !self.vm_configuration.is_empty() {
+            vm_config["configuration"] = string_value(&self.vm_configuration);
+        }
+        if !self.environment.is_empty() {
+            let values: serde_json::Map<String, Value> =
+                self.environment.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            vm_config["environment_variables"] = json!({ "key_values": values });
+        }
+        let mut config = json!({
+            "name": self.name,
+            "root_id": self.root_id,
+            "configuration": string_value(&self.configuration),
+            "vm_config": vm_config,
+        });
+        if let Some(policy) = &self.failure_policy {
+            config["failure_policy"] = Value::String(policy.clone());
+        }
+        json!({
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": config,
+            }
+        })
+    }
+}
+
+fn string_value(text: &str) -> Value {
+    json!({ "@type": "type.googleapis.com/google.protobuf.StringValue", "value": text })
+}
+
+/// Everything needed to start one Envoy.
+#[derive(Clone, Debug)]
+pub struct EnvoyConfig {
+    /// Wasm filters, in chain order (the router comes last).
+    pub filters: Vec<WasmFilter>,
+    /// The cluster `upstream` every route goes to.
+    pub upstream: SocketAddr,
+    /// More clusters (e.g. `http_call` targets): name and address.
+    pub clusters: Vec<(String, SocketAddr)>,
+    /// Listener `per_connection_buffer_limit_bytes` (Envoy's default is 1 MiB).
+    pub buffer_limit: Option<u32>,
+    /// Route timeout.
+    pub route_timeout: Duration,
+    /// Envoy's `-l` log level.
+    pub log_level: String,
+    /// How long to wait for `/ready`.
+    pub ready_timeout: Duration,
+}
+
+impl EnvoyConfig {
+    /// An Envoy in front of `upstream` with no filters yet.
+    pub fn new(upstream: SocketAddr) -> Self {
+        EnvoyConfig {
+            filters: Vec::new(),
+            upstream,
+            clusters: Vec::new(),
+            buffer_limit: None,
+            route_timeout: Duration::from_secs(15),
+            log_level: "info".into(),
+            ready_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Appends a wasm filter to the chain.
+    pub fn filter(mut self, filter: WasmFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Adds a cluster named `name` pointing at `addr`.
+    pub fn cluster(mut self, name: &str, addr: SocketAddr) -> Self {
+        self.clusters.push((name.into(), addr));
+        self
+    }
+
+    /// Sets the listener's per-connection buffer limit.
+    pub fn buffer_limit(mut self, bytes: u32) -> Self {
+        self.buffer_limit = Some(bytes);
+        self
+    }
+
+    /// Sets Envoy's log level.
+    pub fn log_level(mut self, level: &str) -> Self {
+        self.log_level = level.into();
+        self
+    }
+
+    /// The bootstrap document (JSON, which is also valid YAML). Ports are 0: Envoy picks free
+    /// ones and the harness reads them back from the admin endpoint.
+    pub fn bootstrap(&self) -> Value {
+        let mut http_filters: Vec<Value> = self.filters.iter().map(WasmFilter::to_json).collect();
+        http_filters.push(json!({
+            "name": "envoy.filters.http.router",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+        }));
+        let timeout = format!("{}s", self.route_timeout.as_secs_f64());
+        let mut listener = json!({
+            "name": "main",
+            "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))),
+            "filter_chains": [{
+                "filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "ingress",
+                        "http_protocol_options": { "enable_trailers": true },
+                        "route_config": {
+                            "name": "local_route",
+                            "virtual_hosts": [{
+                                "name": "all",
+                                "domains": ["*"],
+                                "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "upstream", "timeout": timeout } }]
+                            }]
+                        },
+                        "http_filters": http_filters,
+                    }
+                }]
+            }]
+        });
+        if let Some(limit) = self.buffer_limit {
+            listener["per_connection_buffer_limit_bytes"] = json!(limit);
+        }
+        let mut clusters = vec![cluster("upstream", self.upstream)];
+        clusters.extend(self.clusters.iter().map(|(name, addr)| cluster(name, *addr)));
+        json!({
+            "admin": { "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))) },
+            "static_resources": { "listeners": [listener], "clusters": clusters },
+        })
+    }
+}
+
+fn socket(addr: SocketAddr) -> Value {
+    json!({ "socket_address": { "address": addr.ip().to_string(), "port_value": addr.port() } })
+}
+
+fn cluster(name: &str, addr: SocketAddr) -> Value {
+    json!({
+        "name": name,
+        "connect_timeout": "1s",
+        "type": "STATIC",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": { "http_protocol_options": { "enable_trailers": true } }
+            }
+        },
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": socket(addr) } }] }]
+        }
+    })
+}

@@ -1,0 +1,304 @@
+//! A small upstream HTTP/1.1 server for tests: records every request and answers with a
+//! configurable response; implements CRS albedo's `POST /reflect`.
+
+use crate::http::{self, Frame, Framing, Headers};
+use crate::HarnessError;
+use base64::Engine as _;
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A request the upstream received, exactly as it arrived.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub version: String,
+    /// Header lines in arrival order, names in arrival case.
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// Trailers of a chunked body.
+    pub trailers: Headers,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        http::header(&self.headers, name)
+    }
+
+    /// All values of header `name` (case-insensitive).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        http::header_all(&self.headers, name)
+    }
+}
+
+/// What the upstream answers.
+#[derive(Clone, Debug)]
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// Non-empty trailers make the body go chunked.
+    pub trailers: Headers,
+    /// Send the body chunked even without trailers.
+    pub chunked: bool,
+    /// Wait this long before answering (for timeout tests).
+    pub delay: Duration,
+}
+
+impl UpstreamResponse {
+    /// A response with `status` and an empty body.
+    pub fn new(status: u16) -> Self {
+        UpstreamResponse { status, headers: Vec::new(), body: Vec::new(), trailers: Vec::new(), chunked: false, delay: Duration::ZERO }
+    }
+
+    /// A 200 response with `body`.
+    pub fn ok(body: impl Into<Vec<u8>>) -> Self {
+        UpstreamResponse { body: body.into(), ..UpstreamResponse::new(200) }
+    }
+
+    /// Adds a header line.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a trailer (the body is then sent chunked).
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        self.trailers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sends the body chunked.
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
+    /// Answers only after `delay`.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// The exact bytes the upstream sends.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let start = format!("HTTP/1.1 {} {}", self.status, reason(self.status));
+        let frame = if self.chunked || !self.trailers.is_empty() { Frame::Chunked } else { Frame::Length };
+        http::write_message(&start, &self.headers, &self.body, &self.trailers, frame)
+    }
+}
+
+/// Chooses the answer to a request; `None` falls back to the upstream's canned response.
+pub type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<UpstreamResponse> + Send + Sync>;
+
+struct Shared {
+    stop: AtomicBool,
+    requests: Mutex<Vec<RecordedRequest>>,
+    arrived: Condvar,
+    response: Mutex<UpstreamResponse>,
+    handler: Mutex<Option<Handler>>,
+    connections: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking connection thread must not hide what was recorded.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The test upstream; stops (closes its socket and joins its threads) when dropped.
+pub struct Upstream {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Upstream {
+    /// Starts listening on a free 127.0.0.1 port; answers `200 ok` until told otherwise.
+    pub fn start() -> Result<Upstream, HarnessError> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| HarnessError::io("binding the upstream", e))?;
+        let addr = listener.local_addr().map_err(|e| HarnessError::io("upstream address", e))?;
+        listener.set_nonblocking(true).map_err(|e| HarnessError::io("upstream non-blocking", e))?;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            requests: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            response: Mutex::new(UpstreamResponse::ok("ok").header("content-type", "text/plain")),
+            handler: Mutex::new(None),
+            connections: Mutex::new(Vec::new()),
+        });
+        let accept_shared = Arc::clone(&shared);
+        let accept = std::thread::Builder::new()
+            .name("upstream-accept".into())
+            .spawn(move || accept_loop(listener, accept_shared))
+            .map_err(|e| HarnessError::io("spawning the upstream thread", e))?;
+        Ok(Upstream { addr, shared, accept: Some(accept) })
+    }
+
+    /// Where the upstream listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sets the canned response for requests no handler answers.
+    pub fn set_response(&self, response: UpstreamResponse) {
+        *lock(&self.shared.response) = response;
+    }
+
+    /// Sets a handler that chooses responses per request (before the canned response).
+    pub fn set_handler(&self, handler: impl Fn(&RecordedRequest) -> Option<UpstreamResponse> + Send + Sync + 'static) {
+        *lock(&self.shared.handler) = Some(Arc::new(handler));
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Waits until at least `n` requests arrived (or `timeout` passed); returns all received.
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
+        let deadline = Instant::now() + timeout;
+        let mut requests = lock(&self.shared.requests);
+        while requests.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            requests = self.shared.arrived.wait_timeout(requests, left).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+        }
+        requests.clone()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+        let connections = std::mem::take(&mut *lock(&self.shared.connections));
+        for (stream, _) in &connections {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        for (_, thread) in connections {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let _ = stream.set_nonblocking(false);
+                let Ok(registered) = stream.try_clone() else { continue };
+                let conn_shared = Arc::clone(&shared);
+                let spawned =
+                    std::thread::Builder::new().name("upstream-conn".into()).spawn(move || serve(stream, conn_shared));
+                if let Ok(thread) = spawned {
+                    lock(&shared.connections).push((registered, thread));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let Ok(mut writer) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    while !shared.stop.load(Ordering::SeqCst) {
+        let head = match http::read_head(&mut reader) {
+            Ok(Some(head)) => head,
+            _ => return,
+        };
+        let Ok(framing) = http::framing(&head.headers, Framing::None) else { return };
+        let Ok((body, trailers)) = http::read_body(&mut reader, framing) else { return };
+        let [method, path, version] = head.parts;
+        let request = RecordedRequest { method, path, version, headers: head.headers, body, trailers };
+        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let response = answer(&shared, &request);
+        {
+            let mut requests = lock(&shared.requests);
+            requests.push(request);
+            shared.arrived.notify_all();
+        }
+        let deadline = Instant::now() + response.delay;
+        while Instant::now() < deadline {
+            if shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if writer.write_all(&response.to_bytes()).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn answer(shared: &Shared, request: &RecordedRequest) -> UpstreamResponse {
+    if request.method == "POST" && (request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?")) {
+        return reflect(&request.body);
+    }
+    let handler = lock(&shared.handler).clone();
+    if let Some(response) = handler.and_then(|h| h(request)) {
+        return response;
+    }
+    lock(&shared.response).clone()
+}
+
+/// albedo's `/reflect`: the request body is a JSON spec of the response to send.
+pub fn reflect(spec: &[u8]) -> UpstreamResponse {
+    let bad = |text: &str| UpstreamResponse { body: text.as_bytes().to_vec(), ..UpstreamResponse::new(400) };
+    let Ok(spec) = serde_json::from_slice::<serde_json::Value>(spec) else {
+        return bad("Invalid JSON in request body");
+    };
+    let status = spec.get("status").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if (status > 0 && status < 100) || status >= 600 {
+        return bad(&format!("Invalid status code: {status}"));
+    }
+    let mut response = UpstreamResponse::new(if status == 0 { 200 } else { status as u16 });
+    if let Some(headers) = spec.get("headers").and_then(serde_json::Value::as_object) {
+        for (name, value) in headers {
+            if let Some(value) = value.as_str() {
+                response.headers.push((name.clone(), value.to_string()));
+            }
+        }
+    }
+    let body = spec.get("body").and_then(serde_json::Value::as_str).unwrap_or_default();
+    if !body.is_empty() {
+        response.body = body.as_bytes().to_vec();
+    } else if let Some(encoded) = spec.get("encodedBody").and_then(serde_json::Value::as_str) {
+        match base64::engine::general_purpose::STANDARD.decode(encoded) {
+            Ok(bytes) => response.body = bytes,
+            Err(_) => return bad("invalid base64 encoding of response body"),
+        }
+    }
+    response
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        413 => "Payload Too Large",
+        418 => "I'm a teapot",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}

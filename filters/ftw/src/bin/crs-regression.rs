@@ -1,0 +1,129 @@
+//! `crs-regression`: runs CRS's go-ftw regression suite against the meshward SecLang engine.
+//!
+//! Prints one line per failed test, then `N skipped ...` and, last, `N passed, N failed`.
+
+use anyhow::{bail, Context};
+use meshward_ftw::run::{self, Totals};
+use meshward_ftw::http1::ProxyOptions;
+use meshward_ftw::{config, load, skips::Skips};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: crs-regression [--crs DIR] [--include REGEX] [--fail-under PERCENT] \
+[--results FILE] [--skips FILE] [--accept-http10]
+
+  --crs DIR            CRS checkout (default: $MESHWARD_CRS_DIR, else <workspace>/../shared/crs/v4.28.0)
+  --include REGEX      run only tests whose id (e.g. 920100-4) matches
+  --fail-under PCT     exit 1 when passed / (passed + failed) is below PCT
+  --results FILE       per-test TSV (default: <workspace>/target/crs-regression/results.tsv)
+  --skips FILE         skip list (default: filters/ftw/skips.toml)
+  --accept-http10      model Envoy with accept_http_10 (default Envoy answers HTTP/1.0 with 426)";
+
+struct Options {
+    crs: Option<PathBuf>,
+    include: Option<regex::Regex>,
+    fail_under: Option<f64>,
+    results: PathBuf,
+    skips: PathBuf,
+    proxy: ProxyOptions,
+}
+
+fn parse_args() -> anyhow::Result<Options> {
+    let mut options = Options {
+        crs: None,
+        include: None,
+        fail_under: None,
+        results: config::workspace_root().join("target/crs-regression/results.tsv"),
+        skips: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("skips.toml"),
+        proxy: ProxyOptions::default(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--crs" => options.crs = Some(PathBuf::from(value("--crs")?)),
+            "--include" => {
+                let text = value("--include")?;
+                options.include =
+                    Some(regex::Regex::new(&text).with_context(|| format!("--include {text:?}"))?);
+            }
+            "--fail-under" => {
+                let text = value("--fail-under")?;
+                let pct: f64 = text.parse().with_context(|| format!("--fail-under {text:?}"))?;
+                if !(0.0..=100.0).contains(&pct) {
+                    bail!("--fail-under must be between 0 and 100");
+                }
+                options.fail_under = Some(pct);
+            }
+            "--results" => options.results = PathBuf::from(value("--results")?),
+            "--skips" => options.skips = PathBuf::from(value("--skips")?),
+            "--accept-http10" => options.proxy.accept_http_10 = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("crs-regression: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<ExitCode> {
+    let options = parse_args()?;
+    let crs = config::crs_dir(options.crs.as_deref());
+    let crs = crs.canonicalize().unwrap_or(crs);
+    let skips = Skips::load(&options.skips)?;
+    let mut cases = load::load_dir(&config::tests_dir(&crs))
+        .with_context(|| format!("loading tests from {}", crs.display()))?;
+    if let Some(include) = &options.include {
+        cases.retain(|c| include.is_match(&c.id()));
+    }
+    let started = std::time::Instant::now();
+    let rules = config::load_crs(&crs).with_context(|| format!("loading CRS from {}", crs.display()))?;
+    eprintln!(
+        "loaded CRS from {} in {:.2?}; running {} tests",
+        crs.display(),
+        started.elapsed(),
+        cases.len()
+    );
+
+    let started = std::time::Instant::now();
+    let mut results = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let result = run::run_case(&rules, case, &skips, &options.proxy);
+        match &result.outcome {
+            run::Outcome::Failed(reason) => println!("FAIL {}: {reason}", result.id),
+            run::Outcome::ProxyRejected(reason) => println!("PROXY {}: {reason}", result.id),
+            run::Outcome::Passed | run::Outcome::Skipped(_) => {}
+        }
+        results.push(result);
+    }
+    run::write_results(&options.results, &results)
+        .with_context(|| format!("writing {}", options.results.display()))?;
+    let totals = Totals::of(&results);
+    let results_path = options.results.canonicalize().unwrap_or(options.results.clone());
+    eprintln!(
+        "ran in {:.2?}; pass rate {:.2}% of the {} cases judged on the engine, {:.2}% of all {}; results in {}",
+        started.elapsed(),
+        totals.pass_rate(),
+        totals.passed + totals.failed,
+        totals.pass_rate_of_all(),
+        results.len(),
+        results_path.display()
+    );
+    println!("{}", run::summary(&totals));
+    match options.fail_under {
+        Some(pct) if totals.pass_rate() < pct => Ok(ExitCode::from(1)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,514 @@
+//! Reads a raw HTTP/1.x request the way Envoy's HTTP/1 codec and connection manager hand it
+//! to an HTTP filter, or says why Envoy would answer it itself.
+//!
+//! What the filter sees: the method, `:path` (origin form; an absolute-form target is split
+//! into authority and path), the version, headers with lower-cased names in arrival order
+//! (duplicates kept, bare CRs inside values dropped), and the body de-chunked.
+//!
+//! Envoy's own answers modelled here were checked against Envoy 1.40 with default HTTP/1
+//! options on every CRS test request: 400 for malformed request lines, methods outside the
+//! codec's known list, targets that are not a path or carry a fragment, control or non-ASCII
+//! bytes, bad header names, NUL in values, folded headers, a missing Host on HTTP/1.1,
+//! Content-Length with Transfer-Encoding and broken chunked framing; 426 for any version other
+//! than HTTP/1.1 (HTTP/1.0 unless `accept_http_10`); 403 for CONNECT (no upgrade configured);
+//! 501 for transfer codings other than chunked. A request whose body never completes reaches
+//! the filter's header phase and then times out (408).
+
+/// A request as a proxy-wasm filter behind Envoy receives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The method token.
+    pub method: String,
+    /// `:path` as Envoy forwards it (query string included).
+    pub path: Vec<u8>,
+    /// The request target exactly as it appeared on the request line.
+    pub raw_target: Vec<u8>,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub version: String,
+    /// Headers in arrival order, names lower-cased, values trimmed.
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The body, de-chunked (what arrived, when incomplete).
+    pub body: Vec<u8>,
+    /// False when the body never completes: Envoy runs the header phase, then times out.
+    pub body_complete: bool,
+}
+
+/// Envoy options that change which requests it answers itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// `http_protocol_options.accept_http_10` (off by default: HTTP/1.0 gets 426).
+    pub accept_http_10: bool,
+}
+
+/// Methods Envoy's HTTP/1 codec accepts (the http-parser method table); others get 400.
+const KNOWN_METHODS: [&str; 34] = [
+    "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
+    "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND",
+    "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE",
+    "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK", "SOURCE",
+];
+
+impl Request {
+    /// Values of header `name` (lower-case), in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Envoy's answer to a request it does not pass to filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The local reply status, or `None` when Envoy would wait and then drop the connection.
+    pub status: Option<u16>,
+    /// Why, in Envoy's terms.
+    pub reason: String,
+}
+
+fn reject(status: u16, reason: impl Into<String>) -> Rejection {
+    Rejection { status: Some(status), reason: reason.into() }
+}
+
+fn stall(reason: impl Into<String>) -> Rejection {
+    Rejection { status: None, reason: reason.into() }
+}
+
+/// RFC 9110 token characters (method and header names).
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// Parses `raw` with Envoy's default options.
+pub fn parse(raw: &[u8]) -> Result<Request, Rejection> {
+    parse_with(raw, &ProxyOptions::default())
+}
+
+/// Parses `raw` (one request; bytes after it are ignored as a pipelined next request).
+pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejection> {
+    // Empty lines before the request line are skipped (RFC 9112 section 2.2).
+    let mut start = 0;
+    while raw[start..].starts_with(b"\r\n") || raw[start..].starts_with(b"\n") {
+        start += if raw[start] == b'\r' { 2 } else { 1 };
+    }
+    let mut lines = Vec::new();
+    let mut pos = start;
+    let body_start = loop {
+        let Some(nl) = raw[pos..].iter().position(|&b| b == b'\n') else {
+            return Err(stall("incomplete request headers"));
+        };
+        let mut line = &raw[pos..pos + nl];
+        if let Some(stripped) = line.strip_suffix(b"\r") {
+            line = stripped;
+        }
+        pos += nl + 1;
+        if line.is_empty() {
+            break pos;
+        }
+        lines.push(line);
+    };
+    let (request_line, header_lines) = lines.split_first().ok_or_else(|| stall("no request line"))?;
+    let mut request = parse_request_line(request_line, options)?;
+
+    for line in header_lines {
+        // Envoy drops a bare CR inside a header line rather than refusing it.
+        let owned: Vec<u8>;
+        let line: &[u8] = if line.contains(&b'\r') {
+            owned = line.iter().copied().filter(|&c| c != b'\r').collect();
+            &owned
+        } else {
+            line
+        };
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            return Err(reject(400, "http1.codec_error: folded (obs-fold) header line"));
+        }
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or_else(|| reject(400, "http1.codec_error: header line without colon"))?;
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
+            return Err(reject(
+                400,
+                format!("http1.invalid_characters: header name {:?}", String::from_utf8_lossy(name)),
+            ));
+        }
+        let value = trim_ows(&line[colon + 1..]);
+        if value.contains(&0) {
+            return Err(reject(400, "http1.invalid_characters: NUL in header value"));
+        }
+        request.headers.push((name.to_ascii_lowercase(), value.to_vec()));
+    }
+
+    if let Some(authority) = absolute_form_authority(&request.raw_target) {
+        // Envoy moves an absolute-form authority into Host (:authority).
+        request.headers.retain(|(n, _)| n != b"host");
+        request.headers.insert(0, (b"host".to_vec(), authority));
+    }
+    if request.version == "HTTP/1.1" && request.header_values("host").next().is_none() {
+        return Err(reject(400, "missing_host_header"));
+    }
+
+    if request.method == "CONNECT" {
+        return Err(reject(403, "CONNECT is not enabled (no upgrade_configs)"));
+    }
+    match read_body(&request, &raw[body_start..])? {
+        Body::Complete(body) => request.body = body,
+        Body::Incomplete(partial) => {
+            request.body = partial;
+            request.body_complete = false;
+        }
+    }
+    Ok(request)
+}
+
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let start = value.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(value.len());
+    let end = value.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |e| e + 1);
+    &value[start..end.max(start)]
+}
+
+fn parse_request_line(line: &[u8], options: &ProxyOptions) -> Result<Request, Rejection> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(reject(400, "http1.codec_error: whitespace before the method"));
+    }
+    let parts: Vec<&[u8]> = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [method, target, version] = parts.as_slice() else {
+        return Err(if parts.len() == 2 {
+            reject(426, "http1.upgrade_required: no version (HTTP/0.9 request)")
+        } else {
+            reject(400, "http1.codec_error: malformed request line")
+        });
+    };
+    if !KNOWN_METHODS.iter().any(|m| m.as_bytes() == *method) {
+        return Err(reject(
+            400,
+            format!("http1.codec_error: unknown method {:?}", String::from_utf8_lossy(method)),
+        ));
+    }
+    let version = match *version {
+        b"HTTP/1.1" => "HTTP/1.1",
+        b"HTTP/1.0" if options.accept_http_10 => "HTTP/1.0",
+        other if is_numbered_version(other) => {
+            return Err(reject(
+                426,
+                format!("http1.upgrade_required: version {:?}", String::from_utf8_lossy(other)),
+            ))
+        }
+        other => {
+            return Err(reject(
+                400,
+                format!("http1.codec_error: invalid version {:?}", String::from_utf8_lossy(other)),
+            ))
+        }
+    };
+    if target.iter().any(|&c| c < 0x20 || c >= 0x7f) {
+        return Err(reject(400, "http1.codec_error: control or non-ASCII byte in request target"));
+    }
+    if target.contains(&b'#') {
+        return Err(reject(400, "http1.invalid_url: fragment in request target"));
+    }
+    let method = String::from_utf8_lossy(method).into_owned();
+    let path = if method == "CONNECT" {
+        // Authority form host:port.
+        match target.iter().rposition(|&c| c == b':') {
+            Some(colon) if colon + 1 < target.len() && target[colon + 1..].iter().all(u8::is_ascii_digit) => {
+                target.to_vec()
+            }
+            _ => return Err(reject(400, "http1.invalid_url: CONNECT target is not host:port")),
+        }
+    } else if target == b"*" {
+        if method != "OPTIONS" {
+            return Err(reject(400, "http1.invalid_url: '*' target outside OPTIONS"));
+        }
+        target.to_vec()
+    } else if target.starts_with(b"/") {
+        target.to_vec()
+    } else if let Some(rest) = strip_scheme(target) {
+        match rest.iter().position(|&c| c == b'/' || c == b'?') {
+            Some(i) if rest[i] == b'/' => rest[i..].to_vec(),
+            Some(i) => [&b"/"[..], &rest[i..]].concat(),
+            None => b"/".to_vec(),
+        }
+    } else {
+        return Err(reject(400, "http1.invalid_url: request target is not a path"));
+    };
+    Ok(Request {
+        method,
+        path,
+        raw_target: target.to_vec(),
+        version: version.to_string(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        body_complete: true,
+    })
+}
+
+/// `HTTP/<digit>.<digit>`: a version Envoy recognises but does not serve (426).
+fn is_numbered_version(v: &[u8]) -> bool {
+    matches!(v, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit())
+}
+
+fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    let lower = target.get(..8).map(|p| p.to_ascii_lowercase()).unwrap_or_default();
+    if lower.starts_with(b"http://") {
+        Some(&target[7..])
+    } else if lower.starts_with(b"https://") {
+        Some(&target[8..])
+    } else {
+        None
+    }
+}
+
+fn absolute_form_authority(target: &[u8]) -> Option<Vec<u8>> {
+    let rest = strip_scheme(target)?;
+    let end = rest.iter().position(|&c| c == b'/' || c == b'?').unwrap_or(rest.len());
+    Some(rest[..end].to_vec())
+}
+
+/// A request body, or the part of it that arrived before the stream stalled.
+enum Body {
+    Complete(Vec<u8>),
+    Incomplete(Vec<u8>),
+}
+
+fn read_body(request: &Request, rest: &[u8]) -> Result<Body, Rejection> {
+    let te: Vec<&[u8]> = request.header_values("transfer-encoding").collect();
+    let cl: Vec<&[u8]> = request.header_values("content-length").collect();
+    if !te.is_empty() {
+        if !cl.is_empty() {
+            return Err(reject(400, "http1.content_length_and_chunked_not_allowed"));
+        }
+        let last = te.last().copied().unwrap_or_default();
+        let coding = last.rsplit(|&c| c == b',').next().map(trim_ows).unwrap_or_default();
+        if !coding.eq_ignore_ascii_case(b"chunked") {
+            return Err(reject(501, "http1.invalid_transfer_encoding"));
+        }
+        return dechunk(rest);
+    }
+    if cl.is_empty() {
+        return Ok(Body::Complete(Vec::new()));
+    }
+    let mut length: Option<usize> = None;
+    for value in cl {
+        for item in value.split(|&c| c == b',').map(trim_ows) {
+            if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
+                return Err(reject(400, "http1.content_length_not_allowed: invalid Content-Length"));
+            }
+            let n: usize = std::str::from_utf8(item)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| reject(400, "http1.content_length_not_allowed: Content-Length too large"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(reject(400, "http1.content_length_not_allowed: conflicting Content-Length"));
+            }
+            length = Some(n);
+        }
+    }
+    let length = length.unwrap_or(0);
+    if rest.len() < length {
+        return Ok(Body::Incomplete(rest.to_vec()));
+    }
+    Ok(Body::Complete(rest[..length].to_vec()))
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Body, Rejection> {
+    let mut body = Vec::new();
+    loop {
+        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            return Ok(Body::Incomplete(body));
+        };
+        let line = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
+        rest = &rest[nl + 1..];
+        let size_text = line.split(|&c| c == b';').next().map(trim_ows).unwrap_or_default();
+        if size_text.is_empty() || !size_text.iter().all(u8::is_ascii_hexdigit) || size_text.len() > 15 {
+            return Err(reject(400, "http1.codec_error: invalid chunk size"));
+        }
+        let size = usize::from_str_radix(std::str::from_utf8(size_text).unwrap_or("0"), 16)
+            .map_err(|_| reject(400, "http1.codec_error: invalid chunk size"))?;
+        if size == 0 {
+            // Trailers end at an empty line; a missing final CRLF means Envoy keeps waiting.
+            loop {
+                let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                    return Ok(Body::Incomplete(body));
+                };
+                let trailer = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
+                rest = &rest[nl + 1..];
+                if trailer.is_empty() {
+                    return Ok(Body::Complete(body));
+                }
+            }
+        }
+        if rest.len() < size {
+            body.extend_from_slice(rest);
+            return Ok(Body::Incomplete(body));
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size..];
+        rest = if let Some(r) = rest.strip_prefix(b"\r\n") {
+            r
+        } else if let Some(r) = rest.strip_prefix(b"\n") {
+            r
+        } else if rest.is_empty() {
+            return Ok(Body::Incomplete(body));
+        } else {
+            return Err(reject(400, "http1.codec_error: chunk not followed by CRLF"));
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(raw: &str) -> Request {
+        parse(raw.as_bytes()).unwrap_or_else(|r| panic!("{raw:?}: {r:?}"))
+    }
+
+    fn rejected(raw: &str) -> Rejection {
+        parse(raw.as_bytes()).expect_err(raw)
+    }
+
+    const HTTP10: ProxyOptions = ProxyOptions { accept_http_10: true };
+
+    #[test]
+    fn simple_get_with_duplicate_headers() {
+        let r = ok("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a:  2 \r\n\r\n");
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.path, b"/a?b=1");
+        assert_eq!(r.version, "HTTP/1.1");
+        assert_eq!(r.header_values("x-a").collect::<Vec<_>>(), [&b"1"[..], &b"2"[..]]);
+        assert!(r.body.is_empty());
+        assert!(r.body_complete);
+    }
+
+    #[test]
+    fn content_length_body_and_pipelined_rest() {
+        let r = ok("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n");
+        assert_eq!(r.body, b"abc");
+    }
+
+    #[test]
+    fn chunked_body() {
+        let r = ok("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nHi \r\n3;ext=1\r\nCRS\r\n0\r\n\r\n");
+        assert_eq!(r.body, b"Hi CRS");
+        assert!(r.body_complete);
+    }
+
+    #[test]
+    fn lf_only_lines_and_http10_when_accepted() {
+        let r = parse_with(b"GET / HTTP/1.0\nUser-Agent: a\n\n", &HTTP10).unwrap();
+        assert_eq!(r.version, "HTTP/1.0");
+        assert_eq!(r.headers, [(b"user-agent".to_vec(), b"a".to_vec())]);
+        assert_eq!(rejected("GET / HTTP/1.0\r\n\r\n").status, Some(426));
+    }
+
+    #[test]
+    fn absolute_form_moves_authority() {
+        let r = ok("GET http://example.com:8080/p?q HTTP/1.1\r\nHost: other\r\n\r\n");
+        assert_eq!(r.path, b"/p?q");
+        assert_eq!(r.header_values("host").collect::<Vec<_>>(), [&b"example.com:8080"[..]]);
+        let r = ok("GET http://example.com HTTP/1.1\r\n\r\n");
+        assert_eq!(r.path, b"/");
+    }
+
+    #[test]
+    fn request_line_rejections() {
+        for (raw, status) in [
+            ("\tGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("     GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET / HTTP/0.9\r\nHost: x\r\n\r\n", 426),
+            ("GET / HTTP/4.0\r\nHost: x\r\n\r\n", 426),
+            ("GET / HTTP/2\r\nHost: x\r\n\r\n", 400),
+            ("GET / 1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET / JUNK/1.0\r\nHost: x\r\n\r\n", 400),
+            ("GET /\r\nHost: x\r\n\r\n", 426),
+            ("G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("|GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET \\ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET /#frag HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET /\u{e9} HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("CONNECT www.example.org HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("CONNECT www.example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n", 403),
+            ("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ] {
+            assert_eq!(rejected(raw).status, Some(status), "{raw:?}");
+        }
+        assert_eq!(ok("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").path, b"*");
+        for method in ["PROPFIND", "SUBSCRIBE", "PATCH", "M-SEARCH"] {
+            ok(&format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        }
+    }
+
+    #[test]
+    fn header_rejections() {
+        for raw in [
+            "GET / HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\0y\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+            "GET / HTTP/1.1\r\nUser-Agent: a\r\n\r\n",
+        ] {
+            assert_eq!(rejected(raw).status, Some(400), "{raw:?}");
+        }
+        assert_eq!(rejected("GET / HTTP/1.1\r\nUser-Agent: a\r\n\r\n").reason, "missing_host_header");
+        // Underscores and dots are token characters: Envoy passes them on.
+        ok("GET / HTTP/1.1\r\nHost: x\r\nX_Filename: a\r\nX.Filename: b\r\n\r\n");
+        // HTTP/1.0 needs no Host.
+        parse_with(b"GET / HTTP/1.0\r\n\r\n", &HTTP10).unwrap();
+        // %-escapes in Host are not decoded or refused.
+        ok("GET / HTTP/1.1\r\nHost: localhost%00\r\n\r\n");
+    }
+
+    #[test]
+    fn bare_cr_in_header_is_dropped() {
+        let r = ok("GET / HTTP/1.1\r\nHost: x\r\nA: b\rInjected: c\r\n\r\n");
+        assert_eq!(r.header_values("a").collect::<Vec<_>>(), [&b"bInjected: c"[..]]);
+    }
+
+    #[test]
+    fn framing_rejections() {
+        let both = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert_eq!(rejected(both).reason, "http1.content_length_and_chunked_not_allowed");
+        let gzip = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n";
+        assert_eq!(rejected(gzip).status, Some(501));
+        for raw in [
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n",
+        ] {
+            assert_eq!(rejected(raw).status, Some(400), "{raw:?}");
+        }
+        ok("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab");
+    }
+
+    #[test]
+    fn incomplete_bodies_reach_the_header_phase() {
+        let r = ok("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
+        assert!(!r.body_complete);
+        assert_eq!(r.body, b"ab");
+        let r = ok("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nHi \r\n");
+        assert!(!r.body_complete);
+        assert_eq!(r.body, b"Hi ");
+    }
+
+    #[test]
+    fn incomplete_headers_stall() {
+        assert_eq!(rejected("GET / HTTP/1.1\r\nHost: x\r\n").status, None);
+        assert_eq!(rejected("").status, None);
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        assert_eq!(ok("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n").method, "GET");
+    }
+}

@@ -1,0 +1,64 @@
+//! Wall-clock values for the TIME* variables, computed in UTC.
+
+/// Calendar fields of a unix time, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CivilTime {
+    /// Year, e.g. 2026.
+    pub year: i64,
+    /// Month 1-12.
+    pub month: u32,
+    /// Day of month 1-31.
+    pub day: u32,
+    /// Hour 0-23.
+    pub hour: u32,
+    /// Minute 0-59.
+    pub minute: u32,
+    /// Second 0-59.
+    pub second: u32,
+    /// Day of week, 0 = Sunday.
+    pub weekday: u32,
+}
+
+/// Seconds since the unix epoch (0 if the clock is before it).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Splits a unix time into UTC calendar fields (proleptic Gregorian calendar).
+pub fn civil(unix: u64) -> CivilTime {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    // Days-to-civil conversion (Howard Hinnant's algorithm, public domain description).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    CivilTime {
+        year,
+        month,
+        day,
+        hour: (secs / 3600) as u32,
+        minute: ((secs % 3600) / 60) as u32,
+        second: (secs % 60) as u32,
+        weekday: ((days + 4).rem_euclid(7)) as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        let t = civil(0);
+        assert_eq!((t.year, t.month, t.day, t.weekday), (1970, 1, 1, 4));
+        // 2024-02-29T12:34:56Z, a Thursday.
+        let t = civil(1_709_210_096);
+        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second, t.weekday), (2024, 2, 29, 12, 34, 56, 4));
+    }
+}

@@ -1,0 +1,68 @@
+//! Persistent collections (IP, GLOBAL, SESSION, USER, RESOURCE) kept in memory per rule set.
+
+use std::collections::HashMap;
+
+use crate::collection::Collection;
+
+/// One stored collection record with per-member expiry times (unix seconds).
+#[derive(Debug, Clone, Default)]
+pub struct StoredRecord {
+    /// Members.
+    pub values: Collection,
+    /// Lower-cased member name -> expiry time.
+    pub expiry: HashMap<Vec<u8>, u64>,
+    /// When the whole record expires (unix seconds).
+    pub expires_at: u64,
+}
+
+/// In-memory store of persistent collections, keyed by (collection, record key).
+#[derive(Debug, Default)]
+pub struct PersistentStore {
+    records: HashMap<(String, Vec<u8>), StoredRecord>,
+}
+
+/// Most records kept; the oldest-expiring are dropped beyond it so memory stays bounded.
+const MAX_RECORDS: usize = 100_000;
+
+impl PersistentStore {
+    /// Loads a live copy of a record, dropping expired members.
+    pub fn load(&mut self, collection: &str, key: &[u8], now: u64) -> StoredRecord {
+        let id = (collection.to_string(), key.to_vec());
+        match self.records.get(&id) {
+            Some(r) if r.expires_at > now => {
+                let mut r = r.clone();
+                let expired: Vec<Vec<u8>> = r.expiry.iter().filter(|(_, &t)| t <= now).map(|(k, _)| k.clone()).collect();
+                for k in expired {
+                    r.values.remove(&k);
+                    r.expiry.remove(&k);
+                }
+                r
+            }
+            Some(_) => {
+                self.records.remove(&id);
+                StoredRecord::default()
+            }
+            None => StoredRecord::default(),
+        }
+    }
+
+    /// Stores a record back.
+    pub fn store(&mut self, collection: &str, key: &[u8], record: StoredRecord) {
+        if self.records.len() >= MAX_RECORDS {
+            if let Some(oldest) = self.records.iter().min_by_key(|(_, r)| r.expires_at).map(|(k, _)| k.clone()) {
+                self.records.remove(&oldest);
+            }
+        }
+        self.records.insert((collection.to_string(), key.to_vec()), record);
+    }
+
+    /// Number of stored records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}

@@ -1,0 +1,129 @@
+//! Runs the request body processor chosen for the transaction and keeps what it extracted.
+
+use crate::action::BodyProcessor;
+use crate::body::{json, multipart, urlencoded, xml};
+use crate::collection::Collection;
+
+use super::Transaction;
+
+/// What the request body processor produced (ARGS_POST, FILES*, MULTIPART_*, XML, REQBODY_*).
+#[derive(Debug, Default)]
+pub struct RequestBodyState {
+    /// The processor that ran (REQBODY_PROCESSOR).
+    pub processor: Option<BodyProcessor>,
+    /// True once the body was processed.
+    pub processed: bool,
+    /// The error message (REQBODY_ERROR_MSG); REQBODY_ERROR is 1 when set.
+    pub error: Option<String>,
+    /// Arguments from the body (ARGS_POST).
+    pub args_post: Collection,
+    /// Uploaded files: (field name, file name, size).
+    pub files: Vec<(Vec<u8>, Vec<u8>, usize)>,
+    /// MULTIPART_PART_HEADERS: (part name, header line).
+    pub part_headers: Collection,
+    /// MULTIPART_NAME values.
+    pub multipart_names: Vec<Vec<u8>>,
+    /// MULTIPART_FILENAME values.
+    pub multipart_filenames: Vec<Vec<u8>>,
+    /// Multipart strictness flags.
+    pub multipart_flags: Option<multipart::MultipartFlags>,
+    /// The parsed XML document.
+    pub xml: Option<xml::XmlDocument>,
+}
+
+impl Transaction {
+    /// The processor for this request: `ctl:requestBodyProcessor`, else the one the
+    /// Content-Type names (prefix match on the last Content-Type header, as ModSecurity v3).
+    pub(crate) fn effective_body_processor(&self) -> Option<BodyProcessor> {
+        if let Some(p) = self.overrides.body_processor {
+            return Some(p);
+        }
+        let ct = self.request_headers.get_all_lower(b"content-type").last()?;
+        let lower = ct.value.to_ascii_lowercase();
+        if lower.starts_with(b"multipart/form-data") {
+            Some(BodyProcessor::Multipart)
+        } else if lower.starts_with(b"application/x-www-form-urlencoded") {
+            Some(BodyProcessor::UrlEncoded)
+        } else {
+            None
+        }
+    }
+
+    /// Runs the body processor over the buffered body (ModSecurity v3's processRequestBody).
+    pub(crate) fn process_body(&mut self) {
+        if self.body.processed {
+            return;
+        }
+        self.body.processed = true;
+        let processor = self.effective_body_processor();
+        self.body.processor = processor;
+        let content_type = self
+            .request_headers
+            .get_all_lower(b"content-type")
+            .last()
+            .map(|e| e.value.clone())
+            .unwrap_or_default();
+        let rules = self.rules.clone();
+        let config = &rules.inner.config;
+        let limit = config.arguments_limit.unwrap_or(usize::MAX);
+        let body = std::mem::take(&mut self.request_body);
+        let no_files_limit = usize::try_from(config.request_body_no_files_limit).unwrap_or(usize::MAX);
+        let no_files_exceeded = |body: &[u8]| body.len() > no_files_limit;
+        const NO_FILES_MSG: &str = "Request body excluding files is bigger than the maximum expected.";
+        match processor {
+            None => {}
+            Some(BodyProcessor::UrlEncoded | BodyProcessor::Json | BodyProcessor::Xml) if no_files_exceeded(&body) => {
+                // Large bodies are not parsed; ModSecurity flags them instead.
+                self.body.error = Some(NO_FILES_MSG.to_string());
+                self.inbound_data_error = true;
+            }
+            Some(BodyProcessor::UrlEncoded) => {
+                let parsed = urlencoded::parse(&body, config.argument_separator);
+                if parsed.invalid_encoding {
+                    self.urlencoded_error = true;
+                }
+                for (k, v) in parsed.args.iter().take(limit) {
+                    self.body.args_post.add(k, v);
+                }
+            }
+            Some(BodyProcessor::Json) => {
+                let parsed = json::parse(&body, &json::JsonConfig { max_depth: config.json_depth_limit });
+                for (k, v) in parsed.args.iter().take(limit) {
+                    self.body.args_post.add(k, v);
+                }
+                if let Some(e) = parsed.error {
+                    if !body.is_empty() {
+                        self.body.error = Some(format!("JSON parsing error: {e}"));
+                    }
+                }
+            }
+            Some(BodyProcessor::Xml) => match xml::parse(&body) {
+                Ok(doc) => self.body.xml = Some(doc),
+                Err(e) => self.body.error = Some(e.to_string()),
+            },
+            Some(BodyProcessor::Multipart) => {
+                let cfg = multipart::MultipartConfig { file_limit: Some(config.upload_file_limit) };
+                let parsed = multipart::parse(&content_type, &body, &cfg);
+                for (k, v) in parsed.args.iter().take(limit) {
+                    self.body.args_post.add(k, v);
+                }
+                for f in &parsed.files {
+                    self.body.files.push((f.name.clone(), f.filename.clone(), f.size));
+                }
+                for (k, v) in &parsed.part_headers {
+                    self.body.part_headers.add(k, v);
+                }
+                self.body.multipart_names = parsed.names;
+                self.body.multipart_filenames = parsed.filenames;
+                self.body.multipart_flags = Some(parsed.flags);
+                if let Some(e) = parsed.error {
+                    self.body.error = Some(format!("Multipart parsing error: {e}"));
+                } else if parsed.no_files_length > no_files_limit {
+                    self.body.error = Some(NO_FILES_MSG.to_string());
+                    self.inbound_data_error = true;
+                }
+            }
+        }
+        self.request_body = body;
+    }
+}

@@ -1,0 +1,492 @@
+//! Rule evaluation: phases, chains, skips, transformations, operators and actions.
+
+use std::borrow::Cow;
+
+use crate::action::{AllowScope, Ctl, Disruptive, EngineMode, RuntimeAction, SetVar, SetVarOp};
+use crate::clock;
+use crate::collection::Collection;
+use crate::operator::{Captures, Operator};
+use crate::rule::{Rule, RuleKind};
+use crate::transform::Transform;
+use crate::variable::{Exclusion, Selector, Targets, Variable};
+
+use super::resolver::Resolver;
+use super::{Bound, Intervention, InterventionAction, MatchedRule, Transaction};
+
+/// One value that satisfied a rule link's operator.
+struct Hit {
+    name: String,
+    value: Vec<u8>,
+    captures: Option<Captures>,
+}
+
+/// What the phase loop does after a rule matched.
+enum Flow {
+    Continue,
+    StopPhase,
+}
+
+/// Most transformed values cached per transaction (bounds memory on requests with many values).
+const TRANSFORM_CACHE_LIMIT: usize = 4096;
+
+/// Variables whose values live in buffers that are neither changed nor freed once the
+/// request line and headers are known, so a value's address identifies it for the
+/// transaction's lifetime (the transformed-value cache relies on this).
+fn is_stable(variable: Variable) -> bool {
+    use Variable as V;
+    matches!(
+        variable,
+        V::Args
+            | V::ArgsGet
+            | V::ArgsPost
+            | V::ArgsNames
+            | V::ArgsGetNames
+            | V::ArgsPostNames
+            | V::RequestHeaders
+            | V::RequestHeadersNames
+            | V::RequestCookies
+            | V::RequestCookiesNames
+            | V::RequestFilename
+            | V::RequestBasename
+            | V::RequestUri
+            | V::RequestUriRaw
+            | V::RequestLine
+            | V::QueryString
+    )
+}
+
+/// Applies `transforms` in order, copying only when a transformation changes the value.
+fn transform_all<'v>(transforms: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]> {
+    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
+    for t in transforms {
+        current = match current {
+            Cow::Borrowed(b) => t.apply(b),
+            Cow::Owned(o) => match t.apply(&o) {
+                Cow::Owned(n) => Cow::Owned(n),
+                Cow::Borrowed(_) => Cow::Owned(o),
+            },
+        };
+    }
+    current
+}
+
+/// The name MATCHED_VAR_NAME reports: `ARGS:foo`, or `REQUEST_URI` for scalars.
+fn hit_name(variable: Variable, key: Option<&[u8]>) -> String {
+    match key {
+        Some(k) => format!("{}:{}", variable.name(), String::from_utf8_lossy(k)),
+        None => variable.name().to_string(),
+    }
+}
+
+impl Transaction {
+    /// Evaluates every rule of `phase` in order.
+    pub(crate) fn run_phase(&mut self, phase: u8) {
+        if self.engine == EngineMode::Off {
+            return;
+        }
+        if self.intervention.is_some() && phase < 5 {
+            return;
+        }
+        match self.allow {
+            Some(AllowScope::Transaction) if phase < 5 => return,
+            Some(AllowScope::Request) if phase <= 2 => return,
+            Some(AllowScope::Phase) => self.allow = None,
+            _ => {}
+        }
+        let rules = self.rules.clone();
+        let list = rules.rules(phase);
+        let mut skip_after: Option<&str> = None;
+        let mut skip = 0u32;
+        for rule in list {
+            if let Some(marker) = skip_after {
+                if rule.marker() == Some(marker) {
+                    skip_after = None;
+                }
+                continue;
+            }
+            if rule.marker().is_some() {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if self.engine == EngineMode::Off {
+                return;
+            }
+            if self.is_removed(rule) {
+                continue;
+            }
+            let mut matches = Vec::new();
+            if !self.eval_link(rule, rule, &mut matches) {
+                continue;
+            }
+            if let Flow::StopPhase = self.on_full_match(rule, phase, matches) {
+                return;
+            }
+            if let Some(marker) = &rule.actions.skip_after {
+                skip_after = Some(marker);
+            }
+            if let Some(n) = rule.actions.skip {
+                skip = n;
+            }
+        }
+    }
+
+    fn is_removed(&self, rule: &Rule) -> bool {
+        let o = &self.overrides;
+        o.removed_ids.iter().any(|r| r.contains(rule.id))
+            || (!o.removed_tags.is_empty() && rule.actions.tags.iter().any(|t| o.removed_tags.contains(t)))
+    }
+
+    /// Evaluates one chain link and, when it matches, the rest of the chain.
+    fn eval_link(&mut self, link: &Rule, starter: &Rule, matches: &mut Vec<(String, Vec<u8>)>) -> bool {
+        let hits = match &link.kind {
+            RuleKind::Action => vec![Hit { name: String::new(), value: Vec::new(), captures: None }],
+            RuleKind::Rule { targets, operator, negated } => self.collect_hits(link, starter, targets, operator, *negated),
+            RuleKind::Marker(_) => return false,
+        };
+        if hits.is_empty() {
+            // libmodsecurity v3 clears the MATCHED_VAR* variables when a rule link fails; they
+            // otherwise accumulate, so a chained rule sees what its parents matched.
+            if matches!(link.kind, RuleKind::Rule { .. }) {
+                self.matched_var = (String::new(), Vec::new());
+                self.matched_vars.clear();
+            }
+            return false;
+        }
+        for hit in hits {
+            if !hit.name.is_empty() {
+                self.matched_var = (hit.name.clone(), hit.value.clone());
+                self.matched_vars.push((hit.name.clone(), hit.value.clone()));
+                matches.push((hit.name, hit.value));
+            }
+            if let Some(c) = hit.captures {
+                for (i, g) in c.groups.iter().enumerate() {
+                    let key = [b'0' + i as u8];
+                    match g {
+                        Some(v) => self.tx.set(&key, v.clone()),
+                        None => {
+                            self.tx.remove(&key);
+                        }
+                    }
+                }
+            }
+            // ModSecurity v3 runs setvar for every matching value, before the chain continues.
+            for sv in &link.actions.setvars {
+                self.apply_setvar(sv, starter);
+            }
+        }
+        if let Some(child) = &link.chained {
+            if !self.eval_link(child, starter, matches) {
+                return false;
+            }
+        }
+        for action in &link.actions.runtime {
+            self.apply_runtime(action, starter);
+        }
+        true
+    }
+
+    /// Runs the operator over every selected, transformed value of the link's targets.
+    fn collect_hits(&self, link: &Rule, starter: &Rule, targets: &Targets, operator: &Operator, negated: bool) -> Vec<Hit> {
+        let resolver = Resolver { tx: self, rule: Some(starter) };
+        let extra = self.extra_exclusions(starter);
+        let mut hits = Vec::new();
+        let capture = link.actions.capture;
+        let multi = link.actions.multi_match;
+        for target in &targets.targets {
+            let variable = target.variable;
+            let whole_excluded = targets
+                .exclusions
+                .iter()
+                .chain(extra.iter().copied())
+                .any(|e| e.variable == variable && matches!(e.selector, Selector::All));
+            if whole_excluded {
+                continue;
+            }
+            let keep = |key: &[u8]| {
+                !targets.exclusions.iter().any(|e| e.excludes(variable, key)) && !extra.iter().any(|e| e.excludes(variable, key))
+            };
+            let cacheable = !target.count && is_stable(variable);
+            let test = |key: Option<&[u8]>, value: &[u8], hits: &mut Vec<Hit>| {
+                let check = |v: &[u8], hits: &mut Vec<Hit>| {
+                    let mut caps = Captures::default();
+                    // Capturing costs far more than testing; capture only once a value matched.
+                    let mut matched = operator.matches(v, &resolver, None);
+                    if matched && capture && !negated {
+                        matched = operator.matches(v, &resolver, Some(&mut caps));
+                    }
+                    if matched != negated {
+                        hits.push(Hit {
+                            name: hit_name(variable, key),
+                            value: v.to_vec(),
+                            captures: (capture && !negated).then_some(caps),
+                        });
+                    }
+                };
+                if multi {
+                    // multiMatch: test the value before any transformation and after each
+                    // transformation that changed it.
+                    let mut current: Cow<'_, [u8]> = Cow::Borrowed(value);
+                    check(&current, hits);
+                    for t in &link.transforms {
+                        let next = t.apply(&current).into_owned();
+                        if next.as_slice() != current.as_ref() {
+                            check(&next, hits);
+                            current = Cow::Owned(next);
+                        }
+                    }
+                } else if link.transforms.is_empty() {
+                    check(value, hits);
+                } else if cacheable {
+                    let k = (value.as_ptr() as usize, value.len(), link.transforms_id);
+                    {
+                        // Operators never touch the cache, so the borrow may span the check.
+                        let cache = self.transform_cache.borrow();
+                        if let Some(entry) = cache.get(&k) {
+                            check(entry.as_deref().unwrap_or(value), hits);
+                            return;
+                        }
+                    }
+                    let v = transform_all(&link.transforms, value);
+                    check(&v, hits);
+                    let mut cache = self.transform_cache.borrow_mut();
+                    if cache.len() < TRANSFORM_CACHE_LIMIT {
+                        cache.insert(k, matches!(v, Cow::Owned(_)).then(|| v.into_owned()));
+                    }
+                } else {
+                    let v = transform_all(&link.transforms, value);
+                    check(&v, hits);
+                }
+            };
+            if target.count {
+                let mut n = 0usize;
+                self.visit(variable, &target.selector, Some(starter), &keep, &mut |_, _| n += 1);
+                let key = match &target.selector {
+                    Selector::Key(k) => Some(k.as_bytes()),
+                    _ => None,
+                };
+                test(key, n.to_string().as_bytes(), &mut hits);
+            } else {
+                self.visit(variable, &target.selector, Some(starter), &keep, &mut |key, value| test(key, value, &mut hits));
+            }
+        }
+        hits
+    }
+
+    /// Target exclusions added by `ctl:ruleRemoveTarget*` for this rule.
+    fn extra_exclusions(&self, rule: &Rule) -> Vec<&Exclusion> {
+        let o = &self.overrides;
+        if o.target_by_id.is_empty() && o.target_by_tag.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (ids, ex) in &o.target_by_id {
+            if ids.iter().any(|r| r.contains(rule.id)) {
+                out.extend(ex.iter());
+            }
+        }
+        for (tag, ex) in &o.target_by_tag {
+            if rule.actions.tags.iter().any(|t| t == tag) {
+                out.extend(ex.iter());
+            }
+        }
+        out
+    }
+
+    /// Logging and the disruptive action once the whole chain matched.
+    fn on_full_match(&mut self, rule: &Rule, phase: u8, matches: Vec<(String, Vec<u8>)>) -> Flow {
+        let (msg, logdata) = {
+            let r = Resolver { tx: self, rule: Some(rule) };
+            let expand = |m: &Option<crate::macros::MacroString>| {
+                m.as_ref().map(|m| String::from_utf8_lossy(&m.expand(&r)).into_owned()).unwrap_or_default()
+            };
+            (expand(&rule.actions.msg), expand(&rule.actions.logdata))
+        };
+        if let Some(s) = rule.actions.severity {
+            if rule.log {
+                self.highest_severity = self.highest_severity.min(s);
+            }
+        }
+        let defaults = &self.rules.inner.defaults[usize::from(phase.clamp(1, 5) - 1)];
+        let disruptive = match &rule.disruptive {
+            Disruptive::Block => defaults.disruptive.clone(),
+            other => other.clone(),
+        };
+        let default_status = defaults.status;
+        let (variable, value) = matches.first().cloned().unwrap_or_default();
+        self.matched_rules.push(MatchedRule {
+            id: rule.id,
+            phase,
+            msg: msg.clone(),
+            logdata,
+            severity: rule.actions.severity,
+            tags: rule.actions.tags.clone(),
+            ver: rule.actions.ver.clone(),
+            rev: rule.actions.rev.clone(),
+            maturity: rule.actions.maturity,
+            accuracy: rule.actions.accuracy,
+            variable,
+            value,
+            matches,
+            disruptive: rule.disruptive.name(),
+            logged: rule.log,
+        });
+        let enforce = self.engine == EngineMode::On;
+        let (action, status, url) = match disruptive {
+            Disruptive::Pass | Disruptive::Block => return Flow::Continue,
+            Disruptive::Allow(scope) => {
+                // Like ModSecurity, disruptive actions (allow included) only act when the engine is On.
+                if !enforce {
+                    return Flow::Continue;
+                }
+                self.allow = Some(match scope {
+                    AllowScope::Request if phase > 2 => AllowScope::Phase,
+                    s => s,
+                });
+                return Flow::StopPhase;
+            }
+            Disruptive::Deny => (InterventionAction::Deny, rule.actions.status.or(default_status).unwrap_or(403), None),
+            Disruptive::Drop => (InterventionAction::Drop, rule.actions.status.or(default_status).unwrap_or(403), None),
+            Disruptive::Redirect(target) => {
+                let url = {
+                    let r = Resolver { tx: self, rule: Some(rule) };
+                    String::from_utf8_lossy(&target.expand(&r)).into_owned()
+                };
+                let status = match rule.actions.status {
+                    Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
+                    _ => 302,
+                };
+                (InterventionAction::Redirect, status, Some(url))
+            }
+        };
+        let iv = Intervention { status, url, action, rule_id: rule.id, phase, log: msg };
+        if self.decision.is_none() {
+            self.decision = Some(iv.clone());
+        }
+        if enforce {
+            self.intervention = Some(iv);
+            return Flow::StopPhase;
+        }
+        Flow::Continue
+    }
+
+    /// The collection a `setvar`/`expirevar` writes; persistent ones without `initcol` live
+    /// only in this transaction.
+    fn writable(&mut self, collection: &str) -> &mut Collection {
+        if collection == "tx" {
+            return &mut self.tx;
+        }
+        &mut self
+            .persistent
+            .entry(collection.to_string())
+            .or_insert_with(|| Bound { key: Vec::new(), record: Default::default() })
+            .record
+            .values
+    }
+
+    fn apply_setvar(&mut self, sv: &SetVar, rule: &Rule) {
+        let (key, operand) = {
+            let r = Resolver { tx: self, rule: Some(rule) };
+            let key = sv.key.expand(&r);
+            let operand = match &sv.op {
+                SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => m.expand(&r),
+                SetVarOp::Delete => Vec::new(),
+            };
+            (key, operand)
+        };
+        let coll = self.writable(&sv.collection);
+        match &sv.op {
+            SetVarOp::Set(_) => coll.set(&key, operand),
+            SetVarOp::Delete => {
+                coll.remove(&key);
+            }
+            SetVarOp::Add(_) | SetVarOp::Sub(_) => {
+                let current = coll.get(&key).map(parse_int).unwrap_or(0);
+                let n = parse_int(&operand);
+                let result = if matches!(sv.op, SetVarOp::Add(_)) { current.saturating_add(n) } else { current.saturating_sub(n) };
+                coll.set(&key, result.to_string().into_bytes());
+            }
+        }
+    }
+
+    fn apply_runtime(&mut self, action: &RuntimeAction, rule: &Rule) {
+        match action {
+            RuntimeAction::Ctl(ctl) => self.apply_ctl(ctl),
+            RuntimeAction::InitCol { collection, key } | RuntimeAction::SetId { collection, key } => {
+                let key = {
+                    let r = Resolver { tx: self, rule: Some(rule) };
+                    key.expand(&r)
+                };
+                let now = clock::now_unix();
+                let record = match self.rules.inner.store.lock() {
+                    Ok(mut store) => store.load(collection, &key, now),
+                    Err(_) => Default::default(),
+                };
+                self.persistent.insert(collection.clone(), Bound { key, record });
+            }
+            RuntimeAction::ExpireVar { collection, key, seconds } => {
+                let (key, seconds) = {
+                    let r = Resolver { tx: self, rule: Some(rule) };
+                    (key.expand(&r), parse_int(&seconds.expand(&r)))
+                };
+                if let Some(b) = self.persistent.get_mut(collection) {
+                    let at = clock::now_unix().saturating_add(u64::try_from(seconds).unwrap_or(0));
+                    b.record.expiry.insert(key.to_ascii_lowercase(), at);
+                }
+            }
+            RuntimeAction::SetEnv { name, value } => {
+                let value = {
+                    let r = Resolver { tx: self, rule: Some(rule) };
+                    value.expand(&r)
+                };
+                self.env.set(name.as_bytes(), value);
+            }
+        }
+    }
+
+    fn apply_ctl(&mut self, ctl: &Ctl) {
+        let o = &mut self.overrides;
+        match ctl {
+            Ctl::RuleEngine(mode) => self.engine = *mode,
+            Ctl::RuleRemoveById(ids) => o.removed_ids.extend(ids.iter().copied()),
+            Ctl::RuleRemoveByTag(tag) => o.removed_tags.push(tag.clone()),
+            Ctl::RuleRemoveTargetById(ids, ex) => o.target_by_id.push((ids.clone(), ex.clone())),
+            Ctl::RuleRemoveTargetByTag(tag, ex) => o.target_by_tag.push((tag.clone(), ex.clone())),
+            Ctl::RequestBodyProcessor(p) => o.body_processor = Some(*p),
+            Ctl::ForceRequestBodyVariable(b) => o.force_request_body_variable = *b,
+            Ctl::RequestBodyAccess(b) => o.request_body_access = Some(*b),
+            Ctl::ResponseBodyAccess(b) => o.response_body_access = Some(*b),
+            Ctl::RequestBodyLimit(n) => o.request_body_limit = Some(*n),
+            Ctl::AuditEngine(v) => o.audit_engine = Some(v.clone()),
+            Ctl::AuditLogParts(v) => o.audit_log_parts = Some(v.clone()),
+        }
+    }
+}
+
+/// Parses a leading integer as ModSecurity's setvar arithmetic does (non-numbers are 0).
+fn parse_int(v: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(v);
+    let s = s.trim();
+    let end = s
+        .char_indices()
+        .take_while(|&(i, c)| c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+')))
+        .last()
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    s[..end].parse().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_int;
+
+    #[test]
+    fn setvar_arithmetic_parsing() {
+        assert_eq!(parse_int(b"5"), 5);
+        assert_eq!(parse_int(b" -3 "), -3);
+        assert_eq!(parse_int(b"12abc"), 12);
+        assert_eq!(parse_int(b"abc"), 0);
+        assert_eq!(parse_int(b""), 0);
+    }
+}

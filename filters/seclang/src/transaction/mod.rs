@@ -1,0 +1,588 @@
+//! One HTTP exchange evaluated against a rule set, driven in libmodsecurity's order:
+//! connection, URI, request headers (phase 1), request body (phase 2), response headers
+//! (phase 3), response body (phase 4), logging (phase 5).
+
+mod body;
+mod eval;
+mod resolver;
+mod vars;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::action::{AllowScope, BodyProcessor, EngineMode, IdRange};
+use crate::body::urlencoded;
+use crate::clock;
+use crate::collection::Collection;
+use crate::config::LimitAction;
+use crate::persist::StoredRecord;
+use crate::ruleset::RuleSet;
+use crate::variable::Exclusion;
+
+pub use body::RequestBodyState;
+
+/// The disruptive action behind an intervention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterventionAction {
+    /// `deny`: refuse with `status`.
+    Deny,
+    /// `drop`: close the connection.
+    Drop,
+    /// `redirect`: answer with `status` and `url`.
+    Redirect,
+    /// A body exceeded its limit with `Reject` configured.
+    BodyLimit,
+}
+
+/// A decision to interrupt the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intervention {
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// Redirect target, for `redirect`.
+    pub url: Option<String>,
+    /// What caused it.
+    pub action: InterventionAction,
+    /// The rule that decided (0 for body limits).
+    pub rule_id: u64,
+    /// Phase in which it was decided.
+    pub phase: u8,
+    /// The rule's expanded `msg` (or the limit that was exceeded).
+    pub log: String,
+}
+
+/// A rule whose whole chain matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRule {
+    /// Rule id.
+    pub id: u64,
+    /// Phase it ran in.
+    pub phase: u8,
+    /// Expanded `msg`.
+    pub msg: String,
+    /// Expanded `logdata`.
+    pub logdata: String,
+    /// Severity 0-7, when set.
+    pub severity: Option<u8>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// `ver`.
+    pub ver: Option<String>,
+    /// `rev`.
+    pub rev: Option<String>,
+    /// `maturity`.
+    pub maturity: Option<u8>,
+    /// `accuracy`.
+    pub accuracy: Option<u8>,
+    /// Name of the variable that matched in the chain starter (e.g. `ARGS:q`).
+    pub variable: String,
+    /// The transformed value that matched in the chain starter.
+    pub value: Vec<u8>,
+    /// Every (variable, transformed value) that matched, across all chain links.
+    pub matches: Vec<(String, Vec<u8>)>,
+    /// The effective disruptive action name (`pass`, `deny`, `block`...).
+    pub disruptive: &'static str,
+    /// False for `nolog` rules: ModSecurity would not write them to its error log.
+    pub logged: bool,
+}
+
+static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Per-rule state changes made by `ctl` during this transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Overrides {
+    pub(crate) removed_ids: Vec<IdRange>,
+    pub(crate) removed_tags: Vec<String>,
+    pub(crate) target_by_id: Vec<(Vec<IdRange>, Vec<Exclusion>)>,
+    pub(crate) target_by_tag: Vec<(String, Vec<Exclusion>)>,
+    pub(crate) body_processor: Option<BodyProcessor>,
+    pub(crate) force_request_body_variable: bool,
+    pub(crate) request_body_access: Option<bool>,
+    pub(crate) response_body_access: Option<bool>,
+    pub(crate) request_body_limit: Option<u64>,
+    pub(crate) audit_engine: Option<String>,
+    pub(crate) audit_log_parts: Option<String>,
+}
+
+/// A persistent collection bound by `initcol`.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub(crate) key: Vec<u8>,
+    pub(crate) record: StoredRecord,
+}
+
+/// One request/response exchange.
+pub struct Transaction {
+    pub(crate) rules: RuleSet,
+    pub(crate) engine: EngineMode,
+    pub(crate) started: Instant,
+    pub(crate) unique_id: String,
+
+    pub(crate) remote_addr: String,
+    pub(crate) remote_port: u16,
+    pub(crate) server_addr: String,
+    pub(crate) server_port: u16,
+
+    pub(crate) method: Vec<u8>,
+    pub(crate) uri_raw: Vec<u8>,
+    pub(crate) request_uri: Vec<u8>,
+    pub(crate) filename: Vec<u8>,
+    pub(crate) basename: Vec<u8>,
+    pub(crate) query_string: Vec<u8>,
+    pub(crate) protocol: Vec<u8>,
+    pub(crate) request_line: Vec<u8>,
+    pub(crate) args_get: Collection,
+    pub(crate) request_headers: Collection,
+    pub(crate) request_cookies: Collection,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) body: RequestBodyState,
+    pub(crate) inbound_data_error: bool,
+    pub(crate) outbound_data_error: bool,
+    pub(crate) urlencoded_error: bool,
+
+    pub(crate) response_status: u16,
+    pub(crate) response_protocol: Vec<u8>,
+    pub(crate) response_headers: Collection,
+    pub(crate) response_body: Vec<u8>,
+
+    pub(crate) tx: Collection,
+    pub(crate) persistent: HashMap<String, Bound>,
+    pub(crate) env: Collection,
+    pub(crate) matched_var: (String, Vec<u8>),
+    pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
+    pub(crate) highest_severity: u8,
+
+    pub(crate) overrides: Overrides,
+    pub(crate) phases_done: u8,
+    pub(crate) allow: Option<AllowScope>,
+    pub(crate) intervention: Option<Intervention>,
+    pub(crate) decision: Option<Intervention>,
+    pub(crate) matched_rules: Vec<MatchedRule>,
+    pub(crate) persisted: bool,
+    /// Transformed values of request data, keyed by (value address, length, chain id).
+    pub(crate) transform_cache: RefCell<FxHashMap<(usize, usize, u32), Option<Vec<u8>>>>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("unique_id", &self.unique_id)
+            .field("phases_done", &self.phases_done)
+            .field("intervention", &self.intervention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transaction {
+    pub(crate) fn new(rules: RuleSet) -> Transaction {
+        let started_unix = clock::now_unix();
+        let n = UNIQUE_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let engine = rules.inner.config.rule_engine;
+        Transaction {
+            rules,
+            engine,
+            started: Instant::now(),
+            unique_id: format!("{started_unix}.{n:08}"),
+            remote_addr: String::new(),
+            remote_port: 0,
+            server_addr: String::new(),
+            server_port: 0,
+            method: Vec::new(),
+            uri_raw: Vec::new(),
+            request_uri: Vec::new(),
+            filename: Vec::new(),
+            basename: Vec::new(),
+            query_string: Vec::new(),
+            protocol: Vec::new(),
+            request_line: Vec::new(),
+            args_get: Collection::new(),
+            request_headers: Collection::new(),
+            request_cookies: Collection::new(),
+            request_body: Vec::new(),
+            body: RequestBodyState::default(),
+            inbound_data_error: false,
+            outbound_data_error: false,
+            urlencoded_error: false,
+            response_status: 0,
+            response_protocol: Vec::new(),
+            response_headers: Collection::new(),
+            response_body: Vec::new(),
+            tx: Collection::new(),
+            persistent: HashMap::new(),
+            env: Collection::new(),
+            matched_var: (String::new(), Vec::new()),
+            matched_vars: Vec::new(),
+            highest_severity: 255,
+            overrides: Overrides::default(),
+            phases_done: 0,
+            allow: None,
+            intervention: None,
+            decision: None,
+            matched_rules: Vec::new(),
+            persisted: false,
+            transform_cache: RefCell::new(FxHashMap::default()),
+        }
+    }
+
+    /// Records the connection's addresses (REMOTE_ADDR/PORT, SERVER_ADDR/PORT).
+    pub fn process_connection(&mut self, client_ip: &str, client_port: u16, server_ip: &str, server_port: u16) {
+        self.remote_addr = client_ip.to_string();
+        self.remote_port = client_port;
+        self.server_addr = server_ip.to_string();
+        self.server_port = server_port;
+    }
+
+    /// Records the request line and parses the query string into ARGS_GET.
+    /// `http_version` is `1.1` (or `HTTP/1.1`).
+    pub fn process_uri(&mut self, uri: &[u8], method: &str, http_version: &str) {
+        self.method = method.as_bytes().to_vec();
+        self.uri_raw = uri.to_vec();
+        self.protocol = if http_version.to_ascii_uppercase().starts_with("HTTP/") {
+            http_version.as_bytes().to_vec()
+        } else {
+            format!("HTTP/{http_version}").into_bytes()
+        };
+        let mut line = self.method.clone();
+        line.push(b' ');
+        line.extend_from_slice(uri);
+        line.push(b' ');
+        line.extend_from_slice(&self.protocol);
+        self.request_line = line;
+
+        // The fragment never reaches the server; ModSecurity drops it from the query string.
+        let without_fragment = match uri.iter().position(|&b| b == b'#') {
+            Some(p) => &uri[..p],
+            None => uri,
+        };
+        let (path, query) = match without_fragment.iter().position(|&b| b == b'?') {
+            Some(p) => (&without_fragment[..p], Some(&without_fragment[p + 1..])),
+            None => (without_fragment, None),
+        };
+        self.query_string = query.map(<[u8]>::to_vec).unwrap_or_default();
+        // As libmodsecurity v3: REQUEST_URI is the decoded URI without fragment (absolute
+        // form reduced to its path); REQUEST_FILENAME the decoded path as sent; the basename
+        // follows the last `/` or `\\` and is empty when there is none.
+        let decoded_uri = percent_decode(without_fragment);
+        self.request_uri = strip_scheme_and_host(&decoded_uri).to_vec();
+        self.filename = percent_decode(path);
+        self.basename = match self.filename.iter().rposition(|&b| b == b'/' || b == b'\\') {
+            Some(p) => self.filename[p + 1..].to_vec(),
+            None => Vec::new(),
+        };
+        if let Some(q) = query {
+            let parsed = urlencoded::parse(q, self.rules.inner.config.argument_separator);
+            if parsed.invalid_encoding {
+                self.urlencoded_error = true;
+            }
+            for (k, v) in parsed.args.iter().take(self.rules.inner.config.arguments_limit.unwrap_or(usize::MAX)) {
+                self.args_get.add(k, v);
+            }
+        }
+    }
+
+    /// Adds one request header; repeated headers are kept as separate values.
+    pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
+        self.request_headers.add(name, value);
+        if name.eq_ignore_ascii_case(b"cookie") {
+            parse_cookies(value, &mut self.request_cookies);
+        }
+    }
+
+    /// Runs phase 1 (request headers).
+    pub fn process_request_headers(&mut self) {
+        self.run_phases_through(1);
+    }
+
+    /// Buffers a chunk of the request body, applying SecRequestBodyLimit and its action.
+    pub fn append_request_body(&mut self, chunk: &[u8]) {
+        if !self.request_body_access() {
+            return;
+        }
+        let limit = self.overrides.request_body_limit.unwrap_or(self.rules.inner.config.request_body_limit);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let room = limit.saturating_sub(self.request_body.len());
+        if chunk.len() <= room {
+            self.request_body.extend_from_slice(chunk);
+            return;
+        }
+        self.request_body.extend_from_slice(&chunk[..room]);
+        if self.inbound_data_error {
+            return;
+        }
+        self.inbound_data_error = true;
+        if self.rules.inner.config.request_body_limit_action == LimitAction::Reject {
+            self.body_limit_decision(413, 2, format!("Request body is larger than the configured limit ({limit} bytes)"));
+        }
+    }
+
+    /// Runs the body processor, then phase 2 (request body).
+    pub fn process_request_body(&mut self) {
+        self.run_phases_through(1);
+        if self.phases_done < 2 && self.request_body_access() {
+            self.process_body();
+        }
+        self.run_phases_through(2);
+    }
+
+    /// Adds one response header.
+    pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
+        self.response_headers.add(name, value);
+    }
+
+    /// Records the response status and runs phase 3 (response headers).
+    pub fn process_response_headers(&mut self, status: u16, protocol: &str) {
+        self.run_phases_through(2);
+        self.response_status = status;
+        self.response_protocol = protocol.as_bytes().to_vec();
+        self.run_phases_through(3);
+    }
+
+    /// Buffers a chunk of the response body when SecResponseBodyAccess and the MIME type allow it.
+    pub fn append_response_body(&mut self, chunk: &[u8]) {
+        if !self.response_body_wanted() {
+            return;
+        }
+        let limit = usize::try_from(self.rules.inner.config.response_body_limit).unwrap_or(usize::MAX);
+        let room = limit.saturating_sub(self.response_body.len());
+        if chunk.len() <= room {
+            self.response_body.extend_from_slice(chunk);
+            return;
+        }
+        self.response_body.extend_from_slice(&chunk[..room]);
+        if self.outbound_data_error {
+            return;
+        }
+        self.outbound_data_error = true;
+        if self.rules.inner.config.response_body_limit_action == LimitAction::Reject {
+            self.body_limit_decision(500, 4, format!("Response body is larger than the configured limit ({limit} bytes)"));
+        }
+    }
+
+    /// Runs phase 4 (response body).
+    pub fn process_response_body(&mut self) {
+        self.run_phases_through(4);
+    }
+
+    /// Runs phase 5 (logging) and stores persistent collections.
+    pub fn process_logging(&mut self) {
+        self.run_phases_through(5);
+        self.persist();
+    }
+
+    /// The enforced intervention, if any (never set in DetectionOnly or Off mode).
+    pub fn intervention(&self) -> Option<&Intervention> {
+        self.intervention.as_ref()
+    }
+
+    /// The first disruptive decision the rules made, enforced or not (DetectionOnly records it here).
+    pub fn decision(&self) -> Option<&Intervention> {
+        self.decision.as_ref()
+    }
+
+    /// Rules whose whole chain matched, in evaluation order (`nolog` rules have `logged == false`).
+    pub fn matched_rules(&self) -> &[MatchedRule] {
+        &self.matched_rules
+    }
+
+    /// A collection by name: `tx`, `ip`, `global`, `session`, `user`, `resource`, `env`,
+    /// `args_get`, `request_headers`, `request_cookies`, `response_headers`.
+    pub fn collection(&self, name: &str) -> Option<&Collection> {
+        match name.to_ascii_lowercase().as_str() {
+            "tx" => Some(&self.tx),
+            "env" => Some(&self.env),
+            "args_get" => Some(&self.args_get),
+            "args_post" => Some(&self.body.args_post),
+            "request_headers" => Some(&self.request_headers),
+            "request_cookies" => Some(&self.request_cookies),
+            "response_headers" => Some(&self.response_headers),
+            other => self.persistent.get(other).map(|b| &b.record.values),
+        }
+    }
+
+    /// A TX variable as text (e.g. `blocking_inbound_anomaly_score`).
+    pub fn tx_var(&self, name: &str) -> Option<String> {
+        self.tx.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// The inbound anomaly score CRS computed (`tx.blocking_inbound_anomaly_score`, 0 if unset).
+    pub fn inbound_anomaly_score(&self) -> i64 {
+        self.tx_var("blocking_inbound_anomaly_score").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// The outbound anomaly score CRS computed (`tx.blocking_outbound_anomaly_score`, 0 if unset).
+    pub fn outbound_anomaly_score(&self) -> i64 {
+        self.tx_var("blocking_outbound_anomaly_score").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// The engine mode in effect (after any `ctl:ruleEngine`).
+    pub fn engine_mode(&self) -> EngineMode {
+        self.engine
+    }
+
+    /// UNIQUE_ID of this transaction.
+    pub fn unique_id(&self) -> &str {
+        &self.unique_id
+    }
+
+    /// The request body processor that ran, if any, with its error message.
+    pub fn request_body_state(&self) -> &RequestBodyState {
+        &self.body
+    }
+
+    /// `ctl:auditEngine` / `ctl:auditLogParts` values set by rules, for the embedding logger.
+    pub fn audit_overrides(&self) -> (Option<&str>, Option<&str>) {
+        (self.overrides.audit_engine.as_deref(), self.overrides.audit_log_parts.as_deref())
+    }
+
+    pub(crate) fn request_body_access(&self) -> bool {
+        self.overrides.request_body_access.unwrap_or(self.rules.inner.config.request_body_access)
+    }
+
+    fn response_body_wanted(&self) -> bool {
+        if !self.overrides.response_body_access.unwrap_or(self.rules.inner.config.response_body_access) {
+            return false;
+        }
+        let ct = self.response_headers.get(b"content-type").unwrap_or(b"");
+        let mime = ct.split(|&b| b == b';').next().unwrap_or(b"");
+        let mime = String::from_utf8_lossy(mime).trim().to_ascii_lowercase();
+        self.rules.inner.config.response_body_mime_types.iter().any(|m| *m == mime)
+    }
+
+    fn body_limit_decision(&mut self, status: u16, phase: u8, log: String) {
+        let iv = Intervention { status, url: None, action: InterventionAction::BodyLimit, rule_id: 0, phase, log };
+        if self.decision.is_none() {
+            self.decision = Some(iv.clone());
+        }
+        if self.engine == EngineMode::On && self.intervention.is_none() {
+            self.intervention = Some(iv);
+        }
+    }
+
+    /// Runs every phase not yet run up to `phase`, in order.
+    fn run_phases_through(&mut self, phase: u8) {
+        while self.phases_done < phase {
+            let next = self.phases_done + 1;
+            self.phases_done = next;
+            if next == 2 && !self.body.processed && self.request_body_access() {
+                self.process_body();
+            }
+            self.run_phase(next);
+        }
+    }
+
+    fn persist(&mut self) {
+        if self.persisted {
+            return;
+        }
+        self.persisted = true;
+        let timeout = self.rules.inner.config.collection_timeout;
+        let now = clock::now_unix();
+        let Ok(mut store) = self.rules.inner.store.lock() else { return };
+        for (name, bound) in &self.persistent {
+            // Collections written without `initcol` have no key and are not stored.
+            if bound.key.is_empty() {
+                continue;
+            }
+            let mut record = bound.record.clone();
+            record.expires_at = now.saturating_add(timeout);
+            store.store(name, &bound.key, record);
+        }
+    }
+}
+
+/// Decodes valid `%HH` sequences (not `+`), keeping invalid ones, as ModSecurity's uri_decode.
+pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' {
+            if let (Some(h), Some(l)) = (input.get(i + 1).and_then(|c| hex(*c)), input.get(i + 2).and_then(|c| hex(*c))) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// For absolute-form URIs (`http://host/path`), keeps the path part as ModSecurity does.
+fn strip_scheme_and_host(uri: &[u8]) -> &[u8] {
+    if uri.is_empty() || uri.first() == Some(&b'/') {
+        return uri;
+    }
+    // `scheme://netloc/path`: the first `:` must be followed directly by `//`.
+    let Some(colon) = uri.iter().position(|&b| b == b':') else { return uri };
+    if uri.get(colon + 1..colon + 3) != Some(b"//") {
+        return uri;
+    }
+    let netloc = colon + 3;
+    match uri.get(netloc..).and_then(|rest| rest.iter().position(|&b| b == b'/')) {
+        Some(p) => &uri[netloc + p..],
+        None => uri,
+    }
+}
+
+/// Splits a Cookie header as ModSecurity v3 does: `;`-separated, leading blanks trimmed,
+/// name and value split on the first `=`, no decoding.
+fn parse_cookies(header: &[u8], out: &mut Collection) {
+    for piece in header.split(|&b| b == b';') {
+        let start = piece.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(piece.len());
+        let piece = &piece[start..];
+        if piece.is_empty() {
+            continue;
+        }
+        match piece.iter().position(|&b| b == b'=') {
+            Some(eq) => out.add(&piece[..eq], &piece[eq + 1..]),
+            None => out.add(piece, b""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decode_keeps_invalid() {
+        assert_eq!(percent_decode(b"/a%20b%zz%4"), b"/a b%zz%4");
+        assert_eq!(percent_decode(b"a+b"), b"a+b");
+    }
+
+    #[test]
+    fn absolute_uri_keeps_path() {
+        assert_eq!(strip_scheme_and_host(b"http://h.example/p?q"), b"/p?q");
+        assert_eq!(strip_scheme_and_host(b"/p"), b"/p");
+    }
+
+    #[test]
+    fn cookies_split_like_modsecurity() {
+        let mut c = Collection::new();
+        parse_cookies(b"a=1; b=x=y;c;  d=", &mut c);
+        let got: Vec<(Vec<u8>, Vec<u8>)> = c.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"x=y".to_vec()),
+                (b"c".to_vec(), b"".to_vec()),
+                (b"d".to_vec(), b"".to_vec())
+            ]
+        );
+    }
+}

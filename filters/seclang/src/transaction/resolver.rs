@@ -1,0 +1,36 @@
+//! Macro expansion (`%{tx.score}`, `%{MATCHED_VAR}`, `%{rule.id}`) against a transaction.
+
+use crate::macros::MacroResolver;
+use crate::rule::Rule;
+use crate::variable::{Selector, Variable};
+
+use super::Transaction;
+
+/// Resolves macros for one rule evaluation.
+pub(crate) struct Resolver<'a> {
+    pub(crate) tx: &'a Transaction,
+    pub(crate) rule: Option<&'a Rule>,
+}
+
+impl MacroResolver for Resolver<'_> {
+    fn resolve(&self, reference: &str) -> Option<Vec<u8>> {
+        let reference = reference.trim();
+        let (name, key) = match reference.split_once(['.', ':']) {
+            Some((n, k)) => (n, Some(k)),
+            None => (reference, None),
+        };
+        let variable = Variable::from_name(name)?;
+        let selector = match key {
+            Some(k) if variable.is_collection() => Selector::Key(k.to_ascii_lowercase()),
+            Some(_) => return None,
+            None => Selector::All,
+        };
+        let mut found: Option<Vec<u8>> = None;
+        self.tx.visit(variable, &selector, self.rule, &|_| true, &mut |_, v| {
+            if found.is_none() {
+                found = Some(v.to_vec());
+            }
+        });
+        found
+    }
+}

@@ -1,0 +1,914 @@
+//! HTTP streams driven the way Envoy's filter manager drives one proxy-wasm filter:
+//! `Request`/`Response` builders, `HttpStream` (event by event) and `Plugin::run`.
+
+use crate::error::Error;
+use crate::headers::Headers;
+use crate::outcome::{Message, Outcome};
+use crate::plugin::Plugin;
+use crate::property::Value;
+use crate::state::{LocalResponse, StreamData};
+
+/// Envoy's default per-connection buffer limit (1 MiB): a paused body beyond it is refused.
+pub const BUFFER_LIMIT: usize = 1024 * 1024;
+
+/// A request as the client sends it: headers, body chunks (the test picks the chunking), trailers.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Request headers, pseudo-headers included.
+    pub headers: Headers,
+    /// Body chunks, delivered one `proxy_on_request_body` at a time.
+    pub chunks: Vec<Vec<u8>>,
+    /// Trailers, if any.
+    pub trailers: Option<Headers>,
+    /// Stream-level properties (`source.address`, `connection.uri_san_peer_certificate`...).
+    pub properties: Vec<(String, Value)>,
+}
+
+impl Request {
+    /// A request with `:method`, `:path`, `:scheme` http and `:authority` example.com.
+    pub fn new(method: &str, path: &str) -> Self {
+        let mut headers = Headers::new();
+        headers.add(":authority", "example.com");
+        headers.add(":path", path);
+        headers.add(":method", method);
+        headers.add(":scheme", "http");
+        Request { headers, ..Default::default() }
+    }
+
+    /// A GET request.
+    pub fn get(path: &str) -> Self {
+        Self::new("GET", path)
+    }
+
+    /// A POST request with a one-chunk body.
+    pub fn post(path: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self::new("POST", path).body(body)
+    }
+
+    /// Parses a raw HTTP/1.1 request (chunked bodies decoded, `Host` → `:authority`).
+    pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
+        let m = crate::http1::parse_request(raw)?;
+        let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
+        Ok(Request { headers: m.headers, chunks, trailers: m.trailers, properties: Vec::new() })
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.add(name, value);
+        self
+    }
+
+    /// Replaces the body with one chunk.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.chunks = vec![body.into()];
+        self
+    }
+
+    /// Replaces the body with these chunks.
+    pub fn chunks<I: IntoIterator<Item = B>, B: Into<Vec<u8>>>(mut self, chunks: I) -> Self {
+        self.chunks = chunks.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Splits the current body into chunks of at most `size` bytes.
+    pub fn chunked(mut self, size: usize) -> Self {
+        let body: Vec<u8> = self.chunks.concat();
+        self.chunks = body.chunks(size.max(1)).map(<[u8]>::to_vec).collect();
+        self
+    }
+
+    /// Adds a trailer.
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        self.trailers.get_or_insert_with(Headers::new).add(name, value);
+        self
+    }
+
+    /// Sets a property for this stream only.
+    pub fn property(mut self, path: &str, value: impl Into<Value>) -> Self {
+        self.properties.push((path.to_string(), value.into()));
+        self
+    }
+}
+
+/// A response as the upstream sends it.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// Response headers including `:status`.
+    pub headers: Headers,
+    /// Body chunks, one `proxy_on_response_body` each.
+    pub chunks: Vec<Vec<u8>>,
+    /// Trailers, if any.
+    pub trailers: Option<Headers>,
+}
+
+impl Response {
+    /// A response with this status and no body.
+    pub fn status(code: u16) -> Self {
+        let mut headers = Headers::new();
+        headers.add(":status", code.to_string());
+        Response { headers, ..Default::default() }
+    }
+
+    /// `200` with no body.
+    pub fn ok() -> Self {
+        Self::status(200)
+    }
+
+    /// Parses a raw HTTP/1.1 response.
+    pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
+        let m = crate::http1::parse_response(raw)?;
+        let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
+        Ok(Response { headers: m.headers, chunks, trailers: m.trailers })
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.add(name, value);
+        self
+    }
+
+    /// Replaces the body with one chunk.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.chunks = vec![body.into()];
+        self
+    }
+
+    /// Replaces the body with these chunks.
+    pub fn chunks<I: IntoIterator<Item = B>, B: Into<Vec<u8>>>(mut self, chunks: I) -> Self {
+        self.chunks = chunks.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a trailer.
+    pub fn trailer(mut self, name: &str, value: &str) -> Self {
+        self.trailers.get_or_insert_with(Headers::new).add(name, value);
+        self
+    }
+}
+
+/// Handle of an open stream of a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamId(pub u32);
+
+/// What happened to one event the test sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The filter let it through.
+    Continue,
+    /// The filter stopped iteration (Envoy: StopAllIterationAndWatermark for headers,
+    /// StopIterationAndBuffer for bodies, StopIteration for trailers).
+    Stopped,
+    /// Held by the host without calling the filter: headers are stopped, as Envoy buffers.
+    Held,
+    /// Not delivered: the stream was answered locally, reset or failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Default)]
+struct DirFlow {
+    headers_stopped: bool,
+    held: Vec<u8>,
+    held_any: bool,
+    held_end: bool,
+    held_trailers: Option<Headers>,
+    buffering: bool,
+    stalled_end: bool,
+    stalled_trailers: bool,
+    input_ended: bool,
+    delivered_headers: bool,
+    out: Option<Message>,
+}
+
+/// Host-side flow state of one stream.
+#[derive(Debug, Default)]
+pub(crate) struct Flow {
+    req: DirFlow,
+    resp: DirFlow,
+    local: Option<LocalResponse>,
+    replaying_local: bool,
+    router_headers: bool,
+    log_start: usize,
+    calls_start: usize,
+    reset: bool,
+    trap: Option<String>,
+    finished: Option<Outcome>,
+}
+
+impl Plugin {
+    /// Opens a stream on the first root context (`proxy_on_context_create`).
+    pub fn open_stream(&mut self) -> Result<StreamId, Error> {
+        let root = self.first_root();
+        self.open_stream_on(root)
+    }
+
+    /// Opens a stream on the root context with `root_id`.
+    pub fn open_stream_for(&mut self, root_id: &str) -> Result<StreamId, Error> {
+        let root = self.root_context(root_id).ok_or_else(|| Error::Misuse(format!("no root context {root_id:?}")))?;
+        self.open_stream_on(root)
+    }
+
+    fn first_root(&self) -> u32 {
+        self.store.data().roots.keys().next().copied().unwrap_or(1)
+    }
+
+    fn open_stream_on(&mut self, root: u32) -> Result<StreamId, Error> {
+        if self.failed {
+            return Err(Error::VmFailed);
+        }
+        let id = self.next_context;
+        self.next_context += 1;
+        self.store.data_mut().streams.insert(id, StreamData { root, ..Default::default() });
+        let s = self.store.data();
+        let flow = Flow { log_start: s.logs.len(), calls_start: s.http_calls.len(), ..Default::default() };
+        self.flows.insert(id, flow);
+        if let Some(f) = self.exports.on_context_create.clone() {
+            self.call("proxy_on_context_create", id, &f, (id as i32, root as i32))?;
+        }
+        Ok(StreamId(id))
+    }
+
+    /// Applies stream actions root callbacks requested (continue, local response, close
+    /// through `proxy_set_effective_context`).
+    pub(crate) fn settle_streams(&mut self) -> Result<(), Error> {
+        let waiting: Vec<u32> = self
+            .store
+            .data()
+            .streams
+            .iter()
+            .filter(|(_, d)| d.continue_request || d.continue_response || d.close || d.local_response.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            self.stream(StreamId(id)).after_callback()?;
+        }
+        Ok(())
+    }
+
+    /// A view to drive an open stream.
+    pub fn stream(&mut self, id: StreamId) -> HttpStream<'_> {
+        HttpStream { plugin: self, id: id.0 }
+    }
+
+    /// Runs a whole exchange on the first root: request, then (if the request went upstream)
+    /// the response, then on_log/on_done/on_delete.
+    pub fn run(&mut self, request: &Request, response: &Response) -> Result<Outcome, Error> {
+        let id = self.open_stream()?;
+        self.run_on(id, request, response)
+    }
+
+    /// Like `run`, on the root context `root_id`.
+    pub fn run_for(&mut self, root_id: &str, request: &Request, response: &Response) -> Result<Outcome, Error> {
+        let id = self.open_stream_for(root_id)?;
+        self.run_on(id, request, response)
+    }
+
+    fn run_on(&mut self, id: StreamId, request: &Request, response: &Response) -> Result<Outcome, Error> {
+        let mut s = self.stream(id);
+        s.send_request(request)?;
+        if s.request_complete() && !s.answered() {
+            s.send_response(response)?;
+        }
+        s.finish()
+    }
+}
+
+/// The message as the peer reads it: a body rewritten by the filter is not re-framed, so the
+/// peer reads only `content-length` bytes of it (Envoy row E11).
+fn as_read(mut m: Message) -> Message {
+    if let Some(len) = m.headers.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        m.body.truncate(len);
+    }
+    m
+}
+
+/// One stream of a plugin, driven event by event.
+pub struct HttpStream<'a> {
+    plugin: &'a mut Plugin,
+    id: u32,
+}
+
+impl HttpStream<'_> {
+    fn flow(&mut self) -> &mut Flow {
+        self.plugin.flows.entry(self.id).or_default()
+    }
+
+    fn data(&mut self) -> &mut StreamData {
+        self.plugin.store.data_mut().streams.entry(self.id).or_default()
+    }
+
+    fn dir(&mut self, d: Dir) -> &mut DirFlow {
+        let f = self.flow();
+        match d {
+            Dir::Request => &mut f.req,
+            Dir::Response => &mut f.resp,
+        }
+    }
+
+    /// Context id of this stream.
+    pub fn context_id(&self) -> u32 {
+        self.id
+    }
+
+    /// Sets a property for this stream.
+    pub fn set_property(&mut self, path: &str, value: impl Into<Value>) {
+        self.data().properties.insert(path.to_string(), value.into());
+    }
+
+    /// True once the whole request went upstream.
+    pub fn request_complete(&mut self) -> bool {
+        self.flow().req.out.as_ref().is_some_and(|m| m.complete)
+    }
+
+    /// True once the stream was answered locally, reset or failed.
+    pub fn answered(&mut self) -> bool {
+        let f = self.flow();
+        f.local.is_some() || f.reset || f.trap.is_some()
+    }
+
+    fn alive(&self) -> Result<(), Error> {
+        if self.plugin.flows.contains_key(&self.id) {
+            Ok(())
+        } else {
+            Err(Error::Misuse(format!("stream {} is finished or was never opened", self.id)))
+        }
+    }
+
+    fn skip(&mut self, d: Dir) -> bool {
+        let f = self.flow();
+        if f.reset || f.trap.is_some() || f.finished.is_some() {
+            return true;
+        }
+        match d {
+            Dir::Request => f.local.is_some(),
+            Dir::Response => f.local.is_some() && !f.replaying_local,
+        }
+    }
+
+    /// Sends the request as Envoy's HTTP/1 connection manager delivers it: headers (plus
+    /// `x-forwarded-proto` and `x-request-id` if absent), each chunk with end_of_stream false,
+    /// then an empty end_of_stream chunk, or the trailers (Envoy rows E02, E37).
+    pub fn send_request(&mut self, r: &Request) -> Result<(), Error> {
+        for (k, v) in &r.properties {
+            self.set_property(k, v.clone());
+        }
+        let mut headers = r.headers.clone();
+        if headers.get_bytes("x-forwarded-proto").is_none() {
+            let scheme = headers.get(":scheme").unwrap_or_else(|| "http".into());
+            headers.add("x-forwarded-proto", scheme);
+        }
+        if headers.get_bytes("x-request-id").is_none() {
+            let s = self.plugin.store.data_mut();
+            let (a, b) = (s.next_random(), s.next_random());
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                (b >> 48) & 0x3fff | 0x8000,
+                b & 0xffff_ffff_ffff
+            );
+            headers.add("x-request-id", id);
+        }
+        self.flow().router_headers = true;
+        self.send_whole(Dir::Request, headers, &r.chunks, r.trailers.clone())
+    }
+
+    /// Sends the upstream response the way Envoy delivers an HTTP/1 response (chunks, then an
+    /// empty end_of_stream chunk or the trailers).
+    pub fn send_response(&mut self, r: &Response) -> Result<(), Error> {
+        self.send_whole(Dir::Response, r.headers.clone(), &r.chunks, r.trailers.clone())
+    }
+
+    fn send_whole(&mut self, d: Dir, headers: Headers, chunks: &[Vec<u8>], trailers: Option<Headers>) -> Result<(), Error> {
+        let no_body = chunks.is_empty() && trailers.is_none();
+        self.headers(d, headers, no_body)?;
+        for c in chunks {
+            self.body(d, c.clone(), false)?;
+        }
+        match trailers {
+            Some(t) => {
+                self.trailers(d, t)?;
+            }
+            None if !chunks.is_empty() => {
+                self.body(d, Vec::new(), true)?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Delivers request headers (`proxy_on_request_headers`).
+    pub fn send_request_headers(&mut self, h: Headers, end_of_stream: bool) -> Result<Step, Error> {
+        self.headers(Dir::Request, h, end_of_stream)
+    }
+    /// Delivers one request body chunk (`proxy_on_request_body`).
+    pub fn send_request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Result<Step, Error> {
+        self.body(Dir::Request, chunk.to_vec(), end_of_stream)
+    }
+    /// Delivers request trailers (`proxy_on_request_trailers`).
+    pub fn send_request_trailers(&mut self, t: Headers) -> Result<Step, Error> {
+        self.trailers(Dir::Request, t)
+    }
+    /// Delivers upstream response headers (`proxy_on_response_headers`).
+    pub fn send_response_headers(&mut self, h: Headers, end_of_stream: bool) -> Result<Step, Error> {
+        self.headers(Dir::Response, h, end_of_stream)
+    }
+    /// Delivers one response body chunk (`proxy_on_response_body`).
+    pub fn send_response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Result<Step, Error> {
+        self.body(Dir::Response, chunk.to_vec(), end_of_stream)
+    }
+    /// Delivers response trailers (`proxy_on_response_trailers`).
+    pub fn send_response_trailers(&mut self, t: Headers) -> Result<Step, Error> {
+        self.trailers(Dir::Response, t)
+    }
+
+    /// Calls a stream callback; a trap fails the stream the way Envoy's fail-closed policy does.
+    fn invoke3(&mut self, name: &'static str, args: (i32, i32, i32)) -> Result<Option<i32>, Error> {
+        let e = &self.plugin.exports;
+        let f = match name {
+            "proxy_on_request_headers" => e.on_request_headers.clone(),
+            "proxy_on_request_body" => e.on_request_body.clone(),
+            "proxy_on_response_headers" => e.on_response_headers.clone(),
+            _ => e.on_response_body.clone(),
+        };
+        let Some(f) = f else { return Ok(Some(0)) };
+        let r = self.plugin.call(name, self.id, &f, args);
+        self.trap_guard(r)
+    }
+
+    fn invoke2(&mut self, name: &'static str, args: (i32, i32)) -> Result<Option<i32>, Error> {
+        let e = &self.plugin.exports;
+        let f = if name == "proxy_on_request_trailers" { e.on_request_trailers.clone() } else { e.on_response_trailers.clone() };
+        let Some(f) = f else { return Ok(Some(0)) };
+        let r = self.plugin.call(name, self.id, &f, args);
+        self.trap_guard(r)
+    }
+
+    fn trap_guard<T>(&mut self, r: Result<T, Error>) -> Result<Option<T>, Error> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::Trap { callback, message }) => {
+                let f = self.flow();
+                f.trap = Some(format!("{callback}: {message}"));
+                if f.resp.out.is_none() {
+                    let mut h = Headers::new();
+                    h.add(":status", "503");
+                    f.resp.out = Some(Message { headers: h, body: Vec::new(), trailers: None, complete: true });
+                    f.local = Some(LocalResponse {
+                        status: 503,
+                        headers: Headers::new(),
+                        body: Vec::new(),
+                        details: "wasm_fail_stream".into(),
+                        grpc_status: Some(14),
+                    });
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn stop_next(&mut self) -> bool {
+        self.plugin.store.data().stop_next_iteration
+    }
+
+    fn headers(&mut self, d: Dir, h: Headers, eos: bool) -> Result<Step, Error> {
+        self.alive()?;
+        if self.skip(d) {
+            return Ok(Step::Skipped);
+        }
+        let n = h.len() as i32;
+        {
+            let sd = self.data();
+            sd.end_of_stream = eos;
+            match d {
+                Dir::Request => {
+                    sd.req_headers = h;
+                    sd.req_headers_live = true;
+                }
+                Dir::Response => {
+                    sd.resp_headers = h;
+                    sd.resp_headers_live = true;
+                }
+            }
+        }
+        let df = self.dir(d);
+        df.input_ended = eos;
+        df.delivered_headers = true;
+        let name = if d == Dir::Request { "proxy_on_request_headers" } else { "proxy_on_response_headers" };
+        let Some(r) = self.invoke3(name, (self.id as i32, n, i32::from(eos)))? else { return Ok(Step::Skipped) };
+        // Envoy turns a headers Pause into StopAllIterationAndWatermark (ABI 0.2.x default).
+        // A close_stream reset runs before Envoy looks at the return value (row E33).
+        let stop = self.stop_next() || r != 0 || self.data().close;
+        if stop {
+            self.dir(d).headers_stopped = true;
+        } else {
+            self.forward_headers(d);
+        }
+        self.after_callback()?;
+        Ok(if stop { Step::Stopped } else { Step::Continue })
+    }
+
+    fn forward_headers(&mut self, d: Dir) {
+        let sd = self.data();
+        let headers = match d {
+            Dir::Request => {
+                sd.req_headers_live = false;
+                sd.req_headers.clone()
+            }
+            Dir::Response => {
+                sd.resp_headers_live = false;
+                sd.resp_headers.clone()
+            }
+        };
+        let mut headers = headers;
+        if d == Dir::Request && self.flow().router_headers {
+            // The router adds its timeout header after the filter chain (row E37).
+            headers.add("x-envoy-expected-rq-timeout-ms", "15000");
+        }
+        let df = self.dir(d);
+        df.headers_stopped = false;
+        let complete = df.input_ended && !df.held_any && df.held_trailers.is_none();
+        df.out = Some(Message { headers, body: Vec::new(), trailers: None, complete });
+    }
+
+    fn body(&mut self, d: Dir, chunk: Vec<u8>, eos: bool) -> Result<Step, Error> {
+        self.alive()?;
+        if self.skip(d) {
+            return Ok(Step::Skipped);
+        }
+        let df = self.dir(d);
+        df.input_ended = eos;
+        if df.headers_stopped {
+            df.held.extend_from_slice(&chunk);
+            df.held_any = true;
+            df.held_end = eos;
+            return Ok(Step::Held);
+        }
+        self.deliver_body(d, chunk, eos)
+    }
+
+    fn deliver_body(&mut self, d: Dir, chunk: Vec<u8>, eos: bool) -> Result<Step, Error> {
+        let buffering = self.dir(d).buffering;
+        let size = {
+            let sd = self.data();
+            sd.end_of_stream = eos;
+            let (body, live) = match d {
+                Dir::Request => (&mut sd.req_body, &mut sd.req_body_live),
+                Dir::Response => (&mut sd.resp_body, &mut sd.resp_body_live),
+            };
+            if buffering {
+                body.extend_from_slice(&chunk);
+            } else {
+                *body = chunk;
+            }
+            *live = true;
+            body.len()
+        };
+        if buffering && size > BUFFER_LIMIT {
+            // Envoy refuses a buffered body over the limit: 413 on requests, 500 on responses.
+            let (code, text) = if d == Dir::Request { (413, "Payload Too Large") } else { (500, "Internal Server Error") };
+            let mut headers = Headers::new();
+            headers.add("connection", "close");
+            self.apply_local(LocalResponse {
+                status: code,
+                headers,
+                body: text.as_bytes().to_vec(),
+                details: if d == Dir::Request { "request_payload_too_large".into() } else { "response_payload_too_large".into() },
+                grpc_status: None,
+            })?;
+            return Ok(Step::Skipped);
+        }
+        let name = if d == Dir::Request { "proxy_on_request_body" } else { "proxy_on_response_body" };
+        let Some(r) = self.invoke3(name, (self.id as i32, size as i32, i32::from(eos)))? else { return Ok(Step::Skipped) };
+        let stop_next = self.stop_next() || self.data().close;
+        self.dir(d).buffering = false;
+        let step = if stop_next || r == 3 {
+            // StopIterationNoBuffer: the chunk is neither forwarded nor kept.
+            self.take_body(d);
+            Step::Stopped
+        } else if r == 0 {
+            let body = self.take_body(d);
+            let trailers = if eos { self.take_trailers(d) } else { None };
+            let df = self.dir(d);
+            if let Some(out) = df.out.as_mut() {
+                out.body.extend_from_slice(&body);
+                if eos {
+                    out.trailers = trailers;
+                    out.complete = true;
+                }
+            }
+            Step::Continue
+        } else {
+            let df = self.dir(d);
+            df.buffering = true;
+            if eos {
+                df.stalled_end = true;
+            }
+            Step::Stopped
+        };
+        self.after_callback()?;
+        Ok(step)
+    }
+
+    fn take_body(&mut self, d: Dir) -> Vec<u8> {
+        let sd = self.data();
+        match d {
+            Dir::Request => {
+                sd.req_body_live = false;
+                std::mem::take(&mut sd.req_body)
+            }
+            Dir::Response => {
+                sd.resp_body_live = false;
+                std::mem::take(&mut sd.resp_body)
+            }
+        }
+    }
+
+    fn take_trailers(&mut self, d: Dir) -> Option<Headers> {
+        let sd = self.data();
+        match d {
+            Dir::Request => {
+                sd.req_trailers_live = false;
+                sd.req_trailers.clone()
+            }
+            Dir::Response => {
+                sd.resp_trailers_live = false;
+                sd.resp_trailers.clone()
+            }
+        }
+    }
+
+    fn trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
+        self.alive()?;
+        if self.skip(d) {
+            return Ok(Step::Skipped);
+        }
+        let df = self.dir(d);
+        df.input_ended = true;
+        if df.headers_stopped {
+            df.held_trailers = Some(t);
+            return Ok(Step::Held);
+        }
+        self.deliver_trailers(d, t)
+    }
+
+    fn deliver_trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
+        let n = t.len() as i32;
+        {
+            let sd = self.data();
+            match d {
+                Dir::Request => {
+                    sd.req_trailers = Some(t);
+                    sd.req_trailers_live = true;
+                }
+                Dir::Response => {
+                    sd.resp_trailers = Some(t);
+                    sd.resp_trailers_live = true;
+                }
+            }
+        }
+        let name = if d == Dir::Request { "proxy_on_request_trailers" } else { "proxy_on_response_trailers" };
+        let Some(r) = self.invoke2(name, (self.id as i32, n))? else { return Ok(Step::Skipped) };
+        let stop = self.stop_next() || r != 0 || self.data().close;
+        if stop {
+            self.dir(d).stalled_trailers = true;
+        } else {
+            self.forward_rest(d);
+        }
+        self.after_callback()?;
+        Ok(if stop { Step::Stopped } else { Step::Continue })
+    }
+
+    /// Forwards a buffered body and the trailers, completing the direction.
+    fn forward_rest(&mut self, d: Dir) {
+        let buffering = self.dir(d).buffering;
+        let body = if buffering { self.take_body(d) } else { Vec::new() };
+        let trailers = self.take_trailers(d);
+        let df = self.dir(d);
+        df.buffering = false;
+        df.stalled_trailers = false;
+        df.stalled_end = false;
+        if let Some(out) = df.out.as_mut() {
+            out.body.extend_from_slice(&body);
+            out.trailers = trailers;
+            out.complete = true;
+        }
+    }
+
+    /// Resumes a stopped direction (`proxy_continue_stream`), as Envoy's continueDecoding does.
+    fn resume(&mut self, d: Dir) -> Result<(), Error> {
+        let df = self.dir(d);
+        if df.headers_stopped {
+            self.forward_headers(d);
+            let df = self.dir(d);
+            let (held_any, held_end) = (df.held_any, df.held_end);
+            let held = std::mem::take(&mut df.held);
+            df.held_any = false;
+            let trailers = df.held_trailers.take();
+            if held_any {
+                self.deliver_body(d, held, held_end && trailers.is_none())?;
+            }
+            if let Some(t) = trailers {
+                if !self.skip(d) {
+                    self.deliver_trailers(d, t)?;
+                }
+            }
+        } else if df.stalled_trailers {
+            self.forward_rest(d);
+        } else if df.buffering {
+            let end = df.stalled_end;
+            df.buffering = false;
+            df.stalled_end = false;
+            let body = self.take_body(d);
+            let trailers = if end { self.take_trailers(d) } else { None };
+            if let Some(out) = self.dir(d).out.as_mut() {
+                out.body.extend_from_slice(&body);
+                if end {
+                    out.trailers = trailers;
+                    out.complete = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies what the filter asked for during the last callback(s).
+    fn after_callback(&mut self) -> Result<(), Error> {
+        for _ in 0..1000 {
+            let pumped = self.plugin.pump();
+            self.trap_guard(pumped)?;
+            let sd = self.data();
+            if std::mem::take(&mut sd.close) {
+                self.flow().reset = true;
+                return Ok(());
+            }
+            if let Some(lr) = sd.local_response.take() {
+                self.apply_local(lr)?;
+                continue;
+            }
+            if std::mem::take(&mut sd.continue_request) {
+                if !self.skip(Dir::Request) {
+                    self.resume(Dir::Request)?;
+                }
+                continue;
+            }
+            if std::mem::take(&mut sd.continue_response) {
+                if !self.skip(Dir::Response) {
+                    self.resume(Dir::Response)?;
+                }
+                continue;
+            }
+            break;
+        }
+        Ok(())
+    }
+
+    /// Answers the stream locally. Before the response started, Envoy sends the local reply
+    /// through this filter's response callbacks; after response headers went out, it resets.
+    fn apply_local(&mut self, lr: LocalResponse) -> Result<(), Error> {
+        let f = self.flow();
+        if f.local.is_some() {
+            return Ok(());
+        }
+        if f.resp.out.is_some() {
+            f.reset = true;
+            return Ok(());
+        }
+        let in_response_phase = f.resp.delivered_headers;
+        f.local = Some(lr.clone());
+        let mut h = Headers::new();
+        h.add(":status", lr.status.to_string());
+        for (k, v) in lr.headers.iter() {
+            h.add(k, v);
+        }
+        if !lr.body.is_empty() {
+            h.set("content-length", lr.body.len().to_string());
+            if h.get_bytes("content-type").is_none() {
+                h.add("content-type", "text/plain");
+            }
+        }
+        if in_response_phase {
+            // The filter itself replied while encoding; the reply goes on to the client.
+            let f = self.flow();
+            f.resp = DirFlow::default();
+            f.resp.out = Some(Message { headers: h, body: lr.body, trailers: None, complete: true });
+            return Ok(());
+        }
+        let f = self.flow();
+        f.resp = DirFlow::default();
+        f.replaying_local = true;
+        let eos = lr.body.is_empty();
+        let r = self.headers(Dir::Response, h, eos);
+        let r2 = match (&r, eos) {
+            (Ok(_), false) => self.body(Dir::Response, lr.body, true).map(|_| ()),
+            _ => Ok(()),
+        };
+        self.flow().replaying_local = false;
+        r?;
+        r2
+    }
+
+    /// The outcome so far (the stream stays open).
+    pub fn outcome(&mut self) -> Outcome {
+        if let Some(o) = &self.flow().finished {
+            return o.clone();
+        }
+        let id = self.id;
+        let (log_start, calls_start) = {
+            let f = self.flow();
+            (f.log_start, f.calls_start)
+        };
+        let s = self.plugin.store.data();
+        // Only entries made since the stream opened can be this stream's (take_logs may have
+        // emptied the list meanwhile, hence the clamp).
+        let logs = s.logs[log_start.min(s.logs.len())..].iter().filter(|l| l.context_id == id).cloned().collect();
+        let http_calls =
+            s.http_calls[calls_start.min(s.http_calls.len())..].iter().filter(|c| c.context_id == id).cloned().collect();
+        let metrics = s.metrics.all().clone();
+        let f = self.flow();
+        let paused_at = if f.local.is_some() || f.reset || f.trap.is_some() {
+            None
+        } else if f.req.headers_stopped {
+            Some("request_headers")
+        } else if f.req.stalled_end || f.req.buffering {
+            Some("request_body")
+        } else if f.req.stalled_trailers {
+            Some("request_trailers")
+        } else if f.resp.headers_stopped {
+            Some("response_headers")
+        } else if f.resp.stalled_end || f.resp.buffering {
+            Some("response_body")
+        } else if f.resp.stalled_trailers {
+            Some("response_trailers")
+        } else {
+            None
+        };
+        let verdict = if f.trap.is_some() {
+            "failed"
+        } else if f.reset {
+            "reset"
+        } else if f.local.is_some() {
+            "local_response"
+        } else if paused_at.is_some() {
+            "paused"
+        } else {
+            "continue"
+        };
+        Outcome {
+            verdict,
+            local_response: f.local.clone(),
+            // A request cut short by a local reply or reset never reaches the upstream server.
+            upstream_request: f.req.out.clone().filter(|m| m.complete || (f.local.is_none() && !f.reset)).map(as_read),
+            downstream_response: f.resp.out.clone().map(as_read),
+            paused_at,
+            reset: f.reset,
+            trap: f.trap.clone(),
+            logs,
+            http_calls,
+            metrics,
+        }
+    }
+
+    /// Ends the stream: `proxy_on_log` (access-log phase), `proxy_on_done`, `proxy_on_delete`.
+    pub fn finish(&mut self) -> Result<Outcome, Error> {
+        self.alive()?;
+        if let Some(o) = &self.flow().finished {
+            return Ok(o.clone());
+        }
+        if !self.plugin.failed {
+            let id = self.id as i32;
+            self.data().access_log_phase = true;
+            if let Some(f) = self.plugin.exports.on_log.clone() {
+                let r = self.plugin.call("proxy_on_log", self.id, &f, id);
+                self.trap_guard(r)?;
+            }
+            self.data().access_log_phase = false;
+            if let Some(f) = self.plugin.exports.on_done.clone() {
+                if !self.plugin.failed {
+                    let r = self.plugin.call("proxy_on_done", self.id, &f, id).map(|_| ());
+                    self.trap_guard(r)?;
+                }
+            }
+            if let Some(f) = self.plugin.exports.on_delete.clone() {
+                if !self.plugin.failed {
+                    let r = self.plugin.call("proxy_on_delete", self.id, &f, id);
+                    self.trap_guard(r)?;
+                }
+            }
+            let pumped = self.plugin.pump();
+            self.trap_guard(pumped)?;
+        }
+        let o = self.outcome();
+        // Forget the stream so long benchmark runs keep constant memory.
+        self.plugin.flows.remove(&self.id);
+        self.plugin.store.data_mut().streams.remove(&self.id);
+        Ok(o)
+    }
+}
