@@ -210,6 +210,13 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let Ok(closer) = stream.try_clone() else { return };
+    serve_requests(stream, &shared);
+    // The accept loop holds another handle of this socket: shut it down to really close it.
+    let _ = closer.shutdown(Shutdown::Both);
+}
+
+fn serve_requests(stream: TcpStream, shared: &Shared) {
     let Ok(mut writer) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);
     while !shared.stop.load(Ordering::SeqCst) {
@@ -222,7 +229,7 @@ fn serve(stream: TcpStream, shared: Arc<Shared>) {
         let [method, path, version] = head.parts;
         let request = RecordedRequest { method, path, version, headers: head.headers, body, trailers };
         let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let response = answer(&shared, &request);
+        let response = answer(shared, &request);
         {
             let mut requests = lock(&shared.requests);
             requests.push(request);

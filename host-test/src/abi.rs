@@ -39,7 +39,8 @@ impl Status {
     }
 }
 
-/// Buffer types (`proxy_get_buffer_bytes` first argument).
+/// Buffer types (`proxy_get_buffer_bytes` first argument); names are the ABI's.
+#[allow(missing_docs)]
 pub mod buffer {
     pub const HTTP_REQUEST_BODY: u32 = 0;
     pub const HTTP_RESPONSE_BODY: u32 = 1;
@@ -53,7 +54,8 @@ pub mod buffer {
     pub const MAX: u32 = 8;
 }
 
-/// Header map types (`proxy_*_header_map_*` first argument).
+/// Header map types (`proxy_*_header_map_*` first argument); names are the ABI's.
+#[allow(missing_docs)]
 pub mod map {
     pub const REQUEST_HEADERS: u32 = 0;
     pub const REQUEST_TRAILERS: u32 = 1;
@@ -66,7 +68,8 @@ pub mod map {
     pub const MAX: u32 = 7;
 }
 
-/// Stream types (`proxy_continue_stream` / `proxy_close_stream`).
+/// Stream types (`proxy_continue_stream` / `proxy_close_stream`); names are the ABI's.
+#[allow(missing_docs)]
 pub mod stream {
     pub const REQUEST: u32 = 0;
     pub const RESPONSE: u32 = 1;
@@ -75,7 +78,8 @@ pub mod stream {
     pub const MAX: u32 = 3;
 }
 
-/// Metric types (`proxy_define_metric`).
+/// Metric types (`proxy_define_metric`); names are the ABI's.
+#[allow(missing_docs)]
 pub mod metric {
     pub const COUNTER: u32 = 0;
     pub const GAUGE: u32 = 1;
@@ -84,6 +88,7 @@ pub mod metric {
 }
 
 /// Log levels (`proxy_log`), spdlog numbering.
+#[allow(missing_docs)]
 pub mod log {
     pub const TRACE: u32 = 0;
     pub const DEBUG: u32 = 1;
@@ -95,6 +100,7 @@ pub mod log {
 }
 
 /// WASI errno values used by the stubs Envoy provides.
+#[allow(missing_docs)]
 pub mod errno {
     pub const SUCCESS: i32 = 0;
     pub const BADF: i32 = 8;

@@ -7,31 +7,54 @@ use std::path::PathBuf;
 pub enum Error {
     /// The wasm file could not be read.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Wasmtime rejected the module or failed to instantiate it.
     #[error("cannot load wasm module: {0}")]
     Load(String),
     /// The module imports a function this host does not provide.
     #[error("module imports unknown function {module}.{name}")]
-    UnknownImport { module: String, name: String },
+    UnknownImport {
+        /// Import module (`env`, `wasi_snapshot_preview1`...).
+        module: String,
+        /// Function name.
+        name: String,
+    },
     /// The module does not export memory or an allocator.
     #[error("module lacks required export `{0}`")]
     MissingExport(&'static str),
     /// The module trapped (panic, unreachable, proc_exit...) in the named callback.
     #[error("wasm trapped in {callback}: {message}")]
-    Trap { callback: String, message: String },
+    Trap {
+        /// The export that was running.
+        callback: String,
+        /// Wasmtime's description, with the wasm backtrace.
+        message: String,
+    },
     /// `proxy_on_vm_start` returned false.
     #[error("proxy_on_vm_start returned false (VM start rejected)")]
     VmStartRejected,
     /// `proxy_on_configure` returned false: the plugin configuration was rejected.
     #[error("proxy_on_configure returned false for root_id {root_id:?} (configuration rejected)")]
-    ConfigRejected { root_id: String },
+    ConfigRejected {
+        /// Root id whose configuration was rejected.
+        root_id: String,
+    },
     /// The VM has failed earlier (a trap) and cannot be used anymore, as in Envoy.
     #[error("the VM failed earlier and is unusable")]
     VmFailed,
     /// A raw HTTP/1.1 message could not be parsed.
     #[error("invalid HTTP/1.1 message at line {line}: {reason}")]
-    Http1 { line: usize, reason: String },
+    Http1 {
+        /// 1-based line (0 when in the body).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A command-line argument is wrong.
     #[error("{0}")]
     Usage(String),

@@ -23,25 +23,22 @@ impl Headers {
         h
     }
 
-    /// Appends a value (keeps existing values of the same name).
+    /// Appends a value (keeps existing values of the same name); pseudo-headers stay in front
+    /// of regular ones, as in Envoy's `HeaderMapImpl`.
     pub fn add(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        self.entries.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        let entry = (name.to_ascii_lowercase(), value.as_ref().to_vec());
+        if entry.0.starts_with(':') {
+            let at = self.entries.iter().position(|(k, _)| !k.starts_with(':')).unwrap_or(self.entries.len());
+            self.entries.insert(at, entry);
+        } else {
+            self.entries.push(entry);
+        }
     }
 
-    /// Replaces all values of `name` with one value, keeping the first position (Envoy `setCopy`).
+    /// Replaces all values of `name` with one value at the end (Envoy `setCopy`: remove + add).
     pub fn set(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        let name = name.to_ascii_lowercase();
-        match self.entries.iter().position(|(k, _)| *k == name) {
-            Some(first) => {
-                self.entries[first].1 = value.as_ref().to_vec();
-                let mut i = 0;
-                self.entries.retain(|(k, _)| {
-                    i += 1;
-                    i - 1 == first || *k != name
-                });
-            }
-            None => self.entries.push((name, value.as_ref().to_vec())),
-        }
+        self.remove(name);
+        self.add(name, value);
     }
 
     /// Removes every value of `name`.
@@ -129,7 +126,10 @@ mod tests {
         assert_eq!(h.get_all("X-A"), vec!["1", "2"]);
         h.set("x-a", "9");
         assert_eq!(h.get_all("x-a"), vec!["9"]);
-        assert_eq!(h.iter().next().map(|(k, _)| k), Some("x-a"));
+        assert_eq!(h.iter().last().map(|(k, _)| k), Some("x-a"), "set moves the header to the end");
+        h.add(":status", "200");
+        assert_eq!(h.iter().next().map(|(k, _)| k), Some(":status"), "pseudo-headers first");
+        h.remove(":status");
         h.remove("X-A");
         assert_eq!(h.len(), 1);
         assert_eq!(h.byte_size(), 2);

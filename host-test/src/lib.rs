@@ -11,6 +11,8 @@
 //! # Ok::<(), meshward_host_test::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod abi;
 mod error;
 mod headers;

@@ -8,11 +8,20 @@ use std::collections::{BTreeMap, HashMap};
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Metric {
     /// A monotonically increasing counter.
-    Counter { value: u64 },
+    Counter {
+        /// Current value.
+        value: u64,
+    },
     /// A gauge that can go up and down.
-    Gauge { value: i64 },
+    Gauge {
+        /// Current value.
+        value: i64,
+    },
     /// A histogram; every recorded value in order.
-    Histogram { values: Vec<u64> },
+    Histogram {
+        /// Recorded values.
+        values: Vec<u64>,
+    },
 }
 
 /// All metrics of one VM; ids are per VM, values are per name as in Envoy's stats scope.

@@ -36,7 +36,7 @@ impl Message {
 /// The result of one HTTP stream.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Outcome {
-    /// `continue`, `local_response`, `paused`, `reset` or `failed`.
+    /// `continue`, `local_response`, `paused`, `reset`, `failed` (or `finished` for a closed stream).
     pub verdict: &'static str,
     /// The local response the filter sent, if any.
     pub local_response: Option<LocalResponse>,

@@ -96,6 +96,9 @@ fn default_properties() -> PropertyMap {
     p.insert("destination.port".into(), Value::Int(10000));
     p.insert("connection.mtls".into(), Value::Bool(false));
     p.insert("request.protocol".into(), Value::from("HTTP/1.1"));
+    // Values of the e2e harness's Envoy (cluster "upstream"); tests may override them.
+    p.insert("xds.cluster_name".into(), Value::from("upstream"));
+    p.insert("upstream.address".into(), Value::from("127.0.0.1:10001"));
     p
 }
 
@@ -581,6 +584,11 @@ impl Plugin {
     /// Every `proxy_http_call` the filter made.
     pub fn http_calls(&self) -> &[HttpCall] {
         &self.store.data().http_calls
+    }
+
+    /// Removes and returns the http calls so far (keeps long benchmark runs bounded).
+    pub fn take_http_calls(&mut self) -> Vec<HttpCall> {
+        std::mem::take(&mut self.store.data_mut().http_calls)
     }
 
     /// Time spent per callback kind.

@@ -80,6 +80,12 @@ pub(crate) struct StreamData {
     pub close: bool,
     pub properties: PropertyMap,
     pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
+    pub start_ns: u64,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub code_details: Option<String>,
+    pub upstream_contacted: bool,
+    pub connection_id: u64,
 }
 
 /// A gRPC call waiting to be answered with UNAVAILABLE.
@@ -185,11 +191,28 @@ impl HostState {
             if s.resp_headers_live || s.access_log_phase {
                 crate::property::from_response_headers(&s.resp_headers, &mut derived);
             }
+            // Stream-info values Envoy derives (rows E13/E14).
+            let content_length = (s.req_headers_live || s.access_log_phase)
+                .then(|| s.req_headers.get("content-length").and_then(|v| v.parse::<i64>().ok()))
+                .flatten();
+            derived.insert("request.size".into(), Value::Int(content_length.unwrap_or(s.request_bytes as i64)));
+            derived.insert("request.time".into(), Value::Int(s.start_ns as i64));
+            if s.access_log_phase {
+                derived.insert("request.duration".into(), Value::Int(self.now_ns.saturating_sub(s.start_ns) as i64));
+            }
+            derived.insert("response.size".into(), Value::Int(s.response_bytes as i64));
+            if let Some(d) = &s.code_details {
+                derived.insert("response.code_details".into(), Value::Str(d.clone()));
+            }
+            derived.insert("connection.id".into(), Value::Uint(s.connection_id));
             if let Some(v) = crate::property::lookup(&derived, segments) {
                 return Some(v);
             }
             if let Some(v) = crate::property::lookup(&s.properties, segments) {
                 return Some(v);
+            }
+            if segments.first().map(String::as_str) == Some("upstream") && !s.upstream_contacted {
+                return None;
             }
         }
         // Root contexts have no stream info: only node properties are visible (Envoy row E14).

@@ -197,7 +197,6 @@ pub(crate) struct Flow {
     calls_start: usize,
     reset: bool,
     trap: Option<String>,
-    finished: Option<Outcome>,
 }
 
 impl Plugin {
@@ -223,7 +222,8 @@ impl Plugin {
         }
         let id = self.next_context;
         self.next_context += 1;
-        self.store.data_mut().streams.insert(id, StreamData { root, ..Default::default() });
+        let start_ns = self.store.data().now_ns;
+        self.store.data_mut().streams.insert(id, StreamData { root, start_ns, connection_id: id as u64, ..Default::default() });
         let s = self.store.data();
         let flow = Flow { log_start: s.logs.len(), calls_start: s.http_calls.len(), ..Default::default() };
         self.flows.insert(id, flow);
@@ -315,18 +315,23 @@ impl HttpStream<'_> {
         self.id
     }
 
-    /// Sets a property for this stream.
+    /// Sets a property for this stream (ignored once the stream is finished).
     pub fn set_property(&mut self, path: &str, value: impl Into<Value>) {
-        self.data().properties.insert(path.to_string(), value.into());
+        if self.alive().is_ok() {
+            self.data().properties.insert(path.to_string(), value.into());
+        }
     }
 
     /// True once the whole request went upstream.
     pub fn request_complete(&mut self) -> bool {
-        self.flow().req.out.as_ref().is_some_and(|m| m.complete)
+        self.alive().is_ok() && self.flow().req.out.as_ref().is_some_and(|m| m.complete)
     }
 
     /// True once the stream was answered locally, reset or failed.
     pub fn answered(&mut self) -> bool {
+        if self.alive().is_err() {
+            return true;
+        }
         let f = self.flow();
         f.local.is_some() || f.reset || f.trap.is_some()
     }
@@ -341,7 +346,7 @@ impl HttpStream<'_> {
 
     fn skip(&mut self, d: Dir) -> bool {
         let f = self.flow();
-        if f.reset || f.trap.is_some() || f.finished.is_some() {
+        if f.reset || f.trap.is_some() {
             return true;
         }
         match d {
@@ -358,6 +363,13 @@ impl HttpStream<'_> {
             self.set_property(k, v.clone());
         }
         let mut headers = r.headers.clone();
+        // The connection manager drops hop-by-hop headers before any filter runs.
+        for h in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"] {
+            headers.remove(h);
+        }
+        if headers.get("te").is_some_and(|v| !v.eq_ignore_ascii_case("trailers")) {
+            headers.remove("te");
+        }
         if headers.get_bytes("x-forwarded-proto").is_none() {
             let scheme = headers.get(":scheme").unwrap_or_else(|| "http".into());
             headers.add("x-forwarded-proto", scheme);
@@ -498,6 +510,12 @@ impl HttpStream<'_> {
                 }
             }
         }
+        if d == Dir::Response {
+            let details = self.flow().replaying_local;
+            if !details {
+                self.data().code_details = Some("via_upstream".into());
+            }
+        }
         let df = self.dir(d);
         df.input_ended = eos;
         df.delivered_headers = true;
@@ -523,14 +541,22 @@ impl HttpStream<'_> {
                 sd.req_headers.clone()
             }
             Dir::Response => {
+                // The connection manager drops the upstream framing header after the filters
+                // (the filter saw it; on_log and the client's map do not).
+                sd.resp_headers.remove("transfer-encoding");
                 sd.resp_headers_live = false;
                 sd.resp_headers.clone()
             }
         };
         let mut headers = headers;
         if d == Dir::Request && self.flow().router_headers {
-            // The router adds its timeout header after the filter chain (row E37).
+            // The router adds its timeout header to the same map after the filter chain (row
+            // E37), so on_log sees it too.
             headers.add("x-envoy-expected-rq-timeout-ms", "15000");
+            self.data().req_headers.add("x-envoy-expected-rq-timeout-ms", "15000");
+        }
+        if d == Dir::Request {
+            self.data().upstream_contacted = true;
         }
         let df = self.dir(d);
         df.headers_stopped = false;
@@ -542,6 +568,9 @@ impl HttpStream<'_> {
         self.alive()?;
         if self.skip(d) {
             return Ok(Step::Skipped);
+        }
+        if d == Dir::Request {
+            self.data().request_bytes += chunk.len() as u64;
         }
         let df = self.dir(d);
         df.input_ended = eos;
@@ -595,6 +624,7 @@ impl HttpStream<'_> {
             Step::Stopped
         } else if r == 0 {
             let body = self.take_body(d);
+            self.count_forwarded(d, &body);
             let trailers = if eos { self.take_trailers(d) } else { None };
             let df = self.dir(d);
             if let Some(out) = df.out.as_mut() {
@@ -615,6 +645,13 @@ impl HttpStream<'_> {
         };
         self.after_callback()?;
         Ok(step)
+    }
+
+    /// Counts response bytes sent downstream (`response.size`).
+    fn count_forwarded(&mut self, d: Dir, body: &[u8]) {
+        if d == Dir::Response {
+            self.data().response_bytes += body.len() as u64;
+        }
     }
 
     fn take_body(&mut self, d: Dir) -> Vec<u8> {
@@ -690,6 +727,7 @@ impl HttpStream<'_> {
     fn forward_rest(&mut self, d: Dir) {
         let buffering = self.dir(d).buffering;
         let body = if buffering { self.take_body(d) } else { Vec::new() };
+        self.count_forwarded(d, &body);
         let trailers = self.take_trailers(d);
         let df = self.dir(d);
         df.buffering = false;
@@ -727,6 +765,7 @@ impl HttpStream<'_> {
             df.buffering = false;
             df.stalled_end = false;
             let body = self.take_body(d);
+            self.count_forwarded(d, &body);
             let trailers = if end { self.take_trailers(d) } else { None };
             if let Some(out) = self.dir(d).out.as_mut() {
                 out.body.extend_from_slice(&body);
@@ -783,6 +822,7 @@ impl HttpStream<'_> {
         }
         let in_response_phase = f.resp.delivered_headers;
         f.local = Some(lr.clone());
+        self.data().code_details = Some(lr.details.clone());
         let mut h = Headers::new();
         h.add(":status", lr.status.to_string());
         for (k, v) in lr.headers.iter() {
@@ -796,6 +836,7 @@ impl HttpStream<'_> {
         }
         if in_response_phase {
             // The filter itself replied while encoding; the reply goes on to the client.
+            self.data().response_bytes = lr.body.len() as u64;
             let f = self.flow();
             f.resp = DirFlow::default();
             f.resp.out = Some(Message { headers: h, body: lr.body, trailers: None, complete: true });
@@ -815,10 +856,10 @@ impl HttpStream<'_> {
         r2
     }
 
-    /// The outcome so far (the stream stays open).
+    /// The outcome so far (the stream stays open); verdict `finished` once `finish` ran.
     pub fn outcome(&mut self) -> Outcome {
-        if let Some(o) = &self.flow().finished {
-            return o.clone();
+        if self.alive().is_err() {
+            return Outcome { verdict: "finished", ..Default::default() };
         }
         let id = self.id;
         let (log_start, calls_start) = {
@@ -879,9 +920,6 @@ impl HttpStream<'_> {
     /// Ends the stream: `proxy_on_log` (access-log phase), `proxy_on_done`, `proxy_on_delete`.
     pub fn finish(&mut self) -> Result<Outcome, Error> {
         self.alive()?;
-        if let Some(o) = &self.flow().finished {
-            return Ok(o.clone());
-        }
         if !self.plugin.failed {
             let id = self.id as i32;
             self.data().access_log_phase = true;

@@ -28,7 +28,14 @@ pub struct HttpCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallReply {
     /// A response (headers must include `:status`).
-    Response { headers: Headers, body: Vec<u8>, trailers: Option<Headers> },
+    Response {
+        /// Response headers.
+        headers: Headers,
+        /// Response body.
+        body: Vec<u8>,
+        /// Response trailers.
+        trailers: Option<Headers>,
+    },
     /// The call times out: Envoy's async client answers 504 "upstream request timeout".
     Timeout,
     /// The connection is reset: the filter sees 0 headers/body and status BrokenConnection "reset".

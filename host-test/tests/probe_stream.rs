@@ -280,3 +280,72 @@ fn plugins_run_in_parallel_threads() {
     }
     let _ = Headers::new();
 }
+
+#[test]
+fn finished_streams_refuse_more_events() {
+    let mut p = probe(json!({})).build().unwrap();
+    let id = p.open_stream().unwrap();
+    p.stream(id).send_request_headers(Request::get("/").headers, true).unwrap();
+    p.stream(id).finish().unwrap();
+    assert!(matches!(p.stream(id).send_request_body(b"x", true), Err(meshward_host_test::Error::Misuse(_))));
+    assert_eq!(p.stream(id).outcome().verdict, "finished");
+    assert!(matches!(p.stream(id).finish(), Err(meshward_host_test::Error::Misuse(_))));
+}
+
+#[test]
+fn root_on_done_false_waits_for_proxy_done() {
+    let script = json!({
+        "on_root_done": {"return": false},
+        "on_tick": {"calls": [{"call": "done", "label": "done"}]},
+        "on_delete": {"calls": [{"call": "log", "message": "root deleted"}]}
+    });
+    let mut p = probe(script).build().unwrap();
+    assert_eq!(p.shutdown().unwrap(), vec![String::new()]);
+    assert!(!p.logs().iter().any(|l| l.message == "root deleted"));
+    p.tick("").unwrap();
+    assert_eq!(status_of(&probe_lines(p.logs()), "done"), "Ok");
+    assert!(p.logs().iter().any(|l| l.message == "root deleted"), "proxy_done releases the root: on_delete");
+}
+
+#[test]
+fn held_body_and_trailers_are_replayed_in_order_after_continue() {
+    let script = json!({
+        "on_http_response_headers": {"return": "pause"},
+        "on_tick": {"calls": [
+            {"call": "set_effective_context", "context": "$http_ctx"},
+            {"call": "continue_stream", "stream": "response"}
+        ]}
+    });
+    let mut p = probe(script).build().unwrap();
+    let id = p.open_stream().unwrap();
+    let mut s = p.stream(id);
+    s.send_request(&Request::get("/")).unwrap();
+    assert!(s.request_complete());
+    assert_eq!(s.send_response_headers(Response::ok().headers, false).unwrap(), Step::Stopped);
+    assert_eq!(s.send_response_body(b"ab", false).unwrap(), Step::Held);
+    assert_eq!(s.send_response_body(b"cd", false).unwrap(), Step::Held);
+    let mut t = Headers::new();
+    t.add("x-t", "1");
+    assert_eq!(s.send_response_trailers(t).unwrap(), Step::Held);
+    assert_eq!(s.outcome().paused_at, Some("response_headers"));
+    p.tick("").unwrap();
+    let out = p.stream(id).finish().unwrap();
+    let down = out.downstream_response.unwrap();
+    assert_eq!(down.body, b"abcd");
+    assert_eq!(down.trailers.unwrap().get("x-t").as_deref(), Some("1"));
+    assert!(down.complete);
+    let lines = probe_lines(p.logs());
+    let order: Vec<_> = lines
+        .iter()
+        .filter(|l| l["call"] == "enter" && l["cb"].as_str().unwrap().starts_with("on_http_response"))
+        .map(|l| (l["cb"].as_str().unwrap().to_string(), l["value"]["size"].clone()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("on_http_response_headers".to_string(), json!(null)),
+            ("on_http_response_body".to_string(), json!(4)),
+            ("on_http_response_trailers".to_string(), json!(null))
+        ]
+    );
+}

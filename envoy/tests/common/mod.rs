@@ -127,7 +127,7 @@ pub fn run_envoy(s: &Scenario) -> Observed {
         Err(e) => panic!("scenario {}: {e}", s.name),
     };
     let response = envoy.send_with_timeout(&s.request, s.client_timeout).map_err(|e| e.to_string());
-    let lines = envoy.wait_probe(Duration::from_secs(3), |lines| lines.iter().any(|l| l.cb == "on_delete"));
+    let lines = envoy.wait_probe(Duration::from_secs(3), |lines| s.wait_for.iter().all(|cb| lines.iter().any(|l| l.cb == *cb)));
     let stream_ctx = lines
         .iter()
         .find(|l| l.cb == "on_context_create" && l.value.as_ref().and_then(|v| v.get("parent")).and_then(Value::as_u64) != Some(0))

@@ -25,6 +25,10 @@ pub struct Scenario {
     pub env: Vec<(String, String)>,
     /// How long the client waits for the response.
     pub client_timeout: Duration,
+    /// Callbacks that must have run before the lines are collected (they may come late).
+    pub wait_for: Vec<&'static str>,
+    /// The body is large: Envoy delivers it in socket-read-sized chunks that vary run to run.
+    pub variable_chunks: bool,
 }
 
 impl Scenario {
@@ -40,6 +44,8 @@ impl Scenario {
             buffer_limit: None,
             env: Vec::new(),
             client_timeout: Duration::from_secs(5),
+            wait_for: vec!["on_delete"],
+            variable_chunks: false,
         }
     }
 }
@@ -90,18 +96,21 @@ pub fn pause_in_body() -> Scenario {
 
 /// E04a: buffering a request body beyond Envoy's default buffer limit (1 MiB).
 pub fn request_over_buffer_limit() -> Scenario {
-    Scenario::new(
-        "request_over_buffer_limit",
-        json!({"on_http_request_body": {"return": "pause", "return_eos": "continue"}}),
-        Request::post("/big", vec![b'a'; 1_100_000]),
-    )
+    Scenario {
+        variable_chunks: true,
+        ..Scenario::new(
+            "request_over_buffer_limit",
+            json!({"on_http_request_body": {"return": "pause", "return_eos": "continue"}}),
+            Request::post("/big", vec![b'a'; 1_100_000]),
+        )
+    }
 }
 
-/// E04b: buffering a response body beyond the listener buffer limit.
+/// E04b: buffering a response body beyond Envoy's default buffer limit (1 MiB).
 pub fn response_over_buffer_limit() -> Scenario {
     Scenario {
-        buffer_limit: Some(1024),
-        upstream: Some(UpstreamResponse::ok(vec![b'z'; 8192])),
+        upstream: Some(UpstreamResponse::ok(vec![b'z'; 1_100_000])),
+        variable_chunks: true,
         ..Scenario::new(
             "response_over_buffer_limit",
             json!({"on_http_response_body": {"return": "pause", "return_eos": "continue"}}),
@@ -405,6 +414,7 @@ pub fn http_call_refused() -> Scenario {
 pub fn grpc_call_plain_cluster() -> Scenario {
     Scenario {
         callout: Some(UpstreamResponse::ok("not grpc")),
+        wait_for: vec!["on_delete", "on_grpc_close"],
         ..Scenario::new(
             "grpc_call_plain_cluster",
             json!({"on_http_request_headers": {"calls": [
@@ -469,7 +479,9 @@ pub fn shared_data() -> Scenario {
 
 /// E26: shared queues.
 pub fn queues() -> Scenario {
-    Scenario::new(
+    Scenario {
+        wait_for: vec!["on_delete", "on_queue_ready"],
+        ..Scenario::new(
         "queues",
         json!({
             "on_http_request_headers": {"calls": [
@@ -489,6 +501,7 @@ pub fn queues() -> Scenario {
         }),
         Request::get("/queues"),
     )
+    }
 }
 
 /// E27-E28, E30: WASI output, log levels, misc statuses.
@@ -618,4 +631,49 @@ pub fn all() -> Vec<Scenario> {
         close_stream(),
         trailers(),
     ]
+}
+
+/// E39: Pause from response headers holds the response body until continue.
+pub fn pause_in_response_headers() -> Scenario {
+    Scenario {
+        upstream: Some(UpstreamResponse::ok("response body")),
+        ..Scenario::new(
+            "pause_in_response_headers",
+            json!({
+                "on_http_response_headers": {"calls": [call("set_tick_period", json!({"ms": 200}))], "return": "pause"},
+                "on_tick": {"calls": [
+                    call("set_tick_period", json!({"ms": 0})),
+                    labelled("set_effective_context", "to stream", json!({"context": "$http_ctx"})),
+                    labelled("continue_stream", "resume", json!({"stream": "response"})),
+                ]},
+                "on_http_response_body": {"calls": [labelled("get_buffer", "body", json!({"buffer": "response_body"}))]},
+            }),
+            Request::get("/pause-response"),
+        )
+    }
+}
+
+/// E40: a local reply from a response body callback, after the response headers went on.
+pub fn local_reply_from_response_body() -> Scenario {
+    Scenario {
+        upstream: Some(UpstreamResponse::ok("secret response body")),
+        client_timeout: Duration::from_secs(3),
+        ..Scenario::new(
+            "local_reply_from_response_body",
+            json!({"on_http_response_body": {"calls": [labelled("send_local_response", "reply", json!({"status": 403, "body": "blocked late"}))], "return": "pause"}}),
+            Request::get("/late"),
+        )
+    }
+}
+
+/// E41: a local reply from a request body callback, after the request headers went upstream.
+pub fn local_reply_from_request_body() -> Scenario {
+    Scenario {
+        client_timeout: Duration::from_secs(3),
+        ..Scenario::new(
+            "local_reply_from_request_body",
+            json!({"on_http_request_body": {"calls": [labelled("send_local_response", "reply", json!({"status": 403, "body": "blocked body"}))], "return": "pause"}}),
+            Request::post("/upload", "attack payload"),
+        )
+    }
 }

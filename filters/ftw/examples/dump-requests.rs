@@ -11,9 +11,16 @@ fn main() -> anyhow::Result<()> {
     for case in load::load_dir(&config::tests_dir(&crs))? {
         for (index, stage) in case.stages.iter().enumerate() {
             let Ok(raw) = wire::request_bytes(&stage.input) else { continue };
-            let (status, reason, path) = match http1::parse(&raw) {
-                Ok(r) => (Some(200), String::new(), String::from_utf8_lossy(&r.path).into_owned()),
-                Err(r) => (r.status, r.reason, String::new()),
+            let (status, reason, path, headers, body_len) = match http1::parse(&raw) {
+                Ok(r) => {
+                    let headers: Vec<String> = r
+                        .headers
+                        .iter()
+                        .map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+                        .collect();
+                    (Some(200), String::new(), String::from_utf8_lossy(&r.path).into_owned(), headers, r.body.len())
+                }
+                Err(r) => (r.status, r.reason, String::new(), Vec::new(), 0),
             };
             let line = serde_json::json!({
                 "id": case.id(),
@@ -22,6 +29,8 @@ fn main() -> anyhow::Result<()> {
                 "model_status": status,
                 "model_reason": reason,
                 "model_path": path,
+                "model_headers": headers,
+                "model_body_len": body_len,
             });
             println!("{line}");
         }

@@ -220,14 +220,8 @@ fn clean_path(path: &[u8]) -> Vec<u8> {
         out.push(b'/');
         out.extend_from_slice(p);
     }
-    if out.is_empty() {
+    if out.is_empty() || path.ends_with(b"/") {
         out.push(b'/');
-    } else if path.ends_with(b"/") {
-        out.push(b'/');
-    }
-    if !path.starts_with(b"/") {
-        // Go's mux first prefixes the slash; such a path never reaches here from the proxy.
-        return out;
     }
     out
 }

@@ -102,7 +102,10 @@ fn check_served(expected: &Output, served: &Served) -> Result<(), String> {
             let excerpt: String = served
                 .log
                 .iter()
-                .filter(|line| expected.log.expect_ids.iter().any(|id| line.contains(&format!("[id \"{id}\"]"))))
+                .filter(|line| {
+                    expected.log.expect_ids.is_empty()
+                        || expected.log.expect_ids.iter().any(|id| line.contains(&format!("[id \"{id}\"]")))
+                })
                 .flat_map(|line| line.find("[msg ").map(|at| &line[at..]))
                 .collect::<Vec<_>>()
                 .join(" | ");

@@ -1,9 +1,15 @@
 //! Reads a raw HTTP/1.x request the way Envoy's HTTP/1 codec and connection manager hand it
 //! to an HTTP filter, or says why Envoy would answer it itself.
 //!
-//! What the filter sees: the method, `:path` (origin form; an absolute-form target is split
-//! into authority and path), the version, headers with lower-cased names in arrival order
-//! (duplicates kept, bare CRs inside values dropped), and the body de-chunked.
+//! What the filter sees (checked with a filter dumping its headers in Envoy 1.40): the method,
+//! `:path` (origin form; an absolute-form target is split into authority and path), the
+//! version, and headers with lower-cased names: Host (`:authority`) first, then the others
+//! in arrival order, with Envoy's edits: hop-by-hop headers removed (Connection and the
+//! headers it names, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, TE other than
+//! `trailers`), repeats of the headers Envoy stores inline joined with `,` (others, such as
+//! Cookie, stay separate), a Referer that is not a plain URI reference removed, bare CRs
+//! inside values dropped, and `x-forwarded-proto` and `x-request-id` added when absent. The
+//! body arrives de-chunked.
 //!
 //! Envoy's own answers modelled here were checked against Envoy 1.40 with default HTTP/1
 //! options on every CRS test request: 400 for malformed request lines, methods outside the
@@ -160,7 +166,79 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
             request.body_complete = false;
         }
     }
+    request.headers = filter_view(std::mem::take(&mut request.headers));
     Ok(request)
+}
+
+/// Headers Envoy stores inline, whose repeats its HTTP/1 codec joins with `,`
+/// (observed on Envoy 1.40; the others stay separate entries).
+const INLINE_HEADERS: [&str; 23] = [
+    "host", "user-agent", "referer", "accept", "accept-encoding", "authorization",
+    "content-type", "content-encoding", "content-length", "if-range", "if-modified-since",
+    "origin", "via", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+    "x-request-id", "cache-control", "pragma", "access-control-request-method", "grpc-timeout",
+    "x-envoy-original-path",
+];
+
+/// Hop-by-hop headers the connection manager removes before any filter runs.
+const HOP_BY_HOP: [&str; 5] = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+
+/// The value of `x-request-id` the model adds (Envoy generates a random UUID).
+pub const MODEL_REQUEST_ID: &[u8] = b"00000000-0000-4000-8000-000000000000";
+
+/// Applies the connection manager's edits to the codec's headers (see the module doc).
+fn filter_view(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let nominated: Vec<Vec<u8>> = headers
+        .iter()
+        .filter(|(n, _)| n == b"connection")
+        .flat_map(|(_, v)| v.split(|&c| c == b',').map(|t| trim_ows(t).to_ascii_lowercase()).collect::<Vec<_>>())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len() + 2);
+    for (name, value) in headers {
+        if HOP_BY_HOP.iter().any(|h| h.as_bytes() == name) || nominated.contains(&name) {
+            continue;
+        }
+        if name == b"referer" && !is_plain_uri_reference(&value) {
+            continue;
+        }
+        let value = if name == b"te" {
+            let trailers = value.split(|&c| c == b',').any(|t| trim_ows(t).eq_ignore_ascii_case(b"trailers"));
+            if !trailers {
+                continue;
+            }
+            b"trailers".to_vec()
+        } else {
+            value
+        };
+        let inline = INLINE_HEADERS.iter().any(|h| h.as_bytes() == name);
+        match out.iter_mut().find(|(n, _)| inline && *n == name) {
+            Some((_, existing)) => {
+                existing.push(b',');
+                existing.extend_from_slice(&value);
+            }
+            None => out.push((name, value)),
+        }
+    }
+    if let Some(at) = out.iter().position(|(n, _)| n == b"host") {
+        let host = out.remove(at);
+        out.insert(0, host);
+    }
+    if !out.iter().any(|(n, _)| n == b"x-forwarded-proto") {
+        out.push((b"x-forwarded-proto".to_vec(), b"http".to_vec()));
+    }
+    if !out.iter().any(|(n, _)| n == b"x-request-id") {
+        out.push((b"x-request-id".to_vec(), MODEL_REQUEST_ID.to_vec()));
+    }
+    out
+}
+
+/// Envoy drops a Referer that is not a URI reference: any byte outside RFC 3986's URI
+/// characters, or a fragment (`#`), removes it (observed on every CRS Referer value).
+fn is_plain_uri_reference(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&c))
 }
 
 fn trim_ows(value: &[u8]) -> &[u8] {
@@ -206,7 +284,7 @@ fn parse_request_line(line: &[u8], options: &ProxyOptions) -> Result<Request, Re
             ))
         }
     };
-    if target.iter().any(|&c| c < 0x20 || c >= 0x7f) {
+    if target.iter().any(|&c| !(0x20..0x7f).contains(&c)) {
         return Err(reject(400, "http1.codec_error: control or non-ASCII byte in request target"));
     }
     if target.contains(&b'#') {
@@ -387,6 +465,35 @@ mod tests {
     }
 
     #[test]
+    fn envoy_header_edits() {
+        let r = ok("POST / HTTP/1.1\r\nAccept: a\r\nHost: h\r\nConnection: x-foo, close\r\nX-Foo: 1\r\n\
+                    Keep-Alive: 300\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nTE: gzip\r\n\
+                    Content-Type: a\r\nContent-Type: b\r\nCookie: a=1\r\nCookie: b=2\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        let names: Vec<String> = r.headers.iter().map(|(n, _)| String::from_utf8_lossy(n).into_owned()).collect();
+        assert_eq!(
+            names,
+            ["host", "accept", "content-type", "cookie", "cookie", "x-forwarded-proto", "x-request-id"]
+        );
+        assert_eq!(r.header_values("content-type").collect::<Vec<_>>(), [&b"a,b"[..]]);
+        let r = ok("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nTE: trailers, deflate\r\nX-Request-Id: mine\r\n\r\n");
+        assert_eq!(r.header_values("host").collect::<Vec<_>>(), [&b"a,b"[..]]);
+        assert_eq!(r.header_values("te").collect::<Vec<_>>(), [&b"trailers"[..]]);
+        assert_eq!(r.header_values("x-request-id").collect::<Vec<_>>(), [&b"mine"[..]]);
+        for (referer, kept) in [
+            ("http://example.com/a?b=c+d", true),
+            ("/bin/ca't'+/et*/passwd", true),
+            ("anything%00", true),
+            ("cat /etc/passwd", false),
+            ("https://example.com/#frag", false),
+            ("www.example.com<script>", false),
+        ] {
+            let r = ok(&format!("GET / HTTP/1.1\r\nHost: h\r\nReferer: {referer}\r\n\r\n"));
+            assert_eq!(r.header_values("referer").next().is_some(), kept, "{referer}");
+        }
+    }
+
+    #[test]
     fn content_length_body_and_pipelined_rest() {
         let r = ok("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n");
         assert_eq!(r.body, b"abc");
@@ -403,7 +510,7 @@ mod tests {
     fn lf_only_lines_and_http10_when_accepted() {
         let r = parse_with(b"GET / HTTP/1.0\nUser-Agent: a\n\n", &HTTP10).unwrap();
         assert_eq!(r.version, "HTTP/1.0");
-        assert_eq!(r.headers, [(b"user-agent".to_vec(), b"a".to_vec())]);
+        assert_eq!(r.headers[0], (b"user-agent".to_vec(), b"a".to_vec()));
         assert_eq!(rejected("GET / HTTP/1.0\r\n\r\n").status, Some(426));
     }
 

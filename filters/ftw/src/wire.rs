@@ -151,7 +151,7 @@ fn eval_pipeline(action: &str) -> Result<String, String> {
 
 /// Splits on `|` outside quotes.
 fn split_pipeline(action: &str) -> Result<Vec<String>, String> {
-    let mut parts = vec![String::new()];
+    let mut parts: Vec<String> = vec![String::new()];
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for c in action.chars() {
@@ -164,14 +164,18 @@ fn split_pipeline(action: &str) -> Result<Vec<String>, String> {
                 } else if c == q {
                     quote = None;
                 }
-                parts.last_mut().map(|p| p.push(c));
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
             }
             None if c == '|' => parts.push(String::new()),
             None => {
                 if c == '"' || c == '`' {
                     quote = Some(c);
                 }
-                parts.last_mut().map(|p| p.push(c));
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
             }
         }
     }

@@ -57,6 +57,8 @@ pub struct EngineConfig {
     pub component_signatures: Vec<String>,
     /// `SecWebAppId` (default `default`).
     pub web_app_id: String,
+    /// True once a SecResponseBodyMimeType directive replaced the default MIME types.
+    mime_types_configured: bool,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +80,7 @@ impl Default for EngineConfig {
             upload_file_limit: 100,
             component_signatures: Vec::new(),
             web_app_id: "default".into(),
+            mime_types_configured: false,
         }
     }
 }
@@ -131,6 +134,11 @@ impl EngineConfig {
                 if args.is_empty() {
                     return Err("needs at least one MIME type".into());
                 }
+                // The first directive replaces the built-in defaults; later ones add.
+                if !self.mime_types_configured {
+                    self.response_body_mime_types.clear();
+                    self.mime_types_configured = true;
+                }
                 for a in args {
                     for t in a.split_whitespace() {
                         let t = t.to_ascii_lowercase();
@@ -140,7 +148,10 @@ impl EngineConfig {
                     }
                 }
             }
-            "secresponsebodymimetypesclear" => self.response_body_mime_types.clear(),
+            "secresponsebodymimetypesclear" => {
+                self.response_body_mime_types.clear();
+                self.mime_types_configured = true;
+            }
             "secargumentseparator" => {
                 let v = one()?;
                 match v.as_bytes() {

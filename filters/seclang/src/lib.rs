@@ -1,6 +1,16 @@
 //! meshward-seclang: a ModSecurity SecLang engine that runs the OWASP Core Rule Set v4
 //! unmodified. Plain Rust, no proxy-wasm dependency: filters are thin adapters over it.
 //!
+//! Load once with [`RuleSet::from_file`], [`RuleSet::from_str`] or [`RuleSet::builder`]
+//! (everything is parsed and compiled there; [`RuleSet::warnings`] lists directives accepted
+//! without effect). Then per request: [`RuleSet::transaction`] and drive the
+//! [`Transaction`] in libmodsecurity's order (`process_connection`, `process_uri`,
+//! `add_request_header`*, `process_request_headers`, `append_request_body`*,
+//! `process_request_body`, `add_response_header`*, `process_response_headers`,
+//! `append_response_body`*, `process_response_body`, `process_logging`), checking
+//! [`Transaction::intervention`] after each phase. Evidence: [`Transaction::matched_rules`],
+//! [`Transaction::decision`], [`Transaction::collection`].
+//!
 //! ```no_run
 //! use meshward_seclang::RuleSet;
 //! let rules = RuleSet::from_str("SecRuleEngine On\nSecRule ARGS \"@unconditionalMatch\" \"id:1,deny\"", "inline").unwrap();

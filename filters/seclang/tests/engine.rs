@@ -481,3 +481,139 @@ fn include_files_and_globs_relative_to_includer() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+
+#[test]
+fn drop_and_redirect_interventions() {
+    let rules = load("SecRuleEngine On\nSecAction \"id:1,phase:1,drop\"");
+    let iv = run_get(&rules, "/").intervention().cloned().expect("drop");
+    assert_eq!(iv.action, InterventionAction::Drop);
+    let rules = load("SecRuleEngine On\nSecAction \"id:1,phase:1,redirect:https://example.org/denied?u=%{REQUEST_FILENAME}\"");
+    let iv = run_get(&rules, "/x").intervention().cloned().expect("redirect");
+    assert_eq!(iv.action, InterventionAction::Redirect);
+    assert_eq!(iv.status, 302);
+    assert_eq!(iv.url.as_deref(), Some("https://example.org/denied?u=/x"));
+    let rules = load("SecRuleEngine On\nSecAction \"id:1,phase:1,redirect:/elsewhere,status:307\"");
+    assert_eq!(run_get(&rules, "/").intervention().map(|i| i.status), Some(307));
+}
+
+#[test]
+fn allow_phase_and_detection_only_allow() {
+    let rules = load(
+        r#"
+SecRuleEngine On
+SecAction "id:1,phase:1,allow:phase"
+SecAction "id:2,phase:1,pass,nolog,setvar:tx.p1=1"
+SecAction "id:3,phase:2,pass,nolog,setvar:tx.p2=1"
+"#,
+    );
+    let tx = run_get(&rules, "/");
+    assert!(tx.tx_var("p1").is_none());
+    assert_eq!(txv(&tx, "p2"), "1");
+    // In DetectionOnly no disruptive action acts, allow included (libmodsecurity v3).
+    let rules = load("SecRuleEngine DetectionOnly\nSecAction \"id:1,phase:1,allow\"\nSecAction \"id:2,phase:2,pass,nolog,setvar:tx.p2=1\"");
+    assert_eq!(txv(&run_get(&rules, "/"), "p2"), "1");
+}
+
+#[test]
+fn highest_severity_and_rule_macros() {
+    let rules = load(
+        r#"
+SecAction "id:1,phase:1,pass,severity:WARNING"
+SecAction "id:2,phase:1,pass,severity:2"
+SecAction "id:3,phase:1,pass,nolog,severity:0"
+SecAction "id:4,phase:1,pass,nolog,msg:'hello',setvar:tx.hs=%{HIGHEST_SEVERITY},setvar:tx.rid=%{rule.id},setvar:tx.rmsg=%{RULE.msg}"
+"#,
+    );
+    let tx = run_get(&rules, "/");
+    // nolog rules do not raise HIGHEST_SEVERITY.
+    assert_eq!(txv(&tx, "hs"), "2");
+    assert_eq!(txv(&tx, "rid"), "4");
+    assert_eq!(txv(&tx, "rmsg"), "hello");
+}
+
+#[test]
+fn expirevar_drops_members_after_timeout() {
+    let rules = load(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,initcol:global=global"
+SecRule ARGS:set "@unconditionalMatch" "id:2,phase:1,pass,nolog,setvar:global.keep=1,setvar:global.short=1,expirevar:global.short=0"
+SecAction "id:3,phase:1,pass,nolog,setvar:tx.keep=%{global.keep},setvar:tx.short=%{global.short}"
+"#,
+    );
+    let tx = run_get(&rules, "/?set=1");
+    assert_eq!(txv(&tx, "short"), "1");
+    // Next transaction: the expired member is gone, the other one persists.
+    let tx = run_get(&rules, "/");
+    assert_eq!(txv(&tx, "keep"), "1");
+    assert_eq!(txv(&tx, "short"), "");
+}
+
+#[test]
+fn update_target_by_tag_and_ctl_request_body_access() {
+    let rules = load(
+        r#"
+SecRule ARGS "@unconditionalMatch" "id:1,phase:2,pass,nolog,tag:'t1',setvar:tx.n=+1"
+SecRuleUpdateTargetByTag t1 "!ARGS:b"
+SecAction "id:2,phase:1,pass,nolog,ctl:requestBodyAccess=On"
+SecRule ARGS_POST:p "@unconditionalMatch" "id:3,phase:2,pass,nolog,setvar:tx.p=%{MATCHED_VAR}"
+"#,
+    );
+    let tx = run(&rules, "/?a=1&b=2", "POST", &[("Content-Type", "application/x-www-form-urlencoded")], b"p=3");
+    // a and p, not b.
+    assert_eq!(txv(&tx, "n"), "2");
+    assert_eq!(txv(&tx, "p"), "3");
+}
+
+#[test]
+fn transaction_metadata_variables() {
+    let rules = load(
+        r#"SecAction "id:1,phase:1,pass,nolog,setvar:tx.uid=%{UNIQUE_ID},setvar:tx.year=%{TIME_YEAR},setvar:tx.epoch=%{TIME_EPOCH},setvar:tx.dur=%{DURATION},setvar:tx.sport=%{SERVER_PORT},setvar:tx.saddr=%{SERVER_ADDR}""#,
+    );
+    let a = run_get(&rules, "/");
+    let b = run_get(&rules, "/");
+    assert!(!txv(&a, "uid").is_empty());
+    assert_ne!(txv(&a, "uid"), txv(&b, "uid"));
+    assert_eq!(txv(&a, "uid"), a.unique_id());
+    assert!(txv(&a, "year").parse::<u32>().unwrap() >= 2024);
+    assert!(txv(&a, "epoch").parse::<u64>().unwrap() > 1_700_000_000);
+    assert!(txv(&a, "dur").parse::<u64>().is_ok());
+    assert_eq!(txv(&a, "sport"), "8080");
+    assert_eq!(txv(&a, "saddr"), "192.0.2.1");
+}
+
+#[test]
+fn basename_and_absolute_uri() {
+    let rules = load(
+        r#"
+SecRule REQUEST_BASENAME "@unconditionalMatch" "id:1,phase:1,pass,nolog,setvar:tx.base=%{MATCHED_VAR}"
+SecRule REQUEST_URI "@unconditionalMatch" "id:2,phase:1,pass,nolog,setvar:tx.uri=%{MATCHED_VAR}"
+SecRule REQUEST_FILENAME "@unconditionalMatch" "id:3,phase:1,pass,nolog,setvar:tx.file=%{MATCHED_VAR}"
+"#,
+    );
+    let tx = run_get(&rules, "/dir/");
+    assert_eq!(txv(&tx, "base"), "");
+    let tx = run_get(&rules, "http://example.com/a/b.php?x=1");
+    assert_eq!(txv(&tx, "uri"), "/a/b.php?x=1");
+    assert_eq!(txv(&tx, "base"), "b.php");
+    assert_eq!(txv(&tx, "file"), "http://example.com/a/b.php");
+}
+
+#[test]
+fn response_body_limit_and_mime_types() {
+    let rules = load(
+        r#"
+SecResponseBodyAccess On
+SecResponseBodyLimit 4
+SecResponseBodyLimitAction ProcessPartial
+SecRule RESPONSE_BODY "@unconditionalMatch" "id:1,phase:4,pass,nolog,setvar:tx.body=%{MATCHED_VAR},setvar:tx.err=%{OUTBOUND_DATA_ERROR}"
+"#,
+    );
+    let tx = run_get(&rules, "/");
+    assert_eq!(txv(&tx, "body"), "<htm");
+    assert_eq!(txv(&tx, "err"), "1");
+    // A MIME type outside SecResponseBodyMimeType is not buffered.
+    let rules = load(
+        "SecResponseBodyAccess On\nSecResponseBodyMimeType application/json\nSecRule RESPONSE_BODY \"@unconditionalMatch\" \"id:1,phase:4,pass,nolog,setvar:tx.body=%{MATCHED_VAR}\"",
+    );
+    assert_eq!(txv(&run_get(&rules, "/"), "body"), "");
+}

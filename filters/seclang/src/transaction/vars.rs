@@ -66,8 +66,16 @@ impl Transaction {
             V::QueryString => scalar(&self.query_string, sink),
             // Scalars always yield a value, empty when unset, as libmodsecurity v3's anchored
             // variables do (a negated operator can match an empty value).
-            // REQUEST_BODY is set whenever a body was buffered, whatever the processor (v3).
-            V::RequestBody => scalar(&self.request_body, sink),
+            // REQUEST_BODY as documented (and as CRS's tests expect): for urlencoded bodies,
+            // bodies without a processor, or when forced. libmodsecurity v3 always sets it,
+            // which CRS lists as a v3 deviation (XML element names would reach body rules).
+            V::RequestBody => {
+                let available = match self.body.processor {
+                    None | Some(crate::action::BodyProcessor::UrlEncoded) => true,
+                    Some(_) => self.overrides.force_request_body_variable,
+                };
+                scalar(if available { &self.request_body } else { b"" }, sink)
+            }
             V::RequestBodyLength => {
                 if self.request_body.is_empty() {
                     scalar(b"", sink)

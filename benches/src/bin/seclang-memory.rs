@@ -1,0 +1,86 @@
+//! Heap used by the SecLang engine with OWASP CRS PL1: after loading, and after 10,000
+//! transactions (the benchmark traffic in turn), counted by a wrapping global allocator.
+//!
+//! `cargo run --release -p meshward-benches --bin seclang-memory [TRANSACTIONS]`
+
+use std::process::ExitCode;
+
+use meshward_benches::alloc::CountingAlloc;
+use meshward_benches::{bench_requests, crs_dir, html_response, load_crs, run_transaction};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+const DEFAULT_TRANSACTIONS: usize = 10_000;
+
+fn mib(bytes: usize) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn main() -> ExitCode {
+    let count = match std::env::args().nth(1).map(|a| a.parse::<usize>()) {
+        None => DEFAULT_TRANSACTIONS,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("usage: seclang-memory [TRANSACTIONS] ({e})");
+            return ExitCode::from(2);
+        }
+    };
+    // Build the traffic first so it is not counted as engine memory.
+    let requests = bench_requests();
+    let response = html_response();
+    let dir = crs_dir();
+
+    let baseline = ALLOC.current();
+    ALLOC.reset_peak();
+    let started = std::time::Instant::now();
+    let rules = match load_crs(&dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let load_time = started.elapsed();
+    let after_load = ALLOC.current() - baseline;
+    let load_peak = ALLOC.peak() - baseline;
+
+    ALLOC.reset_peak();
+    let mut tx_peak = 0usize;
+    let mut blocked = 0usize;
+    let started = std::time::Instant::now();
+    for i in 0..count {
+        let (_, req) = &requests[i % requests.len()];
+        let before = ALLOC.current();
+        ALLOC.reset_peak();
+        let tx = run_transaction(&rules, req, &response);
+        if tx.intervention().is_some() {
+            blocked += 1;
+        }
+        // Working set of one transaction: what it held at its largest, above the rule set.
+        tx_peak = tx_peak.max(ALLOC.peak() - before);
+        drop(tx);
+    }
+    let run_time = started.elapsed();
+    let after_run = ALLOC.current() - baseline;
+
+    println!("SecLang engine heap, OWASP CRS PL1 from {}", dir.display());
+    println!("{:<46} {:>14}", "measure", "heap");
+    println!("{:<46} {:>14}", "after load (rule set retained)", mib(after_load));
+    println!("{:<46} {:>14}", "peak during load", mib(load_peak));
+    println!("{:<46} {:>14}", format!("after {count} transactions (rule set retained)"), mib(after_run));
+    println!("{:<46} {:>14}", "largest single transaction (peak above rules)", mib(tx_peak));
+    println!(
+        "{:<46} {:>14}",
+        "growth over the transactions",
+        format!("{} B", after_run as i64 - after_load as i64)
+    );
+    println!(
+        "load {:.0} ms; {count} transactions ({} kinds in turn, {blocked} blocked) in {:.0} ms",
+        load_time.as_secs_f64() * 1e3,
+        requests.len(),
+        run_time.as_secs_f64() * 1e3
+    );
+    drop(rules);
+    ExitCode::SUCCESS
+}
