@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use meshward_benches::{bench_requests, crs_dir, html_response, load_crs, logged_rule_ids, run_transaction};
+use meshward_benches::{
+    bench_requests, browser_get, crs_dir, html_response, load_crs, logged_rule_ids, run_request_phases, run_transaction,
+};
 use meshward_seclang::RuleSet;
 
 /// Loads CRS or stops the bench with the reason (missing directory, or the engine's error
@@ -64,6 +66,12 @@ fn transactions(c: &mut Criterion) {
             b.iter(|| run_transaction(black_box(&rules), black_box(req), black_box(&response)))
         });
     }
+    g.finish();
+
+    // The request side alone, to split (a)'s cost between request and response inspection.
+    let get = browser_get();
+    let mut g = c.benchmark_group("seclang_request_only");
+    g.bench_function("a_browser_get", |b| b.iter(|| run_request_phases(black_box(&rules), black_box(&get))));
     g.finish();
 }
 

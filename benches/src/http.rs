@@ -118,6 +118,26 @@ pub fn run_transaction(rules: &RuleSet, request: &HttpRequest, response: &HttpRe
     tx
 }
 
+/// Runs only the request side (phases 1 and 2) and logging, as for a request that gets no
+/// response: with [`run_transaction`], it splits the cost between request and response.
+pub fn run_request_phases(rules: &RuleSet, request: &HttpRequest) -> Transaction {
+    let mut tx = rules.transaction();
+    tx.process_connection(CLIENT.0, CLIENT.1, SERVER.0, SERVER.1);
+    tx.process_uri(request.uri.as_bytes(), &request.method, &request.version);
+    for (k, v) in &request.headers {
+        tx.add_request_header(k.as_bytes(), v.as_bytes());
+    }
+    tx.process_request_headers();
+    if tx.intervention().is_none() {
+        for chunk in request.body.chunks(BODY_CHUNK) {
+            tx.append_request_body(chunk);
+        }
+        tx.process_request_body();
+    }
+    tx.process_logging();
+    tx
+}
+
 /// Ids of the rules that matched and would be logged (CRS's `nolog` bookkeeping excluded).
 pub fn logged_rule_ids(tx: &Transaction) -> Vec<u64> {
     tx.matched_rules().iter().filter(|m| m.logged).map(|m| m.id).collect()

@@ -156,6 +156,17 @@ fn call_reply(r: &meshward_envoy::UpstreamResponse) -> ht::CallReply {
     ht::CallReply::Response { headers: parsed.headers, body: parsed.chunks.concat(), trailers: parsed.trailers }
 }
 
+/// Advances the VM clock (ticks) and delivers pending events until `done` holds (2 s at most).
+fn settle(plugin: &mut ht::Plugin, id: ht::StreamId, done: impl Fn(&mut ht::HttpStream<'_>) -> bool) {
+    for _ in 0..20 {
+        if done(&mut plugin.stream(id)) {
+            return;
+        }
+        plugin.advance(Duration::from_millis(100)).expect("advancing the clock");
+        plugin.deliver_pending().expect("delivering pending events");
+    }
+}
+
 /// Runs a scenario in host-test; `Err` (the reason) if the plugin failed to start.
 fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
     let (host, module) = probe_module();
@@ -187,21 +198,16 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
     let id = plugin.open_stream().expect("opening a stream");
     plugin.stream(id).send_request(&request).expect("sending the request");
     // Let ticks and call-outs resume a paused request, as time passes in Envoy.
-    for _ in 0..20 {
-        let settled = {
-            let mut st = plugin.stream(id);
-            st.request_complete() || st.answered()
-        };
-        if settled {
-            break;
+    settle(&mut plugin, id, |st| st.request_complete() || st.answered());
+    {
+        let mut st = plugin.stream(id);
+        if st.request_complete() && !st.answered() {
+            st.send_response(&response).expect("sending the response");
         }
-        plugin.advance(Duration::from_millis(100)).expect("advancing the clock");
-        plugin.deliver_pending().expect("delivering pending events");
     }
+    // ... and a paused response.
+    settle(&mut plugin, id, |st| st.outcome().paused_at.is_none());
     let mut st = plugin.stream(id);
-    if st.request_complete() && !st.answered() {
-        st.send_response(&response).expect("sending the response");
-    }
     let outcome = st.finish().expect("finishing the stream");
     plugin.deliver_pending().expect("delivering pending events");
 
@@ -334,6 +340,9 @@ differential!(
     trap_in_request,
     close_stream,
     trailers,
+    pause_in_response_headers,
+    local_reply_from_response_body,
+    local_reply_from_request_body,
 );
 
 #[test]
@@ -342,4 +351,35 @@ fn configure_false() {
         assert!(common::start(&s).is_err(), "{}: Envoy must refuse the plugin", s.name);
         assert!(host_test_seen(&s).is_err(), "{}: host-test must refuse the plugin like Envoy", s.name);
     }
+}
+
+/// The hello fixture (an SDK-based filter): same status, upstream headers and local reply.
+#[test]
+fn hello_fixture_matches() {
+    use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+    let wasm = common::wasm("meshward-fixture-hello");
+    let upstream = Upstream::start().unwrap();
+    let filter = WasmFilter::new(&wasm, "bonjour").name("hello").root_id("hello_root").vm_id("hello_vm");
+    let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(filter)).unwrap();
+    let host = ht::Host::new().unwrap();
+    let module = host.load(&wasm).unwrap();
+    let mut plugin = host.plugin(&module).name("hello").vm_id("hello_vm").root("hello_root", "bonjour").build().unwrap();
+    for path in ["/greet", "/local/x"] {
+        let request = Request::get(path);
+        let e = envoy.send(&request).unwrap();
+        let ok = ht::Response::from_http1(&meshward_envoy::UpstreamResponse::ok("ok").header("content-type", "text/plain").to_bytes()).unwrap();
+        let h = plugin.run_for("hello_root", &ht::Request::from_http1(&request.to_bytes()).unwrap(), &ok).unwrap();
+        assert_eq!(Some(e.status), h.status(), "{path}: status");
+        assert_eq!(e.header("x-hello").map(str::to_string), h.downstream_header("x-hello"), "{path}: x-hello to the client");
+        if path == "/greet" {
+            assert_eq!(upstream.requests().last().and_then(|r| r.header("x-hello")).map(str::to_string), h.upstream_header("x-hello"));
+            assert_eq!(e.text(), h.downstream_response.as_ref().unwrap().body_text());
+        } else {
+            assert_eq!(e.text(), h.local_response.as_ref().map(|l| String::from_utf8_lossy(&l.body).into_owned()).unwrap_or_default());
+            assert_eq!(h.verdict, "local_response");
+        }
+    }
+    assert_eq!(upstream.requests().len(), 1, "Envoy forwarded only /greet");
+    assert_eq!(envoy.stat("wasmcustom.hello_streams").unwrap(), Some(2));
+    assert_eq!(plugin.metric("hello_streams"), Some(ht::Metric::Counter { value: 2 }));
 }

@@ -48,3 +48,20 @@ fn empty_configuration_makes_envoy_exit_at_startup() {
     assert!(log_tail.contains("Plugin configured to fail closed failed to load"), "{log_tail}");
     assert!(log_tail.contains("Unable to create Wasm plugin hello"), "{log_tail}");
 }
+
+#[test]
+fn two_wasm_filters_run_in_chain_order() {
+    let upstream = Upstream::start().unwrap();
+    let script = serde_json::json!({"on_http_request_headers": {"calls": [{"call": "get_map_value", "map": "request_headers", "key": "x-hello", "label": "seen"}]}});
+    let config = EnvoyConfig::new(upstream.addr()).filter(hello("first")).filter(common::probe(&script));
+    let envoy = Envoy::start(&config).unwrap();
+    assert_eq!(envoy.send(&Request::get("/chain")).unwrap().status, 200);
+    let lines = envoy.wait_probe(std::time::Duration::from_secs(3), |l| l.iter().any(|l| l.label.is_some()));
+    let seen = lines.iter().find(|l| l.label.as_ref().and_then(|v| v.as_str()) == Some("seen")).expect("probe ran");
+    assert_eq!(seen.value, Some(serde_json::json!("first")), "the probe runs after hello and sees its header");
+    // A /local request is answered by hello: the probe, later in the chain, never sees it.
+    let before = envoy.probe_lines().iter().filter(|l| l.cb == "on_http_request_headers" && l.call == "enter").count();
+    assert_eq!(envoy.send(&Request::get("/local")).unwrap().status, 418);
+    let after = envoy.probe_lines().iter().filter(|l| l.cb == "on_http_request_headers" && l.call == "enter").count();
+    assert_eq!(before, after);
+}

@@ -589,3 +589,37 @@ fn e35_e36_trailers_both_ways() {
     assert_eq!(o.upstream[0].trailers, vec![("x-rq-t".to_string(), "r".to_string()), ("x-added-rq-t".to_string(), "1".to_string())]);
     assert_eq!(r.trailers, vec![("x-up-t".to_string(), "u".to_string()), ("x-added-rs-t".to_string(), "2".to_string())]);
 }
+
+#[test]
+fn e39_pause_in_response_headers_holds_body_callbacks_until_continue() {
+    let o = run_envoy(&sc::pause_in_response_headers());
+    let r = o.ok_response();
+    assert_eq!((r.status, r.text().as_str()), (200, "response body"));
+    let resume = o.lines.iter().position(|l| l.label.as_ref().and_then(Value::as_str) == Some("resume")).expect("resumed");
+    let first_body = o.lines.iter().position(|l| l.cb == "on_http_response_body").expect("body callback ran");
+    assert!(resume < first_body, "{}", common::dump(&o.lines));
+    assert_eq!(body_entries(&o, "on_http_response_body"), vec![(13, true)]);
+    assert_eq!(o.value("body"), json!("response body"));
+}
+
+#[test]
+fn e40_local_reply_after_response_headers_resets_the_stream() {
+    let o = run_envoy(&sc::local_reply_from_response_body());
+    assert_eq!(o.status("reply"), "Ok");
+    let err = o.response.as_ref().expect_err("the client must not get a complete response");
+    assert!(err.contains("reading body"), "headers went out, the body is cut: {err}");
+    // The local reply is not run through the response callbacks again.
+    assert_eq!(o.entries("on_http_response_headers").len(), 1);
+    assert_eq!(body_entries(&o, "on_http_response_body"), vec![(20, false)]);
+}
+
+#[test]
+fn e41_local_reply_from_request_body_never_delivers_the_body_upstream() {
+    let o = run_envoy(&sc::local_reply_from_request_body());
+    let r = o.ok_response();
+    assert_eq!((r.status, r.text().as_str()), (403, "blocked body"));
+    assert_eq!(r.header("connection"), Some("close"), "the unread request body closes the connection");
+    assert!(o.upstream.is_empty(), "no complete request reached the upstream: {:?}", o.upstream);
+    // The reply passes through the response callbacks (as E16).
+    assert_eq!(body_entries(&o, "on_http_response_body"), vec![(12, true)]);
+}

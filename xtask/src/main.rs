@@ -1,6 +1,7 @@
 //! `cargo xtask`: set-up, wasm builds, tests and the demo, the same on a laptop and in CI.
 
 mod envoy;
+mod foreign;
 mod toolchain;
 mod wasm;
 
@@ -14,7 +15,8 @@ usage: cargo xtask <command>
 
 commands:
   setup               install what builds and tests need (wasm toolchain, Envoy)
-  wasm [--target T]   build every filter to target/filters/<T>/*.wasm
+  wasm [--target T]   build every filter to target/filters/<T>/*.wasm, and the filters
+                      written with other SDKs (host-test/foreign) to target/filters/foreign
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
   test                setup, build the wasm filters for both targets, run every test
   demo                setup, build, then run Envoy with the filters in front of a demo upstream
@@ -38,7 +40,7 @@ fn run() -> Result<()> {
             for target in targets {
                 wasm::build_all(&root, &toolchain, target)?;
             }
-            Ok(())
+            foreign::build_foreign(&root).map(|_| ())
         }
         Some("test") => test(&root),
         Some("demo") => demo(&root),
@@ -69,6 +71,7 @@ fn test(root: &Path) -> Result<()> {
     for target in wasm::ALL_TARGETS {
         wasm::build_all(root, &setup.toolchain, target)?;
     }
+    foreign::build_foreign(root)?;
     let mut cargo = Command::new(cargo_bin());
     cargo.current_dir(root).args(["test", "--workspace"]);
     for excluded in wasm::cdylib_packages(root)? {

@@ -630,6 +630,9 @@ pub fn all() -> Vec<Scenario> {
         trap_in_request(),
         close_stream(),
         trailers(),
+        pause_in_response_headers(),
+        local_reply_from_response_body(),
+        local_reply_from_request_body(),
     ]
 }
 

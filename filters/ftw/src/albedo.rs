@@ -302,6 +302,7 @@ mod tests {
             headers: vec![(b"host".to_vec(), b"localhost".to_vec())],
             body: body.as_bytes().to_vec(),
             body_complete: true,
+            edits: Vec::new(),
         }
     }
 

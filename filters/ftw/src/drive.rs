@@ -38,8 +38,9 @@ pub fn serve(rules: &RuleSet, request: &Request) -> Served {
     tx.process_request_headers();
     let mut blocked = tx.intervention().map(|i| i.status);
     if blocked.is_none() && !request.body_complete {
-        // The body never completes: Envoy's stream timeout answers, phase 2 never runs.
-        blocked = Some(408);
+        // The body never completes: phase 2 never runs. Envoy's router refuses a CONNECT
+        // tunnel (no upgrade_configs); any other stream ends in Envoy's request timeout.
+        blocked = Some(if request.method == "CONNECT" { 403 } else { 408 });
     } else if blocked.is_none() {
         if !request.body.is_empty() {
             tx.append_request_body(&request.body);

@@ -16,9 +16,10 @@
 //! codec's known list, targets that are not a path or carry a fragment, control or non-ASCII
 //! bytes, bad header names, NUL in values, folded headers, a missing Host on HTTP/1.1,
 //! Content-Length with Transfer-Encoding and broken chunked framing; 426 for any version other
-//! than HTTP/1.1 (HTTP/1.0 unless `accept_http_10`); 403 for CONNECT (no upgrade configured);
+//! than HTTP/1.1 (HTTP/1.0 unless `accept_http_10`); 404 for the asterisk-form target (`*`);
 //! 501 for transfer codings other than chunked. A request whose body never completes reaches
-//! the filter's header phase and then times out (408).
+//! the filter's header phase and then times out (408); a CONNECT reaches the header phase and
+//! is then refused by the router (403, no upgrade_configs).
 
 /// A request as a proxy-wasm filter behind Envoy receives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub struct Request {
     pub body: Vec<u8>,
     /// False when the body never completes: Envoy runs the header phase, then times out.
     pub body_complete: bool,
+    /// What Envoy changed between the wire and the filter, in words (empty when nothing).
+    pub edits: Vec<String>,
 }
 
 /// Envoy options that change which requests it answers itself.
@@ -44,6 +47,9 @@ pub struct Request {
 pub struct ProxyOptions {
     /// `http_protocol_options.accept_http_10` (off by default: HTTP/1.0 gets 426).
     pub accept_http_10: bool,
+    /// Hand the filter the target and headers exactly as sent (names in their case, no
+    /// Envoy edits); for telling engine differences from proxy differences.
+    pub headers_as_sent: bool,
 }
 
 /// Methods Envoy's HTTP/1 codec accepts (the http-parser method table); others get 400.
@@ -144,20 +150,27 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
         if value.contains(&0) {
             return Err(reject(400, "http1.invalid_characters: NUL in header value"));
         }
-        request.headers.push((name.to_ascii_lowercase(), value.to_vec()));
+        request.headers.push((name.to_vec(), value.to_vec()));
     }
 
+    let as_sent = std::mem::take(&mut request.headers);
+    request.headers = as_sent.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
     if let Some(authority) = absolute_form_authority(&request.raw_target) {
         // Envoy moves an absolute-form authority into Host (:authority).
         request.headers.retain(|(n, _)| n != b"host");
         request.headers.insert(0, (b"host".to_vec(), authority));
+        request.edits.push(format!(
+            "target {:?} became :path {:?}",
+            String::from_utf8_lossy(&request.raw_target),
+            String::from_utf8_lossy(&request.path)
+        ));
     }
     if request.version == "HTTP/1.1" && request.header_values("host").next().is_none() {
         return Err(reject(400, "missing_host_header"));
     }
 
-    if request.method == "CONNECT" {
-        return Err(reject(403, "CONNECT is not enabled (no upgrade_configs)"));
+    if request.path == b"*" {
+        return Err(reject(404, "Envoy answers an asterisk-form target itself (no route)"));
     }
     match read_body(&request, &raw[body_start..])? {
         Body::Complete(body) => request.body = body,
@@ -166,9 +179,26 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
             request.body_complete = false;
         }
     }
-    request.headers = filter_view(std::mem::take(&mut request.headers));
+    if request.method == "CONNECT" {
+        // A CONNECT stream's body is the tunnel: it never ends. The filter sees the headers;
+        // without upgrade_configs the router then refuses the stream.
+        request.body_complete = false;
+        request.edits.push("CONNECT: the filter sees only the headers, the router refuses the tunnel".into());
+    }
+    if options.headers_as_sent {
+        request.headers = as_sent;
+        request.path = request.raw_target.clone();
+        request.edits.clear();
+    } else {
+        let (headers, edits) = filter_view(std::mem::take(&mut request.headers));
+        request.headers = headers;
+        request.edits.extend(edits);
+    }
     Ok(request)
 }
+
+/// Headers as `(name, value)` pairs in order.
+type HeaderList = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Headers Envoy stores inline, whose repeats its HTTP/1 codec joins with `,`
 /// (observed on Envoy 1.40; the others stay separate entries).
@@ -186,8 +216,11 @@ const HOP_BY_HOP: [&str; 5] = ["connection", "keep-alive", "proxy-connection", "
 /// The value of `x-request-id` the model adds (Envoy generates a random UUID).
 pub const MODEL_REQUEST_ID: &[u8] = b"00000000-0000-4000-8000-000000000000";
 
-/// Applies the connection manager's edits to the codec's headers (see the module doc).
-fn filter_view(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// Applies the connection manager's edits to the codec's headers (see the module doc), and
+/// says which ones changed what a rule can see.
+fn filter_view(headers: HeaderList) -> (HeaderList, Vec<String>) {
+    let mut removed: Vec<String> = Vec::new();
+    let mut joined: Vec<String> = Vec::new();
     let nominated: Vec<Vec<u8>> = headers
         .iter()
         .filter(|(n, _)| n == b"connection")
@@ -196,15 +229,22 @@ fn filter_view(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect();
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len() + 2);
     for (name, value) in headers {
+        let shown = String::from_utf8_lossy(&name).into_owned();
         if HOP_BY_HOP.iter().any(|h| h.as_bytes() == name) || nominated.contains(&name) {
+            // go-ftw adds `Connection: close` to nearly every request; not worth a note.
+            if !(name == b"connection" && value.eq_ignore_ascii_case(b"close")) {
+                removed.push(shown);
+            }
             continue;
         }
         if name == b"referer" && !is_plain_uri_reference(&value) {
+            removed.push("referer (not a URI reference)".to_string());
             continue;
         }
         let value = if name == b"te" {
             let trailers = value.split(|&c| c == b',').any(|t| trim_ows(t).eq_ignore_ascii_case(b"trailers"));
             if !trailers {
+                removed.push(shown);
                 continue;
             }
             b"trailers".to_vec()
@@ -216,6 +256,9 @@ fn filter_view(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
             Some((_, existing)) => {
                 existing.push(b',');
                 existing.extend_from_slice(&value);
+                if !joined.contains(&shown) {
+                    joined.push(shown);
+                }
             }
             None => out.push((name, value)),
         }
@@ -230,7 +273,14 @@ fn filter_view(headers: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     if !out.iter().any(|(n, _)| n == b"x-request-id") {
         out.push((b"x-request-id".to_vec(), MODEL_REQUEST_ID.to_vec()));
     }
-    out
+    let mut edits = Vec::new();
+    if !removed.is_empty() {
+        edits.push(format!("removed {}", removed.join(", ")));
+    }
+    if !joined.is_empty() {
+        edits.push(format!("joined repeated {}", joined.join(", ")));
+    }
+    (out, edits)
 }
 
 /// Envoy drops a Referer that is not a URI reference: any byte outside RFC 3986's URI
@@ -323,6 +373,7 @@ fn parse_request_line(line: &[u8], options: &ProxyOptions) -> Result<Request, Re
         headers: Vec::new(),
         body: Vec::new(),
         body_complete: true,
+        edits: Vec::new(),
     })
 }
 
@@ -451,7 +502,7 @@ mod tests {
         parse(raw.as_bytes()).expect_err(raw)
     }
 
-    const HTTP10: ProxyOptions = ProxyOptions { accept_http_10: true };
+    const HTTP10: ProxyOptions = ProxyOptions { accept_http_10: true, headers_as_sent: false };
 
     #[test]
     fn simple_get_with_duplicate_headers() {
@@ -476,6 +527,22 @@ mod tests {
             ["host", "accept", "content-type", "cookie", "cookie", "x-forwarded-proto", "x-request-id"]
         );
         assert_eq!(r.header_values("content-type").collect::<Vec<_>>(), [&b"a,b"[..]]);
+        assert_eq!(
+            r.edits,
+            [
+                "removed connection, x-foo, keep-alive, proxy-connection, upgrade, te, transfer-encoding",
+                "joined repeated content-type",
+            ]
+        );
+        let sent = parse_with(
+            b"GET http://h/p HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-A: 1\r\n\r\n",
+            &ProxyOptions { headers_as_sent: true, ..ProxyOptions::default() },
+        )
+        .unwrap();
+        assert_eq!(sent.path, b"http://h/p");
+        assert_eq!(sent.headers.len(), 3);
+        assert_eq!(sent.headers[1], (b"Connection".to_vec(), b"close".to_vec()));
+        assert!(sent.edits.is_empty());
         let r = ok("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nTE: trailers, deflate\r\nX-Request-Id: mine\r\n\r\n");
         assert_eq!(r.header_values("host").collect::<Vec<_>>(), [&b"a,b"[..]]);
         assert_eq!(r.header_values("te").collect::<Vec<_>>(), [&b"trailers"[..]]);
@@ -541,13 +608,15 @@ mod tests {
             ("GET /#frag HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             ("GET /\u{e9} HTTP/1.1\r\nHost: x\r\n\r\n", 400),
             ("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 404),
             ("CONNECT www.example.org HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-            ("CONNECT www.example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n", 403),
             ("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         ] {
             assert_eq!(rejected(raw).status, Some(status), "{raw:?}");
         }
-        assert_eq!(ok("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").path, b"*");
+        let connect = ok("CONNECT www.example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(connect.path, b"www.example.org:443");
+        assert!(!connect.body_complete);
         for method in ["PROPFIND", "SUBSCRIBE", "PATCH", "M-SEARCH"] {
             ok(&format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n"));
         }

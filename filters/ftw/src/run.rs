@@ -93,13 +93,9 @@ pub fn run_stage(rules: &RuleSet, stage: &Stage, proxy: &ProxyOptions) -> Result
         Ok(request) => {
             let result = check(&stage.output, &Observed::Served(drive::serve(rules, &request)));
             match result {
-                Err(Mismatch::Failed(reason)) if request.raw_target != request.path => {
-                    Err(Mismatch::Failed(format!(
-                        "{reason} [the proxy hands the filter :path {:?} for target {:?}]",
-                        String::from_utf8_lossy(&request.path),
-                        String::from_utf8_lossy(&request.raw_target)
-                    )))
-                }
+                Err(Mismatch::Failed(reason)) if !request.edits.is_empty() => Err(Mismatch::Failed(
+                    format!("{reason} [Envoy edits before the filter: {}]", request.edits.join("; ")),
+                )),
                 other => other,
             }
         }

@@ -43,10 +43,16 @@ impl Collection {
             }
             Some(_) => {
                 self.remove(key);
-                self.add(key, &value);
+                self.push(key.to_vec(), value, lower);
             }
-            None => self.add(key, &value),
+            None => self.push(key.to_vec(), value, lower),
         }
+    }
+
+    fn push(&mut self, key: Vec<u8>, value: Vec<u8>, lower: Vec<u8>) {
+        let i = self.entries.len();
+        self.entries.push(Entry { key, value });
+        self.index.entry(lower).or_default().push(i);
     }
 
     /// Removes every member with `key`; returns whether one existed.

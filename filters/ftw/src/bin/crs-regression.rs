@@ -10,14 +10,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: crs-regression [--crs DIR] [--include REGEX] [--fail-under PERCENT] \
-[--results FILE] [--skips FILE] [--accept-http10]
+[--results FILE] [--skips FILE] [--accept-http10] [--headers-as-sent]
 
   --crs DIR            CRS checkout (default: $MESHWARD_CRS_DIR, else <workspace>/../shared/crs/v4.28.0)
   --include REGEX      run only tests whose id (e.g. 920100-4) matches
   --fail-under PCT     exit 1 when passed / (passed + failed) is below PCT
   --results FILE       per-test TSV (default: <workspace>/target/crs-regression/results.tsv)
   --skips FILE         skip list (default: filters/ftw/skips.toml)
-  --accept-http10      model Envoy with accept_http_10 (default Envoy answers HTTP/1.0 with 426)";
+  --accept-http10      model Envoy with accept_http_10 (default Envoy answers HTTP/1.0 with 426)
+  --headers-as-sent    hand the engine target and headers as sent, without Envoy's edits";
 
 struct Options {
     crs: Option<PathBuf>,
@@ -58,6 +59,7 @@ fn parse_args() -> anyhow::Result<Options> {
             "--results" => options.results = PathBuf::from(value("--results")?),
             "--skips" => options.skips = PathBuf::from(value("--skips")?),
             "--accept-http10" => options.proxy.accept_http_10 = true,
+            "--headers-as-sent" => options.proxy.headers_as_sent = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

@@ -11,7 +11,7 @@ use crate::transform::Transform;
 use crate::variable::{Exclusion, Selector, Targets, Variable};
 
 use super::resolver::Resolver;
-use super::{Bound, Intervention, InterventionAction, MatchedRule, Transaction};
+use super::{Bound, Intervention, InterventionAction, MatchRecord, Transaction};
 
 /// One value that satisfied a rule link's operator.
 struct Hit {
@@ -97,7 +97,7 @@ impl Transaction {
         let list = rules.rules(phase);
         let mut skip_after: Option<&str> = None;
         let mut skip = 0u32;
-        for rule in list {
+        for (index, rule) in list.iter().enumerate() {
             if let Some(marker) = skip_after {
                 if rule.marker() == Some(marker) {
                     skip_after = None;
@@ -121,7 +121,7 @@ impl Transaction {
             if !self.eval_link(rule, rule, &mut matches) {
                 continue;
             }
-            if let Flow::StopPhase = self.on_full_match(rule, phase, matches) {
+            if let Flow::StopPhase = self.on_full_match(rule, phase, index, matches) {
                 return;
             }
             if let Some(marker) = &rule.actions.skip_after {
@@ -150,14 +150,13 @@ impl Transaction {
             // libmodsecurity v3 clears the MATCHED_VAR* variables when a rule link fails; they
             // otherwise accumulate, so a chained rule sees what its parents matched.
             if matches!(link.kind, RuleKind::Rule { .. }) {
-                self.matched_var = (String::new(), Vec::new());
                 self.matched_vars.clear();
             }
             return false;
         }
         for hit in hits {
             if !hit.name.is_empty() {
-                self.matched_var = (hit.name.clone(), hit.value.clone());
+                // MATCHED_VAR(_NAME) is the last entry of MATCHED_VARS.
                 self.matched_vars.push((hit.name.clone(), hit.value.clone()));
                 matches.push((hit.name, hit.value));
             }
@@ -296,7 +295,7 @@ impl Transaction {
     }
 
     /// Logging and the disruptive action once the whole chain matched.
-    fn on_full_match(&mut self, rule: &Rule, phase: u8, matches: Vec<(String, Vec<u8>)>) -> Flow {
+    fn on_full_match(&mut self, rule: &Rule, phase: u8, index: usize, matches: Vec<(String, Vec<u8>)>) -> Flow {
         let (msg, logdata) = {
             let r = Resolver { tx: self, rule: Some(rule) };
             let expand = |m: &Option<crate::macros::MacroString>| {
@@ -315,24 +314,8 @@ impl Transaction {
             other => other.clone(),
         };
         let default_status = defaults.status;
-        let (variable, value) = matches.first().cloned().unwrap_or_default();
-        self.matched_rules.push(MatchedRule {
-            id: rule.id,
-            phase,
-            msg: msg.clone(),
-            logdata,
-            severity: rule.actions.severity,
-            tags: rule.actions.tags.clone(),
-            ver: rule.actions.ver.clone(),
-            rev: rule.actions.rev.clone(),
-            maturity: rule.actions.maturity,
-            accuracy: rule.actions.accuracy,
-            variable,
-            value,
-            matches,
-            disruptive: rule.disruptive.name(),
-            logged: rule.log,
-        });
+        self.matches.push(MatchRecord { phase, index, msg: msg.clone(), logdata, matches });
+        self.matched_rules.take();
         let enforce = self.engine == EngineMode::On;
         let (action, status, url) = match disruptive {
             Disruptive::Pass | Disruptive::Block => return Flow::Continue,

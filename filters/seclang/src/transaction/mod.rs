@@ -7,7 +7,7 @@ mod eval;
 mod resolver;
 mod vars;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -92,6 +92,19 @@ pub struct MatchedRule {
 
 static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A rule whose chain matched, as recorded during evaluation.
+#[derive(Debug)]
+pub(crate) struct MatchRecord {
+    /// Phase and position of the rule in the rule set's phase list.
+    pub(crate) phase: u8,
+    pub(crate) index: usize,
+    /// Expanded `msg` and `logdata`.
+    pub(crate) msg: String,
+    pub(crate) logdata: String,
+    /// Every (variable, transformed value) matched across the chain.
+    pub(crate) matches: Vec<(String, Vec<u8>)>,
+}
+
 /// Per-rule state changes made by `ctl` during this transaction.
 #[derive(Debug, Default)]
 pub(crate) struct Overrides {
@@ -152,7 +165,6 @@ pub struct Transaction {
     pub(crate) tx: Collection,
     pub(crate) persistent: HashMap<String, Bound>,
     pub(crate) env: Collection,
-    pub(crate) matched_var: (String, Vec<u8>),
     pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
     pub(crate) highest_severity: u8,
 
@@ -161,7 +173,10 @@ pub struct Transaction {
     pub(crate) allow: Option<AllowScope>,
     pub(crate) intervention: Option<Intervention>,
     pub(crate) decision: Option<Intervention>,
-    pub(crate) matched_rules: Vec<MatchedRule>,
+    /// Full matches as recorded during evaluation (cheap: no metadata copies).
+    pub(crate) matches: Vec<MatchRecord>,
+    /// `matches` turned into evidence on first request; reset when a rule matches again.
+    pub(crate) matched_rules: OnceCell<Vec<MatchedRule>>,
     pub(crate) persisted: bool,
     /// Transformed values of request data, keyed by (value address, length, chain id).
     pub(crate) transform_cache: RefCell<FxHashMap<(usize, usize, u32), Option<Vec<u8>>>>,
@@ -214,7 +229,6 @@ impl Transaction {
             tx: Collection::new(),
             persistent: HashMap::new(),
             env: Collection::new(),
-            matched_var: (String::new(), Vec::new()),
             matched_vars: Vec::new(),
             highest_severity: 255,
             overrides: Overrides::default(),
@@ -222,7 +236,8 @@ impl Transaction {
             allow: None,
             intervention: None,
             decision: None,
-            matched_rules: Vec::new(),
+            matches: Vec::new(),
+            matched_rules: OnceCell::new(),
             persisted: false,
             transform_cache: RefCell::new(FxHashMap::default()),
         }
@@ -385,7 +400,31 @@ impl Transaction {
 
     /// Rules whose whole chain matched, in evaluation order (`nolog` rules have `logged == false`).
     pub fn matched_rules(&self) -> &[MatchedRule] {
-        &self.matched_rules
+        self.matched_rules.get_or_init(|| self.matches.iter().filter_map(|m| self.evidence(m)).collect())
+    }
+
+    /// Builds the evidence of one recorded match from its rule's metadata.
+    fn evidence(&self, m: &MatchRecord) -> Option<MatchedRule> {
+        let rule = self.rules.rules(m.phase).get(m.index)?;
+        let a = &rule.actions;
+        let (variable, value) = m.matches.first().cloned().unwrap_or_default();
+        Some(MatchedRule {
+            id: rule.id,
+            phase: m.phase,
+            msg: m.msg.clone(),
+            logdata: m.logdata.clone(),
+            severity: a.severity,
+            tags: a.tags.clone(),
+            ver: a.ver.clone(),
+            rev: a.rev.clone(),
+            maturity: a.maturity,
+            accuracy: a.accuracy,
+            variable,
+            value,
+            matches: m.matches.clone(),
+            disruptive: rule.disruptive.name(),
+            logged: rule.log,
+        })
     }
 
     /// A collection by name: `tx`, `ip`, `global`, `session`, `user`, `resource`, `env`,

@@ -218,8 +218,8 @@ impl Transaction {
                     }
                 }
             }
-            V::MatchedVar => scalar(&self.matched_var.1, sink),
-            V::MatchedVarName => scalar(self.matched_var.0.as_bytes(), sink),
+            V::MatchedVar => scalar(self.matched_vars.last().map_or(&b""[..], |m| &m.1), sink),
+            V::MatchedVarName => scalar(self.matched_vars.last().map_or(&b""[..], |m| m.0.as_bytes()), sink),
             V::MatchedVars | V::MatchedVarsNames => {
                 for (name, value) in &self.matched_vars {
                     if selector.selects(name.as_bytes()) && keep(name.as_bytes()) {
