@@ -10,7 +10,9 @@ fn main() -> anyhow::Result<()> {
     let crs = config::crs_dir(std::env::args().nth(1).as_deref().map(std::path::Path::new));
     for case in load::load_dir(&config::tests_dir(&crs))? {
         for (index, stage) in case.stages.iter().enumerate() {
-            let Ok(raw) = wire::request_bytes(&stage.input) else { continue };
+            let Ok(raw) = wire::request_bytes(&stage.input) else {
+                continue;
+            };
             let (status, reason, path, headers, body_len) = match http1::parse(&raw) {
                 Ok(r) => {
                     let headers: Vec<String> = r
@@ -18,7 +20,13 @@ fn main() -> anyhow::Result<()> {
                         .iter()
                         .map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
                         .collect();
-                    (Some(200), String::new(), String::from_utf8_lossy(&r.path).into_owned(), headers, r.body.len())
+                    (
+                        Some(200),
+                        String::new(),
+                        String::from_utf8_lossy(&r.path).into_owned(),
+                        headers,
+                        r.body.len(),
+                    )
                 }
                 Err(r) => (r.status, r.reason, String::new(), Vec::new(), 0),
             };

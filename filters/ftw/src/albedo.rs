@@ -132,7 +132,11 @@ fn reflect_response(body: &[u8]) -> Response {
         match base64::engine::general_purpose::STANDARD.decode(spec.encoded_body.as_bytes()) {
             Ok(bytes) => bytes,
             Err(_) => {
-                return finish(status, BTreeMap::new(), b"invalid base64 encoding of response body".to_vec())
+                return finish(
+                    status,
+                    BTreeMap::new(),
+                    b"invalid base64 encoding of response body".to_vec(),
+                )
             }
         }
     };
@@ -148,13 +152,20 @@ fn reflect_response(body: &[u8]) -> Response {
 /// Adds what Go's server adds: Content-Type (sniffed) for non-empty bodies, Content-Length.
 fn finish(status: u16, mut headers: BTreeMap<String, Vec<u8>>, body: Vec<u8>) -> Response {
     if !body.is_empty() && !headers.contains_key("Content-Type") {
-        headers.insert("Content-Type".to_string(), detect_content_type(&body).as_bytes().to_vec());
+        headers.insert(
+            "Content-Type".to_string(),
+            detect_content_type(&body).as_bytes().to_vec(),
+        );
     }
     if !headers.contains_key("Content-Length") {
         headers.insert("Content-Length".to_string(), body.len().to_string().into_bytes());
     }
     headers.insert("Date".to_string(), b"Thu, 01 Jan 2026 00:00:00 GMT".to_vec());
-    Response { status, headers: headers.into_iter().collect(), body }
+    Response {
+        status,
+        headers: headers.into_iter().collect(),
+        body,
+    }
 }
 
 /// Go's `textproto.CanonicalMIMEHeaderKey` for valid names: `content-type` -> `Content-Type`.
@@ -162,7 +173,11 @@ fn canonical_header_name(name: &str) -> String {
     let mut upper = true;
     name.chars()
         .map(|c| {
-            let out = if upper { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             upper = c == '-';
             out
         })
@@ -171,7 +186,9 @@ fn canonical_header_name(name: &str) -> String {
 
 fn valid_header(name: &str, value: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
         && !value.bytes().any(|c| c == b'\r' || c == b'\n' || c == 0)
 }
 
@@ -244,8 +261,23 @@ pub fn detect_content_type(body: &[u8]) -> &'static str {
         .unwrap_or(data.len());
     let trimmed = &data[start..];
     const HTML: [&[u8]; 17] = [
-        b"<!DOCTYPE HTML", b"<HTML", b"<HEAD", b"<SCRIPT", b"<IFRAME", b"<H1", b"<DIV", b"<FONT",
-        b"<TABLE", b"<A", b"<STYLE", b"<TITLE", b"<B", b"<BODY", b"<BR", b"<P", b"<!--",
+        b"<!DOCTYPE HTML",
+        b"<HTML",
+        b"<HEAD",
+        b"<SCRIPT",
+        b"<IFRAME",
+        b"<H1",
+        b"<DIV",
+        b"<FONT",
+        b"<TABLE",
+        b"<A",
+        b"<STYLE",
+        b"<TITLE",
+        b"<B",
+        b"<BODY",
+        b"<BR",
+        b"<P",
+        b"<!--",
     ];
     for sig in HTML {
         if trimmed.len() > sig.len()
@@ -317,12 +349,20 @@ mod tests {
 
     #[test]
     fn reflect_body_with_sniffed_type() {
-        let r = respond(&request("POST", "/reflect", r#"{"body": "Maximum allowed file size is 10 MB"}"#));
+        let r = respond(&request(
+            "POST",
+            "/reflect",
+            r#"{"body": "Maximum allowed file size is 10 MB"}"#,
+        ));
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"Maximum allowed file size is 10 MB");
         assert_eq!(r.header("content-type"), Some(&b"text/plain; charset=utf-8"[..]));
         assert_eq!(r.header("Content-Length"), Some(&b"34"[..]));
-        let html = respond(&request("POST", "/reflect", r#"{"body": "<html><body>x</body></html>"}"#));
+        let html = respond(&request(
+            "POST",
+            "/reflect",
+            r#"{"body": "<html><body>x</body></html>"}"#,
+        ));
         assert_eq!(html.header("Content-Type"), Some(&b"text/html; charset=utf-8"[..]));
     }
 
@@ -352,7 +392,10 @@ mod tests {
         let r = respond(&request("GET", "/a/../etc/passwd?x", ""));
         assert_eq!(r.status, 301);
         assert_eq!(r.header("Location"), Some(&b"/etc/passwd?x"[..]));
-        assert_eq!(respond(&request("GET", "/a//b/", "")).header("Location"), Some(&b"/a/b/"[..]));
+        assert_eq!(
+            respond(&request("GET", "/a//b/", "")).header("Location"),
+            Some(&b"/a/b/"[..])
+        );
         assert_eq!(respond(&request("GET", "/%2e%2e/x", "")).status, 301);
         assert_eq!(respond(&request("GET", "/%zz", "")).status, 400);
         assert_eq!(respond(&request("GET", "/ok/", "")).status, 200);
@@ -361,7 +404,10 @@ mod tests {
     #[test]
     fn sniffing() {
         assert_eq!(detect_content_type(b"  <!DOCTYPE html><p>"), "text/html; charset=utf-8");
-        assert_eq!(detect_content_type(b"<?xml version='1.0'?><a/>"), "text/xml; charset=utf-8");
+        assert_eq!(
+            detect_content_type(b"<?xml version='1.0'?><a/>"),
+            "text/xml; charset=utf-8"
+        );
         assert_eq!(detect_content_type(b"<?php echo 1; ?>"), "text/plain; charset=utf-8");
         assert_eq!(detect_content_type(b"\x00\x01"), "application/octet-stream");
         assert_eq!(detect_content_type(b"<a>"), "text/html; charset=utf-8");
@@ -373,7 +419,10 @@ mod tests {
     fn wire_form() {
         let r = respond(&request("GET", "/", ""));
         let text = String::from_utf8(r.to_bytes()).unwrap();
-        assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: "), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: "),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n\r\n"));
     }
 }

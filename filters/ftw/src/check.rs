@@ -68,7 +68,11 @@ fn check_served(expected: &Output, served: &Served) -> Result<(), String> {
         .filter(|id| !served.logged_ids.contains(id))
         .collect();
     if !missing.is_empty() {
-        let unlogged: Vec<u64> = missing.iter().copied().filter(|id| served.matched_ids.contains(id)).collect();
+        let unlogged: Vec<u64> = missing
+            .iter()
+            .copied()
+            .filter(|id| served.matched_ids.contains(id))
+            .collect();
         let mut reason = format!("expected ids not logged: {missing:?}");
         if !unlogged.is_empty() {
             reason.push_str(&format!(" (matched but nolog: {unlogged:?})"));
@@ -104,7 +108,11 @@ fn check_served(expected: &Output, served: &Served) -> Result<(), String> {
                 .iter()
                 .filter(|line| {
                     expected.log.expect_ids.is_empty()
-                        || expected.log.expect_ids.iter().any(|id| line.contains(&format!("[id \"{id}\"]")))
+                        || expected
+                            .log
+                            .expect_ids
+                            .iter()
+                            .any(|id| line.contains(&format!("[id \"{id}\"]")))
                 })
                 .flat_map(|line| line.find("[msg ").map(|at| &line[at..]))
                 .collect::<Vec<_>>()
@@ -139,7 +147,10 @@ fn check_rejected(expected: &Output, rejection: &Rejection) -> Result<(), String
         }
     }
     if !expected.log.expect_ids.is_empty() {
-        return Err(format!("{what}; the WAF never saw it, expected ids {:?}", expected.log.expect_ids));
+        return Err(format!(
+            "{what}; the WAF never saw it, expected ids {:?}",
+            expected.log.expect_ids
+        ));
     }
     if let Some(pattern) = expected.match_regex() {
         if !compile(pattern)?.is_match("") {
@@ -167,7 +178,10 @@ mod tests {
             response: format!("HTTP/1.1 {status} X\r\n\r\nbody").into_bytes(),
             logged_ids: logged.iter().copied().collect::<BTreeSet<_>>(),
             matched_ids: matched.iter().copied().collect::<BTreeSet<_>>(),
-            log: logged.iter().map(|id| format!("[id \"{id}\"] [msg \"m{id}\"]")).collect(),
+            log: logged
+                .iter()
+                .map(|id| format!("[id \"{id}\"] [msg \"m{id}\"]"))
+                .collect(),
         })
     }
 
@@ -183,7 +197,10 @@ mod tests {
     }
 
     fn rejected(status: Option<u16>) -> Observed {
-        Observed::ProxyRejected(Rejection { status, reason: "why".into() })
+        Observed::ProxyRejected(Rejection {
+            status,
+            reason: "why".into(),
+        })
     }
 
     #[test]
@@ -228,10 +245,19 @@ mod tests {
     fn proxy_rejections() {
         assert_eq!(check(&output("status: 400\n"), &rejected(Some(400))), Ok(()));
         assert_eq!(check(&output("expect_error: true\n"), &rejected(None)), Ok(()));
-        assert_eq!(check(&output("log:\n  no_expect_ids: [1]\n"), &rejected(Some(400))), Ok(()));
+        assert_eq!(
+            check(&output("log:\n  no_expect_ids: [1]\n"), &rejected(Some(400))),
+            Ok(())
+        );
         let err = check(&output("log:\n  expect_ids: [1]\n"), &rejected(Some(400))).unwrap_err();
-        assert!(matches!(&err, Mismatch::ProxyRejected(r) if r.starts_with("proxy-rejected 400 (why)")), "{err:?}");
-        assert!(matches!(check(&output("status: 200\n"), &rejected(Some(400))), Err(Mismatch::ProxyRejected(_))));
+        assert!(
+            matches!(&err, Mismatch::ProxyRejected(r) if r.starts_with("proxy-rejected 400 (why)")),
+            "{err:?}"
+        );
+        assert!(matches!(
+            check(&output("status: 200\n"), &rejected(Some(400))),
+            Err(Mismatch::ProxyRejected(_))
+        ));
         assert!(check(&output("status: 400\n"), &rejected(None)).is_err());
         let err = failed(check(&output("expect_error: true\n"), &served(200, &[], &[])));
         assert!(err.contains("connection error"));

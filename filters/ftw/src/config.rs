@@ -81,7 +81,11 @@ pub fn rule_files(crs: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Loads CRS with the regression test configuration.
 pub fn load_crs(crs: &Path) -> anyhow::Result<RuleSet> {
     let setup = crs.join("crs-setup.conf.example");
-    anyhow::ensure!(setup.is_file(), "{} not found (set --crs or {CRS_DIR_ENV})", setup.display());
+    anyhow::ensure!(
+        setup.is_file(),
+        "{} not found (set --crs or {CRS_DIR_ENV})",
+        setup.display()
+    );
     let mut builder = RuleSet::builder()
         .base_dir(crs)
         .add_str(BASE_CONFIG, "meshward-ftw/base.conf")

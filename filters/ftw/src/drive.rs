@@ -120,7 +120,10 @@ pub fn log_line(rule: &MatchedRule, uri: &str) -> String {
     for tag in &rule.tags {
         line.push_str(&format!(" [tag \"{tag}\"]"));
     }
-    line.push_str(&format!(" [hostname \"localhost\"] [uri \"{}\"]", log_escape(uri.as_bytes())));
+    line.push_str(&format!(
+        " [hostname \"localhost\"] [uri \"{}\"]",
+        log_escape(uri.as_bytes())
+    ));
     line
 }
 

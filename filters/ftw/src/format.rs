@@ -228,9 +228,7 @@ fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     scalar_text(value).map(Some).map_err(serde::de::Error::custom)
 }
 
-fn opt_text_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+fn opt_text_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, String>>, D::Error> {
     let value = Option::<BTreeMap<String, serde_yaml_ng::Value>>::deserialize(d)?;
     value
         .map(|map| {
@@ -347,10 +345,9 @@ tests:
     fn single_id_and_ordered_headers() {
         let out: Output = serde_yaml_ng::from_str("log:\n  expect_ids: 5").unwrap();
         assert_eq!(out.log.expect_ids, [5]);
-        let input: Input = serde_yaml_ng::from_str(
-            "ordered_headers:\n  - name: B\n    value: 1\n  - name: A\n    value: x\n",
-        )
-        .unwrap();
+        let input: Input =
+            serde_yaml_ng::from_str("ordered_headers:\n  - name: B\n    value: 1\n  - name: A\n    value: x\n")
+                .unwrap();
         assert_eq!(input.header_list()[0], ("B".to_string(), "1".to_string()));
     }
 

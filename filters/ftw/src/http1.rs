@@ -54,10 +54,40 @@ pub struct ProxyOptions {
 
 /// Methods Envoy's HTTP/1 codec accepts (the http-parser method table); others get 400.
 const KNOWN_METHODS: [&str; 34] = [
-    "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
-    "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND",
-    "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE",
-    "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK", "SOURCE",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "COPY",
+    "LOCK",
+    "MKCOL",
+    "MOVE",
+    "PROPFIND",
+    "PROPPATCH",
+    "SEARCH",
+    "UNLOCK",
+    "BIND",
+    "REBIND",
+    "UNBIND",
+    "ACL",
+    "REPORT",
+    "MKACTIVITY",
+    "CHECKOUT",
+    "MERGE",
+    "M-SEARCH",
+    "NOTIFY",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PATCH",
+    "PURGE",
+    "MKCALENDAR",
+    "LINK",
+    "UNLINK",
+    "SOURCE",
 ];
 
 impl Request {
@@ -80,11 +110,17 @@ pub struct Rejection {
 }
 
 fn reject(status: u16, reason: impl Into<String>) -> Rejection {
-    Rejection { status: Some(status), reason: reason.into() }
+    Rejection {
+        status: Some(status),
+        reason: reason.into(),
+    }
 }
 
 fn stall(reason: impl Into<String>) -> Rejection {
-    Rejection { status: None, reason: reason.into() }
+    Rejection {
+        status: None,
+        reason: reason.into(),
+    }
 }
 
 /// RFC 9110 token characters (method and header names).
@@ -143,7 +179,10 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
         if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
             return Err(reject(
                 400,
-                format!("http1.invalid_characters: header name {:?}", String::from_utf8_lossy(name)),
+                format!(
+                    "http1.invalid_characters: header name {:?}",
+                    String::from_utf8_lossy(name)
+                ),
             ));
         }
         let value = trim_ows(&line[colon + 1..]);
@@ -154,7 +193,10 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
     }
 
     let as_sent = std::mem::take(&mut request.headers);
-    request.headers = as_sent.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
+    request.headers = as_sent
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
     if let Some(authority) = absolute_form_authority(&request.raw_target) {
         // Envoy moves an absolute-form authority into Host (:authority).
         request.headers.retain(|(n, _)| n != b"host");
@@ -183,7 +225,9 @@ pub fn parse_with(raw: &[u8], options: &ProxyOptions) -> Result<Request, Rejecti
         // A CONNECT stream's body is the tunnel: it never ends. The filter sees the headers;
         // without upgrade_configs the router then refuses the stream.
         request.body_complete = false;
-        request.edits.push("CONNECT: the filter sees only the headers, the router refuses the tunnel".into());
+        request
+            .edits
+            .push("CONNECT: the filter sees only the headers, the router refuses the tunnel".into());
     }
     if options.headers_as_sent {
         request.headers = as_sent;
@@ -203,15 +247,39 @@ type HeaderList = Vec<(Vec<u8>, Vec<u8>)>;
 /// Headers Envoy stores inline, whose repeats its HTTP/1 codec joins with `,`
 /// (observed on Envoy 1.40; the others stay separate entries).
 const INLINE_HEADERS: [&str; 23] = [
-    "host", "user-agent", "referer", "accept", "accept-encoding", "authorization",
-    "content-type", "content-encoding", "content-length", "if-range", "if-modified-since",
-    "origin", "via", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-    "x-request-id", "cache-control", "pragma", "access-control-request-method", "grpc-timeout",
+    "host",
+    "user-agent",
+    "referer",
+    "accept",
+    "accept-encoding",
+    "authorization",
+    "content-type",
+    "content-encoding",
+    "content-length",
+    "if-range",
+    "if-modified-since",
+    "origin",
+    "via",
+    "expect",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-request-id",
+    "cache-control",
+    "pragma",
+    "access-control-request-method",
+    "grpc-timeout",
     "x-envoy-original-path",
 ];
 
 /// Hop-by-hop headers the connection manager removes before any filter runs.
-const HOP_BY_HOP: [&str; 5] = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// The value of `x-request-id` the model adds (Envoy generates a random UUID).
 pub const MODEL_REQUEST_ID: &[u8] = b"00000000-0000-4000-8000-000000000000";
@@ -224,7 +292,11 @@ fn filter_view(headers: HeaderList) -> (HeaderList, Vec<String>) {
     let nominated: Vec<Vec<u8>> = headers
         .iter()
         .filter(|(n, _)| n == b"connection")
-        .flat_map(|(_, v)| v.split(|&c| c == b',').map(|t| trim_ows(t).to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|(_, v)| {
+            v.split(|&c| c == b',')
+                .map(|t| trim_ows(t).to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .filter(|t| !t.is_empty())
         .collect();
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(headers.len() + 2);
@@ -242,7 +314,9 @@ fn filter_view(headers: HeaderList) -> (HeaderList, Vec<String>) {
             continue;
         }
         let value = if name == b"te" {
-            let trailers = value.split(|&c| c == b',').any(|t| trim_ows(t).eq_ignore_ascii_case(b"trailers"));
+            let trailers = value
+                .split(|&c| c == b',')
+                .any(|t| trim_ows(t).eq_ignore_ascii_case(b"trailers"));
             if !trailers {
                 removed.push(shown);
                 continue;
@@ -292,8 +366,14 @@ fn is_plain_uri_reference(value: &[u8]) -> bool {
 }
 
 fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(value.len());
-    let end = value.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |e| e + 1);
+    let start = value
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(start, |e| e + 1);
     &value[start..end.max(start)]
 }
 
@@ -315,7 +395,10 @@ fn parse_request_line(line: &[u8], options: &ProxyOptions) -> Result<Request, Re
     if !KNOWN_METHODS.iter().any(|m| m.as_bytes() == *method) {
         return Err(reject(
             400,
-            format!("http1.codec_error: unknown method {:?}", String::from_utf8_lossy(method)),
+            format!(
+                "http1.codec_error: unknown method {:?}",
+                String::from_utf8_lossy(method)
+            ),
         ));
     }
     let version = match *version {
@@ -330,12 +413,18 @@ fn parse_request_line(line: &[u8], options: &ProxyOptions) -> Result<Request, Re
         other => {
             return Err(reject(
                 400,
-                format!("http1.codec_error: invalid version {:?}", String::from_utf8_lossy(other)),
+                format!(
+                    "http1.codec_error: invalid version {:?}",
+                    String::from_utf8_lossy(other)
+                ),
             ))
         }
     };
     if target.iter().any(|&c| !(0x20..0x7f).contains(&c)) {
-        return Err(reject(400, "http1.codec_error: control or non-ASCII byte in request target"));
+        return Err(reject(
+            400,
+            "http1.codec_error: control or non-ASCII byte in request target",
+        ));
     }
     if target.contains(&b'#') {
         return Err(reject(400, "http1.invalid_url: fragment in request target"));
@@ -433,7 +522,10 @@ fn read_body(request: &Request, rest: &[u8]) -> Result<Body, Rejection> {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| reject(400, "http1.content_length_not_allowed: Content-Length too large"))?;
             if length.is_some_and(|l| l != n) {
-                return Err(reject(400, "http1.content_length_not_allowed: conflicting Content-Length"));
+                return Err(reject(
+                    400,
+                    "http1.content_length_not_allowed: conflicting Content-Length",
+                ));
             }
             length = Some(n);
         }
@@ -502,7 +594,10 @@ mod tests {
         parse(raw.as_bytes()).expect_err(raw)
     }
 
-    const HTTP10: ProxyOptions = ProxyOptions { accept_http_10: true, headers_as_sent: false };
+    const HTTP10: ProxyOptions = ProxyOptions {
+        accept_http_10: true,
+        headers_as_sent: false,
+    };
 
     #[test]
     fn simple_get_with_duplicate_headers() {
@@ -517,14 +612,28 @@ mod tests {
 
     #[test]
     fn envoy_header_edits() {
-        let r = ok("POST / HTTP/1.1\r\nAccept: a\r\nHost: h\r\nConnection: x-foo, close\r\nX-Foo: 1\r\n\
+        let r = ok(
+            "POST / HTTP/1.1\r\nAccept: a\r\nHost: h\r\nConnection: x-foo, close\r\nX-Foo: 1\r\n\
                     Keep-Alive: 300\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nTE: gzip\r\n\
                     Content-Type: a\r\nContent-Type: b\r\nCookie: a=1\r\nCookie: b=2\r\n\
-                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-        let names: Vec<String> = r.headers.iter().map(|(n, _)| String::from_utf8_lossy(n).into_owned()).collect();
+                    Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        );
+        let names: Vec<String> = r
+            .headers
+            .iter()
+            .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+            .collect();
         assert_eq!(
             names,
-            ["host", "accept", "content-type", "cookie", "cookie", "x-forwarded-proto", "x-request-id"]
+            [
+                "host",
+                "accept",
+                "content-type",
+                "cookie",
+                "cookie",
+                "x-forwarded-proto",
+                "x-request-id"
+            ]
         );
         assert_eq!(r.header_values("content-type").collect::<Vec<_>>(), [&b"a,b"[..]]);
         assert_eq!(
@@ -536,7 +645,10 @@ mod tests {
         );
         let sent = parse_with(
             b"GET http://h/p HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-A: 1\r\n\r\n",
-            &ProxyOptions { headers_as_sent: true, ..ProxyOptions::default() },
+            &ProxyOptions {
+                headers_as_sent: true,
+                ..ProxyOptions::default()
+            },
         )
         .unwrap();
         assert_eq!(sent.path, b"http://h/p");
@@ -568,7 +680,9 @@ mod tests {
 
     #[test]
     fn chunked_body() {
-        let r = ok("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nHi \r\n3;ext=1\r\nCRS\r\n0\r\n\r\n");
+        let r = ok(
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nHi \r\n3;ext=1\r\nCRS\r\n0\r\n\r\n",
+        );
         assert_eq!(r.body, b"Hi CRS");
         assert!(r.body_complete);
     }
@@ -635,7 +749,10 @@ mod tests {
         ] {
             assert_eq!(rejected(raw).status, Some(400), "{raw:?}");
         }
-        assert_eq!(rejected("GET / HTTP/1.1\r\nUser-Agent: a\r\n\r\n").reason, "missing_host_header");
+        assert_eq!(
+            rejected("GET / HTTP/1.1\r\nUser-Agent: a\r\n\r\n").reason,
+            "missing_host_header"
+        );
         // Underscores and dots are token characters: Envoy passes them on.
         ok("GET / HTTP/1.1\r\nHost: x\r\nX_Filename: a\r\nX.Filename: b\r\n\r\n");
         // HTTP/1.0 needs no Host.

@@ -66,7 +66,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Case>, LoadError> {
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let io = |source| LoadError::Io { path: dir.to_path_buf(), source };
+    let io = |source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
@@ -80,8 +83,10 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 
 /// Loads one file; a file holding only comments yields no cases.
 pub fn load_file(path: &Path) -> Result<Vec<Case>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_file(&text, path)
 }
 
@@ -94,10 +99,14 @@ pub fn parse_file(text: &str, path: &Path) -> Result<Vec<Case>, LoadError> {
     if !has_content {
         return Ok(Vec::new());
     }
-    let file: TestFile = serde_yaml_ng::from_str(text)
-        .map_err(|source| LoadError::Yaml { path: path.to_path_buf(), source })?;
+    let file: TestFile = serde_yaml_ng::from_str(text).map_err(|source| LoadError::Yaml {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let rule_id = match file.rule_id {
-        0 => rule_id_from_name(path).ok_or_else(|| LoadError::NoRuleId { path: path.to_path_buf() })?,
+        0 => rule_id_from_name(path).ok_or_else(|| LoadError::NoRuleId {
+            path: path.to_path_buf(),
+        })?,
         id => id,
     };
     Ok(file
@@ -106,7 +115,11 @@ pub fn parse_file(text: &str, path: &Path) -> Result<Vec<Case>, LoadError> {
         .enumerate()
         .map(|(index, test)| Case {
             rule_id,
-            test_id: if test.test_id == 0 { index as u64 + 1 } else { test.test_id },
+            test_id: if test.test_id == 0 {
+                index as u64 + 1
+            } else {
+                test.test_id
+            },
             desc: test.desc,
             stages: test.stages,
             file: path.to_path_buf(),

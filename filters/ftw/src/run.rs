@@ -86,16 +86,16 @@ impl Totals {
 
 /// Runs one stage and checks it.
 pub fn run_stage(rules: &RuleSet, stage: &Stage, proxy: &ProxyOptions) -> Result<(), Mismatch> {
-    let raw = wire::request_bytes(&stage.input)
-        .map_err(|e| Mismatch::Failed(format!("bad test input: {e}")))?;
+    let raw = wire::request_bytes(&stage.input).map_err(|e| Mismatch::Failed(format!("bad test input: {e}")))?;
     match http1::parse_with(&raw, proxy) {
         Err(rejection) => check(&stage.output, &Observed::ProxyRejected(rejection)),
         Ok(request) => {
             let result = check(&stage.output, &Observed::Served(drive::serve(rules, &request)));
             match result {
-                Err(Mismatch::Failed(reason)) if !request.edits.is_empty() => Err(Mismatch::Failed(
-                    format!("{reason} [Envoy edits before the filter: {}]", request.edits.join("; ")),
-                )),
+                Err(Mismatch::Failed(reason)) if !request.edits.is_empty() => Err(Mismatch::Failed(format!(
+                    "{reason} [Envoy edits before the filter: {}]",
+                    request.edits.join("; ")
+                ))),
                 other => other,
             }
         }
@@ -106,7 +106,10 @@ pub fn run_stage(rules: &RuleSet, stage: &Stage, proxy: &ProxyOptions) -> Result
 pub fn run_case(rules: &RuleSet, case: &Case, skips: &Skips, proxy: &ProxyOptions) -> CaseResult {
     let id = case.id();
     if let Some(reason) = skips.reason(&id) {
-        return CaseResult { id, outcome: Outcome::Skipped(reason.to_string()) };
+        return CaseResult {
+            id,
+            outcome: Outcome::Skipped(reason.to_string()),
+        };
     }
     let stages = case.stages.len();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -192,7 +195,15 @@ mod tests {
             result("1-5", Outcome::ProxyRejected("z".into())),
         ];
         let t = Totals::of(&results);
-        assert_eq!(t, Totals { passed: 2, failed: 1, skipped: 1, proxy_rejected: 1 });
+        assert_eq!(
+            t,
+            Totals {
+                passed: 2,
+                failed: 1,
+                skipped: 1,
+                proxy_rejected: 1
+            }
+        );
         assert!((t.pass_rate() - 66.666).abs() < 0.01);
         assert!((t.pass_rate_of_all() - 40.0).abs() < 0.01);
         let s = summary(&t);

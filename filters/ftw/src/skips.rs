@@ -26,8 +26,7 @@ pub struct Skips {
 impl Skips {
     /// Reads `path`; every entry needs an id and a non-empty reason.
     pub fn load(path: &Path) -> anyhow::Result<Skips> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Skips::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 

@@ -44,16 +44,14 @@ pub fn request_bytes(input: &Input) -> Result<Vec<u8>, WireError> {
             headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
         }
         let form = headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("Content-Type")
-                && v.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            n.eq_ignore_ascii_case("Content-Type") && v.eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
         if form {
             body = encode_form_data(&body);
         }
     }
     let multipart = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("Content-Type")
-            && v.to_ascii_lowercase().contains("multipart/form-data;")
+        n.eq_ignore_ascii_case("Content-Type") && v.to_ascii_lowercase().contains("multipart/form-data;")
     });
     if multipart {
         // go-ftw turns every LF of a multipart body into CRLF (YAML bodies are LF-only).
@@ -70,9 +68,7 @@ pub fn request_bytes(input: &Input) -> Result<Vec<u8>, WireError> {
         if !has_header(&headers, "Connection") {
             headers.push(("Connection".into(), "close".into()));
         }
-        if !has_header(&headers, "Content-Length")
-            && (!body.is_empty() || method_implies_body(method))
-        {
+        if !has_header(&headers, "Content-Length") && (!body.is_empty() || method_implies_body(method)) {
             headers.push(("Content-Length".into(), body.len().to_string()));
         }
     }
@@ -267,10 +263,7 @@ fn has_header(headers: &[(String, String)], name: &str) -> bool {
 
 /// go-ftw's `^POST|PUT|PATCH|DELETE$` (the anchors bind to the first and last word only).
 fn method_implies_body(method: &str) -> bool {
-    method.starts_with("POST")
-        || method.contains("PUT")
-        || method.contains("PATCH")
-        || method.ends_with("DELETE")
+    method.starts_with("POST") || method.contains("PUT") || method.contains("PATCH") || method.ends_with("DELETE")
 }
 
 /// go-ftw's `encodeDataParameters` for form bodies: data that would not change under URL
@@ -328,7 +321,10 @@ mod tests {
 
     #[test]
     fn defaults_and_connection_close() {
-        assert_eq!(text("headers:\n  Host: localhost\n"), "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assert_eq!(
+            text("headers:\n  Host: localhost\n"),
+            "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        );
     }
 
     #[test]

@@ -35,7 +35,14 @@ fn summary_results_file_and_fail_under() {
     std::fs::remove_file(&results).unwrap();
 
     // Nothing judged on the engine: any threshold above 0 fails.
-    let (code, _, _) = run(&["--include", "^911100-5$", "--results", results_arg, "--fail-under", "50"]);
+    let (code, _, _) = run(&[
+        "--include",
+        "^911100-5$",
+        "--results",
+        results_arg,
+        "--fail-under",
+        "50",
+    ]);
     assert_eq!(code, 1);
     let _ = std::fs::remove_file(&results);
 }

@@ -13,7 +13,12 @@ const CRS_4_28_STAGES: usize = 5009;
 fn loads_every_crs_case() {
     let crs = config::crs_dir(None);
     let dir = config::tests_dir(&crs);
-    assert!(dir.is_dir(), "CRS tests not found at {} (set {})", dir.display(), config::CRS_DIR_ENV);
+    assert!(
+        dir.is_dir(),
+        "CRS tests not found at {} (set {})",
+        dir.display(),
+        config::CRS_DIR_ENV
+    );
     let cases = load::load_dir(&dir).expect("CRS tests load");
     assert_eq!(cases.len(), CRS_4_28_CASES);
     let stages: usize = cases.iter().map(|c| c.stages.len()).sum();
@@ -27,15 +32,17 @@ fn loads_every_crs_case() {
     let mut rejected = 0;
     for case in &cases {
         for stage in &case.stages {
-            let raw = wire::request_bytes(&stage.input)
-                .unwrap_or_else(|e| panic!("{}: {e}", case.id()));
+            let raw = wire::request_bytes(&stage.input).unwrap_or_else(|e| panic!("{}: {e}", case.id()));
             if http1::parse(&raw).is_err() {
                 rejected += 1;
             }
         }
     }
     // Deliberately malformed requests exist, but they are a small minority.
-    assert!(rejected > 10 && rejected < 200, "{rejected} stages refused by the proxy model");
+    assert!(
+        rejected > 10 && rejected < 200,
+        "{rejected} stages refused by the proxy model"
+    );
 }
 
 #[test]
@@ -49,6 +56,10 @@ fn encoded_requests_decode_to_http() {
     assert_eq!(encoded.len(), 10);
     for stage in encoded {
         let raw = wire::request_bytes(&stage.input).unwrap();
-        assert!(raw.windows(5).any(|w| w == b"HTTP/"), "{:?}", String::from_utf8_lossy(&raw));
+        assert!(
+            raw.windows(5).any(|w| w == b"HTTP/"),
+            "{:?}",
+            String::from_utf8_lossy(&raw)
+        );
     }
 }

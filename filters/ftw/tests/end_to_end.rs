@@ -127,3 +127,39 @@ fn verdicts() {
     assert!(matches!(get("1001-7"), Outcome::Failed(r) if r.starts_with("stage 2:")));
     assert_eq!(get("1001-8"), Outcome::Skipped("shows skips".into()));
 }
+
+#[test]
+fn enforcing_engine_answers_with_its_status() {
+    let rules = RuleSet::from_str(
+        "SecRuleEngine On\nSecRule ARGS:q \"@streq attack\" \"id:7,phase:1,deny,status:418,log,msg:'teapot'\"\n",
+        "enforce.conf",
+    )
+    .expect("rules load");
+    let tests = r#"
+tests:
+  - test_id: 1
+    stages:
+      - input:
+          uri: "/?q=attack"
+          headers: {Host: localhost}
+        output:
+          status: 418
+          response_contains: "^HTTP/1.1 418 "
+          log:
+            expect_ids: [7]
+  - test_id: 2
+    stages:
+      - input:
+          uri: "/?q=fine"
+          headers: {Host: localhost}
+        output:
+          status: 200
+          log:
+            no_expect_ids: [7]
+"#;
+    let cases = parse_file(tests, Path::new("7.yaml")).unwrap();
+    for case in &cases {
+        let result = run_case(&rules, case, &Skips::default(), &ProxyOptions::default());
+        assert_eq!(result.outcome, Outcome::Passed, "{}", result.id);
+    }
+}

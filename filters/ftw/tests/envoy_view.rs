@@ -55,7 +55,6 @@ fn bootstrap(port: u16) -> String {
     let lua = serde_json::to_string(LUA).unwrap();
     format!(
         r#"{{
-  "admin": {{"address": {{"socket_address": {{"address": "127.0.0.1", "port_value": 0}}}}}},
   "static_resources": {{
     "listeners": [{{
       "name": "probe",
@@ -83,28 +82,36 @@ fn bootstrap(port: u16) -> String {
 
 fn start_envoy() -> (EnvoyProcess, SocketAddr) {
     let binary = envoy_binary();
-    assert!(binary.is_file(), "Envoy not found at {} (run `cargo xtask setup` or set MESHWARD_ENVOY)", binary.display());
+    assert!(
+        binary.is_file(),
+        "Envoy not found at {} (run `cargo xtask setup` or set MESHWARD_ENVOY)",
+        binary.display()
+    );
     let dir = std::env::temp_dir().join(format!("meshward-ftw-envoy-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     // A free port for the listener (Envoy binds it right after; the gap is tiny).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(dir.join("bootstrap.json"), bootstrap(port)).unwrap();
     let log = std::fs::File::create(dir.join("envoy.log")).unwrap();
-    let admin_path = dir.join("admin-address");
-    let base_id = 900_000 + std::process::id() % 90_000;
     let child = Command::new(&binary)
         .arg("-c")
         .arg(dir.join("bootstrap.json"))
-        .args(["--concurrency", "1", "-l", "warning", "--base-id", &base_id.to_string()])
-        .arg("--admin-address-path")
-        .arg(&admin_path)
+        // No hot restart: no shared memory to clash with other Envoys on the machine.
+        .args(["--concurrency", "1", "-l", "warning", "--disable-hot-restart"])
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .spawn()
         .expect("Envoy starts");
-    let mut envoy = EnvoyProcess { child, dir: dir.clone() };
+    let mut envoy = EnvoyProcess {
+        child,
+        dir: dir.clone(),
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(Some(status)) = envoy.child.try_wait() {
@@ -138,13 +145,18 @@ fn exchange(addr: SocketAddr, raw: &[u8], head_only: bool) -> (Option<u16>, Vec<
         if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&data[..end]).into_owned();
             let mut lines = head.split("\r\n");
-            let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok());
+            let status = lines
+                .next()
+                .and_then(|l| l.split(' ').nth(1))
+                .and_then(|s| s.parse().ok());
             let headers: Vec<(String, String)> = lines
                 .filter_map(|l| l.split_once(':'))
                 .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
                 .collect();
-            let length: Option<usize> =
-                headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok());
+            let length: Option<usize> = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse().ok());
             let body = &data[end + 4..];
             match length {
                 Some(length) if head_only || body.len() >= length => {
@@ -187,8 +199,11 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// Header `(name, value)` pairs in order.
+type Headers = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// The filter view from `x-view`: host first (from `:authority`), then regular headers.
-fn view(encoded: &str) -> (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+fn view(encoded: &str) -> (Vec<u8>, Headers) {
     let mut path = Vec::new();
     let mut headers = Vec::new();
     for pair in encoded.split('&').filter(|p| !p.is_empty()) {
@@ -245,9 +260,15 @@ fn model_matches_envoy_for_every_crs_request() {
                         mismatches.push(format!(
                             "{id}: Envoy path {:?} headers {:?} body {body_len}; model path {:?} headers {:?} body {}",
                             String::from_utf8_lossy(&path),
-                            seen.iter().map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v))).collect::<Vec<_>>(),
+                            seen.iter()
+                                .map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+                                .collect::<Vec<_>>(),
                             String::from_utf8_lossy(&request.path),
-                            request.headers.iter().map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v))).collect::<Vec<_>>(),
+                            request
+                                .headers
+                                .iter()
+                                .map(|(n, v)| format!("{}: {}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+                                .collect::<Vec<_>>(),
                             request.body.len()
                         ));
                     }
@@ -256,5 +277,10 @@ fn model_matches_envoy_for_every_crs_request() {
         }
     }
     assert!(compared > 4900, "only {compared} requests reached the filter");
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

@@ -8,6 +8,7 @@ use crate::variable::Targets;
 
 /// What a rule-list entry is.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per rule, built at load time
 pub enum RuleKind {
     /// `SecRule`: tests targets with an operator.
     Rule {

@@ -480,7 +480,7 @@ impl Compiler {
             }
             Update::RemoveByTag(tag) => {
                 for phase in &mut self.phases {
-                    phase.retain(|r| !r.actions.tags.iter().any(|t| *t == tag));
+                    phase.retain(|r| !r.actions.tags.contains(&tag));
                 }
             }
             Update::RemoveByMsg(msg) => {
@@ -495,7 +495,7 @@ impl Compiler {
                 }
             }
             Update::TargetByTag(tag, targets, replaced) => {
-                for rule in self.phases.iter_mut().flatten().filter(|r| r.actions.tags.iter().any(|t| *t == tag)) {
+                for rule in self.phases.iter_mut().flatten().filter(|r| r.actions.tags.contains(&tag)) {
                     update_targets(rule, &targets, replaced.as_ref());
                 }
             }
@@ -634,6 +634,8 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
         }
         None => ("rx", rest),
     };
+    // Struct update keeps this compiling if the operator module adds settings.
+    #[allow(clippy::needless_update)]
     let env = CompileEnv { base_dir: d.base_dir.clone(), ..CompileEnv::default() };
     let op = Operator::compile(name, arg, &env).map_err(|e| err(d, ErrorKind::Operator(e.to_string())))?;
     Ok((op, negated))

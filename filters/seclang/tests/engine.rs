@@ -407,9 +407,12 @@ SecRuleEngine On
     assert_eq!(tx.intervention().map(|i| (i.rule_id, i.status)), Some((5, 499)));
 }
 
+/// (rule text, expected error kind, line, rule id).
+type ErrorCase = (&'static str, fn(&ErrorKind) -> bool, usize, Option<u64>);
+
 #[test]
 fn errors_carry_file_line_and_rule() {
-    let cases: &[(&str, fn(&ErrorKind) -> bool, usize, Option<u64>)] = &[
+    let cases: &[ErrorCase] = &[
         ("SecFoo On", |k| matches!(k, ErrorKind::UnknownDirective(_)), 1, None),
         ("\n\nSecAction \"id:9,frobnicate\"", |k| matches!(k, ErrorKind::UnknownAction(a) if a == "frobnicate"), 3, Some(9)),
         ("SecRule ARGZ \"@unconditionalMatch\" \"id:8\"", |k| matches!(k, ErrorKind::UnknownVariable(_)), 1, Some(8)),
@@ -616,4 +619,15 @@ SecRule RESPONSE_BODY "@unconditionalMatch" "id:1,phase:4,pass,nolog,setvar:tx.b
         "SecResponseBodyAccess On\nSecResponseBodyMimeType application/json\nSecRule RESPONSE_BODY \"@unconditionalMatch\" \"id:1,phase:4,pass,nolog,setvar:tx.body=%{MATCHED_VAR}\"",
     );
     assert_eq!(txv(&run_get(&rules, "/"), "body"), "");
+}
+
+#[test]
+fn matched_rules_can_be_read_between_phases() {
+    let rules = load("SecAction \"id:1,phase:1,pass,log\"\nSecAction \"id:2,phase:2,pass,log\"");
+    let mut tx = rules.transaction();
+    tx.process_uri(b"/", "GET", "1.1");
+    tx.process_request_headers();
+    assert_eq!(tx.matched_rules().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1]);
+    tx.process_request_body();
+    assert_eq!(tx.matched_rules().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2]);
 }

@@ -178,3 +178,75 @@ SecRule TX:BLOCKING_INBOUND_ANOMALY_SCORE "@ge %{tx.inbound_anomaly_score_thresh
     let ids: Vec<(u64, bool)> = tx.matched_rules().iter().map(|m| (m.id, m.logged)).collect();
     assert_eq!(ids, vec![(900, false)]);
 }
+
+#[test]
+fn request_body_variable_per_processor() {
+    let rules = load(
+        r#"
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "@rx xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:Content-Type "@rx json" "id:2,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQUEST_HEADERS:X-Force "@streq 1" "id:3,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@rx ." "id:4,phase:2,pass,setvar:tx.seen=1"
+"#,
+    );
+    let xml = br#"<a><java.lang.Runtime/></a>"#;
+    assert_eq!(txv(&run(&rules, "POST", "/", &[("Content-Type", "text/xml")], xml), "seen"), None);
+    let forced = run(&rules, "POST", "/", &[("Content-Type", "text/xml"), ("X-Force", "1")], xml);
+    assert_eq!(txv(&forced, "seen").as_deref(), Some("1"));
+    let json = run(&rules, "POST", "/", &[("Content-Type", "application/json")], br#"{"a":1}"#);
+    assert_eq!(txv(&json, "seen").as_deref(), Some("1"));
+    let plain = run(&rules, "POST", "/", &[("Content-Type", "text/plain")], b"hello");
+    assert_eq!(txv(&plain, "seen").as_deref(), Some("1"));
+}
+
+#[test]
+fn more_variables() {
+    let rules = load(
+        r#"
+SecRequestBodyAccess On
+SecResponseBodyAccess On
+SecRule REQUEST_HEADERS_NAMES "@streq X-Trace" "id:1,phase:1,pass,setvar:tx.hname=%{MATCHED_VAR_NAME}"
+SecRule ARGS_GET_NAMES "@streq g" "id:2,phase:2,pass,setvar:tx.gname=1"
+SecRule ARGS_POST_NAMES "@streq g" "id:3,phase:2,pass,setvar:tx.pname=1"
+SecRule FILES_SIZES "@eq 7" "id:4,phase:2,pass,setvar:tx.fsize=%{MATCHED_VAR_NAME}"
+SecRule FILES_COMBINED_SIZE "@eq 7" "id:5,phase:2,pass,setvar:tx.fcomb=1"
+SecRule MULTIPART_PART_HEADERS:upload "@rx (?i)^content-type: image/png$" "id:6,phase:2,pass,setvar:tx.ph=1"
+SecRule AUTH_TYPE "@streq Basic" "id:7,phase:1,pass,setvar:tx.auth=1,setvar:tx.user=%{REMOTE_USER}"
+SecRule FULL_REQUEST "@rx ^POST /up\?g=1 HTTP/1\.1\r\n" "id:8,phase:2,pass,setvar:tx.full=1"
+SecRule &TX:/^h/ "@eq 1" "id:9,phase:2,pass,setvar:tx.count_h=1"
+SecAction "id:10,phase:2,pass,nolog,setenv:MESHWARD_TEST=on"
+SecAction "id:14,phase:2,pass,nolog,setvar:tx.env=%{ENV.MESHWARD_TEST}"
+SecRule MATCHED_VARS_NAMES "@unconditionalMatch" "id:11,phase:2,pass,nolog"
+SecRule STATUS_LINE "@streq HTTP/1.1 201" "id:12,phase:3,pass,setvar:tx.status_line=1"
+SecRule RESPONSE_PROTOCOL "@streq HTTP/1.1" "id:13,phase:3,pass,setvar:tx.rproto=1"
+"#,
+    );
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"g\"\r\n\r\nv\r\n--B\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n--B--\r\n";
+    let mut tx = rules.transaction();
+    tx.process_connection("198.51.100.7", 50000, "198.51.100.1", 443);
+    tx.process_uri(b"/up?g=1", "POST", "1.1");
+    tx.add_request_header(b"Host", b"shop.example");
+    tx.add_request_header(b"X-Trace", b"1");
+    // "alice:secret"
+    tx.add_request_header(b"Authorization", b"Basic YWxpY2U6c2VjcmV0");
+    tx.add_request_header(b"Content-Type", b"multipart/form-data; boundary=B");
+    tx.process_request_headers();
+    tx.append_request_body(body);
+    tx.process_request_body();
+    tx.process_response_headers(201, "HTTP/1.1");
+    tx.process_logging();
+    assert_eq!(txv(&tx, "hname").as_deref(), Some("REQUEST_HEADERS_NAMES:X-Trace"));
+    assert_eq!(txv(&tx, "gname").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "pname").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "fsize").as_deref(), Some("FILES_SIZES:upload"));
+    assert_eq!(txv(&tx, "fcomb").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "ph").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "auth").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "user").as_deref(), Some("alice"));
+    assert_eq!(txv(&tx, "full").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "count_h").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "env").as_deref(), Some("on"));
+    assert_eq!(txv(&tx, "status_line").as_deref(), Some("1"));
+    assert_eq!(txv(&tx, "rproto").as_deref(), Some("1"));
+}

@@ -3,8 +3,8 @@
 //! Prints one line per failed test, then `N skipped ...` and, last, `N passed, N failed`.
 
 use anyhow::{bail, Context};
-use meshward_ftw::run::{self, Totals};
 use meshward_ftw::http1::ProxyOptions;
+use meshward_ftw::run::{self, Totals};
 use meshward_ftw::{config, load, skips::Skips};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,8 +45,7 @@ fn parse_args() -> anyhow::Result<Options> {
             "--crs" => options.crs = Some(PathBuf::from(value("--crs")?)),
             "--include" => {
                 let text = value("--include")?;
-                options.include =
-                    Some(regex::Regex::new(&text).with_context(|| format!("--include {text:?}"))?);
+                options.include = Some(regex::Regex::new(&text).with_context(|| format!("--include {text:?}"))?);
             }
             "--fail-under" => {
                 let text = value("--fail-under")?;
@@ -85,8 +84,8 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let crs = config::crs_dir(options.crs.as_deref());
     let crs = crs.canonicalize().unwrap_or(crs);
     let skips = Skips::load(&options.skips)?;
-    let mut cases = load::load_dir(&config::tests_dir(&crs))
-        .with_context(|| format!("loading tests from {}", crs.display()))?;
+    let mut cases =
+        load::load_dir(&config::tests_dir(&crs)).with_context(|| format!("loading tests from {}", crs.display()))?;
     if let Some(include) = &options.include {
         cases.retain(|c| include.is_match(&c.id()));
     }
@@ -110,8 +109,7 @@ fn real_main() -> anyhow::Result<ExitCode> {
         }
         results.push(result);
     }
-    run::write_results(&options.results, &results)
-        .with_context(|| format!("writing {}", options.results.display()))?;
+    run::write_results(&options.results, &results).with_context(|| format!("writing {}", options.results.display()))?;
     let totals = Totals::of(&results);
     let results_path = options.results.canonicalize().unwrap_or(options.results.clone());
     eprintln!(

@@ -21,7 +21,9 @@ pub struct JsonConfig {
 
 impl Default for JsonConfig {
     fn default() -> Self {
-        JsonConfig { max_depth: DEFAULT_MAX_DEPTH }
+        JsonConfig {
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
     }
 }
 
@@ -77,7 +79,11 @@ impl Walker {
         }
         if self.current_key.is_empty() {
             let in_array = self.containers.last().is_some_and(|c| c.counter.is_some());
-            return if in_array { String::new() } else { "empty-key".to_string() };
+            return if in_array {
+                String::new()
+            } else {
+                "empty-key".to_string()
+            };
         }
         std::mem::take(&mut self.current_key)
     }
@@ -107,7 +113,10 @@ impl Walker {
 
     fn open(&mut self, array: bool) -> bool {
         let name = self.take_key();
-        self.containers.push(Container { name, counter: array.then_some(0) });
+        self.containers.push(Container {
+            name,
+            counter: array.then_some(0),
+        });
         if self.containers.len() > self.config.max_depth {
             self.out.depth_exceeded = true;
             return false;
@@ -213,10 +222,7 @@ mod tests {
 
     #[test]
     fn nested_objects() {
-        assert_eq!(
-            args(r#"{"a":{"b":"c"},"d":1}"#),
-            [p("json.a.b", "c"), p("json.d", "1")]
-        );
+        assert_eq!(args(r#"{"a":{"b":"c"},"d":1}"#), [p("json.a.b", "c"), p("json.d", "1")]);
     }
 
     #[test]
@@ -269,7 +275,11 @@ mod tests {
     fn numbers() {
         assert_eq!(
             args(r#"{"a":-5,"b":1.5,"c":18446744073709551615}"#),
-            [p("json.a", "-5"), p("json.b", "1.5"), p("json.c", "18446744073709551615")]
+            [
+                p("json.a", "-5"),
+                p("json.b", "1.5"),
+                p("json.c", "18446744073709551615")
+            ]
         );
     }
 

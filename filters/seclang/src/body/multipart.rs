@@ -217,9 +217,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// RFC 2046 boundary characters; a space is allowed but not last.
 fn boundary_characters_valid(boundary: &[u8]) -> bool {
     boundary.iter().enumerate().all(|(i, &c)| {
-        c.is_ascii_alphanumeric()
-            || (c == b' ' && i + 1 != boundary.len())
-            || b"'()+_,-./:=?".contains(&c)
+        c.is_ascii_alphanumeric() || (c == b' ' && i + 1 != boundary.len()) || b"'()+_,-./:=?".contains(&c)
     })
 }
 
@@ -438,9 +436,8 @@ impl Parser {
             }
         } else if self.buf_contains_line {
             let buf = &self.buf;
-            let looks_like_boundary = (0..buf.len().saturating_sub(1)).any(|i| {
-                buf[i] == b'-' && buf[i + 1] == b'-' && buf[i + 2..].starts_with(&self.boundary)
-            });
+            let looks_like_boundary = (0..buf.len().saturating_sub(1))
+                .any(|i| buf[i] == b'-' && buf[i + 1] == b'-' && buf[i + 2..].starts_with(&self.boundary));
             if looks_like_boundary {
                 self.out.flags.unmatched_boundary = 1;
             }
@@ -451,9 +448,7 @@ impl Parser {
                 self.out.flags.data_before = true;
             } else if !self.in_data {
                 if self.buf.len() == BUF_SIZE || flushed_early {
-                    return self.fail(format!(
-                        "Multipart: Part header line over {BUF_SIZE} bytes long"
-                    ));
+                    return self.fail(format!("Multipart: Part header line over {BUF_SIZE} bytes long"));
                 }
                 // ModSecurity records header errors but keeps parsing.
                 self.process_part_header();
@@ -539,7 +534,10 @@ impl Parser {
         }
         let value_start = colon
             + 1
-            + buf[colon + 1..].iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+            + buf[colon + 1..]
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
         let value = chomp(&buf[value_start..]).to_vec();
         if part.header_index(name).is_some() {
             // ModSecurity ignores a duplicate part header without reporting an error.
@@ -641,9 +639,7 @@ impl Parser {
             if name == b"filename*" {
                 // filename*=charset'[language]'filename
                 let charset_start = p;
-                while at(p) != 0
-                    && (at(p).is_ascii_alphanumeric() || MIME_CHARSET_SPECIAL.contains(&at(p)))
-                {
+                while at(p) != 0 && (at(p).is_ascii_alphanumeric() || MIME_CHARSET_SPECIAL.contains(&at(p))) {
                     p += 1;
                 }
                 if at(p) != b'\'' || p == charset_start {
@@ -794,7 +790,7 @@ impl Parser {
                 part.value.extend_from_slice(&data);
             }
             _ => {
-                self.out.no_files_length += previous_reserve.len() + data.len() + held;
+                self.out.no_files_length += previous_reserve.len() + data.len();
                 part.value.extend_from_slice(&previous_reserve);
                 part.value.extend_from_slice(&data);
             }
@@ -811,9 +807,7 @@ impl Parser {
             if part.name.is_empty() {
                 self.out.flags.invalid_part = true;
             } else if part.kind == Some(PartKind::File) {
-                let content_type = part
-                    .header_index(b"Content-Type")
-                    .map(|i| part.headers[i].1.clone());
+                let content_type = part.header_index(b"Content-Type").map(|i| part.headers[i].1.clone());
                 self.out.files.push(FilePart {
                     name: part.name,
                     filename: part.filename,
@@ -913,14 +907,12 @@ mod tests {
         assert_eq!(f.content_type.as_deref(), Some(&b"text/plain"[..]));
         assert_eq!(m.names, [b"a".to_vec(), b"up".to_vec()]);
         assert_eq!(m.filenames, [b"a.php".to_vec()]);
-        assert!(m.part_headers.contains(&(
-            b"up".to_vec(),
-            b"Content-Type: text/plain".to_vec()
-        )));
-        assert!(m.part_headers.contains(&(
-            b"a".to_vec(),
-            b"Content-Disposition: form-data; name=\"a\"".to_vec()
-        )));
+        assert!(m
+            .part_headers
+            .contains(&(b"up".to_vec(), b"Content-Type: text/plain".to_vec())));
+        assert!(m
+            .part_headers
+            .contains(&(b"a".to_vec(), b"Content-Disposition: form-data; name=\"a\"".to_vec())));
     }
 
     #[test]
@@ -988,7 +980,10 @@ mod tests {
                 b"multipart/form-data; boundary=a; boundary=b",
                 "Multipart: Multiple boundary parameters in C-T.",
             ),
-            (b"multipart/form-data; boundary=\"XyZ", "Multipart: Invalid boundary in C-T (quote)."),
+            (
+                b"multipart/form-data; boundary=\"XyZ",
+                "Multipart: Invalid boundary in C-T (quote).",
+            ),
             (
                 b"multipart/form-data; boundary=a{b",
                 "Multipart: Invalid boundary in C-T (characters).",
@@ -1036,7 +1031,10 @@ mod tests {
     #[test]
     fn folding_without_previous_header_is_an_error() {
         let m = process_only(CT, "--XyZ\r\n folded\r\n");
-        assert_eq!(m.error.as_deref(), Some("Multipart: Invalid part header (folding error)."));
+        assert_eq!(
+            m.error.as_deref(),
+            Some("Multipart: Invalid part header (folding error).")
+        );
         assert!(m.flags.header_folding);
     }
 
@@ -1111,17 +1109,29 @@ mod tests {
 
     #[test]
     fn whitespace_before_boundary_is_an_error() {
-        let m = run(CT, &crlf("-- XyZ\nContent-Disposition: form-data; name=a\n\n1\n--XyZ--\n"));
+        let m = run(
+            CT,
+            &crlf("-- XyZ\nContent-Disposition: form-data; name=a\n\n1\n--XyZ--\n"),
+        );
         assert!(m.flags.error);
     }
 
     #[test]
     fn part_header_errors() {
         let cases = [
-            ("--XyZ\nX-A: 1\n\n", "Multipart: Part missing Content-Disposition header."),
-            ("--XyZ\nno colon here\n", "Multipart: Invalid part header (colon missing): no colon here\r\n"),
+            (
+                "--XyZ\nX-A: 1\n\n",
+                "Multipart: Part missing Content-Disposition header.",
+            ),
+            (
+                "--XyZ\nno colon here\n",
+                "Multipart: Invalid part header (colon missing): no colon here\r\n",
+            ),
             ("--XyZ\n: v\n", "Multipart: Invalid part header (header name missing)."),
-            ("--XyZ\nBad Name: v\n", "Multipart: Invalid part header (contains invalid character)."),
+            (
+                "--XyZ\nBad Name: v\n",
+                "Multipart: Invalid part header (contains invalid character).",
+            ),
             (
                 "--XyZ\nContent-Disposition: attachment; name=a\n\n",
                 "Multipart: Invalid Content-Disposition header (-1): attachment; name=a",
@@ -1178,9 +1188,8 @@ mod tests {
 
     #[test]
     fn file_limit_exceeded() {
-        let file = |n: &str| {
-            format!("--XyZ\nContent-Disposition: form-data; name=\"{n}\"; filename=\"{n}.txt\"\n\ndata\n")
-        };
+        let file =
+            |n: &str| format!("--XyZ\nContent-Disposition: form-data; name=\"{n}\"; filename=\"{n}.txt\"\n\ndata\n");
         let body = crlf(&format!("{}{}--XyZ--\n", file("a"), file("b")));
         let config = MultipartConfig { file_limit: Some(1) };
         let m = parse(CT, body.as_bytes(), &config);
@@ -1210,10 +1219,20 @@ mod tests {
 
     #[test]
     fn duplicate_part_header_is_ignored() {
-        let body = crlf("--XyZ\nContent-Disposition: form-data; name=a\nContent-Disposition: form-data; name=b\n\n1\n--XyZ--\n");
+        let body = crlf(
+            "--XyZ\nContent-Disposition: form-data; name=a\nContent-Disposition: form-data; name=b\n\n1\n--XyZ--\n",
+        );
         let m = run(CT, &body);
         assert_eq!(m.error, None);
         assert_eq!(m.args, [(b"a".to_vec(), b"1".to_vec())]);
+    }
+
+    #[test]
+    fn no_files_length_counts_headers_and_field_data() {
+        let header = "Content-Disposition: form-data; name=a\r\n";
+        let body = format!("--XyZ\r\n{header}\r\nvalue\r\n--XyZ--\r\n");
+        let m = run(CT, &body);
+        assert_eq!(m.no_files_length, header.len() + 2 + 5);
     }
 
     #[test]

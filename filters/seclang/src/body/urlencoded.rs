@@ -41,9 +41,7 @@ fn split_like_getline(input: &[u8], separator: u8) -> impl Iterator<Item = &[u8]
         _ => input,
     };
     let empty = input.is_empty();
-    trimmed
-        .split(move |&b| b == separator)
-        .filter(move |_| !empty)
+    trimmed.split(move |&b| b == separator).filter(move |_| !empty)
 }
 
 /// URL-decodes `%HH` and `+` without failing; returns the bytes and how many `%` were invalid.

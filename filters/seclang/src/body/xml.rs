@@ -51,8 +51,8 @@ pub fn parse(body: &[u8]) -> Result<XmlDocument, XmlError> {
         nodes_limit: NODES_LIMIT,
         ..Default::default()
     };
-    let doc = roxmltree::Document::parse_with_options(&text, options)
-        .map_err(|e| XmlError::Malformed(e.to_string()))?;
+    let doc =
+        roxmltree::Document::parse_with_options(&text, options).map_err(|e| XmlError::Malformed(e.to_string()))?;
     let mut out = XmlDocument::default();
     for node in doc.root_element().descendants() {
         if node.is_text() {
@@ -61,8 +61,10 @@ pub fn parse(body: &[u8]) -> Result<XmlDocument, XmlError> {
             out.text_nodes.push(t.to_vec());
         } else if node.is_element() {
             for attribute in node.attributes() {
-                out.attributes
-                    .push((attribute.name().as_bytes().to_vec(), attribute.value().as_bytes().to_vec()));
+                out.attributes.push((
+                    attribute.name().as_bytes().to_vec(),
+                    attribute.value().as_bytes().to_vec(),
+                ));
             }
         }
     }
@@ -146,7 +148,14 @@ mod tests {
 
     #[test]
     fn malformed_documents_are_errors() {
-        for body in [&b"<a><b></a>"[..], b"not xml", b"", b"<a>", b"<a></a><b></b>", b"<a x=1/>"] {
+        for body in [
+            &b"<a><b></a>"[..],
+            b"not xml",
+            b"",
+            b"<a>",
+            b"<a></a><b></b>",
+            b"<a x=1/>",
+        ] {
             assert!(
                 matches!(parse(body), Err(XmlError::Malformed(_))),
                 "{}",

@@ -210,18 +210,16 @@ impl Transaction {
             let cacheable = !target.count && is_stable(variable);
             let test = |key: Option<&[u8]>, value: &[u8], hits: &mut Vec<Hit>| {
                 let check = |v: &[u8], hits: &mut Vec<Hit>| {
-                    let mut caps = Captures::default();
                     // Capturing costs far more than testing; capture only once a value matched.
                     let mut matched = operator.matches(v, &resolver, None);
+                    let mut captures = None;
                     if matched && capture && !negated {
+                        let mut caps = Captures::default();
                         matched = operator.matches(v, &resolver, Some(&mut caps));
+                        captures = Some(caps);
                     }
                     if matched != negated {
-                        hits.push(Hit {
-                            name: hit_name(variable, key),
-                            value: v.to_vec(),
-                            captures: (capture && !negated).then_some(caps),
-                        });
+                        hits.push(Hit { name: hit_name(variable, key), value: v.to_vec(), captures });
                     }
                 };
                 if multi {
@@ -337,10 +335,7 @@ impl Transaction {
                     let r = Resolver { tx: self, rule: Some(rule) };
                     String::from_utf8_lossy(&target.expand(&r)).into_owned()
                 };
-                let status = match rule.actions.status {
-                    Some(s @ (301 | 302 | 303 | 307 | 308)) => s,
-                    _ => 302,
-                };
+                let status = rule.actions.status.filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308)).unwrap_or(302);
                 (InterventionAction::Redirect, status, Some(url))
             }
         };

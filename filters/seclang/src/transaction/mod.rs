@@ -92,6 +92,9 @@ pub struct MatchedRule {
 
 static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Transformed values keyed by (value address, length, chain id); `None` means unchanged.
+pub(crate) type TransformCache = FxHashMap<(usize, usize, u32), Option<Vec<u8>>>;
+
 /// A rule whose chain matched, as recorded during evaluation.
 #[derive(Debug)]
 pub(crate) struct MatchRecord {
@@ -179,7 +182,7 @@ pub struct Transaction {
     pub(crate) matched_rules: OnceCell<Vec<MatchedRule>>,
     pub(crate) persisted: bool,
     /// Transformed values of request data, keyed by (value address, length, chain id).
-    pub(crate) transform_cache: RefCell<FxHashMap<(usize, usize, u32), Option<Vec<u8>>>>,
+    pub(crate) transform_cache: RefCell<TransformCache>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -488,7 +491,7 @@ impl Transaction {
         let ct = self.response_headers.get(b"content-type").unwrap_or(b"");
         let mime = ct.split(|&b| b == b';').next().unwrap_or(b"");
         let mime = String::from_utf8_lossy(mime).trim().to_ascii_lowercase();
-        self.rules.inner.config.response_body_mime_types.iter().any(|m| *m == mime)
+        self.rules.inner.config.response_body_mime_types.contains(&mime)
     }
 
     fn body_limit_decision(&mut self, status: u16, phase: u8, log: String) {

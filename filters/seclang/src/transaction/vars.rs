@@ -66,12 +66,13 @@ impl Transaction {
             V::QueryString => scalar(&self.query_string, sink),
             // Scalars always yield a value, empty when unset, as libmodsecurity v3's anchored
             // variables do (a negated operator can match an empty value).
-            // REQUEST_BODY as documented (and as CRS's tests expect): for urlencoded bodies,
-            // bodies without a processor, or when forced. libmodsecurity v3 always sets it,
-            // which CRS lists as a v3 deviation (XML element names would reach body rules).
+            // REQUEST_BODY: for urlencoded and JSON bodies, bodies without a processor, or
+            // when forced; not for XML and multipart. libmodsecurity v3 always sets it, which
+            // CRS's tests list as a v3 deviation for XML (element names would reach body rules,
+            // 944100-11), while they rely on it for JSON keys (934210-13).
             V::RequestBody => {
                 let available = match self.body.processor {
-                    None | Some(crate::action::BodyProcessor::UrlEncoded) => true,
+                    None | Some(crate::action::BodyProcessor::UrlEncoded | crate::action::BodyProcessor::Json) => true,
                     Some(_) => self.overrides.force_request_body_variable,
                 };
                 scalar(if available { &self.request_body } else { b"" }, sink)
