@@ -136,7 +136,7 @@ fn e05_header_maps_are_scoped_to_their_callbacks() {
     assert_eq!(o.status("log:response_headers:get_map"), "Ok");
     assert!(names(&o.value("log:response_headers:get_map")).contains(&"x-rsh".to_string()));
     assert_eq!(o.status("log:response_headers:add"), "BadArgument");
-    // E38: the chunked framing header is gone before the filter sees the headers (both directions).
+    // E38: the chunked framing header is gone from requests before the filter, from responses by on_log.
     assert!(!names(&o.value("rqh:request_headers:get_map")).contains(&"transfer-encoding".to_string()));
     assert!(!names(&o.value("log:response_headers:get_map")).contains(&"transfer-encoding".to_string()));
     assert_eq!(o.upstream[0].header("transfer-encoding"), Some("chunked"), "it is re-added on the wire");
@@ -213,7 +213,7 @@ fn e11_body_rewrite_keeps_the_original_content_length() {
     assert_eq!(o.ok_response().status, 200);
     let up = &o.upstream[0];
     assert_eq!(up.header("content-length"), Some("8"));
-    // E38: hop-by-hop headers never reach the filter.
+    // E38: hop-by-hop request headers never reach the filter.
     let seen = names(&o.value("request headers"));
     assert!(seen.contains(&"content-length".to_string()), "{seen:?}");
     assert!(!seen.contains(&"connection".to_string()) && !seen.contains(&"keep-alive".to_string()), "{seen:?}");

@@ -1,6 +1,17 @@
 //! Named values with ModSecurity's case-insensitive keys, in insertion order.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
+
+/// The lookup form of a key; borrows when the key has no upper-case ASCII (the usual case).
+fn lower(key: &[u8]) -> Cow<'_, [u8]> {
+    if key.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(key.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(key)
+    }
+}
 
 /// One member of a collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,23 +40,27 @@ impl Collection {
     pub fn add(&mut self, key: &[u8], value: &[u8]) {
         let i = self.entries.len();
         self.entries.push(Entry { key: key.to_vec(), value: value.to_vec() });
-        self.index.entry(key.to_ascii_lowercase()).or_default().push(i);
+        self.index.entry(lower(key).into_owned()).or_default().push(i);
     }
 
     /// Sets a member, replacing every member with the same key (TX semantics).
     pub fn set(&mut self, key: &[u8], value: Vec<u8>) {
-        let lower = key.to_ascii_lowercase();
-        match self.index.get(&lower).map(Vec::as_slice) {
+        let lower = lower(key);
+        match self.index.get(lower.as_ref()).map(Vec::as_slice) {
             Some([i]) => {
                 if let Some(e) = self.entries.get_mut(*i) {
                     e.value = value;
                 }
             }
             Some(_) => {
+                let lower = lower.into_owned();
                 self.remove(key);
                 self.push(key.to_vec(), value, lower);
             }
-            None => self.push(key.to_vec(), value, lower),
+            None => {
+                let lower = lower.into_owned();
+                self.push(key.to_vec(), value, lower);
+            }
         }
     }
 
@@ -57,11 +72,10 @@ impl Collection {
 
     /// Removes every member with `key`; returns whether one existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
-        let lower = key.to_ascii_lowercase();
-        if self.index.remove(&lower).is_none() {
+        if self.index.remove(lower(key).as_ref()).is_none() {
             return false;
         }
-        self.entries.retain(|e| !e.key.eq_ignore_ascii_case(&lower));
+        self.entries.retain(|e| !e.key.eq_ignore_ascii_case(key));
         self.reindex();
         true
     }
@@ -69,13 +83,13 @@ impl Collection {
     fn reindex(&mut self) {
         self.index.clear();
         for (i, e) in self.entries.iter().enumerate() {
-            self.index.entry(e.key.to_ascii_lowercase()).or_default().push(i);
+            self.index.entry(lower(&e.key).into_owned()).or_default().push(i);
         }
     }
 
     /// The first value stored under `key` (any case).
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.get_all_lower(&key.to_ascii_lowercase()).next().map(|e| e.value.as_slice())
+        self.get_all_lower(&lower(key)).next().map(|e| e.value.as_slice())
     }
 
     /// Every member whose lower-cased key is `lower`.

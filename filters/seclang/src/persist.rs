@@ -66,3 +66,27 @@ impl PersistentStore {
         self.records.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_members_expire() {
+        let mut store = PersistentStore::default();
+        let mut rec = StoredRecord { expires_at: 100, ..Default::default() };
+        rec.values.set(b"keep", b"1".to_vec());
+        rec.values.set(b"Short", b"1".to_vec());
+        rec.expiry.insert(b"short".to_vec(), 50);
+        store.store("ip", b"10.0.0.1", rec);
+        let live = store.load("ip", b"10.0.0.1", 40);
+        assert_eq!(live.values.len(), 2);
+        let later = store.load("ip", b"10.0.0.1", 60);
+        assert_eq!(later.values.get(b"keep"), Some(&b"1"[..]));
+        assert_eq!(later.values.get(b"short"), None);
+        // The whole record is gone after its own expiry.
+        assert!(store.load("ip", b"10.0.0.1", 100).values.is_empty());
+        assert!(store.is_empty());
+        assert!(store.load("ip", b"other", 0).values.is_empty());
+    }
+}

@@ -631,3 +631,20 @@ fn matched_rules_can_be_read_between_phases() {
     tx.process_request_body();
     assert_eq!(tx.matched_rules().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2]);
 }
+
+#[test]
+fn rule_sets_are_shared_and_transactions_movable() {
+    fn is_send_sync<T: Send + Sync>() {}
+    fn is_send<T: Send>() {}
+    is_send_sync::<RuleSet>();
+    is_send::<Transaction>();
+    // Transactions from clones of one rule set share persistent collections.
+    // initcol acts after the rule's setvars (as in ModSecurity v3), so it gets its own rule.
+    let rules = load(
+        "SecAction \"id:1,phase:1,pass,nolog,initcol:global=g\"\nSecAction \"id:2,phase:1,pass,nolog,setvar:global.n=+1,setvar:tx.n=%{global.n}\"",
+    );
+    let clone = rules.clone();
+    let t1 = std::thread::spawn(move || run_get(&clone, "/").tx_var("n")).join().unwrap();
+    assert!(t1.is_some());
+    assert_eq!(txv(&run_get(&rules, "/"), "n"), "2");
+}

@@ -29,6 +29,10 @@ enum Flow {
 /// Most transformed values cached per transaction (bounds memory on requests with many values).
 const TRANSFORM_CACHE_LIMIT: usize = 4096;
 
+/// Largest value whose transformations are cached: one copy per distinct chain is kept, so
+/// big values (a large argument) are transformed again rather than multiplied in memory.
+const TRANSFORM_CACHE_MAX_VALUE: usize = 4096;
+
 /// Variables whose values live in buffers that are neither changed nor freed once the
 /// request line and headers are known, so a value's address identifies it for the
 /// transaction's lifetime (the transformed-value cache relies on this).
@@ -72,9 +76,18 @@ fn transform_all<'v>(transforms: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]>
 
 /// The name MATCHED_VAR_NAME reports: `ARGS:foo`, or `REQUEST_URI` for scalars.
 fn hit_name(variable: Variable, key: Option<&[u8]>) -> String {
+    let name = variable.name();
     match key {
-        Some(k) => format!("{}:{}", variable.name(), String::from_utf8_lossy(k)),
-        None => variable.name().to_string(),
+        Some(k) => {
+            // Built by hand: this runs for every matching value and `format!` costs more.
+            let k = String::from_utf8_lossy(k);
+            let mut s = String::with_capacity(name.len() + 1 + k.len());
+            s.push_str(name);
+            s.push(':');
+            s.push_str(&k);
+            s
+        }
+        None => name.to_string(),
     }
 }
 
@@ -117,10 +130,13 @@ impl Transaction {
             if self.is_removed(rule) {
                 continue;
             }
-            let mut matches = Vec::new();
-            if !self.eval_link(rule, rule, &mut matches) {
+            // MATCHED_VARS only grows while every link matches, so this rule's hits are
+            // the entries added after `start`.
+            let start = self.matched_vars.len();
+            if !self.eval_link(rule, rule) {
                 continue;
             }
+            let matches = self.matched_vars.get(start..).map(<[_]>::to_vec).unwrap_or_default();
             if let Flow::StopPhase = self.on_full_match(rule, phase, index, matches) {
                 return;
             }
@@ -140,7 +156,7 @@ impl Transaction {
     }
 
     /// Evaluates one chain link and, when it matches, the rest of the chain.
-    fn eval_link(&mut self, link: &Rule, starter: &Rule, matches: &mut Vec<(String, Vec<u8>)>) -> bool {
+    fn eval_link(&mut self, link: &Rule, starter: &Rule) -> bool {
         let hits = match &link.kind {
             RuleKind::Action => vec![Hit { name: String::new(), value: Vec::new(), captures: None }],
             RuleKind::Rule { targets, operator, negated } => self.collect_hits(link, starter, targets, operator, *negated),
@@ -157,8 +173,7 @@ impl Transaction {
         for hit in hits {
             if !hit.name.is_empty() {
                 // MATCHED_VAR(_NAME) is the last entry of MATCHED_VARS.
-                self.matched_vars.push((hit.name.clone(), hit.value.clone()));
-                matches.push((hit.name, hit.value));
+                self.matched_vars.push((hit.name, hit.value));
             }
             if let Some(c) = hit.captures {
                 for (i, g) in c.groups.iter().enumerate() {
@@ -177,7 +192,7 @@ impl Transaction {
             }
         }
         if let Some(child) = &link.chained {
-            if !self.eval_link(child, starter, matches) {
+            if !self.eval_link(child, starter) {
                 return false;
             }
         }
@@ -236,7 +251,7 @@ impl Transaction {
                     }
                 } else if link.transforms.is_empty() {
                     check(value, hits);
-                } else if cacheable {
+                } else if cacheable && value.len() <= TRANSFORM_CACHE_MAX_VALUE {
                     let k = (value.as_ptr() as usize, value.len(), link.transforms_id);
                     {
                         // Operators never touch the cache, so the borrow may span the check.
