@@ -25,22 +25,34 @@ fn wasm_dir() -> PathBuf {
 fn hello_bytes() -> Vec<u8> {
     let path = wasm_dir().join("meshward_fixture_hello.wasm");
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}): run `cargo xtask wasm` first (or set MESHWARD_WASM_DIR)", path.display())
+        panic!(
+            "cannot read {} ({e}): run `cargo xtask wasm` first (or set MESHWARD_WASM_DIR)",
+            path.display()
+        )
     })
 }
 
 fn start(host: &Host, module: &Module) -> Plugin {
-    host.plugin(module).config("hi").build().unwrap_or_else(|e| panic!("hello plugin failed to start: {e}"))
+    host.plugin(module)
+        .config("hi")
+        .build()
+        .unwrap_or_else(|e| panic!("hello plugin failed to start: {e}"))
 }
 
 fn module_setup(c: &mut Criterion) {
     let bytes = hello_bytes();
     let host = Host::new().unwrap_or_else(|e| panic!("host: {e}"));
-    let module = host.compile(&bytes).unwrap_or_else(|e| panic!("hello fixture does not compile: {e}"));
+    let module = host
+        .compile(&bytes)
+        .unwrap_or_else(|e| panic!("hello fixture does not compile: {e}"));
     let mut g = c.benchmark_group("host_hello");
     g.sample_size(10);
-    g.bench_function("compile", |b| b.iter(|| host.compile(black_box(&bytes)).expect("compiled above")));
-    g.bench_function("instantiate_and_configure", |b| b.iter(|| start(&host, black_box(&module))));
+    g.bench_function("compile", |b| {
+        b.iter(|| host.compile(black_box(&bytes)).expect("compiled above"))
+    });
+    g.bench_function("instantiate_and_configure", |b| {
+        b.iter(|| start(&host, black_box(&module)))
+    });
     g.finish();
 }
 
@@ -51,14 +63,18 @@ fn one_stream(plugin: &mut Plugin, request: &Headers, response: &Headers) {
     let mut s = plugin.stream(id);
     let step = s.send_request_headers(request.clone(), true).expect("request headers");
     debug_assert_eq!(step, Step::Continue);
-    let step = s.send_response_headers(response.clone(), true).expect("response headers");
+    let step = s
+        .send_response_headers(response.clone(), true)
+        .expect("response headers");
     debug_assert_eq!(step, Step::Continue);
     black_box(s.finish().expect("stream ends"));
 }
 
 fn stream(c: &mut Criterion) {
     let host = Host::new().unwrap_or_else(|e| panic!("host: {e}"));
-    let module = host.compile(&hello_bytes()).unwrap_or_else(|e| panic!("hello fixture does not compile: {e}"));
+    let module = host
+        .compile(&hello_bytes())
+        .unwrap_or_else(|e| panic!("hello fixture does not compile: {e}"));
     let mut plugin = start(&host, &module);
     let request = browser_get().to_host_request().headers;
     let mut response = html_response().to_host_response().headers;
@@ -68,8 +84,15 @@ fn stream(c: &mut Criterion) {
     let out = {
         let id = plugin.open_stream().expect("stream opens");
         let mut s = plugin.stream(id);
-        assert_eq!(s.send_request_headers(request.clone(), true).expect("request headers"), Step::Continue);
-        assert_eq!(s.send_response_headers(response.clone(), true).expect("response headers"), Step::Continue);
+        assert_eq!(
+            s.send_request_headers(request.clone(), true).expect("request headers"),
+            Step::Continue
+        );
+        assert_eq!(
+            s.send_response_headers(response.clone(), true)
+                .expect("response headers"),
+            Step::Continue
+        );
         s.finish().expect("stream ends")
     };
     assert_eq!(out.verdict, "continue", "{out:?}");

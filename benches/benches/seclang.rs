@@ -39,7 +39,9 @@ fn load(c: &mut Criterion) {
     drop(rules);
     let mut g = c.benchmark_group("seclang_load");
     g.sample_size(10);
-    g.bench_function("crs_pl1", |b| b.iter(|| load_crs(black_box(&dir)).expect("loaded above")));
+    g.bench_function("crs_pl1", |b| {
+        b.iter(|| load_crs(black_box(&dir)).expect("loaded above"))
+    });
     g.finish();
 }
 
@@ -52,11 +54,17 @@ fn transactions(c: &mut Criterion) {
         let tx = run_transaction(&rules, req, &response);
         let ids = logged_rule_ids(&tx);
         let blocked = tx.intervention().map(|i| i.rule_id);
-        eprintln!("{name}: {} bytes, matched {ids:?}, intervention {blocked:?}", req.wire_len());
+        eprintln!(
+            "{name}: {} bytes, matched {ids:?}, intervention {blocked:?}",
+            req.wire_len()
+        );
         if name.ends_with("_sqli") {
             assert_eq!(blocked, Some(949110), "{name} must be blocked by CRS (matched {ids:?})");
         } else {
-            assert!(ids.is_empty() && blocked.is_none(), "{name} must pass CRS cleanly (matched {ids:?})");
+            assert!(
+                ids.is_empty() && blocked.is_none(),
+                "{name} must pass CRS cleanly (matched {ids:?})"
+            );
         }
     }
     let mut g = c.benchmark_group("seclang_transaction");
@@ -71,7 +79,9 @@ fn transactions(c: &mut Criterion) {
     // The request side alone, to split (a)'s cost between request and response inspection.
     let get = browser_get();
     let mut g = c.benchmark_group("seclang_request_only");
-    g.bench_function("a_browser_get", |b| b.iter(|| run_request_phases(black_box(&rules), black_box(&get))));
+    g.bench_function("a_browser_get", |b| {
+        b.iter(|| run_request_phases(black_box(&rules), black_box(&get)))
+    });
     g.finish();
 }
 

@@ -23,7 +23,11 @@ pub struct CountingAlloc {
 impl CountingAlloc {
     /// A counter starting at zero.
     pub const fn new() -> Self {
-        CountingAlloc { current: AtomicUsize::new(0), peak: AtomicUsize::new(0), allocations: AtomicUsize::new(0) }
+        CountingAlloc {
+            current: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            allocations: AtomicUsize::new(0),
+        }
     }
 
     /// Bytes currently allocated (as requested by callers, without allocator overhead).

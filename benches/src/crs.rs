@@ -57,8 +57,8 @@ pub enum CrsError {
     Load {
         /// The CRS directory.
         dir: PathBuf,
-        /// The engine's error (file, line, reason).
-        source: LoadError,
+        /// The engine's error (file, line, reason), boxed to keep `Result`s small.
+        source: Box<LoadError>,
     },
 }
 
@@ -75,13 +75,22 @@ pub fn crs_dir() -> PathBuf {
 pub fn crs_files(dir: &Path) -> Result<Vec<PathBuf>, CrsError> {
     let setup = dir.join("crs-setup.conf.example");
     if !setup.is_file() {
-        return Err(CrsError::Missing { dir: dir.to_path_buf(), missing: "crs-setup.conf.example" });
+        return Err(CrsError::Missing {
+            dir: dir.to_path_buf(),
+            missing: "crs-setup.conf.example",
+        });
     }
     let rules_dir = dir.join("rules");
     if !rules_dir.is_dir() {
-        return Err(CrsError::Missing { dir: dir.to_path_buf(), missing: "rules/" });
+        return Err(CrsError::Missing {
+            dir: dir.to_path_buf(),
+            missing: "rules/",
+        });
     }
-    let listing = std::fs::read_dir(&rules_dir).map_err(|source| CrsError::List { dir: rules_dir.clone(), source })?;
+    let listing = std::fs::read_dir(&rules_dir).map_err(|source| CrsError::List {
+        dir: rules_dir.clone(),
+        source,
+    })?;
     let mut rules: Vec<PathBuf> = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "conf"))
@@ -95,9 +104,14 @@ pub fn crs_files(dir: &Path) -> Result<Vec<PathBuf>, CrsError> {
 /// Loads CRS at paranoia level 1 (crs-setup defaults) on top of [`RECOMMENDED_CONF`].
 pub fn load_crs(dir: &Path) -> Result<RuleSet, CrsError> {
     let files = crs_files(dir)?;
-    let mut builder = RuleSet::builder().base_dir(dir).add_str(RECOMMENDED_CONF, "meshward-benches/recommended.conf");
+    let mut builder = RuleSet::builder()
+        .base_dir(dir)
+        .add_str(RECOMMENDED_CONF, "meshward-benches/recommended.conf");
     for file in &files {
         builder = builder.add_file(file);
     }
-    builder.build().map_err(|source| CrsError::Load { dir: dir.to_path_buf(), source })
+    builder.build().map_err(|source| CrsError::Load {
+        dir: dir.to_path_buf(),
+        source: Box::new(source),
+    })
 }

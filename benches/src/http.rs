@@ -24,7 +24,10 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Size on the wire: request line, headers, blank line and body.
@@ -50,7 +53,12 @@ impl HttpRequest {
             headers.add(&k.to_ascii_lowercase(), v);
         }
         let chunks: Vec<Vec<u8>> = self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
-        meshward_host_test::Request { headers, chunks, trailers: None, properties: Vec::new() }
+        meshward_host_test::Request {
+            headers,
+            chunks,
+            trailers: None,
+            properties: Vec::new(),
+        }
     }
 }
 

@@ -61,7 +61,10 @@ fn chrome_headers(fetch_site: &str, referer: &str) -> Vec<(String, String)> {
     [
         ("Host", HOST),
         ("Connection", "keep-alive"),
-        ("sec-ch-ua", "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\""),
+        (
+            "sec-ch-ua",
+            "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"",
+        ),
         ("sec-ch-ua-mobile", "?0"),
         ("sec-ch-ua-platform", "\"Windows\""),
         ("Upgrade-Insecure-Requests", "1"),
@@ -91,7 +94,13 @@ fn chrome_post(uri: &str, content_type: &str, body: Vec<u8>) -> HttpRequest {
     headers.insert(2, ("Content-Length".into(), body.len().to_string()));
     headers.push(("Origin".into(), format!("https://{HOST}")));
     headers.push(("Content-Type".into(), content_type.to_string()));
-    HttpRequest { method: "POST".into(), uri: uri.into(), version: "1.1".into(), headers, body }
+    HttpRequest {
+        method: "POST".into(),
+        uri: uri.into(),
+        version: "1.1".into(),
+        headers,
+        body,
+    }
 }
 
 /// (a) A browser navigation: Chrome's headers, session and analytics cookies, a search
@@ -108,8 +117,17 @@ pub fn browser_get_attack() -> HttpRequest {
 
 fn search_get(q: &str) -> HttpRequest {
     let uri = format!("/shop/search?q={q}&category=footwear&size=42&sort=price_asc&page=2");
-    let headers = chrome_headers("same-origin", &format!("https://{HOST}/shop/search?q=running+shoes&category=footwear"));
-    HttpRequest { method: "GET".into(), uri, version: "1.1".into(), headers, body: Vec::new() }
+    let headers = chrome_headers(
+        "same-origin",
+        &format!("https://{HOST}/shop/search?q=running+shoes&category=footwear"),
+    );
+    HttpRequest {
+        method: "GET".into(),
+        uri,
+        version: "1.1".into(),
+        headers,
+        body: Vec::new(),
+    }
 }
 
 /// Form-encodes a value (`application/x-www-form-urlencoded`: space as `+`).
@@ -142,7 +160,10 @@ pub fn urlencoded_post(body_len: usize) -> HttpRequest {
         ("gift_wrap", "0"),
         ("newsletter", "1"),
         ("coupon", "WINTER2026"),
-        ("csrf_token", "b5c0a7e2f41d4f3b9c6e8a1d2f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"),
+        (
+            "csrf_token",
+            "b5c0a7e2f41d4f3b9c6e8a1d2f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d",
+        ),
     ];
     let mut body = String::with_capacity(body_len);
     for (k, v) in fields {
@@ -167,7 +188,13 @@ pub fn json_post(body_len: usize) -> HttpRequest {
     );
     const COLORS: &[&str] = &["blue", "black", "green", "grey", "red"];
     const SIZES: &[&str] = &["S", "M", "L", "XL"];
-    const TITLES: &[&str] = &["Trail running shoe", "Rain jacket", "Merino base layer", "Hiking sock pack", "Day backpack"];
+    const TITLES: &[&str] = &[
+        "Trail running shoe",
+        "Rain jacket",
+        "Merino base layer",
+        "Hiking sock pack",
+        "Day backpack",
+    ];
     // Room for the trailer below with an empty `notes` string.
     let tail_len = r#"],"payment":{"method":"card","card":{"brand":"visa","last4":"4242","expiry":"12/28"},"amount":0.00},"notes":""}}"#.len() + 12;
     let mut i = 0usize;
@@ -198,7 +225,10 @@ pub fn json_post(body_len: usize) -> HttpRequest {
         i += 1;
     }
     let total = format!("{}.{:02}", 60 * i.max(1), (i * 17) % 100);
-    let _ = write!(body, r#"],"payment":{{"method":"card","card":{{"brand":"visa","last4":"4242","expiry":"12/28"}},"amount":{total}}},"notes":""#);
+    let _ = write!(
+        body,
+        r#"],"payment":{{"method":"card","card":{{"brand":"visa","last4":"4242","expiry":"12/28"}},"amount":{total}}},"notes":""#
+    );
     let room = body_len.saturating_sub(body.len() + 3);
     body.push_str(&prose(room));
     body.push_str("\"}}");
@@ -207,7 +237,8 @@ pub fn json_post(body_len: usize) -> HttpRequest {
     set_header(&mut r, "Accept", "application/json");
     set_header(&mut r, "Sec-Fetch-Mode", "cors");
     set_header(&mut r, "Sec-Fetch-Dest", "empty");
-    r.headers.retain(|(k, _)| k != "Sec-Fetch-User" && k != "Upgrade-Insecure-Requests");
+    r.headers
+        .retain(|(k, _)| k != "Sec-Fetch-User" && k != "Upgrade-Insecure-Requests");
     r
 }
 
@@ -224,10 +255,16 @@ pub fn multipart_upload(body_len: usize) -> HttpRequest {
     let mut body = String::with_capacity(body_len);
     for (name, value) in [
         ("title", "Quarterly inventory report"),
-        ("description", "Stock levels per warehouse at the end of the quarter, as exported from the stock system"),
+        (
+            "description",
+            "Stock levels per warehouse at the end of the quarter, as exported from the stock system",
+        ),
         ("visibility", "team"),
     ] {
-        let _ = write!(body, "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");
+        let _ = write!(
+            body,
+            "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        );
     }
     let _ = write!(
         body,
@@ -238,12 +275,22 @@ pub fn multipart_upload(body_len: usize) -> HttpRequest {
     let file_len = body_len.saturating_sub(body.len() + closing.len());
     body.push_str(&csv_file(file_len));
     body.push_str(&closing);
-    chrome_post("/files/upload", &format!("multipart/form-data; boundary={b}"), body.into_bytes())
+    chrome_post(
+        "/files/upload",
+        &format!("multipart/form-data; boundary={b}"),
+        body.into_bytes(),
+    )
 }
 
 /// A CSV export of `len` bytes exactly: a header line, then stock rows.
 fn csv_file(len: usize) -> String {
-    const NAMES: &[&str] = &["Trail running shoe", "Rain jacket", "Merino base layer", "Hiking sock pack", "Day backpack"];
+    const NAMES: &[&str] = &[
+        "Trail running shoe",
+        "Rain jacket",
+        "Merino base layer",
+        "Hiking sock pack",
+        "Day backpack",
+    ];
     const PLACES: &[&str] = &["Berlin", "Hamburg", "Munich", "Leipzig"];
     let mut out = String::with_capacity(len);
     out.push_str("sku,name,warehouse,quantity,unit_price\n");
@@ -294,9 +341,16 @@ pub fn html_response() -> HttpResponse {
         ("Cache-Control", "private, max-age=0"),
         ("X-Content-Type-Options", "nosniff"),
     ];
-    let mut headers: Vec<(String, String)> = headers.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut headers: Vec<(String, String)> = headers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     headers.push(("Content-Length".into(), body.len().to_string()));
-    HttpResponse { status: 200, headers, body: body.into_bytes() }
+    HttpResponse {
+        status: 200,
+        headers,
+        body: body.into_bytes(),
+    }
 }
 
 /// The named benchmark requests: the four benign kinds, then the attack variant of (a).

@@ -17,7 +17,10 @@ fn crs() -> &'static RuleSet {
 }
 
 fn content_length(r: &HttpRequest) -> usize {
-    r.header("content-length").expect("POST has Content-Length").parse().expect("numeric Content-Length")
+    r.header("content-length")
+        .expect("POST has Content-Length")
+        .parse()
+        .expect("numeric Content-Length")
 }
 
 #[test]
@@ -36,7 +39,14 @@ fn bodies_have_the_advertised_sizes() {
     assert_eq!(json_post(3000).body.len(), 3000);
     assert_eq!(multipart_upload(10_000).body.len(), 10_000);
     let resp = html_response();
-    let cl: usize = resp.headers.iter().find(|(k, _)| k == "Content-Length").unwrap().1.parse().unwrap();
+    let cl: usize = resp
+        .headers
+        .iter()
+        .find(|(k, _)| k == "Content-Length")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
     assert_eq!(cl, resp.body.len());
     assert!(resp.body.len() > 700 && resp.body.len() < 2048, "{}", resp.body.len());
 }
@@ -60,7 +70,10 @@ fn multipart_body_is_framed_by_its_boundary() {
     assert!(body.ends_with(&format!("\r\n--{MULTIPART_BOUNDARY}--\r\n")));
     assert_eq!(body.matches(&format!("--{MULTIPART_BOUNDARY}\r\n")).count(), 4);
     assert!(body.contains("filename=\"inventory-2026-q4.csv\""));
-    assert_eq!(r.header("content-type"), Some(format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}").as_str()));
+    assert_eq!(
+        r.header("content-type"),
+        Some(format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}").as_str())
+    );
 }
 
 #[test]
@@ -81,9 +94,24 @@ fn benign_requests_pass_crs_through_all_phases() {
     let rules = crs();
     let cases: [(&str, HttpRequest, Option<BodyProcessor>, &[u8]); 4] = [
         ("browser_get", browser_get(), None, b""),
-        ("urlencoded", urlencoded_post(URLENCODED_LEN), Some(BodyProcessor::UrlEncoded), b"message"),
-        ("json", json_post(JSON_LEN), Some(BodyProcessor::Json), b"json.order.customer.email"),
-        ("multipart", multipart_upload(MULTIPART_LEN), Some(BodyProcessor::Multipart), b"title"),
+        (
+            "urlencoded",
+            urlencoded_post(URLENCODED_LEN),
+            Some(BodyProcessor::UrlEncoded),
+            b"message",
+        ),
+        (
+            "json",
+            json_post(JSON_LEN),
+            Some(BodyProcessor::Json),
+            b"json.order.customer.email",
+        ),
+        (
+            "multipart",
+            multipart_upload(MULTIPART_LEN),
+            Some(BodyProcessor::Multipart),
+            b"title",
+        ),
     ];
     for (name, req, processor, arg) in cases {
         let tx = run_transaction(rules, &req, &html_response());
@@ -96,11 +124,18 @@ fn benign_requests_pass_crs_through_all_phases() {
         assert!(state.error.is_none(), "{name}: {:?}", state.error);
         if !arg.is_empty() {
             let args = tx.collection("args_post").unwrap();
-            assert!(args.get(arg).is_some(), "{name}: no ARGS_POST:{}", String::from_utf8_lossy(arg));
+            assert!(
+                args.get(arg).is_some(),
+                "{name}: no ARGS_POST:{}",
+                String::from_utf8_lossy(arg)
+            );
         }
     }
     let tx = run_transaction(rules, &browser_get(), &html_response());
-    assert_eq!(tx.collection("args_get").unwrap().get(b"q"), Some(&b"trail running shoes"[..]));
+    assert_eq!(
+        tx.collection("args_get").unwrap().get(b"q"),
+        Some(&b"trail running shoes"[..])
+    );
     assert!(tx.collection("request_cookies").unwrap().get(b"session_id").is_some());
 }
 

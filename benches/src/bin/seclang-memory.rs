@@ -72,8 +72,16 @@ fn main() -> ExitCode {
     println!("{:<46} {:>14}", "measure", "heap");
     println!("{:<46} {:>14}", "after load (rule set retained)", mib(after_load));
     println!("{:<46} {:>14}", "peak during load", mib(load_peak));
-    println!("{:<46} {:>14}", format!("after {count} transactions (rule set retained)"), mib(after_run));
-    println!("{:<46} {:>14}", "largest single transaction (peak above rules)", mib(tx_peak));
+    println!(
+        "{:<46} {:>14}",
+        format!("after {count} transactions (rule set retained)"),
+        mib(after_run)
+    );
+    println!(
+        "{:<46} {:>14}",
+        "largest single transaction (peak above rules)",
+        mib(tx_peak)
+    );
     // Growth that stops after the first half is warm-up (regex lazy-DFA caches), not a leak.
     println!(
         "{:<46} {:>14}",
@@ -103,7 +111,10 @@ fn main() -> ExitCode {
         let peak = ALLOC.peak() - before;
         let made = ALLOC.allocations() - allocations;
         drop(tx);
-        println!("{name:<26} {made:>12} {:>14}", format!("{:.1} KiB", peak as f64 / 1024.0));
+        println!(
+            "{name:<26} {made:>12} {:>14}",
+            format!("{:.1} KiB", peak as f64 / 1024.0)
+        );
     }
     drop(rules);
     ExitCode::SUCCESS
