@@ -32,6 +32,7 @@ pub mod macros;
 pub mod operator;
 pub mod parser;
 pub mod persist;
+mod prefilter;
 pub mod rule;
 pub mod ruleset;
 pub mod transaction;

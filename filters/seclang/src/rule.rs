@@ -41,6 +41,8 @@ pub struct Rule {
     /// Identifies `transforms` among the rule set's distinct chains (for the per-transaction
     /// cache of transformed values).
     pub transforms_id: u32,
+    /// This link's slot in its chain's prefilter (`None`: the operator always runs).
+    pub(crate) prefilter_slot: Option<u32>,
     /// The rule's actions as written.
     pub actions: ActionList,
     /// Effective disruptive action (`block` resolved at run time from the phase default).

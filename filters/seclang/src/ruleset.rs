@@ -12,6 +12,7 @@ use crate::operator::{CompileEnv, Operator};
 use crate::parser::actions::{split_actions, RawAction};
 use crate::parser::{self, Directive};
 use crate::persist::PersistentStore;
+use crate::prefilter::Prefilters;
 use crate::rule::{Rule, RuleKind};
 use crate::transaction::Transaction;
 use crate::transform::Transform;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) warnings: Vec<LoadWarning>,
     pub(crate) store: Mutex<PersistentStore>,
     pub(crate) stats: RuleStats,
+    /// Per-chain literal prefilters for `@rx` / `@pm` links.
+    pub(crate) prefilters: Prefilters,
 }
 
 /// A compiled rule set; cheap to clone and shared by every transaction.
@@ -323,6 +326,7 @@ impl Compiler {
                 operator_text: String::new(),
                 transforms: Vec::new(),
                 transforms_id: 0,
+                prefilter_slot: None,
                 actions: ActionList::default(),
                 disruptive: Disruptive::Pass,
                 log: false,
@@ -401,6 +405,7 @@ impl Compiler {
             operator_text,
             transforms,
             transforms_id: 0,
+                prefilter_slot: None,
             disruptive,
             log: actions.log.unwrap_or(default.log),
             auditlog: actions.auditlog.unwrap_or(default.auditlog),
@@ -438,6 +443,7 @@ impl Compiler {
         }
         self.check_skip_after()?;
         assign_transform_ids(&mut self.phases);
+        let prefilters = Prefilters::build(&mut self.phases);
         let mut ids = HashSet::new();
         for r in self.phases.iter().flatten() {
             if r.marker().is_none() {
@@ -452,6 +458,7 @@ impl Compiler {
             warnings: self.warnings,
             store: Mutex::new(PersistentStore::default()),
             stats: self.stats,
+            prefilters,
         };
         Ok(RuleSet { inner: Arc::new(inner) })
     }

@@ -17,6 +17,7 @@ use crate::macros::MacroResolver;
 mod argument;
 mod injection;
 mod ip;
+mod literals;
 mod numeric;
 mod pm;
 pub(crate) mod regex;
@@ -200,6 +201,16 @@ impl Operator {
     /// The operator's SecLang name, without `@`.
     pub fn name(&self) -> &str {
         self.name
+    }
+
+    /// Strings one of which a value must contain (ignoring ASCII case) for this operator to
+    /// match it; `None` when the operator may match any value. Used to build prefilters.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        match &self.kind {
+            Kind::Rx(rx) => rx.required_literals(),
+            Kind::Pm(set) => Some(set.lowercase_phrases()).filter(|p| !p.is_empty()),
+            _ => None,
+        }
     }
 
     /// Tests one (already transformed) value. With `captures`, a match fills the groups

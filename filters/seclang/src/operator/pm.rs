@@ -52,6 +52,11 @@ impl PhraseSet {
         self.phrases.len()
     }
 
+    /// The phrases, lower-cased (a value matches when it contains one, ignoring ASCII case).
+    pub(crate) fn lowercase_phrases(&self) -> Vec<Vec<u8>> {
+        self.phrases.iter().map(|p| p.to_ascii_lowercase()).collect()
+    }
+
     /// The first phrase found (the one ending earliest in `value`), as written in the rule.
     pub(crate) fn find(&self, value: &[u8]) -> Option<&[u8]> {
         self.matcher

@@ -3,7 +3,7 @@
 use regex::bytes::Regex;
 
 use super::argument::Argument;
-use super::regex::compile;
+use super::regex::{compile, translate};
 use super::Captures;
 use crate::macros::MacroResolver;
 
@@ -29,6 +29,18 @@ impl Rx {
             source,
             global,
         })
+    }
+
+    /// Strings one of which every match contains (ASCII case-insensitively), when the
+    /// pattern is fixed and has such a set.
+    pub(crate) fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        match (&self.regex, &self.source) {
+            (Some(_), Argument::Fixed(p)) if !p.is_empty() => {
+                let translated = translate(std::str::from_utf8(p).ok()?).ok()?;
+                super::literals::required_literals(&translated)
+            }
+            _ => None,
+        }
     }
 
     /// Matches `value`; fills `captures` (TX.0..TX.9) when given and the regex matched.

@@ -7,7 +7,7 @@ use crate::clock;
 use crate::collection::Collection;
 use crate::operator::{Captures, Operator};
 use crate::rule::{Rule, RuleKind};
-use crate::transform::Transform;
+use crate::transform::apply_chain;
 use crate::variable::{Exclusion, Selector, Targets, Variable};
 
 use super::resolver::Resolver;
@@ -25,13 +25,6 @@ enum Flow {
     Continue,
     StopPhase,
 }
-
-/// Most transformed values cached per transaction (bounds memory on requests with many values).
-const TRANSFORM_CACHE_LIMIT: usize = 4096;
-
-/// Largest value whose transformations are cached: one copy per distinct chain is kept, so
-/// big values (a large argument) are transformed again rather than multiplied in memory.
-const TRANSFORM_CACHE_MAX_VALUE: usize = 4096;
 
 /// Variables whose values live in buffers that are neither changed nor freed once the
 /// request line and headers are known, so a value's address identifies it for the
@@ -57,21 +50,6 @@ fn is_stable(variable: Variable) -> bool {
             | V::RequestLine
             | V::QueryString
     )
-}
-
-/// Applies `transforms` in order, copying only when a transformation changes the value.
-fn transform_all<'v>(transforms: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]> {
-    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
-    for t in transforms {
-        current = match current {
-            Cow::Borrowed(b) => t.apply(b),
-            Cow::Owned(o) => match t.apply(&o) {
-                Cow::Owned(n) => Cow::Owned(n),
-                Cow::Borrowed(_) => Cow::Owned(o),
-            },
-        };
-    }
-    current
 }
 
 /// The name MATCHED_VAR_NAME reports: `ARGS:foo`, or `REQUEST_URI` for scalars.
@@ -208,6 +186,7 @@ impl Transaction {
         let extra = self.extra_exclusions(starter);
         let mut hits = Vec::new();
         let capture = link.actions.capture;
+        let prefilters = &self.rules.inner.prefilters;
         let multi = link.actions.multi_match;
         for target in &targets.targets {
             let variable = target.variable;
@@ -224,9 +203,10 @@ impl Transaction {
             };
             let cacheable = !target.count && is_stable(variable);
             let test = |key: Option<&[u8]>, value: &[u8], hits: &mut Vec<Hit>| {
-                let check = |v: &[u8], hits: &mut Vec<Hit>| {
+                // `may_match` false: the prefilter proved the operator cannot match `v`.
+                let check = |v: &[u8], hits: &mut Vec<Hit>, may_match: bool| {
                     // Capturing costs far more than testing; capture only once a value matched.
-                    let mut matched = operator.matches(v, &resolver, None);
+                    let mut matched = may_match && operator.matches(v, &resolver, None);
                     let mut captures = None;
                     if matched && capture && !negated {
                         let mut caps = Captures::default();
@@ -241,35 +221,31 @@ impl Transaction {
                     // multiMatch: test the value before any transformation and after each
                     // transformation that changed it.
                     let mut current: Cow<'_, [u8]> = Cow::Borrowed(value);
-                    check(&current, hits);
+                    check(&current, hits, true);
                     for t in &link.transforms {
                         let next = t.apply(&current).into_owned();
                         if next.as_slice() != current.as_ref() {
-                            check(&next, hits);
+                            check(&next, hits, true);
                             current = Cow::Owned(next);
                         }
                     }
+                } else if let Some(entry) = (cacheable && (!link.transforms.is_empty() || link.prefilter_slot.is_some()))
+                    .then(|| {
+                        let chain = (link.transforms_id, link.transforms.as_slice());
+                        let scan = link.prefilter_slot.is_some();
+                        self.transform_cache.borrow_mut().get_or_transform(prefilters, value, chain, scan)
+                    })
+                    .flatten()
+                {
+                    // Operators never touch the cache, so the borrow may span the check.
+                    let cache = self.transform_cache.borrow();
+                    let may_match = link.prefilter_slot.is_none_or(|slot| cache.may_match(&entry, slot));
+                    check(cache.value(&entry, value), hits, may_match);
                 } else if link.transforms.is_empty() {
-                    check(value, hits);
-                } else if cacheable && value.len() <= TRANSFORM_CACHE_MAX_VALUE {
-                    let k = (value.as_ptr() as usize, value.len(), link.transforms_id);
-                    {
-                        // Operators never touch the cache, so the borrow may span the check.
-                        let cache = self.transform_cache.borrow();
-                        if let Some(entry) = cache.get(&k) {
-                            check(entry.as_deref().unwrap_or(value), hits);
-                            return;
-                        }
-                    }
-                    let v = transform_all(&link.transforms, value);
-                    check(&v, hits);
-                    let mut cache = self.transform_cache.borrow_mut();
-                    if cache.len() < TRANSFORM_CACHE_LIMIT {
-                        cache.insert(k, matches!(v, Cow::Owned(_)).then(|| v.into_owned()));
-                    }
+                    check(value, hits, true);
                 } else {
-                    let v = transform_all(&link.transforms, value);
-                    check(&v, hits);
+                    let v = apply_chain(&link.transforms, value);
+                    check(&v, hits, true);
                 }
             };
             if target.count {

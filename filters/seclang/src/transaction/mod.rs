@@ -5,12 +5,12 @@
 mod body;
 mod eval;
 mod resolver;
+mod transform_cache;
 mod vars;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -22,6 +22,8 @@ use crate::config::LimitAction;
 use crate::persist::StoredRecord;
 use crate::ruleset::RuleSet;
 use crate::variable::Exclusion;
+
+use transform_cache::TransformCache;
 
 pub use body::RequestBodyState;
 
@@ -92,8 +94,6 @@ pub struct MatchedRule {
 
 static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Transformed values keyed by (value address, length, chain id); `None` means unchanged.
-pub(crate) type TransformCache = FxHashMap<(usize, usize, u32), Option<Vec<u8>>>;
 
 /// A rule whose chain matched, as recorded during evaluation.
 #[derive(Debug)]
@@ -242,7 +242,7 @@ impl Transaction {
             matches: Vec::new(),
             matched_rules: OnceCell::new(),
             persisted: false,
-            transform_cache: RefCell::new(FxHashMap::default()),
+            transform_cache: RefCell::new(TransformCache::default()),
         }
     }
 

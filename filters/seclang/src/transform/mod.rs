@@ -216,6 +216,26 @@ impl Transform {
     }
 }
 
+/// Applies `chain` in order, copying only when a transformation changes the value.
+pub(crate) fn apply_chain<'v>(chain: &[Transform], value: &'v [u8]) -> Cow<'v, [u8]> {
+    let mut current: Cow<'v, [u8]> = Cow::Borrowed(value);
+    for &t in chain {
+        current = match current {
+            Cow::Borrowed(b) => t.apply(b),
+            Cow::Owned(o) => {
+                // A transformation may also answer with a shorter slice of its input (`trim`).
+                let changed = match t.apply(&o) {
+                    Cow::Owned(n) => Some(n),
+                    Cow::Borrowed(s) if s.len() == o.len() => None,
+                    Cow::Borrowed(s) => Some(s.to_vec()),
+                };
+                Cow::Owned(changed.unwrap_or(o))
+            }
+        };
+    }
+    current
+}
+
 /// Value of one ASCII hex digit; callers check `is_ascii_hexdigit` first.
 pub(crate) fn hex_val(c: u8) -> u8 {
     // Same arithmetic as ModSecurity's xsingle2c, which hexDecode also applies to non-hex bytes.
@@ -234,6 +254,18 @@ pub(crate) fn x2c(hi: u8, lo: u8) -> u8 {
 /// C `isspace` in the "C" locale: space, \t, \n, \v, \f, \r.
 pub(crate) fn is_c_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn chains_keep_trimmed_slices_after_a_change() {
+        assert_eq!(&*apply_chain(&[Transform::Lowercase, Transform::Trim], b" A "), b"a");
+        assert_eq!(&*apply_chain(&[Transform::Trim, Transform::Lowercase], b" A "), b"a");
+        assert!(matches!(apply_chain(&[Transform::Lowercase], b"a"), Cow::Borrowed(_)));
+    }
 }
 
 #[cfg(test)]

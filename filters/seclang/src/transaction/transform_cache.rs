@@ -1,0 +1,200 @@
+//! Per-transaction cache of transformed request values and their prefilter scans.
+//!
+//! CRS applies a few dozen distinct transformation chains to the same request values over
+//! and over; each (value, chain) pair is transformed (and scanned by the chain's prefilter)
+//! once. Values are identified by address and length, which is sound only for variables
+//! whose buffers do not change once rules run (see `eval::is_stable`). Transformed bytes
+//! live in one arena so a cached value costs no allocation of its own.
+
+use rustc_hash::FxHashMap;
+
+use std::borrow::Cow;
+
+use crate::prefilter::{self, Prefilters};
+use crate::transform::{apply_chain, Transform};
+
+/// Most (value, chain) pairs cached per transaction. A JSON body with a few hundred fields
+/// reaches tens of thousands of pairs, and once the cache is full every further test
+/// transforms its value again. An entry takes 32 bytes of table.
+const MAX_ENTRIES: usize = 65_536;
+
+/// Largest value whose transformations are cached: one copy per distinct chain is kept, so
+/// big values (a large argument) are transformed again rather than multiplied in memory.
+const MAX_VALUE: usize = 4096;
+
+/// Most bytes of transformed values kept per transaction.
+const MAX_BYTES: usize = 4 << 20;
+
+/// Marks "none" in the packed `u32` fields below.
+const NONE: u32 = u32::MAX;
+
+/// Identifies a value and a chain: (address, length, chain id).
+pub(crate) type Key = (usize, u32, u32);
+
+/// A value transformed by one chain, as cached: read it with [`TransformCache::value`] and
+/// [`TransformCache::may_match`].
+#[derive(Clone, Copy)]
+pub(crate) struct Entry {
+    /// Start of the transformed bytes in `bytes`, or `NONE` when the chain left the value
+    /// unchanged.
+    start: u32,
+    len: u32,
+    /// Start of the scan's slot bits in `words`, or `NONE` without a scan.
+    scan: u32,
+}
+
+impl Entry {
+    const UNCHANGED: Entry = Entry {
+        start: NONE,
+        len: 0,
+        scan: NONE,
+    };
+}
+
+/// Transformed values keyed by (value address, length, chain id).
+#[derive(Default)]
+pub(crate) struct TransformCache {
+    entries: FxHashMap<Key, Entry>,
+    bytes: Vec<u8>,
+    words: Vec<u64>,
+}
+
+impl TransformCache {
+    /// `value` transformed by chain `chain` (`transforms`, numbered `chain`) and, with `scan`,
+    /// the chain's prefilter scan of it. `None` when `value` is too
+    /// large or the cache is full: the caller transforms it itself.
+    pub(crate) fn get_or_transform(
+        &mut self,
+        prefilters: &Prefilters,
+        value: &[u8],
+        (chain, transforms): (u32, &[Transform]),
+        scan: bool,
+    ) -> Option<Entry> {
+        let key = key(value, chain)?;
+        let mut entry = match self.entries.get(&key) {
+            Some(e) => *e,
+            None => self.transform(key, transforms, value)?,
+        };
+        if scan && entry.scan == NONE {
+            let transformed = if entry.start == NONE {
+                value
+            } else {
+                arena(&self.bytes, &entry)?
+            };
+            if let Some(offset) = prefilters
+                .scan(chain, transformed, &mut self.words)
+                .filter(|&o| o != NONE)
+            {
+                entry.scan = offset;
+                self.entries.insert(key, entry);
+            }
+        }
+        Some(entry)
+    }
+
+    /// Computes `transforms` over `value` and caches the result under `key`.
+    fn transform(&mut self, key: Key, transforms: &[Transform], value: &[u8]) -> Option<Entry> {
+        if self.entries.len() >= MAX_ENTRIES {
+            return None;
+        }
+        let entry = match apply_chain(transforms, value) {
+            // Borrowed: unchanged, or a shorter slice of `value` (`trim`).
+            Cow::Borrowed(s) if s.len() == value.len() => Entry::UNCHANGED,
+            out => self.store(&out)?,
+        };
+        self.entries.insert(key, entry);
+        Some(entry)
+    }
+
+    /// Copies transformed bytes into the arena.
+    fn store(&mut self, out: &[u8]) -> Option<Entry> {
+        let start = self.bytes.len();
+        if start + out.len() > MAX_BYTES {
+            return None;
+        }
+        let entry = Entry {
+            start: u32::try_from(start).ok()?,
+            len: u32::try_from(out.len()).ok()?,
+            scan: NONE,
+        };
+        self.bytes.extend_from_slice(out);
+        Some(entry)
+    }
+
+    /// The transformed bytes of `entry`, where `original` is the value it was made from.
+    pub(crate) fn value<'a>(&'a self, entry: &Entry, original: &'a [u8]) -> &'a [u8] {
+        if entry.start == NONE {
+            original
+        } else {
+            arena(&self.bytes, entry).unwrap_or(original)
+        }
+    }
+
+    /// Whether the prefilter slot `slot` may match `entry`'s value (true without a scan).
+    pub(crate) fn may_match(&self, entry: &Entry, slot: u32) -> bool {
+        entry.scan == NONE || prefilter::may_match(&self.words, entry.scan, slot)
+    }
+}
+
+/// The cache key of `value` under chain `chain`, or `None` when the value is too large to
+/// be cached.
+fn key(value: &[u8], chain: u32) -> Option<Key> {
+    if value.len() > MAX_VALUE {
+        return None;
+    }
+    Some((value.as_ptr() as usize, u32::try_from(value.len()).ok()?, chain))
+}
+
+/// The arena bytes an entry points at.
+fn arena<'a>(bytes: &'a [u8], entry: &Entry) -> Option<&'a [u8]> {
+    bytes.get(entry.start as usize..entry.start as usize + entry.len as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOWER: &[Transform] = &[Transform::Lowercase];
+    const LOWER_TRIM: &[Transform] = &[Transform::Lowercase, Transform::Trim];
+
+    #[test]
+    fn caches_changed_and_unchanged_values() {
+        let none = Prefilters::default();
+        let mut c = TransformCache::default();
+        let v = b"A B".to_vec();
+        let e = c.get_or_transform(&none, &v, (0, LOWER), false).expect("cached");
+        assert_eq!(c.value(&e, &v), b"a b");
+        assert_eq!(c.entries.len(), 1);
+        let e = c.get_or_transform(&none, &v, (0, LOWER), false).expect("cached");
+        assert_eq!(c.value(&e, &v), b"a b");
+        assert_eq!(c.entries.len(), 1, "second lookup hits the cache");
+        let plain = b"ab".to_vec();
+        let e = c.get_or_transform(&none, &plain, (0, LOWER), false).expect("cached");
+        assert_eq!(c.value(&e, &plain), b"ab");
+        assert!(c.bytes.len() == 3, "unchanged values take no arena bytes");
+        assert!(c.may_match(&e, 0), "no scan: every slot may match");
+    }
+
+    #[test]
+    fn trim_results_are_kept() {
+        let mut c = TransformCache::default();
+        let v = b" A ".to_vec();
+        let e = c
+            .get_or_transform(&Prefilters::default(), &v, (1, LOWER_TRIM), false)
+            .expect("cached");
+        assert_eq!(c.value(&e, &v), b"a");
+        let t = b" a ".to_vec();
+        let e = c
+            .get_or_transform(&Prefilters::default(), &t, (2, &[Transform::Trim]), false)
+            .expect("cached");
+        assert_eq!(c.value(&e, &t), b"a");
+    }
+
+    #[test]
+    fn large_values_are_not_cached() {
+        let big = vec![0u8; MAX_VALUE + 1];
+        assert!(TransformCache::default()
+            .get_or_transform(&Prefilters::default(), &big, (0, LOWER), false)
+            .is_none());
+    }
+}
