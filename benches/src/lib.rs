@@ -10,7 +10,7 @@ pub mod crs;
 pub mod http;
 pub mod requests;
 
-pub use crs::{crs_dir, load_crs, CrsError, RECOMMENDED_CONF};
+pub use crs::{crs_dir, load_crs, LoadCrsError, ENGINE_CONF};
 pub use http::{logged_rule_ids, run_request_phases, run_transaction, HttpRequest, HttpResponse};
 pub use requests::{
     bench_requests, browser_get, browser_get_attack, html_response, json_post, multipart_upload, urlencoded_post,

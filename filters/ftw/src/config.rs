@@ -5,32 +5,14 @@
 use meshward_seclang::RuleSet;
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming the CRS directory.
-pub const CRS_DIR_ENV: &str = "MESHWARD_CRS_DIR";
+pub use meshward_seclang::crs::CRS_DIR_ENV;
 
-/// Base settings: ModSecurity's recommended configuration as CRS's test containers use it
-/// (detection only, bodies inspected, the XML/JSON processor selection and body-error rules,
-/// response bodies of the MIME types the containers list).
-pub const BASE_CONFIG: &str = r#"
+/// What CRS's test containers add to meshward's recommended base configuration: detection only,
+/// JSON responses inspected too, and their 1 MiB response limit.
+pub const TEST_BASE_OVERRIDES: &str = r#"
 SecRuleEngine DetectionOnly
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\+|/)|text/)xml" \
-    "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"
-SecRule REQUEST_HEADERS:Content-Type "^application/json" \
-    "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-SecRequestBodyLimit 13107200
-SecRequestBodyNoFilesLimit 131072
-SecRequestBodyLimitAction Reject
-SecRule REQBODY_ERROR "!@eq 0" \
-    "id:200002,phase:2,t:none,log,deny,status:400,msg:'Failed to parse request body.',logdata:'%{reqbody_error_msg}',severity:2"
-SecRule MULTIPART_STRICT_ERROR "!@eq 0" \
-    "id:200003,phase:2,t:none,log,deny,status:400,msg:'Multipart request body failed strict validation.'"
-SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" \
-    "id:200004,phase:2,t:none,log,deny,msg:'Multipart parser detected a possible unmatched boundary.'"
-SecResponseBodyAccess On
-SecResponseBodyMimeType text/plain text/html text/xml application/json
+SecResponseBodyMimeType application/json
 SecResponseBodyLimit 1048576
-SecArgumentSeparator &
 "#;
 
 /// The test setup CRS documents for its regression suite (paranoia 4 and the limits the
@@ -49,13 +31,7 @@ SecAction "id:900005,phase:1,nolog,pass,t:none,\
 
 /// The CRS directory: `explicit`, else `$MESHWARD_CRS_DIR`, else `<workspace>/../shared/crs/v4.28.0`.
 pub fn crs_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    if let Some(dir) = std::env::var_os(CRS_DIR_ENV).filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    workspace_root().join("../shared/crs/v4.28.0")
+    explicit.map(Path::to_path_buf).unwrap_or_else(meshward_seclang::crs::crs_dir)
 }
 
 /// The workspace root (two levels above this crate).
@@ -68,30 +44,18 @@ pub fn tests_dir(crs: &Path) -> PathBuf {
     crs.join("tests/regression/tests")
 }
 
-/// The rule files to load, in order: setup, test setup, then `rules/*.conf` sorted.
-pub fn rule_files(crs: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut rules: Vec<PathBuf> = std::fs::read_dir(crs.join("rules"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-        .collect();
-    rules.sort();
-    Ok(rules)
-}
-
-/// Loads CRS with the regression test configuration.
+/// Loads CRS with the regression test configuration: the recommended base and the test
+/// containers' overrides, `crs-setup.conf.example`, the test setup, then `rules/*.conf`.
 pub fn load_crs(crs: &Path) -> anyhow::Result<RuleSet> {
-    let setup = crs.join("crs-setup.conf.example");
-    anyhow::ensure!(
-        setup.is_file(),
-        "{} not found (set --crs or {CRS_DIR_ENV})",
-        setup.display()
-    );
+    let files = meshward_seclang::crs::crs_files(crs)?;
+    let (setup, rules) = files.split_first().expect("crs_files starts with the setup file");
     let mut builder = RuleSet::builder()
         .base_dir(crs)
-        .add_str(BASE_CONFIG, "meshward-ftw/base.conf")
-        .add_file(&setup)
+        .add_str(meshward_seclang::crs::RECOMMENDED_CONF, "rules/recommended.conf")
+        .add_str(TEST_BASE_OVERRIDES, "meshward-ftw/test-base.conf")
+        .add_file(setup)
         .add_str(TEST_SETUP, "meshward-ftw/test-setup.conf");
-    for file in rule_files(crs)? {
+    for file in rules {
         builder = builder.add_file(file);
     }
     Ok(builder.build()?)

@@ -27,6 +27,7 @@ pub mod body;
 pub mod clock;
 pub mod collection;
 pub mod config;
+pub mod crs;
 pub mod error;
 pub mod macros;
 pub mod operator;
