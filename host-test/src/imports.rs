@@ -124,6 +124,32 @@ fn buffer_bytes(s: &HostState, b: &Buf) -> Vec<u8> {
     }
 }
 
+/// Adds or replaces one header-map value (`proxy_add/replace_header_map_value`) with the
+/// statuses Envoy gives: BadArgument for an unknown or unwritable map, InvalidMemoryAccess for
+/// bad pointers.
+fn write_map_value(
+    c: &mut Ctx<'_>,
+    ty: i32,
+    (kp, ks): (i32, i32),
+    (vp, vs): (i32, i32),
+    write: impl FnOnce(&mut Headers, &str, Vec<u8>),
+) -> i32 {
+    if ty as u32 > map::MAX {
+        return st(Status::BadArgument);
+    }
+    let (Some(k), Some(v)) = (read(c, kp, ks), read(c, vp, vs)) else {
+        return st(Status::InvalidMemoryAccess);
+    };
+    match mut_map(c.data_mut(), ty as u32) {
+        Some(m) => {
+            write(m, &text(&k), v);
+            OK
+        }
+        None => st(Status::BadArgument),
+    }
+}
+
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -319,38 +345,14 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_add_header_map_value",
         |mut c: Ctx<'_>, ty: i32, kp: i32, ks: i32, vp: i32, vs: i32| -> i32 {
-            if ty as u32 > map::MAX {
-                return st(Status::BadArgument);
-            }
-            let (Some(k), Some(v)) = (read(&mut c, kp, ks), read(&mut c, vp, vs)) else {
-                return st(Status::InvalidMemoryAccess);
-            };
-            match mut_map(c.data_mut(), ty as u32) {
-                Some(m) => {
-                    m.add(&text(&k), v);
-                    OK
-                }
-                None => st(Status::BadArgument),
-            }
+            write_map_value(&mut c, ty, (kp, ks), (vp, vs), |m, k, v| m.add(k, v))
         },
     )?;
     linker.func_wrap(
         "env",
         "proxy_replace_header_map_value",
         |mut c: Ctx<'_>, ty: i32, kp: i32, ks: i32, vp: i32, vs: i32| -> i32 {
-            if ty as u32 > map::MAX {
-                return st(Status::BadArgument);
-            }
-            let (Some(k), Some(v)) = (read(&mut c, kp, ks), read(&mut c, vp, vs)) else {
-                return st(Status::InvalidMemoryAccess);
-            };
-            match mut_map(c.data_mut(), ty as u32) {
-                Some(m) => {
-                    m.set(&text(&k), v);
-                    OK
-                }
-                None => st(Status::BadArgument),
-            }
+            write_map_value(&mut c, ty, (kp, ks), (vp, vs), |m, k, v| m.set(k, v))
         },
     )?;
     linker.func_wrap("env", "proxy_remove_header_map_value", |mut c: Ctx<'_>, ty: i32, kp: i32, ks: i32| -> i32 {
