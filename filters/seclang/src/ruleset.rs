@@ -548,6 +548,15 @@ fn update_targets(rule: &mut Rule, targets: &variable::Targets, replaced: Option
     current.exclusions.extend(targets.exclusions.iter().cloned());
 }
 
+/// Assigns each named field of `$update` that is `Some` to the same field of `$target`.
+macro_rules! for_each_set {
+    ($target:ident, $update:ident, $($field:ident),+) => {
+        $(if $update.$field.is_some() {
+            $target.$field = $update.$field;
+        })+
+    };
+}
+
 fn update_actions(rule: &mut Rule, raw: &[RawAction], default: &DefaultAction) -> Result<(), (String, String)> {
     let mut update = ActionList::default();
     for a in raw {
@@ -557,36 +566,8 @@ fn update_actions(rule: &mut Rule, raw: &[RawAction], default: &DefaultAction) -
         return Err(("SecRuleUpdateActionById".into(), "cannot change id, phase or chain".into()));
     }
     let a = &mut rule.actions;
-    if update.msg.is_some() {
-        a.msg = update.msg;
-    }
-    if update.logdata.is_some() {
-        a.logdata = update.logdata;
-    }
-    if update.severity.is_some() {
-        a.severity = update.severity;
-    }
-    if update.ver.is_some() {
-        a.ver = update.ver;
-    }
-    if update.rev.is_some() {
-        a.rev = update.rev;
-    }
-    if update.maturity.is_some() {
-        a.maturity = update.maturity;
-    }
-    if update.accuracy.is_some() {
-        a.accuracy = update.accuracy;
-    }
-    if update.status.is_some() {
-        a.status = update.status;
-    }
-    if update.skip.is_some() {
-        a.skip = update.skip;
-    }
-    if update.skip_after.is_some() {
-        a.skip_after = update.skip_after;
-    }
+    // Only the actions the update names replace the rule's own.
+    for_each_set!(a, update, msg, logdata, severity, ver, rev, maturity, accuracy, status, skip, skip_after);
     a.tags.extend(update.tags);
     a.setvars.extend(update.setvars);
     a.runtime.extend(update.runtime);
