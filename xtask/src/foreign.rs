@@ -73,11 +73,19 @@ fn filter_dirs(root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn has(program: &str) -> bool {
-    Command::new(program).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// Makes `node` and `npm` available: present already, or installed with apt-get as root.
@@ -93,7 +101,10 @@ fn ensure_node() -> Result<()> {
         );
     }
     println!("xtask: installing {} with apt-get", NODE_PACKAGES.join(" "));
-    let update = Command::new("apt-get").args(["update", "-qq"]).status().context("running apt-get update")?;
+    let update = Command::new("apt-get")
+        .args(["update", "-qq"])
+        .status()
+        .context("running apt-get update")?;
     if !update.success() {
         bail!("apt-get update failed ({update})");
     }
@@ -107,7 +118,10 @@ fn ensure_node() -> Result<()> {
         bail!("apt-get install {} failed ({install})", NODE_PACKAGES.join(" "));
     }
     if !(has("node") && has("npm")) {
-        bail!("node and npm are still missing after apt-get install {}", NODE_PACKAGES.join(" "));
+        bail!(
+            "node and npm are still missing after apt-get install {}",
+            NODE_PACKAGES.join(" ")
+        );
     }
     Ok(())
 }
@@ -121,7 +135,10 @@ fn mtime(path: &Path) -> Option<SystemTime> {
 fn npm_ci_if_needed(dir: &Path) -> Result<()> {
     let lock = dir.join("package-lock.json");
     if !lock.is_file() {
-        bail!("{} is missing: foreign filters must pin their toolchain", lock.display());
+        bail!(
+            "{} is missing: foreign filters must pin their toolchain",
+            lock.display()
+        );
     }
     // npm writes node_modules/.package-lock.json after a successful install.
     let installed = dir.join("node_modules/.package-lock.json");
@@ -144,8 +161,11 @@ fn npm_ci_if_needed(dir: &Path) -> Result<()> {
 /// True when `out` is missing or older than any source, manifest or installed toolchain file.
 fn is_stale(dir: &Path, out: &Path) -> Result<bool> {
     let Some(built) = mtime(out) else { return Ok(true) };
-    let mut inputs =
-        vec![dir.join("package.json"), dir.join("package-lock.json"), dir.join("node_modules/.package-lock.json")];
+    let mut inputs = vec![
+        dir.join("package.json"),
+        dir.join("package-lock.json"),
+        dir.join("node_modules/.package-lock.json"),
+    ];
     let assembly = dir.join("assembly");
     for entry in std::fs::read_dir(&assembly).with_context(|| format!("reading {}", assembly.display()))? {
         inputs.push(entry.with_context(|| format!("reading {}", assembly.display()))?.path());

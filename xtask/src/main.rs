@@ -74,7 +74,7 @@ fn test(root: &Path) -> Result<()> {
     foreign::build_foreign(root)?;
     let mut cargo = Command::new(cargo_bin());
     cargo.current_dir(root).args(["test", "--workspace"]);
-    for excluded in wasm::cdylib_packages(root)? {
+    for excluded in wasm::cdylib_only_packages(root)? {
         cargo.args(["--exclude", &excluded]);
     }
     test_env(root, &setup, &mut cargo);
@@ -85,9 +85,14 @@ fn demo(root: &Path) -> Result<()> {
     let setup = setup(root)?;
     wasm::build_all(root, &setup.toolchain, wasm::DEFAULT_TARGET)?;
     let mut cargo = Command::new(cargo_bin());
-    cargo
-        .current_dir(root)
-        .args(["run", "--quiet", "--package", "meshward-envoy", "--bin", "meshward-demo"]);
+    cargo.current_dir(root).args([
+        "run",
+        "--quiet",
+        "--package",
+        "meshward-envoy",
+        "--bin",
+        "meshward-demo",
+    ]);
     test_env(root, &setup, &mut cargo);
     run_status(&mut cargo, "meshward-demo")
 }
@@ -113,7 +118,9 @@ fn workspace_root() -> PathBuf {
 
 /// The cargo that runs xtask (rustup's), for native builds.
 fn cargo_bin() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"))
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
 /// Runs `cmd`, failing with `what` when it exits non-zero.

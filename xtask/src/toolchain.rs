@@ -27,7 +27,10 @@ pub struct WasmToolchain {
 impl WasmToolchain {
     /// Detects the toolchain, installing Debian's packages when nothing else can build wasm.
     pub fn detect_or_install(_root: &Path) -> Result<WasmToolchain> {
-        let mut toolchain = WasmToolchain { rustup_sysroot: rustup_sysroot(), debian: debian_ready() };
+        let mut toolchain = WasmToolchain {
+            rustup_sysroot: rustup_sysroot(),
+            debian: debian_ready(),
+        };
         let all_rustup = crate::wasm::ALL_TARGETS.iter().all(|t| toolchain.rustup_has(t));
         if !all_rustup && !toolchain.debian {
             install_debian_packages()?;
@@ -44,7 +47,11 @@ impl WasmToolchain {
         crate::wasm::ALL_TARGETS
             .iter()
             .map(|t| {
-                let how = if self.rustup_has(t) { "rustup std" } else { "Debian rustc-web + build-std" };
+                let how = if self.rustup_has(t) {
+                    "rustup std"
+                } else {
+                    "Debian rustc-web + build-std"
+                };
                 format!("{t}: {how}")
             })
             .collect::<Vec<_>>()

@@ -32,6 +32,22 @@ pub fn artifact_dir(root: &Path, target: &str) -> PathBuf {
 
 /// Workspace packages that build a `cdylib` (the wasm filters), from `cargo metadata`.
 pub fn cdylib_packages(root: &Path) -> Result<Vec<String>> {
+    Ok(filter_packages(root)?.into_iter().map(|(name, _)| name).collect())
+}
+
+/// Workspace packages that build only a `cdylib`: they cannot link natively, so native tests skip
+/// them. (A filter that is also an `rlib` keeps its adapter behind `cfg(target_arch = "wasm32")`
+/// and its native tests run.)
+pub fn cdylib_only_packages(root: &Path) -> Result<Vec<String>> {
+    Ok(filter_packages(root)?
+        .into_iter()
+        .filter(|(_, only)| *only)
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// `(name, builds nothing but a cdylib)` for every package with a `cdylib` target.
+fn filter_packages(root: &Path) -> Result<Vec<(String, bool)>> {
     let out = Command::new(crate::cargo_bin())
         .current_dir(root)
         .args(["metadata", "--no-deps", "--format-version", "1"])
@@ -43,11 +59,27 @@ pub fn cdylib_packages(root: &Path) -> Result<Vec<String>> {
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
     let mut names = Vec::new();
     for package in meta["packages"].as_array().into_iter().flatten() {
-        let is_cdylib = package["targets"].as_array().into_iter().flatten().any(|t| {
-            t["crate_types"].as_array().into_iter().flatten().any(|c| c == "cdylib")
-        });
-        if let (true, Some(name)) = (is_cdylib, package["name"].as_str()) {
-            names.push(name.to_string());
+        let lib_types: Vec<&str> = package["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| {
+                let kinds = t["kind"].as_array();
+                kinds
+                    .into_iter()
+                    .flatten()
+                    .any(|k| matches!(k.as_str(), Some("lib" | "rlib" | "cdylib" | "dylib" | "staticlib")))
+            })
+            .flat_map(|t| {
+                t["crate_types"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str())
+            })
+            .collect();
+        if let (true, Some(name)) = (lib_types.contains(&"cdylib"), package["name"].as_str()) {
+            names.push((name.to_string(), lib_types.iter().all(|c| *c == "cdylib")));
         }
     }
     names.sort();
@@ -74,8 +106,7 @@ pub fn build_all(root: &Path, toolchain: &crate::toolchain::WasmToolchain, targe
         let file = format!("{}.wasm", p.replace('-', "_"));
         let from = built.join(&file);
         let to = dest.join(&file);
-        std::fs::copy(&from, &to)
-            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
         let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
         println!("xtask:   {} ({} KiB)", to.display(), size / 1024);
     }
