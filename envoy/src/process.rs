@@ -24,19 +24,26 @@ impl Envoy {
     /// Writes the bootstrap, starts Envoy and waits until its admin `/ready` answers `LIVE`.
     /// If Envoy exits first (e.g. it rejected a filter), returns [`HarnessError::Exited`] with its log.
     pub fn start(config: &EnvoyConfig) -> Result<Envoy, HarnessError> {
-        let binary = locate::envoy_binary()?;
         for filter in &config.filters {
             if !filter.wasm.is_file() {
                 return Err(HarnessError::WasmMissing { path: filter.wasm.clone() });
             }
         }
+        Envoy::start_bootstrap(&config.bootstrap(), &config.log_level, config.ready_timeout)
+    }
+
+    /// Starts Envoy with a bootstrap document written elsewhere (e.g. several listeners or TLS).
+    /// Its admin and listener ports should be 0; [`Envoy::addr`] is the first listener's address and
+    /// [`Envoy::listener`] finds others by name.
+    pub fn start_bootstrap(bootstrap_doc: &serde_json::Value, log_level: &str, ready_timeout: Duration) -> Result<Envoy, HarnessError> {
+        let binary = locate::envoy_binary()?;
         let instance = INSTANCE.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
         let dir = std::env::temp_dir().join(format!("meshward-envoy-{pid}-{instance}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| HarnessError::io(format!("creating {}", dir.display()), e))?;
         let bootstrap = dir.join("bootstrap.yaml");
-        let text = serde_json::to_string_pretty(&config.bootstrap()).unwrap_or_default();
+        let text = serde_json::to_string_pretty(bootstrap_doc).unwrap_or_default();
         std::fs::write(&bootstrap, text).map_err(|e| HarnessError::io(format!("writing {}", bootstrap.display()), e))?;
         let log_path = dir.join("envoy.log");
         let log = std::fs::File::create(&log_path).map_err(|e| HarnessError::io("creating the Envoy log", e))?;
@@ -47,7 +54,7 @@ impl Envoy {
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&bootstrap)
-            .args(["--concurrency", "1", "--base-id", &base_id.to_string(), "-l", &config.log_level])
+            .args(["--concurrency", "1", "--base-id", &base_id.to_string(), "-l", log_level])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdin(Stdio::null())
@@ -56,8 +63,8 @@ impl Envoy {
             .spawn()
             .map_err(|e| HarnessError::io(format!("starting {}", binary.display()), e))?;
         let mut envoy = Envoy { child, dir, admin: SocketAddr::from(([127, 0, 0, 1], 0)), listener: SocketAddr::from(([127, 0, 0, 1], 0)) };
-        envoy.wait_ready(&admin_path, config.ready_timeout)?;
-        envoy.listener = envoy.find_listener()?;
+        envoy.wait_ready(&admin_path, ready_timeout)?;
+        envoy.listener = envoy.find_listener(None)?;
         Ok(envoy)
     }
 
@@ -81,10 +88,20 @@ impl Envoy {
         }
     }
 
-    fn find_listener(&self) -> Result<SocketAddr, HarnessError> {
+    /// The address of the listener named `name`.
+    pub fn listener(&self, name: &str) -> Result<SocketAddr, HarnessError> {
+        self.find_listener(Some(name))
+    }
+
+    fn find_listener(&self, name: Option<&str>) -> Result<SocketAddr, HarnessError> {
         let path = "/listeners?format=json";
         let json = self.admin_json(path)?;
-        let address = json["listener_statuses"][0]["local_address"]["socket_address"].clone();
+        let statuses = json["listener_statuses"].as_array().cloned().unwrap_or_default();
+        let status = statuses
+            .iter()
+            .find(|s| name.is_none_or(|n| s["name"] == n))
+            .ok_or_else(|| HarnessError::Admin { path: path.into(), why: format!("no listener {name:?} in {json}") })?;
+        let address = status["local_address"]["socket_address"].clone();
         let ip = address["address"].as_str().unwrap_or("127.0.0.1");
         let port = address["port_value"].as_u64().ok_or_else(|| HarnessError::Admin { path: path.into(), why: format!("no listener port in {json}") })?;
         format!("{ip}:{port}").parse().map_err(|e| HarnessError::Admin { path: path.into(), why: format!("{e}") })
