@@ -123,6 +123,16 @@ pub struct EnvoyConfig {
     pub clusters: Vec<(String, SocketAddr)>,
     /// Listener `per_connection_buffer_limit_bytes` (Envoy's default is 1 MiB).
     pub buffer_limit: Option<u32>,
+    /// Native HTTP filters placed before the wasm filters.
+    pub native_filters: Vec<Value>,
+    /// Native HTTP filters placed after the wasm filters, before the router (e.g.
+    /// `envoy.filters.http.buffer`, which then holds the request until the WAF let it through).
+    pub native_filters_after: Vec<Value>,
+    /// Extra fields of the HTTP connection manager (`request_timeout`...); an
+    /// `http_protocol_options` object is merged into the harness's own.
+    pub hcm_options: serde_json::Map<String, Value>,
+    /// Named prefix routes to the upstream, matched before the catch-all (`xds.route_name`).
+    pub routes: Vec<(String, String)>,
     /// Route timeout.
     pub route_timeout: Duration,
     /// Envoy's `-l` log level.
@@ -139,6 +149,10 @@ impl EnvoyConfig {
             upstream,
             clusters: Vec::new(),
             buffer_limit: None,
+            native_filters: Vec::new(),
+            native_filters_after: Vec::new(),
+            hcm_options: serde_json::Map::new(),
+            routes: Vec::new(),
             route_timeout: Duration::from_secs(15),
             log_level: "info".into(),
             ready_timeout: Duration::from_secs(20),
@@ -163,6 +177,36 @@ impl EnvoyConfig {
         self
     }
 
+    /// Puts a native HTTP filter (its full JSON, `name` and `typed_config`) before the wasm filters.
+    pub fn native_filter(mut self, filter: Value) -> Self {
+        self.native_filters.push(filter);
+        self
+    }
+
+    /// Puts a native HTTP filter after the wasm filters (just before the router).
+    pub fn native_filter_after(mut self, filter: Value) -> Self {
+        self.native_filters_after.push(filter);
+        self
+    }
+
+    /// Sets a field of the HTTP connection manager (`http_protocol_options` objects are merged).
+    pub fn hcm_option(mut self, key: &str, value: Value) -> Self {
+        self.hcm_options.insert(key.into(), value);
+        self
+    }
+
+    /// Adds a route named `name` for paths starting with `prefix` (before the catch-all).
+    pub fn route(mut self, name: &str, prefix: &str) -> Self {
+        self.routes.push((name.into(), prefix.into()));
+        self
+    }
+
+    /// Sets the route timeout.
+    pub fn route_timeout(mut self, timeout: Duration) -> Self {
+        self.route_timeout = timeout;
+        self
+    }
+
     /// Sets Envoy's log level.
     pub fn log_level(mut self, level: &str) -> Self {
         self.log_level = level.into();
@@ -172,12 +216,20 @@ impl EnvoyConfig {
     /// The bootstrap document (JSON, which is also valid YAML). Ports are 0: Envoy picks free
     /// ones and the harness reads them back from the admin endpoint.
     pub fn bootstrap(&self) -> Value {
-        let mut http_filters: Vec<Value> = self.filters.iter().map(WasmFilter::to_json).collect();
+        let mut http_filters: Vec<Value> = self.native_filters.clone();
+        http_filters.extend(self.filters.iter().map(WasmFilter::to_json));
+        http_filters.extend(self.native_filters_after.iter().cloned());
         http_filters.push(json!({
             "name": "envoy.filters.http.router",
             "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
         }));
         let timeout = format!("{}s", self.route_timeout.as_secs_f64());
+        let mut routes: Vec<Value> = self
+            .routes
+            .iter()
+            .map(|(name, prefix)| json!({ "name": name, "match": { "prefix": prefix }, "route": { "cluster": "upstream", "timeout": timeout } }))
+            .collect();
+        routes.push(json!({ "match": { "prefix": "/" }, "route": { "cluster": "upstream", "timeout": timeout } }));
         let mut listener = json!({
             "name": "main",
             "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -193,7 +245,7 @@ impl EnvoyConfig {
                             "virtual_hosts": [{
                                 "name": "all",
                                 "domains": ["*"],
-                                "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "upstream", "timeout": timeout } }]
+                                "routes": routes
                             }]
                         },
                         "http_filters": http_filters,
@@ -201,6 +253,17 @@ impl EnvoyConfig {
                 }]
             }]
         });
+        let hcm = &mut listener["filter_chains"][0]["filters"][0]["typed_config"];
+        for (key, value) in &self.hcm_options {
+            match (key.as_str(), value) {
+                ("http_protocol_options", Value::Object(extra)) => {
+                    for (k, v) in extra {
+                        hcm["http_protocol_options"][k] = v.clone();
+                    }
+                }
+                _ => hcm[key] = value.clone(),
+            }
+        }
         if let Some(limit) = self.buffer_limit {
             listener["per_connection_buffer_limit_bytes"] = json!(limit);
         }
@@ -231,6 +294,21 @@ fn cluster(name: &str, addr: SocketAddr) -> Value {
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": socket(addr) } }] }]
+        }
+    })
+}
+
+/// Envoy's buffer filter (`envoy.filters.http.buffer`): holds the whole request, headers
+/// included, until it is complete or larger than `max_request_bytes` (then 413). Placed
+/// after the WAF (just before the router), it keeps even the headers of a request the WAF
+/// blocks in the body phase from reaching the upstream; placed before the WAF it does not
+/// (the WAF lets the headers through as soon as it gets them).
+pub fn buffer_filter(max_request_bytes: u32) -> Value {
+    json!({
+        "name": "envoy.filters.http.buffer",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+            "max_request_bytes": max_request_bytes,
         }
     })
 }

@@ -12,14 +12,18 @@
 //! # Ok::<(), meshward_envoy::HarnessError>(())
 //! ```
 
+pub mod albedo;
 pub mod bootstrap;
 pub mod client;
 mod error;
 pub mod http;
 pub mod locate;
 pub mod logs;
+pub mod mesh;
+pub mod rbac;
 mod process;
 pub mod upstream;
+pub mod waf;
 
 pub use bootstrap::{EnvoyConfig, WasmFilter};
 pub use client::{Request, Response};

@@ -1,9 +1,10 @@
 //! A small upstream HTTP/1.1 server for tests: records every request and answers with a
-//! configurable response; implements CRS albedo's `POST /reflect`.
+//! configurable response; implements CRS albedo's `POST /reflect` (and, in albedo mode,
+//! albedo's answer to every request).
 
+use crate::albedo;
 use crate::http::{self, Frame, Framing, Headers};
 use crate::HarnessError;
-use base64::Engine as _;
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -98,7 +99,9 @@ pub type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<UpstreamResponse> + Se
 
 struct Shared {
     stop: AtomicBool,
+    albedo: AtomicBool,
     requests: Mutex<Vec<RecordedRequest>>,
+    heads: Mutex<Vec<RecordedRequest>>,
     arrived: Condvar,
     response: Mutex<UpstreamResponse>,
     handler: Mutex<Option<Handler>>,
@@ -125,7 +128,9 @@ impl Upstream {
         listener.set_nonblocking(true).map_err(|e| HarnessError::io("upstream non-blocking", e))?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
+            albedo: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
+            heads: Mutex::new(Vec::new()),
             arrived: Condvar::new(),
             response: Mutex::new(UpstreamResponse::ok("ok").header("content-type", "text/plain")),
             handler: Mutex::new(None),
@@ -142,6 +147,23 @@ impl Upstream {
     /// Where the upstream listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Answers every request as CRS's albedo backend does (handler and canned response unused).
+    pub fn set_albedo(&self, on: bool) {
+        self.shared.albedo.store(on, Ordering::SeqCst);
+    }
+
+    /// Forgets the requests recorded so far (long runs keep memory bounded).
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+        lock(&self.shared.heads).clear();
+    }
+
+    /// Every request head received so far, also of requests whose body never completed
+    /// (e.g. the proxy forwarded the headers, then reset the stream); bodies are empty.
+    pub fn heads(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.heads).clone()
     }
 
     /// Sets the canned response for requests no handler answers.
@@ -224,9 +246,17 @@ fn serve_requests(stream: TcpStream, shared: &Shared) {
             Ok(Some(head)) => head,
             _ => return,
         };
+        let [method, path, version] = head.parts;
+        lock(&shared.heads).push(RecordedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            version: version.clone(),
+            headers: head.headers.clone(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+        });
         let Ok(framing) = http::framing(&head.headers, Framing::None) else { return };
         let Ok((body, trailers)) = http::read_body(&mut reader, framing) else { return };
-        let [method, path, version] = head.parts;
         let request = RecordedRequest { method, path, version, headers: head.headers, body, trailers };
         let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = answer(shared, &request);
@@ -249,8 +279,9 @@ fn serve_requests(stream: TcpStream, shared: &Shared) {
 }
 
 fn answer(shared: &Shared, request: &RecordedRequest) -> UpstreamResponse {
-    if request.method == "POST" && (request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?")) {
-        return reflect(&request.body);
+    let reflect = request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?");
+    if shared.albedo.load(Ordering::SeqCst) || (request.method == "POST" && reflect) {
+        return albedo::respond(&request.method, request.path.as_bytes(), &request.body).into();
     }
     let handler = lock(&shared.handler).clone();
     if let Some(response) = handler.and_then(|h| h(request)) {
@@ -261,32 +292,14 @@ fn answer(shared: &Shared, request: &RecordedRequest) -> UpstreamResponse {
 
 /// albedo's `/reflect`: the request body is a JSON spec of the response to send.
 pub fn reflect(spec: &[u8]) -> UpstreamResponse {
-    let bad = |text: &str| UpstreamResponse { body: text.as_bytes().to_vec(), ..UpstreamResponse::new(400) };
-    let Ok(spec) = serde_json::from_slice::<serde_json::Value>(spec) else {
-        return bad("Invalid JSON in request body");
-    };
-    let status = spec.get("status").and_then(serde_json::Value::as_u64).unwrap_or(0);
-    if (status > 0 && status < 100) || status >= 600 {
-        return bad(&format!("Invalid status code: {status}"));
+    albedo::reflect(spec).into()
+}
+
+impl From<albedo::Response> for UpstreamResponse {
+    fn from(r: albedo::Response) -> Self {
+        let headers = r.headers.into_iter().map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())).collect();
+        UpstreamResponse { headers, body: r.body, ..UpstreamResponse::new(r.status) }
     }
-    let mut response = UpstreamResponse::new(if status == 0 { 200 } else { status as u16 });
-    if let Some(headers) = spec.get("headers").and_then(serde_json::Value::as_object) {
-        for (name, value) in headers {
-            if let Some(value) = value.as_str() {
-                response.headers.push((name.clone(), value.to_string()));
-            }
-        }
-    }
-    let body = spec.get("body").and_then(serde_json::Value::as_str).unwrap_or_default();
-    if !body.is_empty() {
-        response.body = body.as_bytes().to_vec();
-    } else if let Some(encoded) = spec.get("encodedBody").and_then(serde_json::Value::as_str) {
-        match base64::engine::general_purpose::STANDARD.decode(encoded) {
-            Ok(bytes) => response.body = bytes,
-            Err(_) => return bad("invalid base64 encoding of response body"),
-        }
-    }
-    response
 }
 
 fn reason(status: u16) -> &'static str {

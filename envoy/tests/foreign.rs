@@ -194,5 +194,5 @@ fn bad_configuration_is_rejected_by_envoy_and_replay() {
         ..Default::default()
     };
     let err = replay(&args).expect_err("replay must reject local_status=99");
-    assert!(matches!(err, meshward_host_test::Error::ConfigRejected { ref root_id } if root_id == ROOT_ID), "{err}");
+    assert!(matches!(err, meshward_host_test::Error::ConfigRejected { ref root_id, .. } if root_id == ROOT_ID), "{err}");
 }

@@ -39,10 +39,13 @@ pub enum Error {
     #[error("proxy_on_vm_start returned false (VM start rejected)")]
     VmStartRejected,
     /// `proxy_on_configure` returned false: the plugin configuration was rejected.
-    #[error("proxy_on_configure returned false for root_id {root_id:?} (configuration rejected)")]
+    #[error("proxy_on_configure returned false for root_id {root_id:?} (configuration rejected){}", logged_suffix(.logs))]
     ConfigRejected {
         /// Root id whose configuration was rejected.
         root_id: String,
+        /// `level: message` of each line the filter logged while configuring (Envoy shows these
+        /// in its log before rejecting the filter).
+        logs: Vec<String>,
     },
     /// The VM has failed earlier (a trap) and cannot be used anymore, as in Envoy.
     #[error("the VM failed earlier and is unusable")]
@@ -61,4 +64,12 @@ pub enum Error {
     /// The stream API was used out of order.
     #[error("stream misuse: {0}")]
     Misuse(String),
+}
+
+fn logged_suffix(logs: &[String]) -> String {
+    if logs.is_empty() {
+        String::new()
+    } else {
+        format!("; the filter logged: {}", logs.join(" | "))
+    }
 }

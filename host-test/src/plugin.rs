@@ -361,11 +361,16 @@ impl Plugin {
         }
         if let Some(f) = self.exports.on_configure.clone() {
             let size = config.len() as i32;
+            let logged_before = self.store.data().logs.len();
             self.store.data_mut().configuring = Some(config);
             let r = self.call("proxy_on_configure", id, &f, (id as i32, size));
             self.store.data_mut().configuring = None;
             if r? == 0 {
-                return Err(Error::ConfigRejected { root_id: root_id.to_string() });
+                let logs = self.store.data().logs[logged_before..]
+                    .iter()
+                    .map(|l| format!("{}: {}", l.level, l.message))
+                    .collect();
+                return Err(Error::ConfigRejected { root_id: root_id.to_string(), logs });
             }
         }
         self.pump()?;

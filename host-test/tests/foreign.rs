@@ -214,7 +214,7 @@ fn library_rejects_each_kind_of_bad_configuration() {
         "=x\ntag=blue",
     ] {
         match host.plugin(&module).root(ROOT_ID, bad).build() {
-            Err(Error::ConfigRejected { root_id }) => assert_eq!(root_id, ROOT_ID),
+            Err(Error::ConfigRejected { root_id, .. }) => assert_eq!(root_id, ROOT_ID),
             Err(other) => panic!("{bad:?}: expected a rejected configuration, got {other}"),
             Ok(_) => panic!("{bad:?}: configuration accepted"),
         }

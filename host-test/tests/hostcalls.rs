@@ -57,7 +57,7 @@ fn configure_results(module: &meshward_host_test::Module) {
     check("sched_yield", &r, "0", "");
     check("poll_oneoff", &r, "0", "0");
     check("clock_realtime", &r, "0", "true");
-    check("clock_monotonic", &r, "58", "");
+    check("clock_monotonic", &r, "0", "");
 }
 
 #[test]

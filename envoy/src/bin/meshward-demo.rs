@@ -1,14 +1,25 @@
-//! Demo: the hello fixture filter in real Envoy — one request goes through to the upstream
-//! (which sees `x-hello`), one is answered by the filter itself (`/local` → 418). Prints a short
-//! transcript and exits non-zero on any unexpected result.
+//! Demo: the meshward WAF (CRS v4 at paranoia 1 inside `meshward_waf.wasm`) in a real Envoy.
+//! Detect mode first: a clean request and two attacks (SQLi, XSS) all reach the upstream, and
+//! the WAF's evidence event for each attack is printed. Then Envoy restarts in enforce mode and
+//! the same attack is answered 403 without reaching the upstream. Everything listens on
+//! 127.0.0.1; the run is bounded (each request times out after 10 s). Exits non-zero on any
+//! unexpected result.
 
-use meshward_envoy::{locate, Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+use meshward_envoy::{locate, waf, Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
 use std::process::ExitCode;
+use std::time::Duration;
+
+const SQLI: &str = "/products?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--";
+/// How long to look for the event of a request no rule should match (none is written).
+const QUIET: Duration = Duration::from_millis(300);
+/// How long an attack's event may take to appear in Envoy's log.
+const EVENT: Duration = Duration::from_secs(5);
+const XSS: &str = "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E";
 
 fn main() -> ExitCode {
     match run() {
         Ok(()) => {
-            println!("demo: OK");
+            println!("\ndemo: OK");
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -18,37 +29,80 @@ fn main() -> ExitCode {
     }
 }
 
+fn start(upstream: &Upstream, config: &str) -> Result<Envoy, String> {
+    let wasm = locate::wasm_file("meshward-waf").map_err(|e| e.to_string())?;
+    let filter = WasmFilter::new(&wasm, config).name("meshward_waf").root_id("meshward_waf").vm_id("meshward_waf");
+    let envoy_config = EnvoyConfig::new(upstream.addr())
+        .filter(filter)
+        .hcm_option("preserve_external_request_id", true.into());
+    let envoy = Envoy::start(&envoy_config).map_err(|e| e.to_string())?;
+    println!("envoy ready on {} with {} and plugin configuration {config}", envoy.addr(), wasm.display());
+    Ok(envoy)
+}
+
+/// Sends `GET path` with a known request id; prints the status and, if any, the WAF's event.
+fn send(envoy: &Envoy, upstream: &Upstream, path: &str, id: &str, wait: Duration) -> Result<(u16, Option<serde_json::Value>), String> {
+    let before = upstream.requests().len();
+    let response = envoy.send(&Request::get(path).header("x-request-id", id)).map_err(|e| e.to_string())?;
+    let reached = upstream.requests().len() > before;
+    println!("\n> GET {path}");
+    println!("< {} {} (upstream reached: {})", response.status, response.reason, if reached { "yes" } else { "no" });
+    let event = waf::wait_event(envoy, id, wait);
+    match &event {
+        Some(e) => println!("  evidence:\n{}", indent(&serde_json::to_string_pretty(e).unwrap_or_default())),
+        None => println!("  evidence: none (no rule matched)"),
+    }
+    Ok((response.status, event))
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn rule_ids(event: &Option<serde_json::Value>) -> Vec<u64> {
+    event
+        .as_ref()
+        .and_then(|e| e["rules"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r["id"].as_u64())
+        .collect()
+}
+
 fn run() -> Result<(), String> {
-    let wasm = locate::wasm_file("meshward-fixture-hello").map_err(|e| e.to_string())?;
     let upstream = Upstream::start().map_err(|e| e.to_string())?;
     println!("upstream listening on {}", upstream.addr());
-    let filter = WasmFilter::new(&wasm, "hello from meshward").name("hello").root_id("hello_root").vm_id("hello_vm");
-    let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(filter)).map_err(|e| e.to_string())?;
-    println!("envoy ready: listener {}, admin {}, filter {}", envoy.addr(), envoy.admin_addr(), wasm.display());
 
-    println!("\n> GET /hello");
-    let through = envoy.send(&Request::get("/hello")).map_err(|e| e.to_string())?;
-    println!("< {} {} (x-hello: {})", through.status, through.reason, through.header("x-hello").unwrap_or("-"));
-    let seen = upstream.requests();
-    let tag = seen.first().and_then(|r| r.header("x-hello")).map(str::to_string);
-    println!("  upstream saw {} request(s); x-hello = {}", seen.len(), tag.as_deref().unwrap_or("<missing>"));
-    if through.status != 200 || tag.as_deref() != Some("hello from meshward") {
-        return Err(format!("expected 200 with x-hello upstream, got {} / {tag:?}", through.status));
+    println!("\n=== detect mode (the default, `{{}}`): record, never block ===");
+    let envoy = start(&upstream, "{}")?;
+    let (clean, clean_event) = send(&envoy, &upstream, "/products?id=42", "demo-clean-1", QUIET)?;
+    let (sqli, sqli_event) = send(&envoy, &upstream, SQLI, "demo-sqli-1", EVENT)?;
+    let (xss, xss_event) = send(&envoy, &upstream, XSS, "demo-xss-1", EVENT)?;
+    if (clean, sqli, xss) != (200, 200, 200) || clean_event.is_some() {
+        return Err(format!("detect mode: expected 200 x3 and no event for the clean request, got {clean}/{sqli}/{xss}"));
     }
+    for (name, event) in [("SQLi", &sqli_event), ("XSS", &xss_event)] {
+        let decision = event.as_ref().map(|e| e["decision"].clone());
+        if decision != Some("would_block".into()) {
+            return Err(format!("detect mode: the {name} event should say would_block, got {decision:?}"));
+        }
+    }
+    let counters = waf::counters(&envoy).map_err(|e| e.to_string())?;
+    println!("\nWAF counters: {}", counters.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
+    drop(envoy);
 
-    println!("\n> GET /local");
-    let local = envoy.send(&Request::get("/local")).map_err(|e| e.to_string())?;
-    println!("< {} {}: {}", local.status, local.reason, local.text().trim_end());
-    let upstream_count = upstream.requests().len();
-    println!("  upstream saw {} request(s) in total (unchanged: answered by the filter)", upstream_count);
-    if local.status != 418 || upstream_count != 1 {
-        return Err(format!("expected a local 418 and no new upstream request, got {} / {upstream_count}", local.status));
+    println!("\n=== enforce mode (`{{\"mode\":\"enforce\"}}`): block ===");
+    let envoy = start(&upstream, r#"{"mode":"enforce"}"#)?;
+    let seen_before = upstream.requests().len();
+    let (blocked, event) = send(&envoy, &upstream, SQLI, "demo-sqli-2", EVENT)?;
+    let reached = upstream.requests().len() > seen_before;
+    if blocked != 403 || reached {
+        return Err(format!("enforce mode: expected 403 and no upstream request, got {blocked} (upstream reached: {reached})"));
     }
-
-    let streams = envoy.stat("wasmcustom.hello_streams").map_err(|e| e.to_string())?;
-    println!("\nenvoy stat wasmcustom.hello_streams = {}", streams.map_or("<missing>".into(), |n| n.to_string()));
-    if streams != Some(2) {
-        return Err(format!("expected 2 streams counted, got {streams:?}"));
+    let decision = event.as_ref().map(|e| e["decision"].clone());
+    if decision != Some("block".into()) {
+        return Err(format!("enforce mode: the event should say block, got {decision:?}"));
     }
+    println!("\nSQLi rules matched in detect mode: {:?}; in enforce mode: {:?}", rule_ids(&sqli_event), rule_ids(&event));
     Ok(())
 }

@@ -5,6 +5,9 @@ use crate::drive::Served;
 use crate::format::Output;
 use crate::http1::Rejection;
 
+/// The note on a failure where the test expects the origin server itself to refuse (400).
+pub const ORIGIN_REFUSAL_NOTE: &str = " (the test expects the web server to refuse the request; the proxy forwards it)";
+
 /// What happened to one stage's request.
 #[derive(Debug, Clone)]
 pub enum Observed {
@@ -46,11 +49,7 @@ fn check_served(expected: &Output, served: &Served) -> Result<(), String> {
     }
     if let Some(status) = expected.status {
         if served.status != status {
-            let note = if status == 400 {
-                " (the test expects the web server to refuse the request; the proxy forwards it)"
-            } else {
-                ""
-            };
+            let note = if status == 400 { ORIGIN_REFUSAL_NOTE } else { "" };
             return Err(format!("status {} (expected {status}){note}", served.status));
         }
     }

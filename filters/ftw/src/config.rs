@@ -60,3 +60,44 @@ pub fn load_crs(crs: &Path) -> anyhow::Result<RuleSet> {
     }
     Ok(builder.build()?)
 }
+
+/// The WAF filter's plugin configuration equivalent to [`load_crs`]: the embedded CRS and
+/// recommended base, detection only (as CRS's test containers run), paranoia 4, JSON
+/// responses inspected with a 1 MiB limit, and [`TEST_SETUP`] as an extra directive.
+pub fn waf_filter_config() -> serde_json::Value {
+    serde_json::json!({
+        "mode": "detect",
+        "paranoia_level": 4,
+        "response_body": {
+            "access": true,
+            "limit": 1_048_576,
+            "mime_types": ["text/plain", "text/html", "text/xml", "application/json"],
+            "on_limit": "process_partial"
+        },
+        "directives": [one_line(TEST_SETUP)],
+    })
+}
+
+/// A SecLang directive with its `\`-newline continuations joined into one line.
+fn one_line(directive: &str) -> String {
+    directive
+        .trim()
+        .split("\\\n")
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_config_carries_the_test_setup_on_one_line() {
+        let config = waf_filter_config();
+        let directive = config["directives"][0].as_str().unwrap();
+        assert!(directive.starts_with("SecAction \"id:900005,phase:1,nolog,pass,t:none,setvar:tx.blocking_paranoia_level=4,"), "{directive}");
+        assert!(!directive.contains('\n') && directive.ends_with("setvar:tx.combined_file_sizes=65535\""), "{directive}");
+        assert_eq!(config["paranoia_level"], 4);
+    }
+}

@@ -2,7 +2,7 @@
 //! closing `N passed, N failed` line.
 
 use crate::check::{check, Mismatch, Observed};
-use crate::drive;
+use crate::drive::{self, Served};
 use crate::format::Stage;
 use crate::http1::{self, ProxyOptions};
 use crate::load::Case;
@@ -84,26 +84,56 @@ impl Totals {
     }
 }
 
-/// Runs one stage and checks it.
+/// Runs one stage through the engine natively and checks it.
 pub fn run_stage(rules: &RuleSet, stage: &Stage, proxy: &ProxyOptions) -> Result<(), Mismatch> {
+    run_stage_with(stage, proxy, |request| Ok(drive::serve(rules, request)))
+}
+
+/// Runs one stage with `serve` standing for the filter behind the proxy model: a request
+/// the model says Envoy answers itself is checked as such; any other is handed to `serve`,
+/// whose error (the driver itself failed) fails the stage.
+pub fn run_stage_with(
+    stage: &Stage,
+    proxy: &ProxyOptions,
+    serve: impl FnOnce(&http1::Request) -> Result<Served, String>,
+) -> Result<(), Mismatch> {
     let raw = wire::request_bytes(&stage.input).map_err(|e| Mismatch::Failed(format!("bad test input: {e}")))?;
     match http1::parse_with(&raw, proxy) {
         Err(rejection) => check(&stage.output, &Observed::ProxyRejected(rejection)),
         Ok(request) => {
-            let result = check(&stage.output, &Observed::Served(drive::serve(rules, &request)));
-            match result {
-                Err(Mismatch::Failed(reason)) if !request.edits.is_empty() => Err(Mismatch::Failed(format!(
-                    "{reason} [Envoy edits before the filter: {}]",
-                    request.edits.join("; ")
-                ))),
-                other => other,
-            }
+            let served = serve(&request).map_err(|e| Mismatch::Failed(format!("driver error: {e}")))?;
+            check_served(stage, &request, served)
         }
     }
 }
 
-/// Runs every stage of `case`; an engine panic is reported as a failure of that case.
+/// Checks what a filter did with `request` (which the proxy model lets through) against the
+/// stage; a failure names the edits Envoy made before the filter ran, if any.
+pub fn check_served(stage: &Stage, request: &http1::Request, served: Served) -> Result<(), Mismatch> {
+    match check(&stage.output, &Observed::Served(served)) {
+        Err(Mismatch::Failed(reason)) if !request.edits.is_empty() => Err(Mismatch::Failed(format!(
+            "{reason} {ENVOY_EDITS_MARK}{}]",
+            request.edits.join("; ")
+        ))),
+        other => other,
+    }
+}
+
+/// Starts the note a failure reason gets when Envoy changed the request before the filter.
+pub const ENVOY_EDITS_MARK: &str = "[Envoy edits before the filter: ";
+
+/// Runs every stage of `case` natively; an engine panic is reported as a failure of that case.
 pub fn run_case(rules: &RuleSet, case: &Case, skips: &Skips, proxy: &ProxyOptions) -> CaseResult {
+    run_case_with(case, skips, |_, stage| run_stage(rules, stage, proxy))
+}
+
+/// Runs every stage of `case` with `stage_fn` (given the stage's index), stopping at the first
+/// that fails; a panic is reported as a failure of the case.
+pub fn run_case_with(
+    case: &Case,
+    skips: &Skips,
+    mut stage_fn: impl FnMut(usize, &Stage) -> Result<(), Mismatch>,
+) -> CaseResult {
     let id = case.id();
     if let Some(reason) = skips.reason(&id) {
         return CaseResult {
@@ -114,7 +144,7 @@ pub fn run_case(rules: &RuleSet, case: &Case, skips: &Skips, proxy: &ProxyOption
     let stages = case.stages.len();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         for (index, stage) in case.stages.iter().enumerate() {
-            if let Err(mismatch) = run_stage(rules, stage, proxy) {
+            if let Err(mismatch) = stage_fn(index, stage) {
                 let reason = if stages > 1 {
                     format!("stage {}: {}", index + 1, mismatch.reason())
                 } else {
@@ -137,7 +167,7 @@ pub fn run_case(rules: &RuleSet, case: &Case, skips: &Skips, proxy: &ProxyOption
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            Outcome::Failed(format!("engine panicked: {message}"))
+            Outcome::Failed(format!("panicked: {message}"))
         }
     };
     CaseResult { id, outcome }

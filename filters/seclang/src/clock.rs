@@ -1,4 +1,36 @@
-//! Wall-clock values for the TIME* variables, computed in UTC.
+//! Wall-clock values for the TIME* variables, computed in UTC, from a clock the embedder can set.
+//!
+//! A filter sets the proxy's clock with [`set_source`]: `wasm32-unknown-unknown` has no system
+//! clock (std's `SystemTime::now` panics there), and in a proxy the host's time is the right one.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+static SOURCE: OnceLock<fn() -> Duration> = OnceLock::new();
+
+/// Uses `source` (time since the unix epoch) for every later reading; the first call wins.
+pub fn set_source(source: fn() -> Duration) {
+    let _ = SOURCE.set(source);
+}
+
+/// Time since the unix epoch from the configured source, else the system clock (zero where the
+/// target has none).
+pub fn now() -> Duration {
+    if let Some(source) = SOURCE.get() {
+        return source();
+    }
+    system_now()
+}
+
+#[cfg(not(all(target_family = "wasm", target_os = "unknown")))]
+fn system_now() -> Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
+
+#[cfg(all(target_family = "wasm", target_os = "unknown"))]
+fn system_now() -> Duration {
+    Duration::ZERO
+}
 
 /// Calendar fields of a unix time, in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +53,7 @@ pub struct CivilTime {
 
 /// Seconds since the unix epoch (0 if the clock is before it).
 pub fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    now().as_secs()
 }
 
 /// Splits a unix time into UTC calendar fields (proleptic Gregorian calendar).

@@ -22,12 +22,18 @@ pub struct Entry {
     pub value: Vec<u8>,
 }
 
+/// Marks the end of a same-key chain in `Collection::next`.
+const END: usize = usize::MAX;
+
 /// An ordered multi-map with case-insensitive keys (ARGS, REQUEST_HEADERS, TX...).
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
     entries: Vec<Entry>,
-    /// Lower-cased key -> indexes into `entries`.
-    index: FxHashMap<Vec<u8>, Vec<usize>>,
+    /// Lower-cased key -> (first, last) index into `entries` of the members with that key.
+    index: FxHashMap<Vec<u8>, (usize, usize)>,
+    /// Per entry: the next entry with the same key, or `END`. Chaining members this way
+    /// (rather than a list per key) saves an allocation for every key added.
+    next: Vec<usize>,
 }
 
 impl Collection {
@@ -36,38 +42,56 @@ impl Collection {
         Collection::default()
     }
 
+    /// An empty collection with room for `n` members before it grows.
+    pub fn with_capacity(n: usize) -> Collection {
+        Collection {
+            entries: Vec::with_capacity(n),
+            index: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            next: Vec::with_capacity(n),
+        }
+    }
+
     /// Appends a member; keys may repeat (ARGS `a=1&a=2`).
     pub fn add(&mut self, key: &[u8], value: &[u8]) {
-        let i = self.entries.len();
-        self.entries.push(Entry { key: key.to_vec(), value: value.to_vec() });
-        self.index.entry(lower(key).into_owned()).or_default().push(i);
+        let lower = lower(key);
+        self.push(key.to_vec(), value.to_vec(), lower);
     }
 
     /// Sets a member, replacing every member with the same key (TX semantics).
     pub fn set(&mut self, key: &[u8], value: Vec<u8>) {
         let lower = lower(key);
-        match self.index.get(lower.as_ref()).map(Vec::as_slice) {
-            Some([i]) => {
-                if let Some(e) = self.entries.get_mut(*i) {
+        match self.index.get(lower.as_ref()) {
+            Some(&(first, last)) if first == last => {
+                if let Some(e) = self.entries.get_mut(first) {
                     e.value = value;
                 }
             }
             Some(_) => {
                 let lower = lower.into_owned();
                 self.remove(key);
-                self.push(key.to_vec(), value, lower);
+                self.push(key.to_vec(), value, Cow::Owned(lower));
             }
-            None => {
-                let lower = lower.into_owned();
-                self.push(key.to_vec(), value, lower);
-            }
+            None => self.push(key.to_vec(), value, lower),
         }
     }
 
-    fn push(&mut self, key: Vec<u8>, value: Vec<u8>, lower: Vec<u8>) {
+    fn push(&mut self, key: Vec<u8>, value: Vec<u8>, lower: Cow<'_, [u8]>) {
         let i = self.entries.len();
         self.entries.push(Entry { key, value });
-        self.index.entry(lower).or_default().push(i);
+        self.link(i, lower);
+    }
+
+    /// Indexes entry `i` (the last one) under `lower`.
+    fn link(&mut self, i: usize, lower: Cow<'_, [u8]>) {
+        self.next.push(END);
+        if let Some((_, last)) = self.index.get_mut(lower.as_ref()) {
+            if let Some(n) = self.next.get_mut(*last) {
+                *n = i;
+            }
+            *last = i;
+        } else {
+            self.index.insert(lower.into_owned(), (i, i));
+        }
     }
 
     /// Removes every member with `key`; returns whether one existed.
@@ -82,8 +106,10 @@ impl Collection {
 
     fn reindex(&mut self) {
         self.index.clear();
-        for (i, e) in self.entries.iter().enumerate() {
-            self.index.entry(lower(&e.key).into_owned()).or_default().push(i);
+        self.next.clear();
+        for i in 0..self.entries.len() {
+            let lower = lower(&self.entries[i].key).into_owned();
+            self.link(i, Cow::Owned(lower));
         }
     }
 
@@ -94,7 +120,9 @@ impl Collection {
 
     /// Every member whose lower-cased key is `lower`.
     pub fn get_all_lower<'a>(&'a self, lower: &[u8]) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.index.get(lower).into_iter().flatten().filter_map(|&i| self.entries.get(i))
+        let first = self.index.get(lower).map(|&(first, _)| first);
+        std::iter::successors(first, |&i| self.next.get(i).copied().filter(|&n| n != END))
+            .filter_map(|i| self.entries.get(i))
     }
 
     /// All members in insertion order.
@@ -116,6 +144,7 @@ impl Collection {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();
+        self.next.clear();
     }
 }
 
@@ -136,6 +165,28 @@ mod tests {
         assert!(c.remove(b"fOo"));
         assert!(c.is_empty());
         assert!(!c.remove(b"foo"));
+    }
+
+    #[test]
+    fn repeated_keys_keep_insertion_order_across_removals() {
+        let mut c = Collection::with_capacity(2);
+        c.add(b"a", b"1");
+        c.add(b"B", b"2");
+        c.add(b"A", b"3");
+        c.add(b"b", b"4");
+        c.add(b"a", b"5");
+        let values = |c: &Collection, k: &[u8]| c.get_all_lower(k).map(|e| e.value.clone()).collect::<Vec<_>>();
+        assert_eq!(values(&c, b"a"), vec![b"1".to_vec(), b"3".to_vec(), b"5".to_vec()]);
+        assert_eq!(values(&c, b"b"), vec![b"2".to_vec(), b"4".to_vec()]);
+        assert!(c.remove(b"b"));
+        assert_eq!(values(&c, b"a"), vec![b"1".to_vec(), b"3".to_vec(), b"5".to_vec()]);
+        assert_eq!(values(&c, b"b"), Vec::<Vec<u8>>::new());
+        c.set(b"a", b"9".to_vec());
+        assert_eq!(values(&c, b"a"), vec![b"9".to_vec()]);
+        c.add(b"c", b"7");
+        c.set(b"C", b"8".to_vec());
+        assert_eq!(values(&c, b"c"), vec![b"8".to_vec()]);
+        assert_eq!(c.len(), 2);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::rule::{Rule, RuleKind};
 /// The literals of every prefiltered link sharing one transformation chain.
 struct ChainPrefilter {
     matcher: Matcher,
-    /// Pattern index -> slots of the links that require that literal.
-    owners: Vec<Vec<u32>>,
+    /// Pattern `p`'s slot bits (the links requiring that literal) at `words * p`.
+    masks: Vec<u64>,
     /// 64-bit words needed for one bit per slot.
     words: usize,
 }
@@ -119,11 +119,14 @@ impl Prefilters {
                         .prefilter(false);
                     Matcher::Nfa(b.build(literals).ok()?)
                 };
-                Some(ChainPrefilter {
-                    matcher,
-                    owners: b.owners,
-                    words: (b.slots as usize).div_ceil(64),
-                })
+                let words = (b.slots as usize).div_ceil(64);
+                let mut masks = vec![0u64; words * b.owners.len()];
+                for (pattern, slots) in b.owners.iter().enumerate() {
+                    for &slot in slots {
+                        masks[pattern * words + slot as usize / 64] |= 1 << (slot % 64);
+                    }
+                }
+                Some(ChainPrefilter { matcher, masks, words })
             })
             .collect::<Vec<_>>();
         // A chain whose matcher could not be built leaves its links without a slot.
@@ -139,6 +142,11 @@ impl Prefilters {
         Prefilters { chains }
     }
 
+    /// Number of 64-bit slot words a scan of `chain` produces, or `None` without a prefilter.
+    pub(crate) fn words(&self, chain: u32) -> Option<usize> {
+        Some(self.chains.get(chain as usize)?.as_ref()?.words)
+    }
+
     /// Scans `value` (already transformed by `chain`) and appends the chain's slot bits to
     /// `words`; returns where they start, or `None` when the chain has no prefilter.
     pub(crate) fn scan(&self, chain: u32, value: &[u8], words: &mut Vec<u64>) -> Option<u32> {
@@ -148,15 +156,17 @@ impl Prefilters {
         words.resize(start + p.words, 0);
         let bits = &mut words[start..];
         match &p.matcher {
-            Matcher::Dfa(a) => walk(a, &p.owners, value, bits),
-            Matcher::Nfa(a) => walk(a, &p.owners, value, bits),
+            Matcher::Dfa(a) => walk(a, &p.masks, value, bits),
+            Matcher::Nfa(a) => walk(a, &p.masks, value, bits),
         }
         Some(offset)
     }
 }
 
-/// Runs `automaton` over `value`, setting the bit of every slot owning a literal found.
-fn walk<A: Automaton>(automaton: &A, owners: &[Vec<u32>], value: &[u8], bits: &mut [u64]) {
+/// Runs `automaton` over `value`, setting the bit of every slot owning a literal found
+/// (`masks` holds each pattern's bits, `bits.len()` words per pattern).
+fn walk<A: Automaton>(automaton: &A, masks: &[u64], value: &[u8], bits: &mut [u64]) {
+    let words = bits.len();
     let Ok(mut sid) = automaton.start_state(Anchored::No) else {
         // Cannot happen for an unanchored automaton; if it did, every slot may match.
         bits.fill(u64::MAX);
@@ -174,11 +184,10 @@ fn walk<A: Automaton>(automaton: &A, owners: &[Vec<u32>], value: &[u8], bits: &m
             continue;
         }
         for i in 0..automaton.match_len(sid) {
-            let pattern = automaton.match_pattern(sid, i);
-            for &slot in owners.get(pattern.as_usize()).map_or(&[][..], Vec::as_slice) {
-                if let Some(w) = bits.get_mut(slot as usize / 64) {
-                    *w |= 1 << (slot % 64);
-                }
+            let start = automaton.match_pattern(sid, i).as_usize() * words;
+            let mask = masks.get(start..start + words).unwrap_or(&[]);
+            for (w, m) in bits.iter_mut().zip(mask) {
+                *w |= m;
             }
         }
     }

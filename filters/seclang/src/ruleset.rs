@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::action::{ActionList, Disruptive, IdRange};
 use crate::config::{self, Applied, EngineConfig};
 use crate::error::{ErrorKind, LoadError, LoadWarning, Location};
+use crate::files::Files;
 use crate::macros::MacroString;
 use crate::operator::{CompileEnv, Operator};
 use crate::parser::actions::{split_actions, RawAction};
@@ -140,6 +141,7 @@ enum Source {
 pub struct RuleSetBuilder {
     sources: Vec<Source>,
     base_dir: Option<PathBuf>,
+    files: Files,
 }
 
 impl RuleSetBuilder {
@@ -162,14 +164,23 @@ impl RuleSetBuilder {
         self
     }
 
+    /// Where files, includes and operator data files are read from (default: the disk); an
+    /// in-memory [`crate::files::MemoryFiles`] loads rule sets where there is no filesystem.
+    pub fn files(mut self, files: Files) -> Self {
+        self.files = files;
+        self
+    }
+
     /// Reads and compiles every source.
     pub fn build(self) -> Result<RuleSet, LoadError> {
         let mut directives = Vec::new();
         let base = self.base_dir.clone().unwrap_or_default();
         for source in &self.sources {
             match source {
-                Source::File(p) => parser::read_file(p, &mut directives)?,
-                Source::Text { text, origin } => parser::read_str(text, Path::new(origin), &base, &mut directives)?,
+                Source::File(p) => parser::read_file_from(&self.files, p, &mut directives)?,
+                Source::Text { text, origin } => {
+                    parser::read_str_from(&self.files, text, Path::new(origin), &base, &mut directives)?
+                }
             }
         }
         let mut compiler = Compiler::default();
@@ -624,7 +635,7 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
     };
     // Struct update keeps this compiling if the operator module adds settings.
     #[allow(clippy::needless_update)]
-    let env = CompileEnv { base_dir: d.base_dir.clone(), ..CompileEnv::default() };
+    let env = CompileEnv { base_dir: d.base_dir.clone(), files: d.files.clone(), ..CompileEnv::default() };
     let op = Operator::compile(name, arg, &env).map_err(|e| err(d, ErrorKind::Operator(e.to_string())))?;
     Ok((op, negated))
 }

@@ -58,6 +58,7 @@ fn refused(name: &str, param: &str) -> bool {
 fn secrules_test_set_operators() {
     let env = CompileEnv {
         base_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/operator/testdata"),
+        ..CompileEnv::default()
     };
     let mut total = 0;
     let mut refusals = 0;

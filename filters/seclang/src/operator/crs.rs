@@ -65,6 +65,7 @@ fn crs_operators() -> Vec<(String, bool, String, String)> {
 fn every_crs_operator_compiles() {
     let env = CompileEnv {
         base_dir: crs_dir().join("rules"),
+        ..CompileEnv::default()
     };
     let ops = crs_operators();
     let mut rx = 0;

@@ -39,6 +39,8 @@ use numeric::Comparison;
 pub struct CompileEnv {
     /// Directory of the rule file that holds the operator.
     pub base_dir: PathBuf,
+    /// Where data files are read from (the disk unless the rule set was loaded from memory).
+    pub files: crate::files::Files,
 }
 
 /// Errors raised while compiling an operator; the engine adds file, line and rule id.
@@ -288,7 +290,7 @@ fn read_data_file(argument: &str, env: &CompileEnv) -> Result<Vec<u8>, String> {
     } else {
         env.base_dir.join(name)
     };
-    std::fs::read(&path).map_err(|e| format!("cannot read data file {}: {e}", path.display()))
+    env.files.read(&path).map_err(|e| format!("cannot read data file {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -386,6 +388,7 @@ mod tests {
         std::fs::write(dir.join("ips.data"), "10.0.0.0/8\n").expect("write");
         let env = CompileEnv {
             base_dir: dir.clone(),
+            ..CompileEnv::default()
         };
         let pmf = Operator::compile("pmFromFile", "words.data", &env).expect("loads");
         assert!(pmf.matches(b"so EVIL", &NoMacros, None));

@@ -2,29 +2,28 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::files::FileSource;
+
 /// True when the path's file name holds a wildcard.
 pub fn has_wildcards(path: &Path) -> bool {
     path.to_string_lossy().contains(['*', '?', '['])
 }
 
-/// Lists the files matching `pattern` in lexical order (wildcards only in the last component).
-pub fn expand(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+/// Lists the files of `files` matching `pattern` in lexical order (wildcards only in the last component).
+pub fn expand(files: &dyn FileSource, pattern: &Path) -> Result<Vec<PathBuf>, String> {
     let dir = pattern.parent().unwrap_or(Path::new("."));
     if has_wildcards(dir) {
         return Err("wildcards are supported in the file name only".into());
     }
     let name = pattern.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let entries = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
-        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let file_name = entry.file_name().to_string_lossy().into_owned();
+    for path in files.list(dir)? {
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if file_name.starts_with('.') && !name.starts_with('.') {
             continue;
         }
-        if wildcard_match(name.as_bytes(), file_name.as_bytes()) && entry.path().is_file() {
-            out.push(entry.path());
+        if wildcard_match(name.as_bytes(), file_name.as_bytes()) {
+            out.push(dir.join(file_name));
         }
     }
     out.sort();

@@ -6,6 +6,7 @@ mod glob;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ErrorKind, LoadError, Location};
+use crate::files::Files;
 
 /// Deepest `Include` nesting accepted (guards against include cycles).
 const MAX_INCLUDE_DEPTH: usize = 32;
@@ -21,36 +22,56 @@ pub struct Directive {
     pub location: Location,
     /// Directory that relative paths in this directive (data files) are resolved against.
     pub base_dir: PathBuf,
+    /// Where the directive's file was read from; its data files are read from there too.
+    pub files: Files,
 }
 
-/// Reads a rule file (and what it includes) into directives.
+/// Reads a rule file (and what it includes) from the disk into directives.
 pub fn read_file(path: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
-    read_file_at(path, out, 0, None)
+    read_file_at(&Files::disk(), path, out, 0, None)
 }
 
-/// Reads SecLang `text` named `origin`; relative includes resolve against `base_dir`.
+/// Reads SecLang `text` named `origin`; relative includes resolve against `base_dir` on the disk.
 pub fn read_str(text: &str, origin: &Path, base_dir: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
-    read_text(text, origin, base_dir, out, 0)
+    read_text(&Files::disk(), text, origin, base_dir, out, 0)
+}
+
+/// As [`read_file`], reading the file, its includes and data files from `files`.
+pub fn read_file_from(files: &Files, path: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
+    read_file_at(files, path, out, 0, None)
+}
+
+/// As [`read_str`], resolving includes and data files in `files`.
+pub fn read_str_from(
+    files: &Files,
+    text: &str,
+    origin: &Path,
+    base_dir: &Path,
+    out: &mut Vec<Directive>,
+) -> Result<(), LoadError> {
+    read_text(files, text, origin, base_dir, out, 0)
 }
 
 fn read_file_at(
+    files: &Files,
     path: &Path,
     out: &mut Vec<Directive>,
     depth: usize,
     from: Option<&Location>,
 ) -> Result<(), LoadError> {
     let here = from.cloned().unwrap_or(Location { file: path.to_path_buf(), line: 0 });
-    let bytes = std::fs::read(path).map_err(|e| {
-        LoadError::new(&here, ErrorKind::Io { path: path.to_path_buf(), reason: e.to_string() })
-    })?;
+    let bytes = files
+        .read(path)
+        .map_err(|reason| LoadError::new(&here, ErrorKind::Io { path: path.to_path_buf(), reason }))?;
     // Rule files are text; invalid UTF-8 bytes are kept as U+FFFD rather than rejected
     // because only comments in the wild carry them.
     let text = String::from_utf8_lossy(&bytes);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    read_text(&text, path, &base, out, depth)
+    read_text(files, &text, path, &base, out, depth)
 }
 
 fn read_text(
+    files: &Files,
     text: &str,
     origin: &Path,
     base_dir: &Path,
@@ -70,28 +91,28 @@ fn read_text(
                 return Err(LoadError::new(&location, ErrorKind::Syntax("Include nested too deeply (cycle?)".into())));
             }
             let target = base_dir.join(&args[0]);
-            let files = if glob::has_wildcards(&target) {
-                glob::expand(&target).map_err(|reason| {
+            let paths = if glob::has_wildcards(&target) {
+                glob::expand(&**files, &target).map_err(|reason| {
                     LoadError::new(&location, ErrorKind::Io { path: target.clone(), reason })
                 })?
             } else {
                 vec![target.clone()]
             };
-            if files.is_empty() && !optional {
+            if paths.is_empty() && !optional {
                 return Err(LoadError::new(
                     &location,
                     ErrorKind::Io { path: target, reason: "Include pattern matches no file".into() },
                 ));
             }
-            for file in files {
-                if optional && !file.exists() {
+            for file in paths {
+                if optional && !files.is_file(&file) {
                     continue;
                 }
-                read_file_at(&file, out, depth + 1, Some(&location))?;
+                read_file_at(files, &file, out, depth + 1, Some(&location))?;
             }
             continue;
         }
-        out.push(Directive { name, args, location, base_dir: base_dir.to_path_buf() });
+        out.push(Directive { name, args, location, base_dir: base_dir.to_path_buf(), files: files.clone() });
     }
     Ok(())
 }

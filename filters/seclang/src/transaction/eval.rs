@@ -52,6 +52,17 @@ fn is_stable(variable: Variable) -> bool {
     )
 }
 
+/// Variables whose values rules cannot change, so they stay the same for a whole phase
+/// (the prefilter's per-target unions are rebuilt at every phase).
+fn is_phase_constant(variable: Variable) -> bool {
+    use Variable as V;
+    is_stable(variable)
+        || matches!(
+            variable,
+            V::RequestBody | V::ResponseBody | V::ResponseHeaders | V::ResponseHeadersNames | V::RequestMethod | V::RequestProtocol
+        )
+}
+
 /// The name MATCHED_VAR_NAME reports: `ARGS:foo`, or `REQUEST_URI` for scalars.
 fn hit_name(variable: Variable, key: Option<&[u8]>) -> String {
     let name = variable.name();
@@ -84,6 +95,8 @@ impl Transaction {
             Some(AllowScope::Phase) => self.allow = None,
             _ => {}
         }
+        // Stable variables change between phases (the body processor fills ARGS_POST).
+        self.transform_cache.get_mut().clear_unions();
         let rules = self.rules.clone();
         let list = rules.rules(phase);
         let mut skip_after: Option<&str> = None;
@@ -136,18 +149,26 @@ impl Transaction {
     /// Evaluates one chain link and, when it matches, the rest of the chain.
     fn eval_link(&mut self, link: &Rule, starter: &Rule) -> bool {
         let hits = match &link.kind {
-            RuleKind::Action => vec![Hit { name: String::new(), value: Vec::new(), captures: None }],
-            RuleKind::Rule { targets, operator, negated } => self.collect_hits(link, starter, targets, operator, *negated),
+            RuleKind::Action => {
+                // One unconditional match with no variable: only its setvars run per hit.
+                for sv in &link.actions.setvars {
+                    self.apply_setvar(sv, starter);
+                }
+                Vec::new()
+            }
+            RuleKind::Rule { targets, operator, negated } => {
+                let hits = self.collect_hits(link, starter, targets, operator, *negated);
+                if hits.is_empty() {
+                    // libmodsecurity v3 clears the MATCHED_VAR* variables when a rule link
+                    // fails; they otherwise accumulate, so a chained rule sees what its
+                    // parents matched.
+                    self.matched_vars.clear();
+                    return false;
+                }
+                hits
+            }
             RuleKind::Marker(_) => return false,
         };
-        if hits.is_empty() {
-            // libmodsecurity v3 clears the MATCHED_VAR* variables when a rule link fails; they
-            // otherwise accumulate, so a chained rule sees what its parents matched.
-            if matches!(link.kind, RuleKind::Rule { .. }) {
-                self.matched_vars.clear();
-            }
-            return false;
-        }
         for hit in hits {
             if !hit.name.is_empty() {
                 // MATCHED_VAR(_NAME) is the last entry of MATCHED_VARS.
@@ -202,6 +223,14 @@ impl Transaction {
                 !targets.exclusions.iter().any(|e| e.excludes(variable, key)) && !extra.iter().any(|e| e.excludes(variable, key))
             };
             let cacheable = !target.count && is_stable(variable);
+            // Most CRS links are rejected by their prefilter for every value of a target:
+            // one check of the union of the values' scans skips the whole target.
+            let constant = !target.count && is_phase_constant(variable);
+            if let (Some(slot), true, false, Selector::All) = (link.prefilter_slot, constant, negated || multi, &target.selector) {
+                if !self.target_may_match(variable, link, slot) {
+                    continue;
+                }
+            }
             let test = |key: Option<&[u8]>, value: &[u8], hits: &mut Vec<Hit>| {
                 // `may_match` false: the prefilter proved the operator cannot match `v`.
                 let check = |v: &[u8], hits: &mut Vec<Hit>, may_match: bool| {
@@ -263,6 +292,22 @@ impl Transaction {
         hits
     }
 
+    /// Whether prefilter slot `slot` of `link` may match some value of `variable` (a
+    /// phase-constant variable): false when no value's scan under the link's chain found
+    /// its literals.
+    fn target_may_match(&self, variable: Variable, link: &Rule, slot: u32) -> bool {
+        let chain = link.transforms_id;
+        if let Some(known) = self.transform_cache.borrow().union_may_match(variable, chain, slot) {
+            return known;
+        }
+        let prefilters = &self.rules.inner.prefilters;
+        let mut cache = self.transform_cache.borrow_mut();
+        cache.build_union(prefilters, variable, (chain, &link.transforms), is_stable(variable), |add| {
+            self.visit(variable, &Selector::All, None, &|_| true, &mut |_, value| add(value));
+        });
+        cache.union_may_match(variable, chain, slot).unwrap_or(true)
+    }
+
     /// Target exclusions added by `ctl:ruleRemoveTarget*` for this rule.
     fn extra_exclusions(&self, rule: &Rule) -> Vec<&Exclusion> {
         let o = &self.overrides;
@@ -303,7 +348,7 @@ impl Transaction {
             other => other.clone(),
         };
         let default_status = defaults.status;
-        self.matches.push(MatchRecord { phase, index, msg: msg.clone(), logdata, matches });
+        self.matches.push(MatchRecord { phase, index, msg, logdata, matches });
         self.matched_rules.take();
         let enforce = self.engine == EngineMode::On;
         let (action, status, url) = match disruptive {
@@ -330,7 +375,8 @@ impl Transaction {
                 (InterventionAction::Redirect, status, Some(url))
             }
         };
-        let iv = Intervention { status, url, action, rule_id: rule.id, phase, log: msg };
+        let log = self.matches.last().map(|m| m.msg.clone()).unwrap_or_default();
+        let iv = Intervention { status, url, action, rule_id: rule.id, phase, log };
         if self.decision.is_none() {
             self.decision = Some(iv.clone());
         }
@@ -416,6 +462,8 @@ impl Transaction {
     }
 
     fn apply_ctl(&mut self, ctl: &Ctl) {
+        // `ctl` can change what a variable yields (forceRequestBodyVariable, body access).
+        self.transform_cache.get_mut().clear_unions();
         let o = &mut self.overrides;
         match ctl {
             Ctl::RuleEngine(mode) => self.engine = *mode,

@@ -12,7 +12,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use crate::action::{AllowScope, BodyProcessor, EngineMode, IdRange};
 use crate::body::urlencoded;
@@ -94,6 +94,9 @@ pub struct MatchedRule {
 
 static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Room reserved in TX up front, so setting CRS's variables does not regrow it repeatedly.
+const TX_CAPACITY: usize = 128;
+
 
 /// A rule whose chain matched, as recorded during evaluation.
 #[derive(Debug)]
@@ -135,7 +138,8 @@ pub(crate) struct Bound {
 pub struct Transaction {
     pub(crate) rules: RuleSet,
     pub(crate) engine: EngineMode,
-    pub(crate) started: Instant,
+    /// Start time since the epoch, from [`clock::now`] (DURATION is measured against it).
+    pub(crate) started: Duration,
     pub(crate) unique_id: String,
 
     pub(crate) remote_addr: String,
@@ -195,15 +199,22 @@ impl std::fmt::Debug for Transaction {
     }
 }
 
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        std::mem::take(self.transform_cache.get_mut()).release();
+    }
+}
+
 impl Transaction {
     pub(crate) fn new(rules: RuleSet) -> Transaction {
-        let started_unix = clock::now_unix();
+        let started = clock::now();
+        let started_unix = started.as_secs();
         let n = UNIQUE_COUNTER.fetch_add(1, Ordering::Relaxed);
         let engine = rules.inner.config.rule_engine;
         Transaction {
             rules,
             engine,
-            started: Instant::now(),
+            started,
             unique_id: format!("{started_unix}.{n:08}"),
             remote_addr: String::new(),
             remote_port: 0,
@@ -229,7 +240,8 @@ impl Transaction {
             response_protocol: Vec::new(),
             response_headers: Collection::new(),
             response_body: Vec::new(),
-            tx: Collection::new(),
+            // CRS sets about a hundred TX variables on every request.
+            tx: Collection::with_capacity(TX_CAPACITY),
             persistent: HashMap::new(),
             env: Collection::new(),
             matched_vars: Vec::new(),
@@ -242,7 +254,7 @@ impl Transaction {
             matches: Vec::new(),
             matched_rules: OnceCell::new(),
             persisted: false,
-            transform_cache: RefCell::new(TransformCache::default()),
+            transform_cache: RefCell::new(TransformCache::take()),
         }
     }
 

@@ -19,6 +19,11 @@ impl MacroResolver for Resolver<'_> {
             Some((n, k)) => (n, Some(k)),
             None => (reference, None),
         };
+        // `%{tx.name}`, by far the most common macro (setvar arithmetic on anomaly scores):
+        // the collection's own case-insensitive lookup gives the same first value as `visit`.
+        if let (true, Some(k)) = (name.eq_ignore_ascii_case("tx"), key) {
+            return self.tx.tx.get(k.as_bytes()).map(<[u8]>::to_vec);
+        }
         let variable = Variable::from_name(name)?;
         let selector = match key {
             Some(k) if variable.is_collection() => Selector::Key(k.to_ascii_lowercase()),

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use crate::prefilter::{self, Prefilters};
 use crate::transform::{apply_chain, Transform};
+use crate::variable::Variable;
 
 /// Most (value, chain) pairs cached per transaction. A JSON body with a few hundred fields
 /// reaches tens of thousands of pairs, and once the cache is full every further test
@@ -57,9 +58,49 @@ pub(crate) struct TransformCache {
     entries: FxHashMap<Key, Entry>,
     bytes: Vec<u8>,
     words: Vec<u64>,
+    /// Per (variable, chain): where the OR of the scans of all the variable's values starts
+    /// in `words` (`NONE`: some value could not be scanned, any slot may match). Valid while
+    /// the variable's values do not change, so cleared at every phase.
+    unions: FxHashMap<(Variable, u32), u32>,
+}
+
+/// Caches kept for reuse by later transactions on the same thread, so a transaction's
+/// tables and arenas are allocated once per thread rather than grown on every request.
+const POOL_SIZE: usize = 4;
+
+/// A pooled cache whose buffers grew beyond this (a large request) is freed instead.
+const POOL_MAX_BYTES: usize = 256 << 10;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<TransformCache>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl TransformCache {
+    /// An empty cache, reusing the buffers of one a finished transaction released.
+    pub(crate) fn take() -> TransformCache {
+        POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Empties the cache and keeps its buffers for the next [`TransformCache::take`].
+    pub(crate) fn release(mut self) {
+        if self.bytes.capacity() > POOL_MAX_BYTES
+            || self.words.capacity() * 8 > POOL_MAX_BYTES
+            || self.entries.capacity() > MAX_ENTRIES / 4
+        {
+            return;
+        }
+        self.entries.clear();
+        self.bytes.clear();
+        self.words.clear();
+        self.unions.clear();
+        let _ = POOL.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_SIZE {
+                p.push(self);
+            }
+        });
+    }
+
     /// `value` transformed by chain `chain` (`transforms`, numbered `chain`) and, with `scan`,
     /// the chain's prefilter scan of it. `None` when `value` is too
     /// large or the cache is full: the caller transforms it itself.
@@ -71,10 +112,12 @@ impl TransformCache {
         scan: bool,
     ) -> Option<Entry> {
         let key = key(value, chain)?;
-        let mut entry = match self.entries.get(&key) {
-            Some(e) => *e,
-            None => self.transform(key, transforms, value)?,
+        let cached = self.entries.get(&key).copied();
+        let mut entry = match cached {
+            Some(e) => e,
+            None => self.transform(transforms, value)?,
         };
+        let mut changed = cached.is_none();
         if scan && entry.scan == NONE {
             let transformed = if entry.start == NONE {
                 value
@@ -86,24 +129,26 @@ impl TransformCache {
                 .filter(|&o| o != NONE)
             {
                 entry.scan = offset;
-                self.entries.insert(key, entry);
+                changed = true;
             }
+        }
+        if changed {
+            self.entries.insert(key, entry);
         }
         Some(entry)
     }
 
-    /// Computes `transforms` over `value` and caches the result under `key`.
-    fn transform(&mut self, key: Key, transforms: &[Transform], value: &[u8]) -> Option<Entry> {
+    /// Computes `transforms` over `value`, keeping changed bytes in the arena; `None` when
+    /// the cache is full.
+    fn transform(&mut self, transforms: &[Transform], value: &[u8]) -> Option<Entry> {
         if self.entries.len() >= MAX_ENTRIES {
             return None;
         }
-        let entry = match apply_chain(transforms, value) {
+        match apply_chain(transforms, value) {
             // Borrowed: unchanged, or a shorter slice of `value` (`trim`).
-            Cow::Borrowed(s) if s.len() == value.len() => Entry::UNCHANGED,
-            out => self.store(&out)?,
-        };
-        self.entries.insert(key, entry);
-        Some(entry)
+            Cow::Borrowed(s) if s.len() == value.len() => Some(Entry::UNCHANGED),
+            out => self.store(&out),
+        }
     }
 
     /// Copies transformed bytes into the arena.
@@ -119,6 +164,67 @@ impl TransformCache {
         };
         self.bytes.extend_from_slice(out);
         Some(entry)
+    }
+
+    /// Whether prefilter slot `slot` of chain `chain` may match any value of `variable`, as
+    /// far as a union built by [`TransformCache::build_union`] knows (`None`: not built yet).
+    pub(crate) fn union_may_match(&self, variable: Variable, chain: u32, slot: u32) -> Option<bool> {
+        let offset = *self.unions.get(&(variable, chain))?;
+        Some(offset == NONE || prefilter::may_match(&self.words, offset, slot))
+    }
+
+    /// Builds the union of the prefilter scans of `values` (every value of `variable`) under
+    /// `chain`; `values` hands each value to the callback it is given. With `cached`, values
+    /// go through the cache (their addresses identify them, see `eval::is_stable`);
+    /// otherwise each is transformed and scanned on its own.
+    pub(crate) fn build_union(
+        &mut self,
+        prefilters: &Prefilters,
+        variable: Variable,
+        (chain, transforms): (u32, &[Transform]),
+        cached: bool,
+        values: impl FnOnce(&mut dyn FnMut(&[u8])),
+    ) {
+        let mut offset = match prefilters.words(chain) {
+            Some(n) => {
+                let start = self.words.len();
+                self.words.resize(start + n, 0);
+                u32::try_from(start).unwrap_or(NONE)
+            }
+            None => NONE,
+        };
+        if offset != NONE {
+            values(&mut |value| {
+                if offset == NONE {
+                    return;
+                }
+                let scan = if cached {
+                    self.get_or_transform(prefilters, value, (chain, transforms), true)
+                        .map(|e| e.scan)
+                } else {
+                    prefilters.scan(chain, &apply_chain(transforms, value), &mut self.words)
+                };
+                match scan {
+                    Some(from) if from != NONE => {
+                        let (from, to) = (from as usize, offset as usize);
+                        for i in 0..prefilters.words(chain).unwrap_or(0) {
+                            let w = self.words.get(from + i).copied().unwrap_or(u64::MAX);
+                            if let Some(d) = self.words.get_mut(to + i) {
+                                *d |= w;
+                            }
+                        }
+                    }
+                    // Not cached (too large, cache full) or not scanned: unknown.
+                    _ => offset = NONE,
+                }
+            });
+        }
+        self.unions.insert((variable, chain), offset);
+    }
+
+    /// Forgets the unions (the values of variables may have changed).
+    pub(crate) fn clear_unions(&mut self) {
+        self.unions.clear();
     }
 
     /// The transformed bytes of `entry`, where `original` is the value it was made from.

@@ -240,7 +240,7 @@ impl Transaction {
                 let host = self.request_headers.get(b"host").unwrap_or(b"");
                 scalar(strip_port(host), sink)
             }
-            V::Duration => scalar(self.started.elapsed().as_millis().to_string().as_bytes(), sink),
+            V::Duration => scalar(clock::now().saturating_sub(self.started).as_millis().to_string().as_bytes(), sink),
             V::Time | V::TimeDay | V::TimeEpoch | V::TimeHour | V::TimeMin | V::TimeMon | V::TimeSec | V::TimeWday | V::TimeYear => {
                 let now = clock::now_unix();
                 let t = clock::civil(now);

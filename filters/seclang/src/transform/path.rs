@@ -7,7 +7,10 @@ use std::borrow::Cow;
 /// slashes; never climbs above the root; keeps a trailing slash only if the input had one.
 /// A relative path that backs up past its start keeps its leading `..` segments.
 pub(crate) fn normalize_path(input: &[u8], win: bool) -> Cow<'_, [u8]> {
-    if input.is_empty() {
+    // Without separators or dots there is no segment to remove: the value is unchanged
+    // (the usual case for argument values; copying it would cost more than the check).
+    let special = if win { memchr::memchr3(b'/', b'\\', b'.', input) } else { memchr::memchr2(b'/', b'.', input) };
+    if input.is_empty() || special.is_none() {
         return Cow::Borrowed(input);
     }
     let mut buf = input.to_vec();
@@ -159,5 +162,20 @@ mod tests {
         );
         // Backslashes are ordinary bytes without `win`.
         assert_eq!(n(b"a\\..\\b"), b"a\\..\\b");
+    }
+
+    #[test]
+    fn values_without_separators_or_dots_are_unchanged_by_the_full_algorithm() {
+        for v in [&b"a"[..], b"abc", b"a b", b"x=1&y", b"%2e%2f", b"~", b"\\", b"a\\b"] {
+            for win in [false, true] {
+                if win && v.contains(&b'\\') {
+                    continue;
+                }
+                let mut buf = v.to_vec();
+                let len = normalize_in_place(&mut buf, win);
+                assert_eq!(&buf[..len], v, "{v:?} win={win}");
+                assert!(matches!(normalize_path(v, win), Cow::Borrowed(_)));
+            }
+        }
     }
 }

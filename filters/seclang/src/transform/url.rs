@@ -6,7 +6,7 @@ use super::x2c;
 
 /// `t:urlDecode`: `%HH` becomes the byte, `+` a space; invalid or truncated `%` stays as is.
 pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
@@ -27,7 +27,7 @@ pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
 /// `t:urlDecodeUni`: as `urlDecode`, plus IIS `%uHHHH`, of which only the low byte is kept
 /// (full-width ASCII `%uFF01`..`%uFF5E` is mapped back to ASCII, as IIS does).
 pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return Cow::Borrowed(input);
     }
     let len = input.len();

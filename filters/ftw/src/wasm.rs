@@ -1,0 +1,185 @@
+//! The wasm driver: `meshward_waf.wasm` in host-test (the proxy-wasm host that behaves like
+//! Envoy), each request handed over as the proxy model says Envoy hands it to the filter, and
+//! the upstream's answer synthesized by albedo.
+
+use crate::albedo;
+use crate::drive::Served;
+use crate::evidence::Event;
+use crate::http1::{ProxyOptions, Request};
+use crate::load::Case;
+use crate::run::{self, CaseResult};
+use crate::skips::Skips;
+use meshward_host_test::{Headers, Host, Module, Outcome, Plugin};
+use std::path::Path;
+
+/// The WAF filter loaded once, with one plugin (one VM) serving every test request.
+pub struct WasmDriver {
+    host: Host,
+    module: Module,
+    config: String,
+    plugin: Plugin,
+    proxy: ProxyOptions,
+    /// Times the plugin had to be rebuilt after the VM failed.
+    pub restarts: usize,
+}
+
+impl WasmDriver {
+    /// Loads `wasm` and configures it with `config` (the plugin configuration JSON).
+    pub fn new(wasm: &Path, config: &str, proxy: ProxyOptions) -> anyhow::Result<WasmDriver> {
+        anyhow::ensure!(
+            wasm.is_file(),
+            "{} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)",
+            wasm.display()
+        );
+        let host = Host::new()?;
+        let module = host.load(wasm)?;
+        let plugin = build(&host, &module, config)?;
+        Ok(WasmDriver {
+            host,
+            module,
+            config: config.to_string(),
+            plugin,
+            proxy,
+            restarts: 0,
+        })
+    }
+
+    /// The plugin (for memory and timing figures).
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// Runs every stage of `case`.
+    pub fn run_case(&mut self, case: &Case, skips: &Skips) -> CaseResult {
+        let proxy = self.proxy;
+        run::run_case_with(case, skips, |_, stage| {
+            run::run_stage_with(stage, &proxy, |request| self.serve(request))
+        })
+    }
+
+    /// Runs `request` through the filter, then (if it went upstream) albedo's answer.
+    pub fn serve(&mut self, request: &Request) -> Result<Served, String> {
+        let result = self.exchange(request);
+        self.plugin.take_logs();
+        if self.plugin.is_failed() {
+            self.restarts += 1;
+            self.plugin = build(&self.host, &self.module, &self.config).map_err(|e| e.to_string())?;
+        }
+        result
+    }
+
+    fn exchange(&mut self, request: &Request) -> Result<Served, String> {
+        let headers = request_headers(request);
+        let outcome = if request.body_complete {
+            let mut host_request = meshward_host_test::Request {
+                headers,
+                ..Default::default()
+            };
+            if !request.body.is_empty() {
+                host_request.chunks = vec![request.body.clone()];
+            }
+            let response = response_of(&albedo::respond(request));
+            self.plugin.run(&host_request, &response).map_err(|e| e.to_string())?
+        } else {
+            // The body never completes: headers (and what arrived of the body) reach the
+            // filter, then Envoy ends the stream itself (see `drive::serve`).
+            let id = self.plugin.open_stream().map_err(|e| e.to_string())?;
+            let mut stream = self.plugin.stream(id);
+            stream.send_request_headers(headers, false).map_err(|e| e.to_string())?;
+            if !request.body.is_empty() && !stream.answered() {
+                stream.send_request_body(&request.body, false).map_err(|e| e.to_string())?;
+            }
+            stream.finish().map_err(|e| e.to_string())?
+        };
+        if let Some(trap) = &outcome.trap {
+            return Err(format!("the filter trapped: {trap}"));
+        }
+        served(request, &outcome)
+    }
+}
+
+fn build(host: &Host, module: &Module, config: &str) -> anyhow::Result<Plugin> {
+    // go-ftw's connection: client 127.0.0.1:40000 to 127.0.0.1:80, as in the native run.
+    Ok(host
+        .plugin(module)
+        .config(config)
+        .property("destination.address", "127.0.0.1:80")
+        .property("destination.port", meshward_host_test::Value::Int(80))
+        .build()?)
+}
+
+/// The request headers as Envoy's HTTP/1 codec hands them to a filter: pseudo-headers, then
+/// the others in order (the model already lower-cased names and made its edits).
+fn request_headers(request: &Request) -> Headers {
+    let mut headers = Headers::new();
+    if let Some(host) = request.header_values("host").next() {
+        headers.add(":authority", host);
+    }
+    headers.add(":path", &request.path);
+    headers.add(":method", request.method.as_bytes());
+    headers.add(":scheme", "http");
+    for (name, value) in &request.headers {
+        if name.as_slice() != b"host" {
+            headers.add(&String::from_utf8_lossy(name), value);
+        }
+    }
+    headers
+}
+
+/// albedo's response as Envoy's codec hands it to a filter (names lower-cased).
+fn response_of(response: &albedo::Response) -> meshward_host_test::Response {
+    let mut out = meshward_host_test::Response::status(response.status);
+    for (name, value) in &response.headers {
+        out.headers.add(&name.to_ascii_lowercase(), value);
+    }
+    if !response.body.is_empty() {
+        out.chunks = vec![response.body.clone()];
+    }
+    out
+}
+
+/// What the client and the WAF's evidence show for one stream.
+fn served(request: &Request, outcome: &Outcome) -> Result<Served, String> {
+    let status = match outcome.status() {
+        Some(status) => status,
+        // The stream never got a response: Envoy's own answer (see `drive::serve`).
+        None if !request.body_complete => {
+            if request.method == "CONNECT" {
+                403
+            } else {
+                408
+            }
+        }
+        None => return Err(format!("no response (verdict {}, paused at {:?})", outcome.verdict, outcome.paused_at)),
+    };
+    let mut response = format!("HTTP/1.1 {status} {}\r\n", albedo::reason_phrase(status)).into_bytes();
+    if let Some(message) = &outcome.downstream_response {
+        for (name, value) in message.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
+            response.extend_from_slice(name.as_bytes());
+            response.extend_from_slice(b": ");
+            response.extend_from_slice(value);
+            response.extend_from_slice(b"\r\n");
+        }
+        response.extend_from_slice(b"\r\n");
+        response.extend_from_slice(&message.body);
+    }
+    let events: Vec<Event> = outcome.logs.iter().filter_map(|l| Event::parse(&l.message)).collect();
+    if events.len() > 1 {
+        return Err(format!("{} evidence events for one stream", events.len()));
+    }
+    let event = events.into_iter().next().unwrap_or_default();
+    let ids = event.ids();
+    Ok(Served {
+        status,
+        response,
+        logged_ids: ids.clone(),
+        matched_ids: ids,
+        log: event.log_lines(),
+    })
+}
+
+/// `$MESHWARD_WASM_DIR/meshward_waf.wasm`, else the workspace's
+/// `target/filters/wasm32-wasip1/meshward_waf.wasm`.
+pub fn default_wasm() -> std::path::PathBuf {
+    meshward_envoy::locate::wasm_dir().join("meshward_waf.wasm")
+}

@@ -1,0 +1,14 @@
+//! proxy-wasm L7 network-policy filter: a thin adapter over `meshward-policy`.
+//!
+//! The plugin configuration is a policy document (rules/policy/README.md). Per request the
+//! filter reads Envoy attributes and the request headers, asks the engine, logs the decision
+//! event, counts it, and replies 403 (deny) or 400 (refused path) when the decision is enforced.
+//! Everything but the host calls lives in [`plan`] and is tested natively.
+
+pub mod pairs;
+pub mod plan;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;
+#[cfg(target_arch = "wasm32")]
+mod host;

@@ -1,0 +1,331 @@
+//! The built `meshward_netpolicy.wasm` in host-test, with Envoy attributes set as properties.
+
+mod common;
+
+use common::{counter, events, host, module, plugin};
+use meshward_host_test::{Error, Request, Response};
+
+const FRONTEND: &str = "spiffe://cluster.local/ns/web/sa/frontend";
+const BATCH: &str = "spiffe://cluster.local/ns/jobs/sa/batch";
+
+/// A request from an mTLS peer with this SPIFFE ID.
+fn from_peer(req: Request, san: &str) -> Request {
+    req.property("connection.mtls", true)
+        .property("connection.uri_san_peer_certificate", san)
+        .property("source.address", "10.1.0.5:40000")
+        .property("destination.address", "10.1.0.9:8080")
+}
+
+/// A GET to `path` with `:authority` replaced by `host`.
+fn at(path: &str, host: &str) -> Request {
+    let mut r = Request::get(path);
+    r.headers.set(":authority", host);
+    r
+}
+
+const ALLOW_WEB: &str = r#"
+mode: enforce
+policies:
+  - name: web-only
+    action: ALLOW
+    rules:
+      - from: [{ principals: ["cluster.local/ns/web/sa/*"] }]
+"#;
+
+#[test]
+fn allow_and_deny_by_principal() {
+    let mut p = plugin(ALLOW_WEB);
+    let out = p
+        .run(&from_peer(Request::get("/orders"), FRONTEND), &Response::ok())
+        .unwrap();
+    assert_eq!(out.verdict, "continue");
+    assert!(out.upstream_request.is_some());
+    let out = p
+        .run(&from_peer(Request::get("/orders"), BATCH), &Response::ok())
+        .unwrap();
+    assert_eq!(out.verdict, "local_response");
+    let local = out.local_response.as_ref().unwrap();
+    assert_eq!(local.status, 403);
+    assert_eq!(local.body, b"access denied\n");
+    assert!(out.upstream_request.is_none());
+    // Without mTLS the SAN is not an identity.
+    let plain = Request::get("/orders").property("connection.uri_san_peer_certificate", FRONTEND);
+    assert_eq!(p.run(&plain, &Response::ok()).unwrap().status(), Some(403));
+    assert_eq!(counter(&p, "meshward_policy.allowed"), 1);
+    assert_eq!(counter(&p, "meshward_policy.denied"), 2);
+    assert_eq!(counter(&p, "meshward_policy.policy.web-only.allowed"), 1);
+    let ev = events(p.logs());
+    let deny = ev
+        .iter()
+        .find(|(_, e)| e["decision"] == "deny" && e["principal"] == BATCH)
+        .expect("deny event");
+    assert_eq!(deny.0, "warn");
+    assert_eq!(deny.1["namespace"], "jobs");
+    assert_eq!(deny.1["source"], "10.1.0.5:40000");
+    assert_eq!(deny.1["destination"], "10.1.0.9:8080");
+    assert_eq!(deny.1["reason"], "no ALLOW policy matched");
+    assert_eq!(deny.1["path_normalized"], "/orders");
+    let allow = ev.iter().find(|(_, e)| e["decision"] == "allow").expect("allow event");
+    assert_eq!(
+        (allow.0.as_str(), &allow.1["policy"]),
+        ("debug", &serde_json::json!("web-only"))
+    );
+}
+
+#[test]
+fn namespace_and_ip_blocks() {
+    let mut p = plugin(
+        r#"
+mode: enforce
+policies:
+  - name: deny-jobs
+    action: DENY
+    rules:
+      - from: [{ namespaces: [jobs] }]
+      - from: [{ ipBlocks: [192.168.0.0/16] }]
+"#,
+    );
+    assert_eq!(
+        p.run(&from_peer(Request::get("/"), BATCH), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(403)
+    );
+    assert_eq!(
+        p.run(&from_peer(Request::get("/"), FRONTEND), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(200)
+    );
+    let r = Request::get("/").property("source.address", "192.168.3.4:1234");
+    assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(403));
+    let r = Request::get("/").property("source.address", "10.0.0.1:1234");
+    assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(200));
+    assert_eq!(counter(&p, "meshward_policy.policy.deny-jobs.denied"), 2);
+}
+
+#[test]
+fn hosts_and_path_templates() {
+    let mut p = plugin(
+        r#"
+mode: enforce
+policies:
+  - name: deny-keys
+    action: DENY
+    rules:
+      - to: [{ hosts: ["api.example.com"], paths: ["/users/{*}/keys", "/admin/{**}"] }]
+"#,
+    );
+    for (path, host, status) in [
+        ("/users/alice/keys", "api.example.com", 403),
+        ("/users/alice/keys", "API.Example.COM.:8080", 403),
+        ("/users/alice/x/keys", "api.example.com", 200),
+        ("/users/alice/keys", "other.example.com", 200),
+        ("/admin/a/b", "api.example.com", 403),
+        ("/public/../admin/x", "api.example.com", 403),
+        ("//admin/x", "api.example.com", 403),
+        ("/admin%2fx", "api.example.com", 400),
+    ] {
+        let out = p.run(&at(path, host), &Response::ok()).unwrap();
+        assert_eq!(out.status(), Some(status), "{path} {host}");
+    }
+    let bad = p.run(&at("/admin%2fx", "api.example.com"), &Response::ok()).unwrap();
+    assert_eq!(bad.local_response.as_ref().unwrap().body, b"bad request\n");
+    assert_eq!(counter(&p, "meshward_policy.invalid_path"), 2);
+}
+
+#[test]
+fn multi_value_headers_are_matched_one_by_one() {
+    let mut p = plugin(
+        r#"
+mode: enforce
+policies:
+  - name: no-debug
+    action: DENY
+    rules: [{ to: [{ headers: { x-debug: { exact: "1" } } }] }]
+"#,
+    );
+    let r = Request::get("/").header("x-debug", "0").header("x-debug", "1");
+    assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(403));
+    let r = Request::get("/").header("x-debug", "0").header("x-debug", "2");
+    assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(200));
+}
+
+const DENY_BETA: &str = r#"
+mode: MODE
+policies:
+  - name: deny-beta
+    action: DENY
+    rules: [{ to: [{ paths: ["/beta/*"] }] }]
+"#;
+
+#[test]
+fn dry_run_records_then_enforce_blocks() {
+    let mut dry = plugin(&DENY_BETA.replace("MODE", "dry-run"));
+    let out = dry.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+    assert_eq!(out.verdict, "continue");
+    assert!(out.upstream_request.is_some());
+    let ev = events(dry.logs());
+    let (level, e) = ev
+        .iter()
+        .find(|(_, e)| e["decision"] == "dry_run_deny")
+        .expect("dry-run event");
+    assert_eq!(level, "warn");
+    assert_eq!(e["enforced"], false);
+    assert_eq!(e["effective"], "allow");
+    assert_eq!(e["dry_run"], "deny");
+    assert_eq!(e["policy"], "deny-beta");
+    assert_eq!(counter(&dry, "meshward_policy.dry_run_denied"), 1);
+    assert_eq!(counter(&dry, "meshward_policy.policy.deny-beta.dry_run_denied"), 1);
+    assert_eq!(counter(&dry, "meshward_policy.denied"), 0);
+
+    let mut enforce = plugin(&DENY_BETA.replace("MODE", "enforce"));
+    let out = enforce.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+    assert_eq!(out.status(), Some(403));
+    assert_eq!(counter(&enforce, "meshward_policy.denied"), 1);
+    assert_eq!(counter(&enforce, "meshward_policy.dry_run_denied"), 0);
+    // A per-policy dry-run inside an enforcing filter.
+    let mut mixed = plugin(
+        &DENY_BETA
+            .replace("MODE", "enforce")
+            .replace("action: DENY", "action: DENY\n    mode: dry-run"),
+    );
+    assert_eq!(
+        mixed.run(&Request::get("/beta/x"), &Response::ok()).unwrap().status(),
+        Some(200)
+    );
+    assert_eq!(counter(&mixed, "meshward_policy.dry_run_denied"), 1);
+}
+
+#[test]
+fn default_deny_posture() {
+    let mut p = plugin("mode: enforce\ndefault: deny\npolicies: [{name: audit-all, action: AUDIT, rules: [{}]}]");
+    let out = p.run(&Request::get("/"), &Response::ok()).unwrap();
+    assert_eq!(out.status(), Some(403));
+    let ev = events(p.logs());
+    assert_eq!(ev[0].1["reason"], "default deny");
+    assert_eq!(ev[0].1["audit"], serde_json::json!(["audit-all"]));
+    assert_eq!(counter(&p, "meshward_policy.audited"), 1);
+    assert_eq!(counter(&p, "meshward_policy.policy.audit-all.audited"), 1);
+}
+
+#[test]
+fn egress_internet_allow_list() {
+    let policy = r#"
+mode: enforce
+mesh: { cidrs: [10.0.0.0/8], domains: [.svc.cluster.local] }
+policies:
+  - name: internet-allow-list
+    action: DENY
+    rules:
+      - to: [{ direction: egress, internet: true, notHosts: ["api.github.com"] }]
+"#;
+    let mut p = host()
+        .plugin(&module())
+        .config(policy)
+        .property("listener_direction", 2i64)
+        .build()
+        .unwrap();
+    let out_to = |authority: &str, dst: &str| at("/", authority).property("destination.address", dst);
+    assert_eq!(
+        p.run(&out_to("evil.example.net", "93.184.216.34:80"), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(403)
+    );
+    assert_eq!(
+        p.run(&out_to("api.github.com", "140.82.112.5:443"), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(200)
+    );
+    assert_eq!(
+        p.run(&out_to("orders.shop.svc.cluster.local", "10.3.0.1:80"), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(200)
+    );
+    let sni = out_to("orders.shop.svc.cluster.local", "10.3.0.1:443")
+        .property("connection.requested_server_name", "evil.example.net");
+    assert_eq!(p.run(&sni, &Response::ok()).unwrap().status(), Some(403));
+    let ev = events(p.logs());
+    let deny = ev.iter().find(|(_, e)| e["decision"] == "deny").unwrap();
+    assert_eq!(deny.1["internet"], true);
+    assert_eq!(deny.1["direction"], "egress");
+    // On an inbound listener the egress rule does not apply.
+    let mut inbound = host()
+        .plugin(&module())
+        .config(policy)
+        .property("listener_direction", 1i64)
+        .build()
+        .unwrap();
+    assert_eq!(
+        inbound
+            .run(&out_to("evil.example.net", "93.184.216.34:80"), &Response::ok())
+            .unwrap()
+            .status(),
+        Some(200)
+    );
+}
+
+#[test]
+fn configure_errors_reject_the_plugin() {
+    for bad in [
+        "mode: maybe",
+        "policies: [{name: a, action: DENY, rules: [{to: [{paths: ['/a/{**}/b']}]}]}]",
+        "policies: [{name: a, action: DENY, rules: [{to: [{notPath: ['/a']}]}]}]",
+        "[unclosed",
+    ] {
+        let err = host()
+            .plugin(&module())
+            .config(bad)
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {bad}"));
+        assert!(matches!(err, Error::ConfigRejected { .. }), "{bad}: {err}");
+    }
+    // An empty configuration is the zero-config document: dry-run, allow.
+    let mut p = host().plugin(&module()).config("").build().unwrap();
+    assert_eq!(p.run(&Request::get("/"), &Response::ok()).unwrap().status(), Some(200));
+}
+
+#[derive(serde::Deserialize)]
+struct Corpus {
+    policy: String,
+    cases: Vec<Case>,
+}
+
+#[derive(serde::Deserialize)]
+struct Case {
+    id: String,
+    path: String,
+    host: Option<String>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    expect: String,
+}
+
+#[test]
+fn bypass_corpus_through_the_filter() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policy/tests/data/bypass.yaml")).unwrap();
+    let corpus: Corpus = serde_yaml_ng::from_str(&text).unwrap();
+    let mut p = plugin(&corpus.policy);
+    for c in &corpus.cases {
+        let mut r = at(&c.path, c.host.as_deref().unwrap_or("app.example.com"));
+        for (n, v) in &c.headers {
+            r = r.header(n, v);
+        }
+        let want = match c.expect.as_str() {
+            "deny" => 403,
+            "invalid" => 400,
+            _ => 200,
+        };
+        assert_eq!(
+            p.run(&r, &Response::ok()).unwrap().status(),
+            Some(want),
+            "case {}",
+            c.id
+        );
+    }
+}

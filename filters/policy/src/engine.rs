@@ -1,0 +1,553 @@
+//! Evaluation: Istio's order (DENY, then ALLOW, then the default posture), twice — with the
+//! enforce-mode policies only and with every policy — over the clauses the indexes select.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::compile::{self, CCondition, COperation, CSource, Clause, Compiled, CondKey, CondValues, HeaderMatcher};
+use crate::decision::{Decision, Facts, Matched, Outcome, Verdict};
+use crate::error::PolicyError;
+use crate::identity::{self, Peer};
+use crate::index::BitSet;
+use crate::model::{Action, Mode, PolicyDocument, Posture};
+use crate::normalize::{normalize_authority, normalize_path, HostPort};
+use crate::pattern::{in_blocks, StrPattern};
+use crate::request::Request;
+
+/// Status of a denied request.
+pub const DENY_STATUS: u16 = 403;
+/// Status of a request refused by normalization.
+pub const INVALID_STATUS: u16 = 400;
+
+/// A compiled policy document, ready to decide requests.
+#[derive(Debug)]
+pub struct Engine {
+    c: Compiled,
+}
+
+/// Derived, normalized request facts the matchers read.
+struct Ctx<'r, 'a> {
+    req: &'r Request<'a>,
+    method: String,
+    path: String,
+    host: Option<HostPort>,
+    /// Port of the authority, else of the destination address.
+    effective_port: Option<u16>,
+    port_text: Option<String>,
+    peer: Option<Peer<'a>>,
+    source_ip: Option<IpAddr>,
+    remote_ip: Option<IpAddr>,
+    destination_ip: Option<IpAddr>,
+    destination_port: Option<u16>,
+    sni: Option<String>,
+    internet: bool,
+}
+
+/// First match per evaluation group while walking candidates.
+#[derive(Default)]
+struct Found {
+    deny_enforce: Option<usize>,
+    deny_dry_run: Option<usize>,
+    allow_enforce: Option<usize>,
+    allow_dry_run: Option<usize>,
+    audits: Vec<usize>,
+}
+
+impl Engine {
+    /// Parses (YAML or JSON) and compiles a policy document.
+    pub fn from_text(text: &str) -> Result<Engine, PolicyError> {
+        let doc = parse_document(text)?;
+        Engine::compile(&doc).map_err(|e| with_policy_line(e, text))
+    }
+
+    /// Compiles a parsed document.
+    pub fn compile(doc: &PolicyDocument) -> Result<Engine, PolicyError> {
+        Ok(Engine {
+            c: compile::compile(doc)?,
+        })
+    }
+
+    /// Number of policies.
+    pub fn policy_count(&self) -> usize {
+        self.c.policies.len()
+    }
+
+    /// Names of the policies, in document order.
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        self.c.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// Number of compiled clauses (from × to combinations).
+    pub fn clause_count(&self) -> usize {
+        self.c.clauses.len()
+    }
+
+    /// The document's filter-wide mode.
+    pub fn mode(&self) -> Mode {
+        self.c.doc_mode
+    }
+
+    fn matched(&self, clause: usize) -> Matched<'_> {
+        let cl = &self.c.clauses[clause];
+        let p = &self.c.policies[cl.policy];
+        Matched {
+            policy: &p.name,
+            rule: cl.rule,
+            action: p.action,
+            mode: p.mode,
+        }
+    }
+
+    /// Decides one request.
+    pub fn decide<'a>(&'a self, req: &Request<'a>) -> Decision<'a> {
+        let c = &self.c;
+        let direction = req.direction.or(c.direction);
+        let (source_ip, _) = req.source_address.map(identity::split_address).unwrap_or_default();
+        let remote_ip = identity::remote_ip(req.header_values("x-forwarded-for"), source_ip, c.trusted_proxy_hops);
+        let peer = identity::peer_identity(req.mtls, req.peer_uri_san);
+        let path = normalize_path(req.path, req.method, &c.normalization);
+        let host = normalize_authority(req.authority);
+        let (path, host) = match (path, host) {
+            (Ok(p), Ok(h)) => (p, h),
+            (p, h) => {
+                let reason = match (p, h) {
+                    (Err(e), _) => format!("path refused: {e}"),
+                    (_, Err(e)) => format!("host refused: {e}"),
+                    _ => String::new(),
+                };
+                let enforce = c.doc_mode == Mode::Enforce;
+                let facts = Facts {
+                    principal: peer.and(req.peer_uri_san),
+                    namespace: peer.map(|p| p.namespace),
+                    source: req.source_address,
+                    remote_ip,
+                    destination: req.destination_address,
+                    host: None,
+                    method: req.method.to_ascii_uppercase(),
+                    path_normalized: None,
+                    direction: direction.map(|d| d.as_str()),
+                    internet: None,
+                };
+                return Decision {
+                    verdict: if enforce {
+                        Verdict::InvalidPath
+                    } else {
+                        Verdict::DryRunDeny
+                    },
+                    status: enforce.then_some(INVALID_STATUS),
+                    effective: if enforce { Outcome::Deny } else { Outcome::Allow },
+                    dry_run: Outcome::Deny,
+                    decided_by: None,
+                    reason: Cow::Owned(reason),
+                    audits: Vec::new(),
+                    allowed_by: None,
+                    facts,
+                };
+            }
+        };
+        let (destination_ip, destination_port) =
+            req.destination_address.map(identity::split_address).unwrap_or_default();
+        let effective_port = host.as_ref().and_then(|h| h.port).or(destination_port);
+        let sni = req.sni.filter(|s| !s.is_empty()).map(|s| {
+            let s = s.to_ascii_lowercase();
+            s.strip_suffix('.').map(str::to_string).unwrap_or(s)
+        });
+        let internet = self.classify(sni.as_deref(), host.as_ref(), destination_ip);
+        let ctx = Ctx {
+            req,
+            method: req.method.to_ascii_uppercase(),
+            path,
+            port_text: destination_port.map(|p| p.to_string()),
+            host,
+            effective_port,
+            peer,
+            source_ip,
+            remote_ip,
+            destination_ip,
+            destination_port,
+            sni,
+            internet,
+        };
+        let found = self.walk(&ctx, direction);
+        let facts = Facts {
+            principal: ctx.peer.and(req.peer_uri_san),
+            namespace: ctx.peer.map(|p| p.namespace),
+            source: req.source_address,
+            remote_ip,
+            destination: req.destination_address,
+            host: ctx.host,
+            method: ctx.method,
+            path_normalized: Some(ctx.path),
+            direction: direction.map(|d| d.as_str()),
+            internet: c.mesh.is_some().then_some(internet),
+        };
+        self.conclude(found, facts)
+    }
+
+    /// Internet unless every known destination indicator is inside the mesh.
+    fn classify(&self, sni: Option<&str>, host: Option<&HostPort>, destination_ip: Option<IpAddr>) -> bool {
+        let Some(mesh) = &self.c.mesh else { return false };
+        let host_ip = host.and_then(|h| h.host.parse::<IpAddr>().ok());
+        let name = sni.or(host.filter(|_| host_ip.is_none()).map(|h| h.host.as_str()));
+        let has_domains = !mesh.suffixes.is_empty() || !mesh.exact.is_empty();
+        let name_inside = name.filter(|_| has_domains).map(|n| mesh.name_inside(n));
+        let has_cidrs = !mesh.cidrs.is_empty();
+        let ips = [destination_ip, host_ip];
+        let ip_inside: Vec<bool> = ips
+            .iter()
+            .flatten()
+            .filter(|_| has_cidrs)
+            .map(|ip| compile::ip_inside(mesh, *ip))
+            .collect();
+        if name_inside.is_none() && ip_inside.is_empty() {
+            return true;
+        }
+        name_inside == Some(false) || ip_inside.contains(&false)
+    }
+
+    fn walk(&self, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> Found {
+        let c = &self.c;
+        let n = c.clauses.len();
+        let mut found = Found::default();
+        if n == 0 {
+            return found;
+        }
+        let mut cand = BitSet::new(n);
+        let mut tmp = BitSet::new(n);
+        c.path_index.candidates(Some(&ctx.path), &mut cand);
+        let host = ctx.host.as_ref().map(|h| h.host.as_str());
+        c.host_index.candidates(host, &mut tmp);
+        cand.intersect_with(&tmp);
+        c.method_index.candidates(Some(&ctx.method), &mut tmp);
+        cand.intersect_with(&tmp);
+        c.port_index.candidates(ctx.port_text.as_deref(), &mut tmp);
+        cand.intersect_with(&tmp);
+        c.principal_index
+            .candidates(ctx.peer.as_ref().map(|p| p.principal), &mut tmp);
+        cand.intersect_with(&tmp);
+        c.namespace_index
+            .candidates(ctx.peer.as_ref().map(|p| p.namespace), &mut tmp);
+        cand.intersect_with(&tmp);
+        for i in cand.iter() {
+            let cl = &c.clauses[i];
+            let p = &c.policies[cl.policy];
+            let slot = match (p.action, p.mode) {
+                (Action::Deny, Mode::Enforce) => &mut found.deny_enforce,
+                (Action::Deny, Mode::DryRun) => &mut found.deny_dry_run,
+                (Action::Allow, Mode::Enforce) => &mut found.allow_enforce,
+                (Action::Allow, Mode::DryRun) => &mut found.allow_dry_run,
+                (Action::Audit, _) => {
+                    if found.audits.last().is_some_and(|a| c.clauses[*a].policy == cl.policy) {
+                        continue;
+                    }
+                    if self.clause_matches(cl, ctx, direction) {
+                        found.audits.push(i);
+                    }
+                    continue;
+                }
+            };
+            if slot.is_none() && self.clause_matches(cl, ctx, direction) {
+                *slot = Some(i);
+            }
+        }
+        found
+    }
+
+    fn conclude<'a>(&'a self, f: Found, facts: Facts<'a>) -> Decision<'a> {
+        let c = &self.c;
+        let doc_enforce = c.doc_mode == Mode::Enforce;
+        // Enforced evaluation: enforce-mode policies; the posture counts only in enforce mode.
+        let (effective, eff_reason) = if f.deny_enforce.is_some() {
+            (Outcome::Deny, "DENY policy matched")
+        } else if c.has_allow_enforce {
+            if f.allow_enforce.is_some() {
+                (Outcome::Allow, "ALLOW policy matched")
+            } else {
+                (Outcome::Deny, "no ALLOW policy matched")
+            }
+        } else if c.posture == Posture::Deny && doc_enforce {
+            (Outcome::Deny, "default deny")
+        } else {
+            (Outcome::Allow, "default allow")
+        };
+        // Dry-run evaluation: every policy as if enforced.
+        let deny_any = f.deny_enforce.or(f.deny_dry_run);
+        let allow_any = f.allow_enforce.or(f.allow_dry_run);
+        let (dry_run, dry_reason) = if deny_any.is_some() {
+            (Outcome::Deny, "DENY policy matched (dry-run)")
+        } else if c.has_allow_enforce || c.has_allow_dry_run {
+            if allow_any.is_some() {
+                (Outcome::Allow, "ALLOW policy matched")
+            } else {
+                (Outcome::Deny, "no ALLOW policy matched (dry-run)")
+            }
+        } else if c.posture == Posture::Deny {
+            (Outcome::Deny, "default deny (dry-run)")
+        } else {
+            (Outcome::Allow, "default allow")
+        };
+        let (verdict, decided_by, reason) = match (effective, dry_run) {
+            (Outcome::Deny, _) => (Verdict::Deny, f.deny_enforce, eff_reason),
+            (Outcome::Allow, Outcome::Deny) => (Verdict::DryRunDeny, deny_any, dry_reason),
+            (Outcome::Allow, Outcome::Allow) => (Verdict::Allow, f.allow_enforce.or(f.allow_dry_run), eff_reason),
+        };
+        Decision {
+            verdict,
+            status: (verdict == Verdict::Deny).then_some(DENY_STATUS),
+            effective,
+            dry_run,
+            decided_by: decided_by.map(|i| self.matched(i)),
+            reason: Cow::Borrowed(reason),
+            audits: f.audits.iter().map(|i| self.matched(*i)).collect(),
+            allowed_by: allow_any
+                .filter(|_| effective == Outcome::Allow)
+                .map(|i| self.matched(i)),
+            facts,
+        }
+    }
+
+    fn clause_matches(&self, cl: &Clause, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> bool {
+        if let Some(s) = cl.source {
+            if !source_matches(&self.c.sources[s], ctx) {
+                return false;
+            }
+        }
+        if let Some(o) = cl.operation {
+            if !operation_matches(&self.c.operations[o], ctx, direction, cl.all_values) {
+                return false;
+            }
+        }
+        self.c.conditions[cl.when]
+            .iter()
+            .all(|w| condition_holds(w, ctx, cl.all_values))
+    }
+}
+
+/// Parses a document (YAML or JSON) with the parser's line on error.
+/// An empty text is the zero-config document (dry-run, allow, no policies).
+pub fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> {
+    if text.trim().is_empty() {
+        return Ok(PolicyDocument::default());
+    }
+    serde_yaml_ng::from_str::<PolicyDocument>(text).map_err(|e| PolicyError::Syntax {
+        line: e.location().map(|l| l.line()),
+        message: e.to_string(),
+    })
+}
+
+/// Adds the line of the offending policy's `name:` to a validation error.
+fn with_policy_line(err: PolicyError, text: &str) -> PolicyError {
+    match err {
+        PolicyError::Invalid { mut location, reason } => {
+            if location.line.is_none() {
+                if let Some(name) = &location.policy {
+                    location.line = find_name_line(text, name);
+                }
+            }
+            PolicyError::Invalid { location, reason }
+        }
+        other => other,
+    }
+}
+
+fn find_name_line(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['-', ' ', '{']);
+            let Some(rest) = l.strip_prefix("name:").or_else(|| l.strip_prefix("\"name\":")) else {
+                return false;
+            };
+            let v = rest
+                .trim()
+                .trim_end_matches([',', '}'])
+                .trim()
+                .trim_matches(['"', '\'']);
+            v == name || rest.contains(&format!("\"{name}\""))
+        })
+        .map(|i| i + 1)
+}
+
+fn pos(pats: &Option<Vec<StrPattern>>, v: Option<&str>) -> bool {
+    match pats {
+        None => true,
+        Some(p) => v.is_some_and(|v| p.iter().any(|x| x.matches(v))),
+    }
+}
+
+fn neg(pats: &Option<Vec<StrPattern>>, v: Option<&str>) -> bool {
+    match pats {
+        None => true,
+        Some(p) => !v.is_some_and(|v| p.iter().any(|x| x.matches(v))),
+    }
+}
+
+fn ip_pos(blocks: &Option<Vec<ipnet::IpNet>>, ip: Option<IpAddr>) -> bool {
+    match blocks {
+        None => true,
+        Some(b) => ip.is_some_and(|ip| in_blocks(b, ip)),
+    }
+}
+
+fn ip_neg(blocks: &Option<Vec<ipnet::IpNet>>, ip: Option<IpAddr>) -> bool {
+    match blocks {
+        None => true,
+        Some(b) => !ip.is_some_and(|ip| in_blocks(b, ip)),
+    }
+}
+
+fn source_matches(s: &CSource, ctx: &Ctx<'_, '_>) -> bool {
+    let p = ctx.peer.as_ref();
+    pos(&s.principals, p.map(|p| p.principal))
+        && neg(&s.not_principals, p.map(|p| p.principal))
+        && pos(&s.namespaces, p.map(|p| p.namespace))
+        && neg(&s.not_namespaces, p.map(|p| p.namespace))
+        && service_accounts_match(s, p)
+        && pos(&s.trust_domains, p.map(|p| p.trust_domain))
+        && neg(&s.not_trust_domains, p.map(|p| p.trust_domain))
+        && ip_pos(&s.ip_blocks, ctx.source_ip)
+        && ip_neg(&s.not_ip_blocks, ctx.source_ip)
+        && ip_pos(&s.remote_ip_blocks, ctx.remote_ip)
+        && ip_neg(&s.not_remote_ip_blocks, ctx.remote_ip)
+}
+
+/// `serviceAccounts` / `notServiceAccounts` on `<ns>/<sa>` (built only when a clause uses them).
+fn service_accounts_match(s: &CSource, p: Option<&Peer<'_>>) -> bool {
+    if s.service_accounts.is_none() && s.not_service_accounts.is_none() {
+        return true;
+    }
+    let ns_sa = p.map(|p| p.ns_sa());
+    pos(&s.service_accounts, ns_sa.as_deref()) && neg(&s.not_service_accounts, ns_sa.as_deref())
+}
+
+/// A header matcher over every value of the header: ANY value (`all` false) or EVERY value.
+fn header_holds(m: &HeaderMatcher, values: &[&str], all: bool) -> bool {
+    match m {
+        HeaderMatcher::Present(want) => values.is_empty() != *want,
+        _ if values.is_empty() => false,
+        _ if all => values.iter().all(|v| m.matches_value(v)),
+        _ => values.iter().any(|v| m.matches_value(v)),
+    }
+}
+
+fn values_of<'a>(ctx: &Ctx<'_, 'a>, name: &str) -> Vec<&'a str> {
+    ctx.req.header_values(name).collect()
+}
+
+fn operation_matches(o: &COperation, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>, all: bool) -> bool {
+    if let Some(d) = o.direction {
+        if direction != Some(d) {
+            return false;
+        }
+    }
+    if let Some(i) = o.internet {
+        if ctx.internet != i {
+            return false;
+        }
+    }
+    let host = ctx.host.as_ref().map(|h| h.host.as_str());
+    let host_match = |hs: &Vec<crate::pattern::HostPattern>| {
+        host.is_some_and(|h| hs.iter().any(|p| p.matches(h, ctx.effective_port)))
+    };
+    if o.hosts.as_ref().is_some_and(|hs| !host_match(hs)) || o.not_hosts.as_ref().is_some_and(host_match) {
+        return false;
+    }
+    let port = ctx.destination_port;
+    if o.ports
+        .as_ref()
+        .is_some_and(|ps| !port.is_some_and(|p| ps.contains(&p)))
+        || o.not_ports
+            .as_ref()
+            .is_some_and(|ps| port.is_some_and(|p| ps.contains(&p)))
+    {
+        return false;
+    }
+    if o.methods.as_ref().is_some_and(|ms| !ms.contains(&ctx.method))
+        || o.not_methods.as_ref().is_some_and(|ms| ms.contains(&ctx.method))
+    {
+        return false;
+    }
+    let path = ctx.path.as_str();
+    if o.paths.as_ref().is_some_and(|ps| !ps.iter().any(|p| p.matches(path)))
+        || o.not_paths
+            .as_ref()
+            .is_some_and(|ps| ps.iter().any(|p| p.matches(path)))
+        || o.path_regex
+            .as_ref()
+            .is_some_and(|rs| !rs.iter().any(|r| r.is_match(path)))
+        || o.not_path_regex
+            .as_ref()
+            .is_some_and(|rs| rs.iter().any(|r| r.is_match(path)))
+    {
+        return false;
+    }
+    let sni = ctx.sni.as_deref();
+    let sni_match = |ss: &Vec<crate::pattern::HostPattern>| sni.is_some_and(|s| ss.iter().any(|p| p.name.matches(s)));
+    if o.sni.as_ref().is_some_and(|ss| !sni_match(ss)) || o.not_sni.as_ref().is_some_and(sni_match) {
+        return false;
+    }
+    o.headers
+        .iter()
+        .all(|(name, m)| header_holds(m, &values_of(ctx, name), all))
+        && o.not_headers
+            .iter()
+            .all(|(name, m)| !header_holds(m, &values_of(ctx, name), !all))
+}
+
+fn str_values_hold(pats: &[StrPattern], values: &[&str], all: bool) -> bool {
+    if values.is_empty() {
+        return false;
+    }
+    let m = |v: &&str| pats.iter().any(|p| p.matches(v));
+    if all {
+        values.iter().all(m)
+    } else {
+        values.iter().any(m)
+    }
+}
+
+fn condition_holds(w: &CCondition, ctx: &Ctx<'_, '_>, all: bool) -> bool {
+    let ip = match w.key {
+        CondKey::SourceIp => Some(ctx.source_ip),
+        CondKey::RemoteIp => Some(ctx.remote_ip),
+        CondKey::DestinationIp => Some(ctx.destination_ip),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        let holds = |v: &Option<CondValues>| match v {
+            Some(CondValues::Blocks(b)) => Some(ip.is_some_and(|ip| in_blocks(b, ip))),
+            _ => None,
+        };
+        return holds(&w.values).unwrap_or(true) && !holds(&w.not_values).unwrap_or(false);
+    }
+    let owned;
+    let values: Vec<&str> = match &w.key {
+        CondKey::Header(name) => values_of(ctx, name),
+        key => {
+            let p = ctx.peer.as_ref();
+            let one: Option<&str> = match key {
+                CondKey::Method => Some(ctx.method.as_str()),
+                CondKey::Host => ctx.host.as_ref().map(|h| h.host.as_str()),
+                CondKey::Path => Some(ctx.path.as_str()),
+                CondKey::DestinationPort => ctx.port_text.as_deref(),
+                CondKey::Principal => p.map(|p| p.principal),
+                CondKey::Namespace => p.map(|p| p.namespace),
+                CondKey::ServiceAccount => p.map(|p| p.service_account),
+                CondKey::TrustDomain => p.map(|p| p.trust_domain),
+                CondKey::Sni => ctx.sni.as_deref(),
+                CondKey::Mtls => {
+                    owned = ctx.req.mtls.to_string();
+                    Some(owned.as_str())
+                }
+                CondKey::RouteName => ctx.req.route_name,
+                CondKey::ClusterName => ctx.req.cluster_name,
+                _ => None,
+            };
+            one.into_iter().collect()
+        }
+    };
+    let holds = |v: &Option<CondValues>, all: bool| match v {
+        Some(CondValues::Strings(p)) => Some(str_values_hold(p, &values, all)),
+        _ => None,
+    };
+    holds(&w.values, all).unwrap_or(true) && !holds(&w.not_values, !all).unwrap_or(false)
+}

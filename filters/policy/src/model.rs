@@ -1,0 +1,352 @@
+//! The policy document as written (serde model of rules/policy/README.md).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a policy (or the whole filter) blocks or only records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Decide and record, never block.
+    #[default]
+    DryRun,
+    /// Decide, record and block.
+    Enforce,
+}
+
+impl Mode {
+    /// The name used in documents and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::DryRun => "dry-run",
+            Mode::Enforce => "enforce",
+        }
+    }
+}
+
+/// Posture when no ALLOW policy applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Posture {
+    /// Istio's default: allow.
+    #[default]
+    Allow,
+    /// Default-deny.
+    Deny,
+}
+
+/// What a policy does when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Action {
+    /// Allow matching requests (and deny the rest once any ALLOW policy exists).
+    Allow,
+    /// Deny matching requests.
+    Deny,
+    /// Record matching requests without changing the decision.
+    Audit,
+}
+
+impl Action {
+    /// The name used in documents and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "ALLOW",
+            Action::Deny => "DENY",
+            Action::Audit => "AUDIT",
+        }
+    }
+}
+
+/// Traffic direction of the listener the filter runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Inbound (server sidecar).
+    Ingress,
+    /// Outbound (client sidecar).
+    Egress,
+}
+
+impl Direction {
+    /// The name used in documents and events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+/// Handling of `%2F` and `%5C` in paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodedSlash {
+    /// Reject the request (default).
+    #[default]
+    Reject,
+    /// Keep the escape as is (hex uppercased).
+    Keep,
+    /// Decode to `/` (or `\`, then handled by [`Backslash`]).
+    Decode,
+}
+
+/// Handling of a literal `\` in paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backslash {
+    /// Reject the request (default).
+    #[default]
+    Reject,
+    /// Keep it as an ordinary character.
+    Keep,
+    /// Turn it into `/`.
+    Slash,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Path normalization settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normalization {
+    /// `%2F` / `%5C` handling.
+    #[serde(default)]
+    pub encoded_slash: EncodedSlash,
+    /// Literal backslash handling.
+    #[serde(default)]
+    pub backslash: Backslash,
+    /// Merge runs of `/`.
+    #[serde(default = "yes")]
+    pub merge_slashes: bool,
+}
+
+impl Default for Normalization {
+    fn default() -> Self {
+        Normalization {
+            encoded_slash: EncodedSlash::Reject,
+            backslash: Backslash::Reject,
+            merge_slashes: true,
+        }
+    }
+}
+
+/// What counts as inside the mesh.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    /// Mesh address ranges.
+    #[serde(default)]
+    pub cidrs: Vec<String>,
+    /// Mesh DNS suffixes (`.svc.cluster.local`) or exact names.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Trust domains of the mesh (informational, checked for syntax).
+    #[serde(default)]
+    pub trust_domains: Vec<String>,
+}
+
+/// A whole policy document (the filter's configuration).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// Filter-wide default mode.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Posture when no ALLOW policy applies.
+    #[serde(default)]
+    pub default: Posture,
+    /// Listener direction when Envoy does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// Mesh boundaries for Internet classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mesh: Option<Mesh>,
+    /// Proxies in front that append to X-Forwarded-For and are trusted.
+    #[serde(default)]
+    pub trusted_proxy_hops: u32,
+    /// Path normalization settings.
+    #[serde(default)]
+    pub normalization: Normalization,
+    /// The policies.
+    #[serde(default)]
+    pub policies: Vec<Policy>,
+}
+
+/// One named policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Unique name, used in events and metrics.
+    pub name: String,
+    /// What the policy does.
+    pub action: Action,
+    /// Per-policy mode (else the document's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Rules; the policy matches when any rule matches.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: any `from`, any `to`, all `when`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Sources (any matches; none = any source).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<Source>,
+    /// Operations (any matches; none = any operation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<Operation>,
+    /// Conditions (all must hold).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<Condition>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Source {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// SPIFFE principals.
+    pub principals: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Principals that must not match.
+    pub not_principals: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Namespaces of the caller.
+    pub namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Namespaces that must not match.
+    pub not_namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `ns/sa` service accounts.
+    pub service_accounts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Service accounts that must not match.
+    pub not_service_accounts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Trust domains of the caller.
+    pub trust_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Trust domains that must not match.
+    pub not_trust_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Direct peer address blocks.
+    pub ip_blocks: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Direct peer blocks that must not match.
+    pub not_ip_blocks: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Client (X-Forwarded-For) address blocks.
+    pub remote_ip_blocks: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Client blocks that must not match.
+    pub not_remote_ip_blocks: Option<Vec<String>>,
+}
+
+/// A port written as a number or a string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PortValue {
+    /// `8080`
+    Number(u64),
+    /// `"8080"`
+    Text(String),
+}
+
+/// What is being called.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Operation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Hosts (authority), case-insensitive, port-aware.
+    pub hosts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Hosts that must not match.
+    pub not_hosts: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Destination ports.
+    pub ports: Option<Vec<PortValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Ports that must not match.
+    pub not_ports: Option<Vec<PortValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// HTTP methods.
+    pub methods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Methods that must not match.
+    pub not_methods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Paths: exact, `prefix*`, `*suffix`, `*`, `{*}`/`{**}` templates.
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Paths that must not match.
+    pub not_paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Path regexes (search semantics).
+    pub path_regex: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Path regexes that must not match.
+    pub not_path_regex: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Header matchers by name.
+    pub headers: Option<BTreeMap<String, HeaderMatch>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Header matchers that must not hold.
+    pub not_headers: Option<BTreeMap<String, HeaderMatch>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// TLS SNI values.
+    pub sni: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// SNI values that must not match.
+    pub not_sni: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Listener direction.
+    pub direction: Option<Direction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Destination is outside the mesh.
+    pub internet: Option<bool>,
+}
+
+/// One header matcher (exactly one field set).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Value equals.
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Value starts with.
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Value ends with.
+    pub suffix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Value contains.
+    pub contains: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Value matches the regex (search).
+    pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Header present (true) or absent (false).
+    pub present: Option<bool>,
+}
+
+/// A `when` condition on a request property.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Condition {
+    /// Property key, e.g. `request.headers[x-tenant]`.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The property must match one of these.
+    pub values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The property must match none of these.
+    pub not_values: Option<Vec<String>>,
+}

@@ -1,0 +1,67 @@
+//! The `meshward-policy` command line: check and import-istio, exit codes and output.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_meshward-policy"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("meshward-policy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn check_accepts_the_examples_and_rejects_with_line() {
+    let ok = temp(
+        "ok.yaml",
+        "mode: enforce\npolicies: [{name: a, action: DENY, rules: [{to: [{paths: ['/x']}]}]}]\n",
+    );
+    let (success, stdout, _) = run(&["check", &ok]);
+    assert!(success);
+    assert!(stdout.contains("ok, 1 policies, 1 clauses, mode enforce"), "{stdout}");
+    let bad = temp(
+        "bad.yaml",
+        "policies:\n  - name: a\n    action: DENY\n    rules: [{to: [{ports: [0]}]}]\n",
+    );
+    let (success, _, stderr) = run(&["check", &bad]);
+    assert!(!success);
+    assert!(stderr.contains("line 2") && stderr.contains("ports[0]"), "{stderr}");
+    let (success, _, stderr) = run(&["check"]);
+    assert!(!success && stderr.contains("usage"));
+}
+
+#[test]
+fn import_istio_prints_a_valid_document_and_warnings() {
+    let istio = temp(
+        "authz.yaml",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {requestPrincipals: ['*'], namespaces: [web]}}]\n    to: [{operation: {paths: ['/admin/*']}}]\n---\nkind: AuthorizationPolicy\nmetadata: {name: c}\nspec: {action: CUSTOM}\n",
+    );
+    let (success, stdout, stderr) = run(&["import-istio", &istio]);
+    assert!(success, "{stderr}");
+    assert!(
+        stderr.contains("requestPrincipals") && stderr.contains("CUSTOM"),
+        "{stderr}"
+    );
+    let converted = temp("converted.yaml", &stdout);
+    let (success, out, err) = run(&["check", &converted]);
+    assert!(success, "{stdout}\n{err}");
+    assert!(out.contains("1 policies"), "{out}");
+    let bad = temp(
+        "bad-istio.yaml",
+        "kind: AuthorizationPolicy\nmetadata: {name: a}\nspec: {action: MAYBE}\n",
+    );
+    let (success, _, stderr) = run(&["import-istio", &bad]);
+    assert!(!success && stderr.contains("MAYBE"), "{stderr}");
+}

@@ -1,0 +1,53 @@
+//! The CRS release embedded at build time (see build.rs) and the virtual files rule sets load from.
+
+use std::path::Path;
+
+use meshward_seclang::{Files, MemoryFiles};
+
+include!(concat!(env!("OUT_DIR"), "/crs_embedded.rs"));
+
+/// Alias for meshward's recommended base configuration (rules/recommended.conf).
+pub const RECOMMENDED: &str = "@recommended";
+/// Alias for CRS's crs-setup.conf.example.
+pub const CRS_SETUP: &str = "@crs-setup";
+/// Alias for the CRS rules (rules/*.conf in order); the files themselves live under `@crs-rules/`.
+pub const CRS_RULES: &str = "@crs-rules";
+
+/// The `ruleset` evidence field, e.g. `crs-4.28.0`.
+pub fn ruleset_name() -> String {
+    format!("crs-{CRS_VERSION}")
+}
+
+/// The in-memory tree every rule set loads from: the aliases plus `@crs-rules/<file>`.
+pub fn files() -> Files {
+    let mut m = MemoryFiles::new();
+    m.insert(RECOMMENDED, meshward_seclang::crs::RECOMMENDED_CONF.as_bytes());
+    m.insert(CRS_RULES, format!("Include {CRS_RULES}/*.conf\n").into_bytes());
+    for (name, content) in CRS_FILES {
+        if *name == "crs-setup.conf.example" {
+            m.insert(CRS_SETUP, *content);
+        } else if let Some(file) = name.strip_prefix("rules/") {
+            m.insert(Path::new(CRS_RULES).join(file), *content);
+        }
+    }
+    Files::new(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crs_is_embedded_with_setup_rules_and_data() {
+        assert!(CRS_FILES.iter().any(|(n, _)| *n == "crs-setup.conf.example"));
+        assert!(CRS_FILES
+            .iter()
+            .any(|(n, _)| n.ends_with("REQUEST-942-APPLICATION-ATTACK-SQLI.conf")));
+        assert!(CRS_FILES.iter().any(|(n, _)| n.ends_with(".data")));
+        assert_eq!(CRS_VERSION, "4.28.0");
+        assert_eq!(CRS_DIGEST.len(), 64);
+        let f = files();
+        assert!(f.is_file(Path::new("@crs-setup")));
+        assert!(f.is_file(Path::new("@crs-rules/lfi-os-files.data")));
+    }
+}

@@ -1,0 +1,364 @@
+//! The evidence event: one JSON line per transaction that matched anything, with bounded,
+//! redacted excerpts of what matched.
+
+use serde::Serialize;
+
+use meshward_seclang::{Intervention, InterventionAction, Transaction};
+
+use crate::config::Mode;
+
+/// Prefix of every evidence log line (log pipelines pick the events out by it).
+pub const LOG_PREFIX: &str = "meshward.waf.event ";
+
+/// Replacement for secret values (cookies, credentials).
+pub const REDACTED: &str = "[redacted]";
+
+/// Rules of rules/recommended.conf that refuse a body the parsers could not read.
+const REFUSAL_RULES: [u64; 3] = [200002, 200003, 200004];
+
+/// What happened to the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Nothing disruptive.
+    Pass,
+    /// Blocked by a rule (enforce mode).
+    Block,
+    /// A rule would have blocked, but the mode is detect.
+    WouldBlock,
+    /// Refused because a body was over its limit or could not be parsed (enforce mode).
+    Refused,
+}
+
+impl Decision {
+    /// Classifies a transaction from its enforced intervention and its first disruptive decision.
+    pub fn of(enforced: Option<&Intervention>, decided: Option<&Intervention>) -> Decision {
+        match (enforced, decided) {
+            (Some(i), _) if i.action == InterventionAction::BodyLimit || REFUSAL_RULES.contains(&i.rule_id) => {
+                Decision::Refused
+            }
+            (Some(_), _) => Decision::Block,
+            (None, Some(_)) => Decision::WouldBlock,
+            (None, None) => Decision::Pass,
+        }
+    }
+}
+
+/// Who made the request and where it went (filled by the filter from Envoy's attributes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// `x-request-id` (or Envoy's `request.id`).
+    pub request_id: String,
+    /// Client `ip:port`.
+    pub client: String,
+    /// `:authority`.
+    pub authority: String,
+    /// `:method`.
+    pub method: String,
+    /// `:path` (with query).
+    pub path: String,
+    /// Envoy `xds.route_name`.
+    pub route: Option<String>,
+    /// The directive set in force.
+    pub directive_set: String,
+}
+
+/// Anomaly scores CRS computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Scores {
+    /// Inbound (request) score.
+    pub inbound: i64,
+    /// Outbound (response) score.
+    pub outbound: i64,
+}
+
+/// One matched rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleEvidence {
+    /// Rule id.
+    pub id: u64,
+    /// Expanded `msg`.
+    pub msg: String,
+    /// Severity name (`CRITICAL`...), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<&'static str>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The variable that matched (`ARGS:id`).
+    pub variable: String,
+    /// A bounded, redacted excerpt of the matched (transformed) value.
+    pub data: String,
+}
+
+/// The event written as `meshward.waf.event {json}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Format version.
+    pub v: u8,
+    /// RFC 3339 UTC time with milliseconds.
+    pub time: String,
+    /// Request id.
+    pub request_id: String,
+    /// Client address.
+    pub client: String,
+    /// `:authority`.
+    pub authority: String,
+    /// Method.
+    pub method: String,
+    /// Path with query.
+    pub path: String,
+    /// Route name (null when Envoy gives none).
+    pub route: Option<String>,
+    /// `detect` or `enforce`.
+    pub mode: &'static str,
+    /// The decision.
+    pub decision: Decision,
+    /// Status sent (block/refused) or that would have been sent (would_block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Phase of the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<u8>,
+    /// Anomaly scores.
+    pub scores: Scores,
+    /// Matched rules (those ModSecurity would log).
+    pub rules: Vec<RuleEvidence>,
+    /// Rule set version, e.g. `crs-4.28.0`.
+    pub ruleset: String,
+    /// Hash of the effective configuration.
+    pub config_hash: String,
+    /// Directive set in force.
+    pub directive_set: String,
+    /// Limits that applied (`request_body_truncated`...).
+    pub limits: Vec<String>,
+}
+
+impl Event {
+    /// The log line: prefix then one-line JSON.
+    pub fn log_line(&self) -> String {
+        format!("{LOG_PREFIX}{}", self.to_json())
+    }
+
+    /// One-line JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and numbers cannot fail; an empty object is a safe fallback.
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// What the event needs besides the transaction.
+#[derive(Debug, Clone)]
+pub struct EventContext<'a> {
+    /// Request identity.
+    pub info: &'a RequestInfo,
+    /// Mode configured for the filter.
+    pub mode: Mode,
+    /// Status sent when a rule blocks with the engine default.
+    pub status: Option<u16>,
+    /// Wall-clock time, ns since the Unix epoch.
+    pub now_nanos: u64,
+    /// Maximum excerpt length.
+    pub excerpt_bytes: usize,
+    /// `crs-4.28.0`.
+    pub ruleset: &'a str,
+    /// Configuration hash.
+    pub config_hash: &'a str,
+    /// Limits that applied.
+    pub limits: &'a [String],
+}
+
+/// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
+/// decided, no limit applied).
+pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
+    let rules: Vec<RuleEvidence> = tx
+        .matched_rules()
+        .iter()
+        .filter(|m| m.logged)
+        .map(|m| RuleEvidence {
+            id: m.id,
+            msg: m.msg.clone(),
+            severity: m.severity.map(severity_name),
+            tags: m.tags.clone(),
+            variable: m.variable.clone(),
+            data: excerpt(&m.variable, &m.value, ctx.excerpt_bytes),
+        })
+        .collect();
+    let decision = Decision::of(tx.intervention(), tx.decision());
+    // Bytes that went uninspected (a limit applied) are worth an event even without a match.
+    if rules.is_empty() && decision == Decision::Pass && ctx.limits.is_empty() {
+        return None;
+    }
+    let decided = tx.intervention().or(tx.decision());
+    let i = ctx.info;
+    Some(Event {
+        v: 1,
+        time: rfc3339_millis(ctx.now_nanos),
+        request_id: i.request_id.clone(),
+        client: i.client.clone(),
+        authority: i.authority.clone(),
+        method: i.method.clone(),
+        path: i.path.clone(),
+        route: i.route.clone(),
+        mode: ctx.mode.as_str(),
+        decision,
+        status: ctx.status.or(decided.map(|d| d.status)),
+        phase: decided.map(|d| d.phase),
+        scores: Scores {
+            inbound: tx.inbound_anomaly_score(),
+            outbound: tx.outbound_anomaly_score(),
+        },
+        rules,
+        ruleset: ctx.ruleset.to_string(),
+        config_hash: ctx.config_hash.to_string(),
+        directive_set: i.directive_set.clone(),
+        limits: ctx.limits.to_vec(),
+    })
+}
+
+/// True when values of `variable` are secrets (cookies and credentials).
+pub fn is_secret(variable: &str) -> bool {
+    let v = variable.to_ascii_lowercase();
+    if v.starts_with("request_cookies") {
+        return true;
+    }
+    let (collection, key) = v.split_once(':').unwrap_or((v.as_str(), ""));
+    match collection {
+        "request_headers" => matches!(key, "cookie" | "authorization" | "proxy-authorization"),
+        "response_headers" => key == "set-cookie",
+        _ => false,
+    }
+}
+
+/// The excerpt of a matched value: redacted for secrets, else at most `max` bytes cut on a
+/// character boundary.
+pub fn excerpt(variable: &str, value: &[u8], max: usize) -> String {
+    if is_secret(variable) {
+        return REDACTED.to_string();
+    }
+    let text = String::from_utf8_lossy(value);
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+/// ModSecurity's severity names by number.
+pub fn severity_name(s: u8) -> &'static str {
+    match s {
+        0 => "EMERGENCY",
+        1 => "ALERT",
+        2 => "CRITICAL",
+        3 => "ERROR",
+        4 => "WARNING",
+        5 => "NOTICE",
+        6 => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+/// `2026-11-26T20:00:00.123Z` from nanoseconds since the Unix epoch.
+pub fn rfc3339_millis(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let millis = (nanos / 1_000_000) % 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshward_seclang::RuleSet;
+
+    #[test]
+    fn time_format() {
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_millis(951_782_400_123_000_000), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339_millis(1_795_723_200_000_000_000), "2026-11-26T20:00:00.000Z");
+    }
+
+    #[test]
+    fn excerpts_are_bounded_on_char_boundaries_and_secrets_redacted() {
+        assert_eq!(excerpt("ARGS:q", "héllo".as_bytes(), 2), "h");
+        assert_eq!(excerpt("ARGS:q", b"abc", 64), "abc");
+        assert_eq!(excerpt("REQUEST_COOKIES:session", b"secret", 64), REDACTED);
+        assert_eq!(excerpt("REQUEST_COOKIES_NAMES:session", b"session", 64), REDACTED);
+        assert_eq!(excerpt("REQUEST_HEADERS:Authorization", b"Bearer x", 64), REDACTED);
+        assert_eq!(excerpt("REQUEST_HEADERS:cookie", b"a=b", 64), REDACTED);
+        assert_eq!(excerpt("RESPONSE_HEADERS:Set-Cookie", b"a=b", 64), REDACTED);
+        assert_eq!(excerpt("REQUEST_HEADERS:User-Agent", b"curl", 64), "curl");
+    }
+
+    fn run(rules: &str, uri: &[u8]) -> Transaction {
+        let rules = RuleSet::from_str(rules, "t").unwrap();
+        let mut tx = rules.transaction();
+        tx.process_uri(uri, "GET", "1.1");
+        tx.process_request_headers();
+        tx.process_request_body();
+        tx
+    }
+
+    fn ctx<'a>(info: &'a RequestInfo, mode: Mode) -> EventContext<'a> {
+        EventContext {
+            info,
+            mode,
+            status: None,
+            now_nanos: 0,
+            excerpt_bytes: 4,
+            ruleset: "crs-test",
+            config_hash: "abc",
+            limits: &[],
+        }
+    }
+
+    #[test]
+    fn detect_mode_event_says_would_block() {
+        let tx = run(
+            "SecRuleEngine DetectionOnly\nSecRule ARGS \"@contains evil\" \"id:5,phase:1,deny,status:403,msg:'m',severity:CRITICAL,tag:'paranoia-level/1'\"",
+            b"/?q=evilness",
+        );
+        let info = RequestInfo {
+            method: "GET".into(),
+            path: "/?q=evilness".into(),
+            ..RequestInfo::default()
+        };
+        let e = event(&tx, &ctx(&info, Mode::Detect)).expect("matched");
+        assert_eq!(e.decision, Decision::WouldBlock);
+        assert_eq!(e.status, Some(403));
+        assert_eq!(e.phase, Some(1));
+        assert_eq!(e.rules[0].id, 5);
+        assert_eq!(e.rules[0].severity, Some("CRITICAL"));
+        assert_eq!(e.rules[0].variable, "ARGS:q");
+        assert_eq!(e.rules[0].data, "evil", "bounded to 4 bytes");
+        let line = e.log_line();
+        assert!(line.starts_with(LOG_PREFIX));
+        let json: serde_json::Value = serde_json::from_str(&line[LOG_PREFIX.len()..]).unwrap();
+        assert_eq!(json["decision"], "would_block");
+        assert_eq!(json["mode"], "detect");
+    }
+
+    #[test]
+    fn enforce_block_and_clean_traffic() {
+        let rules = "SecRuleEngine On\nSecRule ARGS \"@contains evil\" \"id:5,phase:1,deny\"";
+        let info = RequestInfo::default();
+        let e = event(&run(rules, b"/?q=evil"), &ctx(&info, Mode::Enforce)).unwrap();
+        assert_eq!(e.decision, Decision::Block);
+        assert!(event(&run(rules, b"/?q=fine"), &ctx(&info, Mode::Enforce)).is_none());
+    }
+}

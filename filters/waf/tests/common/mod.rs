@@ -1,0 +1,95 @@
+//! Loads the WAF .wasm into host-test and reads its evidence lines.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use meshward_host_test::{Host, LogEntry, Metric, Module, Outcome, Plugin, PluginBuilder};
+
+/// Prefix of evidence lines (the filter's contract).
+pub const EVENT_PREFIX: &str = "meshward.waf.event ";
+
+/// Directory of built filters: $MESHWARD_WASM_DIR or <workspace>/target/filters/wasm32-wasip1.
+pub fn wasm_dir() -> PathBuf {
+    match std::env::var_os("MESHWARD_WASM_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/filters/wasm32-wasip1"),
+    }
+}
+
+/// One host per test binary.
+pub fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| Host::new().expect("host"))
+}
+
+/// The compiled WAF module; a missing .wasm fails the test with the command to build it.
+pub fn module() -> Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let path = wasm_dir().join("meshward_waf.wasm");
+            assert!(
+                path.exists(),
+                "{} is missing: run `cargo xtask wasm` first (or set MESHWARD_WASM_DIR)",
+                path.display()
+            );
+            host().load(&path).expect("meshward_waf.wasm compiles")
+        })
+        .clone()
+}
+
+/// A plugin builder with `config` as plugin configuration.
+pub fn builder(config: &str) -> PluginBuilder {
+    host().plugin(&module()).config(config).log_level(2)
+}
+
+/// A configured plugin (configure must succeed).
+pub fn plugin(config: &str) -> Plugin {
+    builder(config)
+        .build()
+        .unwrap_or_else(|e| panic!("configure failed for {config}: {e}"))
+}
+
+/// Evidence events in log lines.
+pub fn events_in(logs: &[LogEntry]) -> Vec<serde_json::Value> {
+    logs.iter()
+        .filter_map(|l| l.message.strip_prefix(EVENT_PREFIX))
+        .map(|j| serde_json::from_str(j).expect("event line is JSON"))
+        .collect()
+}
+
+/// The single event of one stream.
+pub fn event(out: &Outcome) -> serde_json::Value {
+    let events = events_in(&out.logs);
+    assert_eq!(events.len(), 1, "expected one event, logs: {:#?}", out.logs);
+    events.into_iter().next().expect("one event")
+}
+
+/// Ids of the rules an event lists.
+pub fn rule_ids(event: &serde_json::Value) -> Vec<u64> {
+    event["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_u64())
+        .collect()
+}
+
+/// A counter's value (0 when never incremented; None-defined counters fail).
+pub fn counter(p: &Plugin, name: &str) -> u64 {
+    match p.metric(name) {
+        Some(Metric::Counter { value }) => value,
+        other => panic!("metric {name} is not a defined counter: {other:?}"),
+    }
+}
+
+/// True when the upstream got the whole request (headers, body and end of stream).
+pub fn upstream_complete(out: &Outcome) -> bool {
+    out.upstream_request.as_ref().is_some_and(|m| m.complete)
+}
+
+/// The body the upstream received (empty if none).
+pub fn upstream_body(out: &Outcome) -> String {
+    out.upstream_request.as_ref().map(|m| m.body_text()).unwrap_or_default()
+}
