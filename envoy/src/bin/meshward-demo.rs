@@ -1,11 +1,14 @@
 //! Demo: the meshward WAF (CRS v4 at paranoia 1 inside `meshward_waf.wasm`) in a real Envoy.
 //! Detect mode first: a clean request and two attacks (SQLi, XSS) all reach the upstream, and
 //! the WAF's evidence event for each attack is printed. Then Envoy restarts in enforce mode and
-//! the same attack is answered 403 without reaching the upstream. Everything listens on
+//! the same attack is answered 403 without reaching the upstream.
+//! Then the L7 policy filter (`meshward_netpolicy.wasm`): a policy denying `/admin/**` in dry-run
+//! records the deny and lets the request through (also a path-trick variant), then the same policy
+//! enforced answers 403 and the upstream sees nothing. Everything listens on
 //! 127.0.0.1; the run is bounded (each request times out after 10 s). Exits non-zero on any
 //! unexpected result.
 
-use meshward_envoy::{locate, waf, Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+use meshward_envoy::{locate, mesh, waf, Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,6 +18,11 @@ const QUIET: Duration = Duration::from_millis(300);
 /// How long an attack's event may take to appear in Envoy's log.
 const EVENT: Duration = Duration::from_secs(5);
 const XSS: &str = "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E";
+/// A policy that keeps callers out of `/admin`, in dry-run (`{MODE}` is replaced).
+const POLICY: &str =
+    r#"{"mode":"{MODE}","policies":[{"name":"deny-admin","action":"DENY","rules":[{"to":[{"paths":["/admin/{**}"]}]}]}]}"#;
+/// Requests for the policy part: the plain path and a normalization trick that means the same.
+const ADMIN_PATHS: [&str; 2] = ["/admin/users", "/public/..//admin/./users"];
 
 fn main() -> ExitCode {
     match run() {
@@ -104,5 +112,54 @@ fn run() -> Result<(), String> {
         return Err(format!("enforce mode: the event should say block, got {decision:?}"));
     }
     println!("\nSQLi rules matched in detect mode: {:?}; in enforce mode: {:?}", rule_ids(&sqli_event), rule_ids(&event));
+    drop(envoy);
+    policy(&upstream)
+}
+
+fn start_policy(upstream: &Upstream, mode: &str) -> Result<Envoy, String> {
+    let wasm = locate::wasm_file("meshward-netpolicy").map_err(|e| e.to_string())?;
+    let config = POLICY.replace("{MODE}", mode);
+    let filter = WasmFilter::new(&wasm, &config).name("meshward_netpolicy").root_id("meshward_netpolicy").vm_id("meshward_netpolicy");
+    let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(filter)).map_err(|e| e.to_string())?;
+    println!("envoy ready on {} with {} and policy {config}", envoy.addr(), wasm.display());
+    Ok(envoy)
+}
+
+/// Sends each admin path; returns the statuses, whether the upstream saw any, and the events.
+fn send_admin(envoy: &Envoy, upstream: &Upstream) -> Result<(Vec<u16>, bool, Vec<serde_json::Value>), String> {
+    let before = upstream.requests().len();
+    let mut statuses = Vec::new();
+    for path in ADMIN_PATHS {
+        let response = envoy.send(&Request::get(path)).map_err(|e| e.to_string())?;
+        println!("\n> GET {path}\n< {} {}", response.status, response.reason);
+        statuses.push(response.status);
+    }
+    let reached = upstream.requests().len() > before;
+    let events = mesh::wait_policy_events(envoy, ADMIN_PATHS.len(), EVENT);
+    for e in &events {
+        println!("  decision event:\n{}", indent(&serde_json::to_string_pretty(e).unwrap_or_default()));
+    }
+    Ok((statuses, reached, events))
+}
+
+fn policy(upstream: &Upstream) -> Result<(), String> {
+    println!("\n=== L7 policy, dry-run (the default): record the deny, let it through ===");
+    let envoy = start_policy(upstream, "dry-run")?;
+    let (statuses, reached, events) = send_admin(&envoy, upstream)?;
+    let decisions: Vec<_> = events.iter().map(|e| e["decision"].clone()).collect();
+    if statuses != [200, 200] || !reached || decisions != ["dry_run_deny", "dry_run_deny"] {
+        return Err(format!("policy dry-run: expected 200 x2 recorded as dry_run_deny, got {statuses:?} {decisions:?}"));
+    }
+    drop(envoy);
+
+    println!("\n=== L7 policy, the same policy enforced ===");
+    let envoy = start_policy(upstream, "enforce")?;
+    let (statuses, reached, events) = send_admin(&envoy, upstream)?;
+    let decisions: Vec<_> = events.iter().map(|e| e["decision"].clone()).collect();
+    if statuses != [403, 403] || reached || decisions != ["deny", "deny"] {
+        return Err(format!(
+            "policy enforce: expected 403 x2, upstream untouched, decisions deny, got {statuses:?} (upstream reached: {reached}) {decisions:?}"
+        ));
+    }
     Ok(())
 }

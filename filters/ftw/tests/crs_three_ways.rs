@@ -19,7 +19,7 @@ use meshward_ftw::{config, load, skips::Skips};
 
 /// Floor for the real-Envoy run: passed cases as a share of all cases. The issue asks for
 /// 99.5%; Envoy's own refusals and edits cap it below that (see KNOWN-FAILURES.md).
-const ENVOY_MIN_PASS_RATE_OF_ALL: f64 = 98.7;
+const ENVOY_MIN_PASS_RATE_OF_ALL: f64 = 98.9;
 
 fn cases() -> Vec<Case> {
     let crs = config::crs_dir(None);

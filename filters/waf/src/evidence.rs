@@ -88,7 +88,15 @@ pub struct RuleEvidence {
     pub variable: String,
     /// A bounded, redacted excerpt of the matched (transformed) value.
     pub data: String,
+    /// The rule's expanded `logdata` (CRS: "Matched Data: ... found within ..."), bounded to
+    /// [`LOGDATA_EXCERPTS`] excerpts and redacted like `data`; absent when the rule has none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub logdata: String,
 }
+
+/// `logdata` may hold as many bytes as this many excerpts: it quotes the matched value and names
+/// the variable, so it needs more room than `data`.
+pub const LOGDATA_EXCERPTS: usize = 4;
 
 /// The event written as `meshward.waf.event {json}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -181,6 +189,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
             tags: m.tags.clone(),
             variable: m.variable.clone(),
             data: excerpt(&m.variable, &m.value, ctx.excerpt_bytes),
+            logdata: excerpt(&m.variable, m.logdata.as_bytes(), ctx.excerpt_bytes * LOGDATA_EXCERPTS),
         })
         .collect();
     let decision = Decision::of(tx.intervention(), tx.decision());
