@@ -5,7 +5,6 @@
 //! event, counts it, and replies 403 (deny) or 400 (refused path) when the decision is enforced.
 //! Everything but the host calls lives in [`plan`] and is tested natively.
 
-pub mod pairs;
 pub mod plan;
 
 #[cfg(target_arch = "wasm32")]

@@ -14,4 +14,4 @@ pub mod selector;
 #[cfg(target_arch = "wasm32")]
 mod adapter;
 #[cfg(target_arch = "wasm32")]
-mod hostcall;
+use meshward_hostcalls as hostcall;

@@ -6,13 +6,15 @@ fn read_u32(b: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
-/// Decodes a map; names are lowercased, invalid UTF-8 is replaced. None when malformed.
-pub fn decode(b: &[u8]) -> Option<Vec<(String, String)>> {
+/// Decodes a map as sent (bytes, case untouched); `None` when malformed. An empty buffer is an
+/// empty map.
+pub fn decode(b: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     if b.is_empty() {
         return Some(Vec::new());
     }
     let n = read_u32(b, 0)?;
     let mut data = 4usize.checked_add(n.checked_mul(8)?)?;
+    // Each pair needs 8 size bytes: a count the buffer cannot hold is malformed.
     if data > b.len() {
         return None;
     }
@@ -24,15 +26,12 @@ pub fn decode(b: &[u8]) -> Option<Vec<(String, String)>> {
         data = data.checked_add(ks)?.checked_add(1)?;
         let value = b.get(data..data.checked_add(vs)?)?;
         data = data.checked_add(vs)?.checked_add(1)?;
-        out.push((
-            String::from_utf8_lossy(key).to_ascii_lowercase(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
+        out.push((key.to_vec(), value.to_vec()));
     }
     Some(out)
 }
 
-/// Encodes pairs for `proxy_send_local_response`.
+/// Encodes pairs (for `proxy_send_local_response`).
 pub fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
     let mut map = Vec::new();
     map.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
@@ -57,9 +56,9 @@ mod tests {
     fn round_trip_and_malformed_maps() {
         let bytes = encode(&[(":path", "/a"), ("X-Debug", "1"), ("x-debug", "\u{e9}")]);
         let map = decode(&bytes).unwrap();
-        assert_eq!(map[0], (":path".to_string(), "/a".to_string()));
-        assert_eq!(map[1].0, "x-debug");
-        assert_eq!(map[2].1, "\u{e9}");
+        assert_eq!(map[0], (b":path".to_vec(), b"/a".to_vec()));
+        assert_eq!(map[1].0, b"X-Debug", "case is the caller's business");
+        assert_eq!(map[2].1, "\u{e9}".as_bytes());
         assert_eq!(decode(&[]), Some(Vec::new()));
         for cut in 1..bytes.len() - 1 {
             assert!(decode(&bytes[..cut]).is_none(), "truncated at {cut}");
