@@ -24,6 +24,8 @@ impl Envoy {
     /// Writes the bootstrap, starts Envoy and waits until its admin `/ready` answers `LIVE`.
     /// If Envoy exits first (e.g. it rejected a filter), returns [`HarnessError::Exited`] with its log.
     pub fn start(config: &EnvoyConfig) -> Result<Envoy, HarnessError> {
+        // A missing Envoy is named first: it is the one fix that unblocks every test.
+        locate::envoy_binary()?;
         for filter in &config.filters {
             if !filter.wasm.is_file() {
                 return Err(HarnessError::WasmMissing { path: filter.wasm.clone() });
