@@ -346,7 +346,11 @@ mod tests {
 
     #[test]
     fn reflect_body_with_sniffed_type() {
-        let r = respond(request("POST", "/reflect", r#"{"body": "Maximum allowed file size is 10 MB"}"#));
+        let r = respond(request(
+            "POST",
+            "/reflect",
+            r#"{"body": "Maximum allowed file size is 10 MB"}"#,
+        ));
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"Maximum allowed file size is 10 MB");
         assert_eq!(r.header("content-type"), Some(&b"text/plain; charset=utf-8"[..]));

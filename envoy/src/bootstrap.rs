@@ -85,8 +85,11 @@ impl WasmFilter {
             vm_config["configuration"] = string_value(&self.vm_configuration);
         }
         if !self.environment.is_empty() {
-            let values: serde_json::Map<String, Value> =
-                self.environment.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let values: serde_json::Map<String, Value> = self
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
             vm_config["environment_variables"] = json!({ "key_values": values });
         }
         let mut config = json!({

@@ -115,21 +115,40 @@ pub fn send(addr: SocketAddr, request: &Request) -> Result<Response, HarnessErro
 }
 
 /// Sends exactly `bytes` on a new connection and reads one response (skipping 1xx responses).
-pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool, timeout: Duration) -> Result<Response, HarnessError> {
-    let fail = |why: String| HarnessError::Http { peer: addr.to_string(), why };
+pub fn send_raw(
+    addr: SocketAddr,
+    bytes: &[u8],
+    head_request: bool,
+    timeout: Duration,
+) -> Result<Response, HarnessError> {
+    let fail = |why: String| HarnessError::Http {
+        peer: addr.to_string(),
+        why,
+    };
     let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| fail(format!("connect: {e}")))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| fail(e.to_string()))?;
     // A server may answer (e.g. 413) and close before it read everything: a failed write is
     // only an error if no response can be read afterwards.
     let write_error = stream.write_all(bytes).err();
     let mut reader = BufReader::new(stream);
     loop {
-        let context = || write_error.as_ref().map(|e| format!(" (after write error: {e})")).unwrap_or_default();
+        let context = || {
+            write_error
+                .as_ref()
+                .map(|e| format!(" (after write error: {e})"))
+                .unwrap_or_default()
+        };
         let head = http::read_head(&mut reader)
             .map_err(|e| fail(format!("reading response head: {e}{}", context())))?
             .ok_or_else(|| fail(format!("connection closed without a response{}", context())))?;
-        let status: u16 = head.parts[1].parse().map_err(|_| fail(format!("bad status line {:?}", head.parts)))?;
+        let status: u16 = head.parts[1]
+            .parse()
+            .map_err(|_| fail(format!("bad status line {:?}", head.parts)))?;
         if (100..200).contains(&status) {
             continue;
         }
@@ -139,6 +158,12 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool, timeout: Dur
             http::framing(&head.headers, Framing::UntilClose).map_err(|e| fail(e.to_string()))?
         };
         let (body, trailers) = http::read_body(&mut reader, framing).map_err(|e| fail(format!("reading body: {e}")))?;
-        return Ok(Response { status, reason: head.parts[2].clone(), headers: head.headers, body, trailers });
+        return Ok(Response {
+            status,
+            reason: head.parts[2].clone(),
+            headers: head.headers,
+            body,
+            trailers,
+        });
     }
 }

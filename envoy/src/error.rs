@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
     /// The Envoy binary is not where it should be.
-    #[error("Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set MESHWARD_ENVOY")]
+    #[error(
+        "Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set MESHWARD_ENVOY"
+    )]
     EnvoyMissing { path: PathBuf, why: String },
     /// A wasm file the test needs is missing.
     #[error("wasm file {path} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)")]
@@ -35,6 +37,9 @@ pub enum HarnessError {
 impl HarnessError {
     /// Wraps an I/O error with what was being done.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        HarnessError::Io { what: what.into(), source }
+        HarnessError::Io {
+            what: what.into(),
+            source,
+        }
     }
 }

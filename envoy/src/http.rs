@@ -7,12 +7,19 @@ pub type Headers = Vec<(String, String)>;
 
 /// The first value of header `name` (ASCII case-insensitive).
 pub fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// All values of header `name` (ASCII case-insensitive), in order.
 pub fn header_all<'a>(headers: &'a Headers, name: &str) -> Vec<&'a str> {
-    headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// A parsed start line plus headers.
@@ -35,7 +42,10 @@ pub fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
             if lines.is_empty() && total == 0 {
                 return Ok(None);
             }
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside the head"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside the head",
+            ));
         }
         total += n;
         if total > MAX_HEAD {
@@ -61,9 +71,12 @@ pub fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
     ];
     let mut headers = Vec::with_capacity(lines.len());
     for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("header line without colon: {line:?}")))?;
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("header line without colon: {line:?}"),
+            )
+        })?;
         headers.push((name.to_string(), value.trim().to_string()));
     }
     Ok(Some(Head { parts, headers }))
@@ -79,7 +92,10 @@ pub enum Framing {
 
 /// The framing the headers announce; `default` when they announce none.
 pub fn framing(headers: &Headers, default: Framing) -> io::Result<Framing> {
-    if header_all(headers, "transfer-encoding").iter().any(|v| v.to_ascii_lowercase().contains("chunked")) {
+    if header_all(headers, "transfer-encoding")
+        .iter()
+        .any(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
         return Ok(Framing::Chunked);
     }
     match header(headers, "content-length") {
@@ -115,7 +131,10 @@ fn read_chunked(reader: &mut impl BufRead) -> io::Result<(Vec<u8>, Headers)> {
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a chunked body"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a chunked body",
+            ));
         }
         let size_text = line.trim().split(';').next().unwrap_or_default().to_string();
         let size = usize::from_str_radix(&size_text, 16)

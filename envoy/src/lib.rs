@@ -20,8 +20,8 @@ pub mod http;
 pub mod locate;
 pub mod logs;
 pub mod mesh;
-pub mod rbac;
 mod process;
+pub mod rbac;
 pub mod upstream;
 pub mod waf;
 

@@ -17,8 +17,14 @@ pub fn envoy_binary() -> Result<PathBuf, HarnessError> {
     };
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => Ok(path),
-        Ok(_) => Err(HarnessError::EnvoyMissing { path, why: "not a file".into() }),
-        Err(e) => Err(HarnessError::EnvoyMissing { path, why: e.to_string() }),
+        Ok(_) => Err(HarnessError::EnvoyMissing {
+            path,
+            why: "not a file".into(),
+        }),
+        Err(e) => Err(HarnessError::EnvoyMissing {
+            path,
+            why: e.to_string(),
+        }),
     }
 }
 

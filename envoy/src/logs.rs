@@ -19,7 +19,10 @@ pub fn parse_wasm_log(line: &str) -> Option<WasmLog> {
     let level = line[level_start..level_end].to_string();
     let at = line.find("wasm log ")? + "wasm log ".len();
     let rest = &line[at..];
-    let colon = rest.find(": ").map(|i| (i, 2)).or_else(|| rest.ends_with(':').then(|| (rest.len() - 1, 1)))?;
+    let colon = rest
+        .find(": ")
+        .map(|i| (i, 2))
+        .or_else(|| rest.ends_with(':').then(|| (rest.len() - 1, 1)))?;
     let ids = rest[..colon.0].to_string();
     let message = rest[colon.0 + colon.1..].to_string();
     Some(WasmLog { level, ids, message })

@@ -23,7 +23,10 @@
 
 use crate::client::{self, Request, Response};
 use crate::{Envoy, HarnessError, Upstream};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -57,14 +60,26 @@ pub struct MeshCa {
 impl MeshCa {
     /// A fresh self-signed CA (ECDSA P-256) for `trust_domain`.
     pub fn new(trust_domain: &str) -> Result<MeshCa, MeshError> {
-        let fail = |source| MeshError::Certificate { subject: format!("CA of {trust_domain}"), source };
+        let fail = |source| MeshError::Certificate {
+            subject: format!("CA of {trust_domain}"),
+            source,
+        };
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, format!("meshward test CA {trust_domain}"));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("meshward test CA {trust_domain}"));
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let key = KeyPair::generate().map_err(fail)?;
         let issuer = CertifiedIssuer::self_signed(params, key).map_err(fail)?;
-        Ok(MeshCa { trust_domain: trust_domain.to_string(), issuer })
+        Ok(MeshCa {
+            trust_domain: trust_domain.to_string(),
+            issuer,
+        })
     }
 
     /// The CA certificate (PEM), what peers put in their trusted CA bundle.
@@ -75,8 +90,12 @@ impl MeshCa {
     /// Issues an identity document for `spiffe_id`, usable as TLS client and server certificate.
     /// The ID may belong to another trust domain than the CA's (to test federation mistakes).
     pub fn issue(&self, spiffe_id: &str) -> Result<Svid, MeshError> {
-        let trust_domain = spiffe_trust_domain(spiffe_id).ok_or_else(|| MeshError::NotSpiffe { id: spiffe_id.into() })?;
-        let fail = |source| MeshError::Certificate { subject: spiffe_id.to_string(), source };
+        let trust_domain =
+            spiffe_trust_domain(spiffe_id).ok_or_else(|| MeshError::NotSpiffe { id: spiffe_id.into() })?;
+        let fail = |source| MeshError::Certificate {
+            subject: spiffe_id.to_string(),
+            source,
+        };
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
         params.distinguished_name.push(DnType::OrganizationName, trust_domain);
@@ -87,7 +106,11 @@ impl MeshCa {
         params.use_authority_key_identifier_extension = true;
         let key = KeyPair::generate().map_err(fail)?;
         let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
-        Ok(Svid { spiffe_id: spiffe_id.to_string(), cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(Svid {
+            spiffe_id: spiffe_id.to_string(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 }
 
@@ -204,7 +227,14 @@ impl Sidecar {
 
     /// An inbound listener `name` (`traffic_direction: INBOUND`): TLS as `tls` says, then
     /// `http_filters` and the router to `cluster`.
-    pub fn inbound(mut self, name: &str, tls: &InboundTls, http_filters: Vec<Value>, paths: PathHandling, cluster: &str) -> Sidecar {
+    pub fn inbound(
+        mut self,
+        name: &str,
+        tls: &InboundTls,
+        http_filters: Vec<Value>,
+        paths: PathHandling,
+        cluster: &str,
+    ) -> Sidecar {
         let mut listener = http_listener(name, http_filters, paths, &[("*", cluster)]);
         listener["traffic_direction"] = json!("INBOUND");
         listener["filter_chains"][0]["transport_socket"] = json!({
@@ -240,7 +270,14 @@ impl Sidecar {
     /// A cluster `name` reached over mTLS: presents `identity` (none: TLS without a client
     /// certificate), verifies the server's certificate against `ca` and requires its URI SAN to
     /// be `server_id`.
-    pub fn mtls_cluster(mut self, name: &str, addr: SocketAddr, identity: Option<&Svid>, ca: &MeshCa, server_id: &str) -> Sidecar {
+    pub fn mtls_cluster(
+        mut self,
+        name: &str,
+        addr: SocketAddr,
+        identity: Option<&Svid>,
+        ca: &MeshCa,
+        server_id: &str,
+    ) -> Sidecar {
         let mut c = cluster(name, addr);
         let certificates: Vec<Value> = identity.map(Svid::tls_certificate).into_iter().collect();
         c["transport_socket"] = json!({
@@ -411,7 +448,14 @@ pub struct MeshSpec {
 impl MeshSpec {
     /// No filters, Envoy's default path handling, `info` logs.
     pub fn new() -> MeshSpec {
-        MeshSpec { server_filters: Vec::new(), server_paths: PathHandling::EnvoyDefault, client_filters: Vec::new(), optional_client_cert: false, all_hosts_to_server: false, log_level: "info".into() }
+        MeshSpec {
+            server_filters: Vec::new(),
+            server_paths: PathHandling::EnvoyDefault,
+            client_filters: Vec::new(),
+            optional_client_cert: false,
+            all_hosts_to_server: false,
+            log_level: "info".into(),
+        }
     }
 }
 
@@ -439,7 +483,11 @@ impl Mesh {
         let ready = Duration::from_secs(30);
         let app = Upstream::start()?;
         let internet = Upstream::start()?;
-        let tls = InboundTls { identity: &ids.server, trusted: &[&ids.ca, &ids.foreign_ca], optional_client_cert: spec.optional_client_cert };
+        let tls = InboundTls {
+            identity: &ids.server,
+            trusted: &[&ids.ca, &ids.foreign_ca],
+            optional_client_cert: spec.optional_client_cert,
+        };
         let server = Sidecar::new()
             .inbound("inbound", &tls, spec.server_filters.clone(), spec.server_paths, "app")
             .plain_cluster("app", app.addr());
@@ -447,13 +495,32 @@ impl Mesh {
         let mut client = Sidecar::new().plain_cluster("internet", internet.addr());
         for caller in [Caller::Frontend, Caller::Intruder, Caller::Foreign, Caller::Anonymous] {
             let cluster = format!("mesh-{}", caller.listener());
-            let other_hosts = if spec.all_hosts_to_server { cluster.as_str() } else { "internet" };
+            let other_hosts = if spec.all_hosts_to_server {
+                cluster.as_str()
+            } else {
+                "internet"
+            };
             client = client
-                .outbound(caller.listener(), spec.client_filters.clone(), &[(MESH_DOMAIN_PATTERN, &cluster), ("*", other_hosts)])
-                .mtls_cluster(&cluster, server.addr(), caller.svid(ids), &ids.ca, &ids.server.spiffe_id);
+                .outbound(
+                    caller.listener(),
+                    spec.client_filters.clone(),
+                    &[(MESH_DOMAIN_PATTERN, &cluster), ("*", other_hosts)],
+                )
+                .mtls_cluster(
+                    &cluster,
+                    server.addr(),
+                    caller.svid(ids),
+                    &ids.ca,
+                    &ids.server.spiffe_id,
+                );
         }
         let client = Envoy::start_bootstrap(&client.bootstrap(), &spec.log_level, ready)?;
-        Ok(Mesh { app, internet, server, client })
+        Ok(Mesh {
+            app,
+            internet,
+            server,
+            client,
+        })
     }
 
     /// Sends `request` from `caller` through the client sidecar.
@@ -463,7 +530,12 @@ impl Mesh {
 
     /// Sends exactly `bytes` from `caller` through the client sidecar.
     pub fn send_raw(&self, caller: Caller, bytes: &[u8]) -> Result<Response, HarnessError> {
-        client::send_raw(self.client.listener(caller.listener())?, bytes, false, client::DEFAULT_TIMEOUT)
+        client::send_raw(
+            self.client.listener(caller.listener())?,
+            bytes,
+            false,
+            client::DEFAULT_TIMEOUT,
+        )
     }
 }
 
@@ -472,7 +544,12 @@ pub const EVENT_PREFIX: &str = "meshward.policy.event ";
 
 /// The netpolicy filter's decision events in `envoy`'s log, in order.
 pub fn policy_events(envoy: &Envoy) -> Vec<Value> {
-    envoy.wasm_logs().iter().filter_map(|l| l.message.strip_prefix(EVENT_PREFIX)).filter_map(|t| serde_json::from_str(t).ok()).collect()
+    envoy
+        .wasm_logs()
+        .iter()
+        .filter_map(|l| l.message.strip_prefix(EVENT_PREFIX))
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect()
 }
 
 /// Waits until `envoy` logged at least `n` decision events (or `timeout`); returns them all.
@@ -500,7 +577,10 @@ mod tests {
 
     #[test]
     fn trust_domain_of_spiffe_ids() {
-        assert_eq!(spiffe_trust_domain("spiffe://cluster.local/ns/web/sa/frontend"), Some("cluster.local"));
+        assert_eq!(
+            spiffe_trust_domain("spiffe://cluster.local/ns/web/sa/frontend"),
+            Some("cluster.local")
+        );
         assert_eq!(spiffe_trust_domain("spiffe://cluster.local"), None);
         assert_eq!(spiffe_trust_domain("https://cluster.local/ns/web"), None);
     }

@@ -28,7 +28,9 @@ impl Envoy {
         locate::envoy_binary()?;
         for filter in &config.filters {
             if !filter.wasm.is_file() {
-                return Err(HarnessError::WasmMissing { path: filter.wasm.clone() });
+                return Err(HarnessError::WasmMissing {
+                    path: filter.wasm.clone(),
+                });
             }
         }
         Envoy::start_bootstrap(&config.bootstrap(), &config.log_level, config.ready_timeout)
@@ -37,7 +39,11 @@ impl Envoy {
     /// Starts Envoy with a bootstrap document written elsewhere (e.g. several listeners or TLS).
     /// Its admin and listener ports should be 0; [`Envoy::addr`] is the first listener's address and
     /// [`Envoy::listener`] finds others by name.
-    pub fn start_bootstrap(bootstrap_doc: &serde_json::Value, log_level: &str, ready_timeout: Duration) -> Result<Envoy, HarnessError> {
+    pub fn start_bootstrap(
+        bootstrap_doc: &serde_json::Value,
+        log_level: &str,
+        ready_timeout: Duration,
+    ) -> Result<Envoy, HarnessError> {
         let binary = locate::envoy_binary()?;
         let instance = INSTANCE.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
@@ -46,10 +52,13 @@ impl Envoy {
         std::fs::create_dir_all(&dir).map_err(|e| HarnessError::io(format!("creating {}", dir.display()), e))?;
         let bootstrap = dir.join("bootstrap.yaml");
         let text = serde_json::to_string_pretty(bootstrap_doc).unwrap_or_default();
-        std::fs::write(&bootstrap, text).map_err(|e| HarnessError::io(format!("writing {}", bootstrap.display()), e))?;
+        std::fs::write(&bootstrap, text)
+            .map_err(|e| HarnessError::io(format!("writing {}", bootstrap.display()), e))?;
         let log_path = dir.join("envoy.log");
         let log = std::fs::File::create(&log_path).map_err(|e| HarnessError::io("creating the Envoy log", e))?;
-        let log_err = log.try_clone().map_err(|e| HarnessError::io("cloning the Envoy log", e))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| HarnessError::io("cloning the Envoy log", e))?;
         let admin_path = dir.join("admin-address");
         // Hot-restart shared memory is keyed by base id: each instance needs its own.
         let base_id = (pid % 200_000) * 1000 + instance % 1000;
@@ -64,7 +73,12 @@ impl Envoy {
             .stderr(Stdio::from(log_err))
             .spawn()
             .map_err(|e| HarnessError::io(format!("starting {}", binary.display()), e))?;
-        let mut envoy = Envoy { child, dir, admin: SocketAddr::from(([127, 0, 0, 1], 0)), listener: SocketAddr::from(([127, 0, 0, 1], 0)) };
+        let mut envoy = Envoy {
+            child,
+            dir,
+            admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listener: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
         envoy.wait_ready(&admin_path, ready_timeout)?;
         envoy.listener = envoy.find_listener(None)?;
         Ok(envoy)
@@ -74,9 +88,15 @@ impl Envoy {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(HarnessError::Exited { status: status.to_string(), log_tail: self.log_tail(40) });
+                return Err(HarnessError::Exited {
+                    status: status.to_string(),
+                    log_tail: self.log_tail(40),
+                });
             }
-            if let Some(admin) = std::fs::read_to_string(admin_path).ok().and_then(|t| t.trim().parse().ok()) {
+            if let Some(admin) = std::fs::read_to_string(admin_path)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
                 self.admin = admin;
                 let ready = client::send_raw(admin, &Request::get("/ready").to_bytes(), false, Duration::from_secs(2));
                 if ready.is_ok_and(|r| r.status == 200) {
@@ -84,7 +104,10 @@ impl Envoy {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(HarnessError::NotReady { seconds: timeout.as_secs(), log_tail: self.log_tail(40) });
+                return Err(HarnessError::NotReady {
+                    seconds: timeout.as_secs(),
+                    log_tail: self.log_tail(40),
+                });
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -102,11 +125,20 @@ impl Envoy {
         let status = statuses
             .iter()
             .find(|s| name.is_none_or(|n| s["name"] == n))
-            .ok_or_else(|| HarnessError::Admin { path: path.into(), why: format!("no listener {name:?} in {json}") })?;
+            .ok_or_else(|| HarnessError::Admin {
+                path: path.into(),
+                why: format!("no listener {name:?} in {json}"),
+            })?;
         let address = status["local_address"]["socket_address"].clone();
         let ip = address["address"].as_str().unwrap_or("127.0.0.1");
-        let port = address["port_value"].as_u64().ok_or_else(|| HarnessError::Admin { path: path.into(), why: format!("no listener port in {json}") })?;
-        format!("{ip}:{port}").parse().map_err(|e| HarnessError::Admin { path: path.into(), why: format!("{e}") })
+        let port = address["port_value"].as_u64().ok_or_else(|| HarnessError::Admin {
+            path: path.into(),
+            why: format!("no listener port in {json}"),
+        })?;
+        format!("{ip}:{port}").parse().map_err(|e| HarnessError::Admin {
+            path: path.into(),
+            why: format!("{e}"),
+        })
     }
 
     /// The listener's address (send test requests here).
@@ -136,14 +168,21 @@ impl Envoy {
 
     /// GETs an admin path.
     pub fn admin_get(&self, path: &str) -> Result<Response, HarnessError> {
-        client::send_raw(self.admin, &Request::get(path).to_bytes(), false, client::DEFAULT_TIMEOUT)
+        client::send_raw(
+            self.admin,
+            &Request::get(path).to_bytes(),
+            false,
+            client::DEFAULT_TIMEOUT,
+        )
     }
 
     /// GETs an admin path and parses it as JSON.
     pub fn admin_json(&self, path: &str) -> Result<serde_json::Value, HarnessError> {
         let response = self.admin_get(path)?;
-        serde_json::from_slice(&response.body)
-            .map_err(|e| HarnessError::Admin { path: path.into(), why: format!("{e}: {}", response.text()) })
+        serde_json::from_slice(&response.body).map_err(|e| HarnessError::Admin {
+            path: path.into(),
+            why: format!("{e}: {}", response.text()),
+        })
     }
 
     /// All counters and gauges from `/stats?format=json`, by name.
@@ -190,7 +229,10 @@ impl Envoy {
 
     /// The probe fixture's lines, in order.
     pub fn probe_lines(&self) -> Vec<ProbeLine> {
-        self.wasm_logs().iter().filter_map(|l| logs::parse_probe(&l.level, &l.message)).collect()
+        self.wasm_logs()
+            .iter()
+            .filter_map(|l| logs::parse_probe(&l.level, &l.message))
+            .collect()
     }
 
     /// Waits until `done` holds for the probe lines (or `timeout`); returns the last lines read.

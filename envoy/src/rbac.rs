@@ -33,7 +33,10 @@ pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
     for policy in policies {
         let name = policy.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let ctx = Ctx { policy: &name };
-        let action = policy.get("action").and_then(Value::as_str).ok_or_else(|| ctx.malformed("action", "missing"))?;
+        let action = policy
+            .get("action")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ctx.malformed("action", "missing"))?;
         let mode = policy.get("mode").and_then(Value::as_str).unwrap_or(doc_mode);
         let target = match action {
             "DENY" => &mut deny,
@@ -44,8 +47,18 @@ pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
             other => return Err(ctx.unsupported("action", &format!("{other} has no RBAC equivalent here"))),
         };
         // Enforced policies go to `rules`, dry-run ones to `shadow_rules` (evaluated, never applied).
-        let rules = if mode == "enforce" { &mut target.0 } else { &mut target.1 };
-        for (i, rule) in policy.get("rules").and_then(Value::as_array).unwrap_or(&empty).iter().enumerate() {
+        let rules = if mode == "enforce" {
+            &mut target.0
+        } else {
+            &mut target.1
+        };
+        for (i, rule) in policy
+            .get("rules")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+            .iter()
+            .enumerate()
+        {
             rules.insert(format!("{name}-{i}"), ctx.rule(rule)?);
         }
     }
@@ -75,11 +88,19 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn unsupported(&self, field: &str, why: &str) -> RbacError {
-        RbacError::Unsupported { policy: self.policy.into(), field: field.into(), why: why.into() }
+        RbacError::Unsupported {
+            policy: self.policy.into(),
+            field: field.into(),
+            why: why.into(),
+        }
     }
 
     fn malformed(&self, field: &str, why: &str) -> RbacError {
-        RbacError::Malformed { policy: self.policy.into(), field: field.into(), why: why.into() }
+        RbacError::Malformed {
+            policy: self.policy.into(),
+            field: field.into(),
+            why: why.into(),
+        }
     }
 
     fn rule(&self, rule: &Value) -> Result<Value, RbacError> {
@@ -102,21 +123,43 @@ impl Ctx<'_> {
         let mut all = Vec::new();
         for (field, values) in self.fields(source, "from")? {
             let (base, negated) = split_not(field);
-            if !["principals", "namespaces", "serviceAccounts", "trustDomains", "ipBlocks", "remoteIpBlocks"].contains(&base.as_str()) {
+            if ![
+                "principals",
+                "namespaces",
+                "serviceAccounts",
+                "trustDomains",
+                "ipBlocks",
+                "remoteIpBlocks",
+            ]
+            .contains(&base.as_str())
+            {
                 return Err(self.unsupported(field, "not a translated source field"));
             }
             let ids = values
                 .iter()
                 .map(|v| {
-                    let v = v.as_str().ok_or_else(|| self.malformed(field, "values must be strings"))?;
+                    let v = v
+                        .as_str()
+                        .ok_or_else(|| self.malformed(field, "values must be strings"))?;
                     Ok(match base.as_str() {
                         "principals" => authenticated(principal_matcher(v)),
-                        "namespaces" => authenticated(regex_matcher(&format!("spiffe://[^/]+/ns/{}/sa/[^/]+", glob_regex(v, "[^/]*")))),
+                        "namespaces" => authenticated(regex_matcher(&format!(
+                            "spiffe://[^/]+/ns/{}/sa/[^/]+",
+                            glob_regex(v, "[^/]*")
+                        ))),
                         "serviceAccounts" => {
-                            let (ns, sa) = v.split_once('/').ok_or_else(|| self.malformed(field, "expected namespace/account"))?;
-                            authenticated(regex_matcher(&format!("spiffe://[^/]+/ns/{}/sa/{}", glob_regex(ns, "[^/]*"), glob_regex(sa, "[^/]*"))))
+                            let (ns, sa) = v
+                                .split_once('/')
+                                .ok_or_else(|| self.malformed(field, "expected namespace/account"))?;
+                            authenticated(regex_matcher(&format!(
+                                "spiffe://[^/]+/ns/{}/sa/{}",
+                                glob_regex(ns, "[^/]*"),
+                                glob_regex(sa, "[^/]*")
+                            )))
                         }
-                        "trustDomains" => authenticated(regex_matcher(&format!("spiffe://{}/.+", glob_regex(v, "[^/]*")))),
+                        "trustDomains" => {
+                            authenticated(regex_matcher(&format!("spiffe://{}/.+", glob_regex(v, "[^/]*"))))
+                        }
                         "ipBlocks" => json!({ "direct_remote_ip": cidr(v) }),
                         "remoteIpBlocks" => json!({ "remote_ip": cidr(v) }),
                         _ => return Err(self.unsupported(field, "not a translated source field")),
@@ -126,7 +169,11 @@ impl Ctx<'_> {
             let any = json!({ "or_ids": { "ids": ids } });
             all.push(if negated { json!({ "not_id": any }) } else { any });
         }
-        Ok(if all.is_empty() { json!({ "any": true }) } else { json!({ "and_ids": { "ids": all } }) })
+        Ok(if all.is_empty() {
+            json!({ "any": true })
+        } else {
+            json!({ "and_ids": { "ids": all } })
+        })
     }
 
     /// One `to` entry: every field must hold (`and_rules`).
@@ -138,8 +185,13 @@ impl Ctx<'_> {
                 return Err(self.unsupported(field, "not a translated operation field"));
             }
             let rules = if base == "headers" {
-                let map = values.first().and_then(Value::as_object).ok_or_else(|| self.malformed(field, "expected a map"))?;
-                map.iter().map(|(name, m)| self.header(field, name, m)).collect::<Result<Vec<_>, _>>()?
+                let map = values
+                    .first()
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| self.malformed(field, "expected a map"))?;
+                map.iter()
+                    .map(|(name, m)| self.header(field, name, m))
+                    .collect::<Result<Vec<_>, _>>()?
             } else {
                 values
                     .iter()
@@ -164,21 +216,47 @@ impl Ctx<'_> {
                     .collect::<Result<Vec<_>, RbacError>>()?
             };
             // Headers are AND'ed (each named header must match); list values are OR'ed.
-            let combined = if base == "headers" { json!({ "and_rules": { "rules": rules } }) } else { json!({ "or_rules": { "rules": rules } }) };
-            all.push(if negated { json!({ "not_rule": combined }) } else { combined });
+            let combined = if base == "headers" {
+                json!({ "and_rules": { "rules": rules } })
+            } else {
+                json!({ "or_rules": { "rules": rules } })
+            };
+            all.push(if negated {
+                json!({ "not_rule": combined })
+            } else {
+                combined
+            });
         }
-        Ok(if all.is_empty() { json!({ "any": true }) } else { json!({ "and_rules": { "rules": all } }) })
+        Ok(if all.is_empty() {
+            json!({ "any": true })
+        } else {
+            json!({ "and_rules": { "rules": all } })
+        })
     }
 
     fn header(&self, field: &str, name: &str, matcher: &Value) -> Result<Value, RbacError> {
-        let m = matcher.as_object().ok_or_else(|| self.malformed(field, "header matcher must be a map"))?;
-        let (kind, value) = m.iter().next().ok_or_else(|| self.malformed(field, "empty header matcher"))?;
-        let text = || value.as_str().map(str::to_string).ok_or_else(|| self.malformed(field, "matcher value must be a string"));
+        let m = matcher
+            .as_object()
+            .ok_or_else(|| self.malformed(field, "header matcher must be a map"))?;
+        let (kind, value) = m
+            .iter()
+            .next()
+            .ok_or_else(|| self.malformed(field, "empty header matcher"))?;
+        let text = || {
+            value
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| self.malformed(field, "matcher value must be a string"))
+        };
         let header = match kind.as_str() {
-            "exact" | "prefix" | "suffix" | "contains" => json!({ "name": name, "string_match": { kind.as_str(): text()? } }),
+            "exact" | "prefix" | "suffix" | "contains" => {
+                json!({ "name": name, "string_match": { kind.as_str(): text()? } })
+            }
             "regex" => json!({ "name": name, "string_match": regex_matcher(&search_regex(&text()?)) }),
             "present" => {
-                let present = value.as_bool().ok_or_else(|| self.malformed(field, "present takes a boolean"))?;
+                let present = value
+                    .as_bool()
+                    .ok_or_else(|| self.malformed(field, "present takes a boolean"))?;
                 json!({ "name": name, "present_match": true, "invert_match": !present })
             }
             other => return Err(self.unsupported(field, &format!("header matcher {other}"))),
@@ -187,7 +265,9 @@ impl Ctx<'_> {
     }
 
     fn fields<'v>(&self, entry: &'v Value, section: &str) -> Result<Vec<(&'v str, Vec<Value>)>, RbacError> {
-        let map = entry.as_object().ok_or_else(|| self.malformed(section, "entries must be maps"))?;
+        let map = entry
+            .as_object()
+            .ok_or_else(|| self.malformed(section, "entries must be maps"))?;
         Ok(map
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])))
@@ -216,7 +296,11 @@ fn principal_matcher(value: &str) -> Value {
     if value == "*" {
         return regex_matcher(".+");
     }
-    let full = if value.starts_with("spiffe://") || value.starts_with('*') { value.to_string() } else { format!("spiffe://{value}") };
+    let full = if value.starts_with("spiffe://") || value.starts_with('*') {
+        value.to_string()
+    } else {
+        format!("spiffe://{value}")
+    };
     if let Some(prefix) = full.strip_suffix('*') {
         json!({ "prefix": prefix })
     } else if let Some(suffix) = full.strip_prefix('*') {
@@ -259,9 +343,15 @@ fn path_matcher(value: &str) -> Value {
 
 /// A host value, case-insensitive; without a port it matches any port (as Istio's translation).
 fn host_matcher(value: &str) -> Value {
-    let has_port = value.rsplit_once(':').is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty());
+    let has_port = value
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty());
     let host = glob_regex(value, ".*");
-    regex_matcher(&if has_port { format!("(?i){host}") } else { format!("(?i){host}(:[0-9]+)?") })
+    regex_matcher(&if has_port {
+        format!("(?i){host}")
+    } else {
+        format!("(?i){host}(:[0-9]+)?")
+    })
 }
 
 /// `*` at the start or end of `value` becomes `wildcard`; the rest is literal.
@@ -277,7 +367,11 @@ fn glob_regex(value: &str, wildcard: &str) -> String {
 /// meshward regexes are searches unless anchored; RBAC regexes are full matches.
 fn search_regex(pattern: &str) -> String {
     let start = if pattern.starts_with('^') { "" } else { ".*" };
-    let end = if pattern.ends_with('$') && !pattern.ends_with("\\$") { "" } else { ".*" };
+    let end = if pattern.ends_with('$') && !pattern.ends_with("\\$") {
+        ""
+    } else {
+        ".*"
+    };
     format!("{start}(?:{pattern}){end}")
 }
 
@@ -322,12 +416,19 @@ mod tests {
         assert_eq!(filters.len(), 2);
         let deny = &filters[0]["typed_config"];
         assert_eq!(deny["rules"]["action"], "DENY");
-        assert_eq!(deny["rules"]["policies"]["no-admin-0"]["permissions"][0]["and_rules"]["rules"][0]["or_rules"]["rules"][0]["url_path"]["path"]["safe_regex"]["regex"], "/admin/.*");
+        assert_eq!(
+            deny["rules"]["policies"]["no-admin-0"]["permissions"][0]["and_rules"]["rules"][0]["or_rules"]["rules"][0]
+                ["url_path"]["path"]["safe_regex"]["regex"],
+            "/admin/.*"
+        );
         assert!(deny["shadow_rules"]["policies"].get("beta-0").is_some());
         let allow = &filters[1]["typed_config"]["rules"];
         assert_eq!(allow["action"], "ALLOW");
         let principal = &allow["policies"]["web-0"]["principals"][0]["and_ids"]["ids"][0]["or_ids"]["ids"][0];
-        assert_eq!(principal["authenticated"]["principal_name"]["prefix"], "spiffe://cluster.local/ns/web/sa/");
+        assert_eq!(
+            principal["authenticated"]["principal_name"]["prefix"],
+            "spiffe://cluster.local/ns/web/sa/"
+        );
     }
 
     #[test]
@@ -337,23 +438,36 @@ mod tests {
         ]});
         let filters = translate(&doc).expect("translates");
         let rule = &filters[0]["typed_config"]["rules"]["policies"]["x-0"]["permissions"][0]["and_rules"]["rules"][0];
-        assert_eq!(rule["not_rule"]["or_rules"]["rules"][0]["header"]["string_match"]["exact"], "GET");
+        assert_eq!(
+            rule["not_rule"]["or_rules"]["rules"][0]["header"]["string_match"]["exact"],
+            "GET"
+        );
         let audit = json!({ "policies": [{ "name": "a", "action": "AUDIT", "rules": [{}] }] });
         assert!(matches!(translate(&audit), Err(RbacError::Unsupported { .. })));
         let when = json!({ "policies": [{ "name": "w", "action": "DENY", "rules": [{ "when": [] }] }] });
         assert!(matches!(translate(&when), Err(RbacError::Unsupported { .. })));
-        let internet = json!({ "policies": [{ "name": "i", "action": "DENY", "rules": [{ "to": [{ "internet": true }] }] }] });
+        let internet =
+            json!({ "policies": [{ "name": "i", "action": "DENY", "rules": [{ "to": [{ "internet": true }] }] }] });
         assert!(matches!(translate(&internet), Err(RbacError::Unsupported { .. })));
     }
 
     #[test]
     fn path_and_host_matchers() {
-        assert_eq!(path_matcher("/users/{*}/profile"), json!({ "safe_regex": { "regex": "/users/[^/]+/profile" } }));
+        assert_eq!(
+            path_matcher("/users/{*}/profile"),
+            json!({ "safe_regex": { "regex": "/users/[^/]+/profile" } })
+        );
         assert_eq!(path_matcher("/static/*"), json!({ "prefix": "/static/" }));
         assert_eq!(path_matcher("*.png"), json!({ "suffix": ".png" }));
         assert_eq!(path_matcher("/a.b"), json!({ "exact": "/a.b" }));
-        assert_eq!(host_matcher("*.example.org"), json!({ "safe_regex": { "regex": "(?i).*\\.example\\.org(:[0-9]+)?" } }));
-        assert_eq!(host_matcher("a.test:8443"), json!({ "safe_regex": { "regex": "(?i)a\\.test:8443" } }));
+        assert_eq!(
+            host_matcher("*.example.org"),
+            json!({ "safe_regex": { "regex": "(?i).*\\.example\\.org(:[0-9]+)?" } })
+        );
+        assert_eq!(
+            host_matcher("a.test:8443"),
+            json!({ "safe_regex": { "regex": "(?i)a\\.test:8443" } })
+        );
         assert_eq!(search_regex("^/v[0-9]+/"), "(?:^/v[0-9]+/).*");
     }
 }

@@ -54,12 +54,22 @@ pub struct UpstreamResponse {
 impl UpstreamResponse {
     /// A response with `status` and an empty body.
     pub fn new(status: u16) -> Self {
-        UpstreamResponse { status, headers: Vec::new(), body: Vec::new(), trailers: Vec::new(), chunked: false, delay: Duration::ZERO }
+        UpstreamResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+            chunked: false,
+            delay: Duration::ZERO,
+        }
     }
 
     /// A 200 response with `body`.
     pub fn ok(body: impl Into<Vec<u8>>) -> Self {
-        UpstreamResponse { body: body.into(), ..UpstreamResponse::new(200) }
+        UpstreamResponse {
+            body: body.into(),
+            ..UpstreamResponse::new(200)
+        }
     }
 
     /// Adds a header line.
@@ -89,7 +99,11 @@ impl UpstreamResponse {
     /// The exact bytes the upstream sends.
     pub fn to_bytes(&self) -> Vec<u8> {
         let start = format!("HTTP/1.1 {} {}", self.status, reason(self.status));
-        let frame = if self.chunked || !self.trailers.is_empty() { Frame::Chunked } else { Frame::Length };
+        let frame = if self.chunked || !self.trailers.is_empty() {
+            Frame::Chunked
+        } else {
+            Frame::Length
+        };
         http::write_message(&start, &self.headers, &self.body, &self.trailers, frame)
     }
 }
@@ -124,8 +138,12 @@ impl Upstream {
     /// Starts listening on a free 127.0.0.1 port; answers `200 ok` until told otherwise.
     pub fn start() -> Result<Upstream, HarnessError> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| HarnessError::io("binding the upstream", e))?;
-        let addr = listener.local_addr().map_err(|e| HarnessError::io("upstream address", e))?;
-        listener.set_nonblocking(true).map_err(|e| HarnessError::io("upstream non-blocking", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| HarnessError::io("upstream address", e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| HarnessError::io("upstream non-blocking", e))?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             albedo: AtomicBool::new(false),
@@ -141,7 +159,11 @@ impl Upstream {
             .name("upstream-accept".into())
             .spawn(move || accept_loop(listener, accept_shared))
             .map_err(|e| HarnessError::io("spawning the upstream thread", e))?;
-        Ok(Upstream { addr, shared, accept: Some(accept) })
+        Ok(Upstream {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
     }
 
     /// Where the upstream listens.
@@ -190,7 +212,12 @@ impl Upstream {
             if left.is_zero() {
                 break;
             }
-            requests = self.shared.arrived.wait_timeout(requests, left).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+            requests = self
+                .shared
+                .arrived
+                .wait_timeout(requests, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
         }
         requests.clone()
     }
@@ -219,8 +246,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let _ = stream.set_nonblocking(false);
                 let Ok(registered) = stream.try_clone() else { continue };
                 let conn_shared = Arc::clone(&shared);
-                let spawned =
-                    std::thread::Builder::new().name("upstream-conn".into()).spawn(move || serve(stream, conn_shared));
+                let spawned = std::thread::Builder::new()
+                    .name("upstream-conn".into())
+                    .spawn(move || serve(stream, conn_shared));
                 if let Ok(thread) = spawned {
                     lock(&shared.connections).push((registered, thread));
                 }
@@ -255,10 +283,23 @@ fn serve_requests(stream: TcpStream, shared: &Shared) {
             body: Vec::new(),
             trailers: Vec::new(),
         });
-        let Ok(framing) = http::framing(&head.headers, Framing::None) else { return };
-        let Ok((body, trailers)) = http::read_body(&mut reader, framing) else { return };
-        let request = RecordedRequest { method, path, version, headers: head.headers, body, trailers };
-        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let Ok(framing) = http::framing(&head.headers, Framing::None) else {
+            return;
+        };
+        let Ok((body, trailers)) = http::read_body(&mut reader, framing) else {
+            return;
+        };
+        let request = RecordedRequest {
+            method,
+            path,
+            version,
+            headers: head.headers,
+            body,
+            trailers,
+        };
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = answer(shared, &request);
         {
             let mut requests = lock(&shared.requests);
@@ -279,7 +320,8 @@ fn serve_requests(stream: TcpStream, shared: &Shared) {
 }
 
 fn answer(shared: &Shared, request: &RecordedRequest) -> UpstreamResponse {
-    let reflect = request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?");
+    let reflect =
+        request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?");
     if shared.albedo.load(Ordering::SeqCst) || (request.method == "POST" && reflect) {
         return albedo::respond(&request.method, request.path.as_bytes(), &request.body).into();
     }
@@ -297,8 +339,16 @@ pub fn reflect(spec: &[u8]) -> UpstreamResponse {
 
 impl From<albedo::Response> for UpstreamResponse {
     fn from(r: albedo::Response) -> Self {
-        let headers = r.headers.into_iter().map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())).collect();
-        UpstreamResponse { headers, body: r.body, ..UpstreamResponse::new(r.status) }
+        let headers = r
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        UpstreamResponse {
+            headers,
+            body: r.body,
+            ..UpstreamResponse::new(r.status)
+        }
     }
 }
 

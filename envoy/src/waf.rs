@@ -19,7 +19,11 @@ pub fn parse_event(message: &str) -> Option<Value> {
 
 /// Every evidence event Envoy logged so far, in order.
 pub fn events(envoy: &Envoy) -> Vec<Value> {
-    envoy.wasm_logs().iter().filter_map(|l| parse_event(&l.message)).collect()
+    envoy
+        .wasm_logs()
+        .iter()
+        .filter_map(|l| parse_event(&l.message))
+        .collect()
 }
 
 /// Waits up to `timeout` for the event of the transaction with `x-request-id: request_id`.

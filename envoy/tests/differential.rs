@@ -14,12 +14,28 @@ use std::time::Duration;
 /// Response headers Envoy's router/codec adds that a filter host cannot know.
 const ROUTER_HEADERS: [&str; 3] = ["x-envoy-upstream-service-time", "date", "server"];
 /// Framing and proxy headers compared elsewhere or not at all.
-const NOT_COMPARED: [&str; 8] =
-    ["host", "x-request-id", "x-forwarded-proto", "x-envoy-expected-rq-timeout-ms", "content-length", "transfer-encoding", "connection", "date"];
+const NOT_COMPARED: [&str; 8] = [
+    "host",
+    "x-request-id",
+    "x-forwarded-proto",
+    "x-envoy-expected-rq-timeout-ms",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "date",
+];
 /// Labels (prefix match after the phase) whose values differ between runs.
 const VOLATILE_LABELS: [&str; 10] = [
-    "request.id", "request.time", "request.duration", "request.headers", "source.address", "source.port",
-    "destination.port", "connection.id", "upstream.address", "time",
+    "request.id",
+    "request.time",
+    "request.duration",
+    "request.headers",
+    "source.address",
+    "source.port",
+    "destination.port",
+    "connection.id",
+    "upstream.address",
+    "time",
 ];
 
 /// What both hosts are compared on.
@@ -50,15 +66,25 @@ fn keep(name: &str) -> bool {
 }
 
 fn filtered(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect()
+    headers
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect()
 }
 
 fn ht_pairs(h: &ht::Headers) -> Vec<(String, String)> {
-    h.iter().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned())).collect()
+    h.iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+        .collect()
 }
 
 fn level_name(level: &str) -> String {
-    if level == "warning" { "warn".into() } else { level.into() }
+    if level == "warning" {
+        "warn".into()
+    } else {
+        level.into()
+    }
 }
 
 /// Masks what legitimately differs between runs, and names contexts by role.
@@ -68,10 +94,18 @@ fn normalize(lines: Vec<Value>, root: u64, stream: Option<u64>) -> Vec<Value> {
         .filter(|l| !(l["cb"] == "on_context_create" && l["value"]["parent"] == json!(0)) && l["cb"] != "on_vm_start")
         .map(|mut l| {
             let ctx = l["ctx"].as_u64();
-            l["ctx"] = json!(if ctx == Some(root) { "root" } else if ctx == stream { "stream" } else { "other" });
+            l["ctx"] = json!(if ctx == Some(root) {
+                "root"
+            } else if ctx == stream {
+                "stream"
+            } else {
+                "other"
+            });
             let call = l["call"].as_str().unwrap_or_default().to_string();
             let label = l.get("label").and_then(Value::as_str).unwrap_or_default().to_string();
-            let volatile = VOLATILE_LABELS.iter().any(|v| label == *v || label.ends_with(&format!(":{v}")));
+            let volatile = VOLATILE_LABELS
+                .iter()
+                .any(|v| label == *v || label.ends_with(&format!(":{v}")));
             let masked = volatile || call == "get_current_time" || call == "http_call" || call == "grpc_call";
             if masked && l.get("value").is_some_and(|v| !v.is_null()) {
                 l["value"] = json!("*");
@@ -109,7 +143,10 @@ fn normalize(lines: Vec<Value>, root: u64, stream: Option<u64>) -> Vec<Value> {
 /// The part of the lines that both hosts produce: the last configure onwards (Envoy runs three
 /// VMs, host-test one).
 fn from_last_configure(lines: &[Value]) -> Vec<Value> {
-    let start = lines.iter().rposition(|l| l["cb"] == "on_configure" && l["call"] == "enter").unwrap_or(0);
+    let start = lines
+        .iter()
+        .rposition(|l| l["cb"] == "on_configure" && l["call"] == "enter")
+        .unwrap_or(0);
     lines[start..].to_vec()
 }
 
@@ -118,7 +155,12 @@ fn envoy_seen(o: &Observed) -> Seen {
     let lines = from_last_configure(&lines);
     let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
     let (status, body, response_headers, response_trailers) = match &o.response {
-        Ok(r) => (Some(r.status), Some(r.text()), filtered(&r.headers), filtered(&r.trailers)),
+        Ok(r) => (
+            Some(r.status),
+            Some(r.text()),
+            filtered(&r.headers),
+            filtered(&r.trailers),
+        ),
         Err(_) => (None, None, Vec::new(), Vec::new()),
     };
     Seen {
@@ -137,14 +179,21 @@ fn envoy_seen(o: &Observed) -> Seen {
                 trailers: filtered(&r.trailers),
             })
             .collect(),
-        raw_logs: o.wasm_logs.iter().filter(|w| !w.message.starts_with("probe ")).map(|w| (level_name(&w.level), w.message.clone())).collect(),
+        raw_logs: o
+            .wasm_logs
+            .iter()
+            .filter(|w| !w.message.starts_with("probe "))
+            .map(|w| (level_name(&w.level), w.message.clone()))
+            .collect(),
         lines: normalize(lines, root, o.stream_ctx),
     }
 }
 
 fn probe_module() -> (ht::Host, ht::Module) {
     let host = ht::Host::new().expect("host-test host");
-    let module = host.load(common::wasm("meshward-fixture-probe")).expect("loading the probe in host-test");
+    let module = host
+        .load(common::wasm("meshward-fixture-probe"))
+        .expect("loading the probe in host-test");
     (host, module)
 }
 
@@ -153,7 +202,11 @@ fn call_reply(r: &meshward_envoy::UpstreamResponse) -> ht::CallReply {
         return ht::CallReply::Timeout;
     }
     let parsed = ht::Response::from_http1(&r.to_bytes()).expect("parsing the call-out response");
-    ht::CallReply::Response { headers: parsed.headers, body: parsed.chunks.concat(), trailers: parsed.trailers }
+    ht::CallReply::Response {
+        headers: parsed.headers,
+        body: parsed.chunks.concat(),
+        trailers: parsed.trailers,
+    }
 }
 
 /// Advances the VM clock (ticks) and delivers pending events until `done` holds (2 s at most).
@@ -174,7 +227,11 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
         Value::String(raw) => raw.clone(),
         other => other.to_string(),
     };
-    let mut builder = host.plugin(&module).name("probe").vm_id("probe_vm").root("probe_root", config);
+    let mut builder = host
+        .plugin(&module)
+        .name("probe")
+        .vm_id("probe_vm")
+        .root("probe_root", config);
     if let Some(vm) = &s.vm_config {
         builder = builder.vm_config(vm.to_string());
     }
@@ -188,12 +245,18 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
     if s.dead_cluster {
         // host-test has no "connection refused" reply; give the synthetic 503 Envoy answers with.
         let body = "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure";
-        let reply = ht::CallReply::status(503, body).header("content-length", &body.len().to_string()).header("content-type", "text/plain");
+        let reply = ht::CallReply::status(503, body)
+            .header("content-length", &body.len().to_string())
+            .header("content-type", "text/plain");
         builder = builder.upstream("dead", move |_| reply.clone());
     }
     let mut plugin = builder.build().map_err(|e| e.to_string())?;
     let request = ht::Request::from_http1(&s.request.to_bytes()).expect("parsing the scenario request");
-    let response_bytes = s.upstream.clone().unwrap_or_else(|| meshward_envoy::UpstreamResponse::ok("ok").header("content-type", "text/plain")).to_bytes();
+    let response_bytes = s
+        .upstream
+        .clone()
+        .unwrap_or_else(|| meshward_envoy::UpstreamResponse::ok("ok").header("content-type", "text/plain"))
+        .to_bytes();
     let response = ht::Response::from_http1(&response_bytes).expect("parsing the scenario response");
     let id = plugin.open_stream().expect("opening a stream");
     plugin.stream(id).send_request(&request).expect("sending the request");
@@ -212,10 +275,17 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
     plugin.deliver_pending().expect("delivering pending events");
 
     let logs = plugin.logs().to_vec();
-    let lines: Vec<Value> = logs.iter().filter_map(|l| l.message.strip_prefix("probe ")).filter_map(|t| serde_json::from_str(t).ok()).collect();
+    let lines: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| l.message.strip_prefix("probe "))
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect();
     let lines = from_last_configure(&lines);
     let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
-    let stream = lines.iter().find(|l| l["cb"] == "on_context_create" && l["value"]["parent"] != json!(0)).and_then(|l| l["ctx"].as_u64());
+    let stream = lines
+        .iter()
+        .find(|l| l["cb"] == "on_context_create" && l["value"]["parent"] != json!(0))
+        .and_then(|l| l["ctx"].as_u64());
     let paused_or_reset = outcome.reset || outcome.paused_at.is_some();
     let (status, body, response_headers, response_trailers) = match (&outcome.downstream_response, paused_or_reset) {
         (Some(m), false) => (
@@ -246,7 +316,11 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
         response_headers,
         response_trailers,
         upstream,
-        raw_logs: logs.iter().filter(|l| !l.message.starts_with("probe ")).map(|l| (level_name(l.level), l.message.clone())).collect(),
+        raw_logs: logs
+            .iter()
+            .filter(|l| !l.message.starts_with("probe "))
+            .map(|l| (level_name(l.level), l.message.clone()))
+            .collect(),
         lines: normalize(lines, root, stream),
     })
 }
@@ -254,12 +328,22 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
 /// Runs `s` in both hosts and compares everything; on mismatch, names the first differing line.
 fn compare(s: Scenario) {
     let envoy = envoy_seen(&run_envoy(&s));
-    let host = host_test_seen(&s).unwrap_or_else(|e| panic!("{}: host-test failed to start the plugin, Envoy started it: {e}", s.name));
+    let host = host_test_seen(&s).unwrap_or_else(|e| {
+        panic!(
+            "{}: host-test failed to start the plugin, Envoy started it: {e}",
+            s.name
+        )
+    });
     let mut problems = Vec::new();
     macro_rules! field {
         ($f:ident) => {
             if envoy.$f != host.$f {
-                problems.push(format!("{}:\n  envoy:     {:?}\n  host-test: {:?}", stringify!($f), envoy.$f, host.$f));
+                problems.push(format!(
+                    "{}:\n  envoy:     {:?}\n  host-test: {:?}",
+                    stringify!($f),
+                    envoy.$f,
+                    host.$f
+                ));
             }
         };
     }
@@ -272,15 +356,32 @@ fn compare(s: Scenario) {
     // Stream lines in order; root-context lines in order on their own, because Envoy delivers
     // call-out results and queue notifications asynchronously, interleaved by timing.
     // With variable chunking only the number and sizes of body calls may differ: leave them out.
-    let chunked_body = |l: &Value| s.variable_chunks && (l["cb"] == "on_http_request_body" || l["cb"] == "on_http_response_body");
+    let chunked_body =
+        |l: &Value| s.variable_chunks && (l["cb"] == "on_http_request_body" || l["cb"] == "on_http_response_body");
     for role in ["stream", "root"] {
-        let pick = |lines: &[Value]| -> Vec<Value> { lines.iter().filter(|l| l["ctx"] == role && !chunked_body(l)).cloned().collect() };
+        let pick = |lines: &[Value]| -> Vec<Value> {
+            lines
+                .iter()
+                .filter(|l| l["ctx"] == role && !chunked_body(l))
+                .cloned()
+                .collect()
+        };
         let (e, h) = (pick(&envoy.lines), pick(&host.lines));
         if e != h {
-            problems.push(format!("{role} probe lines differ (envoy {} lines, host-test {}):\n{}", e.len(), h.len(), line_diff(&e, &h)));
+            problems.push(format!(
+                "{role} probe lines differ (envoy {} lines, host-test {}):\n{}",
+                e.len(),
+                h.len(),
+                line_diff(&e, &h)
+            ));
         }
     }
-    assert!(problems.is_empty(), "scenario {} differs between Envoy and host-test:\n{}", s.name, problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "scenario {} differs between Envoy and host-test:\n{}",
+        s.name,
+        problems.join("\n")
+    );
 }
 
 /// The differing lines of two probe-line lists, aligned by position.
@@ -289,7 +390,11 @@ fn line_diff(e: &[Value], h: &[Value]) -> String {
     for i in 0..e.len().max(h.len()) {
         let (a, b) = (e.get(i), h.get(i));
         if a != b {
-            out.push(format!("  #{i}\n    envoy:     {}\n    host-test: {}", a.map_or("-".into(), Value::to_string), b.map_or("-".into(), Value::to_string)));
+            out.push(format!(
+                "  #{i}\n    envoy:     {}\n    host-test: {}",
+                a.map_or("-".into(), Value::to_string),
+                b.map_or("-".into(), Value::to_string)
+            ));
         }
         if out.len() >= 12 {
             out.push("  ...".into());
@@ -349,7 +454,11 @@ differential!(
 fn configure_false() {
     for s in [sc::configure_false(), sc::configure_unparsable()] {
         assert!(common::start(&s).is_err(), "{}: Envoy must refuse the plugin", s.name);
-        assert!(host_test_seen(&s).is_err(), "{}: host-test must refuse the plugin like Envoy", s.name);
+        assert!(
+            host_test_seen(&s).is_err(),
+            "{}: host-test must refuse the plugin like Envoy",
+            s.name
+        );
     }
 }
 
@@ -359,23 +468,60 @@ fn hello_fixture_matches() {
     use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
     let wasm = common::wasm("meshward-fixture-hello");
     let upstream = Upstream::start().unwrap();
-    let filter = WasmFilter::new(&wasm, "bonjour").name("hello").root_id("hello_root").vm_id("hello_vm");
+    let filter = WasmFilter::new(&wasm, "bonjour")
+        .name("hello")
+        .root_id("hello_root")
+        .vm_id("hello_vm");
     let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(filter)).unwrap();
     let host = ht::Host::new().unwrap();
     let module = host.load(&wasm).unwrap();
-    let mut plugin = host.plugin(&module).name("hello").vm_id("hello_vm").root("hello_root", "bonjour").build().unwrap();
+    let mut plugin = host
+        .plugin(&module)
+        .name("hello")
+        .vm_id("hello_vm")
+        .root("hello_root", "bonjour")
+        .build()
+        .unwrap();
     for path in ["/greet", "/local/x"] {
         let request = Request::get(path);
         let e = envoy.send(&request).unwrap();
-        let ok = ht::Response::from_http1(&meshward_envoy::UpstreamResponse::ok("ok").header("content-type", "text/plain").to_bytes()).unwrap();
-        let h = plugin.run_for("hello_root", &ht::Request::from_http1(&request.to_bytes()).unwrap(), &ok).unwrap();
+        let ok = ht::Response::from_http1(
+            &meshward_envoy::UpstreamResponse::ok("ok")
+                .header("content-type", "text/plain")
+                .to_bytes(),
+        )
+        .unwrap();
+        let h = plugin
+            .run_for(
+                "hello_root",
+                &ht::Request::from_http1(&request.to_bytes()).unwrap(),
+                &ok,
+            )
+            .unwrap();
         assert_eq!(Some(e.status), h.status(), "{path}: status");
-        assert_eq!(e.header("x-hello").map(str::to_string), h.downstream_header("x-hello"), "{path}: x-hello to the client");
+        assert_eq!(
+            e.header("x-hello").map(str::to_string),
+            h.downstream_header("x-hello"),
+            "{path}: x-hello to the client"
+        );
         if path == "/greet" {
-            assert_eq!(upstream.requests().last().and_then(|r| r.header("x-hello")).map(str::to_string), h.upstream_header("x-hello"));
+            assert_eq!(
+                upstream
+                    .requests()
+                    .last()
+                    .and_then(|r| r.header("x-hello"))
+                    .map(str::to_string),
+                h.upstream_header("x-hello")
+            );
             assert_eq!(e.text(), h.downstream_response.as_ref().unwrap().body_text());
         } else {
-            assert_eq!(e.text(), h.local_response.as_ref().map(|l| String::from_utf8_lossy(&l.body).into_owned()).unwrap_or_default());
+            assert_eq!(
+                e.text(),
+                h.local_response
+                    .as_ref()
+                    .map(|l| String::from_utf8_lossy(&l.body).into_owned())
+                    .unwrap_or_default()
+            );
             assert_eq!(h.verdict, "local_response");
         }
     }

@@ -29,12 +29,19 @@ fn foreign_wasm(name: &str) -> PathBuf {
         _ => locate::workspace_root().join("target/filters/foreign"),
     };
     let path = dir.join(format!("{name}.wasm"));
-    assert!(path.is_file(), "foreign filter {} is missing: run `cargo xtask wasm` first", path.display());
+    assert!(
+        path.is_file(),
+        "foreign filter {} is missing: run `cargo xtask wasm` first",
+        path.display()
+    );
     path
 }
 
 fn gate(config: &str) -> WasmFilter {
-    WasmFilter::new(foreign_wasm("as_header_gate"), config).name("as_header_gate").root_id(ROOT_ID).vm_id("foreign_vm")
+    WasmFilter::new(foreign_wasm("as_header_gate"), config)
+        .name("as_header_gate")
+        .root_id(ROOT_ID)
+        .vm_id("foreign_vm")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -62,9 +69,12 @@ fn replay_json(name: &str, config: &str, raw: &str) -> Value {
 /// Header pairs of a replay JSON message, lowercased, pseudo-headers and Envoy's own dropped.
 fn json_headers(message: &Value) -> Vec<(String, String)> {
     let pairs = message["headers"].as_array().cloned().unwrap_or_default();
-    let list = pairs
-        .iter()
-        .map(|p| (p[0].as_str().unwrap_or_default().to_string(), p[1].as_str().unwrap_or_default().to_string()));
+    let list = pairs.iter().map(|p| {
+        (
+            p[0].as_str().unwrap_or_default().to_string(),
+            p[1].as_str().unwrap_or_default().to_string(),
+        )
+    });
     compared(list)
 }
 
@@ -80,15 +90,25 @@ fn compared(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String,
 }
 
 fn json_header(message: &Value, name: &str) -> Option<String> {
-    message["headers"].as_array()?.iter().find(|p| p[0] == name).and_then(|p| p[1].as_str()).map(str::to_string)
+    message["headers"]
+        .as_array()?
+        .iter()
+        .find(|p| p[0] == name)
+        .and_then(|p| p[1].as_str())
+        .map(str::to_string)
 }
 
 fn json_logged(json: &Value, message: &str) -> bool {
-    json["logs"].as_array().is_some_and(|logs| logs.iter().any(|l| l["level"] == "info" && l["message"] == message))
+    json["logs"]
+        .as_array()
+        .is_some_and(|logs| logs.iter().any(|l| l["level"] == "info" && l["message"] == message))
 }
 
 fn envoy_logged(envoy: &Envoy, message: &str) -> bool {
-    envoy.wasm_logs().iter().any(|l| l.level == "info" && l.message == message)
+    envoy
+        .wasm_logs()
+        .iter()
+        .any(|l| l.level == "info" && l.message == message)
 }
 
 #[test]
@@ -99,7 +119,11 @@ fn tagged_request_is_the_same_in_envoy_and_replay() {
     let upstream = Upstream::start().unwrap();
     let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(gate(CONFIG))).unwrap();
     let response = envoy
-        .send(&Request::get("/tagged?q=1").header("X-Client", "c1").header("X-Foreign-Tag", "from-client"))
+        .send(
+            &Request::get("/tagged?q=1")
+                .header("X-Client", "c1")
+                .header("X-Foreign-Tag", "from-client"),
+        )
         .unwrap();
 
     // Absolute expectations, so that two equally wrong hosts cannot agree.
@@ -111,7 +135,11 @@ fn tagged_request_is_the_same_in_envoy_and_replay() {
     // proxy_add_header_map_value appends: the client's value stays, the filter's follows.
     assert_eq!(seen[0].header_all("x-foreign-tag"), vec!["from-client", "blue"]);
     assert_eq!(envoy.stat("wasmcustom.foreign_requests").unwrap(), Some(1));
-    assert!(envoy_logged(&envoy, "as_header_gate: tagged /tagged?q=1"), "{:?}", envoy.wasm_logs());
+    assert!(
+        envoy_logged(&envoy, "as_header_gate: tagged /tagged?q=1"),
+        "{:?}",
+        envoy.wasm_logs()
+    );
     assert!(
         envoy_logged(&envoy, "as_header_gate: configured tag=blue local_path=/foreign/local"),
         "{:?}",
@@ -124,13 +152,23 @@ fn tagged_request_is_the_same_in_envoy_and_replay() {
     let up = &json["upstream_request"];
     assert_eq!(json_header(up, ":path").as_deref(), Some(seen[0].path.as_str()));
     assert_eq!(json_header(up, ":method").as_deref(), Some(seen[0].method.as_str()));
-    assert_eq!(json_headers(up), compared(seen[0].headers.clone()), "headers the upstream saw");
+    assert_eq!(
+        json_headers(up),
+        compared(seen[0].headers.clone()),
+        "headers the upstream saw"
+    );
     let down = &json["downstream_response"];
     assert_eq!(json_header(down, ":status"), Some(response.status.to_string()));
-    assert_eq!(json_header(down, "x-foreign-seen").as_deref(), response.header("x-foreign-seen"));
+    assert_eq!(
+        json_header(down, "x-foreign-seen").as_deref(),
+        response.header("x-foreign-seen")
+    );
     assert_eq!(json["metrics"]["foreign_requests"]["value"], 1);
     assert!(json_logged(&json, "as_header_gate: tagged /tagged?q=1"), "{json:#}");
-    assert!(json_logged(&json, "as_header_gate: configured tag=blue local_path=/foreign/local"), "{json:#}");
+    assert!(
+        json_logged(&json, "as_header_gate: configured tag=blue local_path=/foreign/local"),
+        "{json:#}"
+    );
 }
 
 #[test]
@@ -147,7 +185,10 @@ fn local_answer_is_the_same_in_envoy_and_replay() {
     assert_eq!(response.header("x-foreign-local"), Some("1"));
     // Envoy passes the local reply back through the filter's response-headers callback.
     assert_eq!(response.header_all("x-foreign-seen"), vec!["blue"]);
-    assert!(upstream.requests().is_empty(), "a locally answered request must not reach the upstream");
+    assert!(
+        upstream.requests().is_empty(),
+        "a locally answered request must not reach the upstream"
+    );
     assert_eq!(envoy.stat("wasmcustom.foreign_requests").unwrap(), Some(1));
     assert!(
         envoy_logged(&envoy, "as_header_gate: answered /foreign/local/x locally with 451"),
@@ -164,10 +205,17 @@ fn local_answer_is_the_same_in_envoy_and_replay() {
     assert_eq!(json_header(down, ":status"), Some(response.status.to_string()));
     assert_eq!(down["body"].as_str(), Some(response.text().as_str()));
     for name in ["x-foreign-local", "x-foreign-seen", "content-type"] {
-        assert_eq!(json_header(down, name).as_deref(), response.header(name), "response header {name}");
+        assert_eq!(
+            json_header(down, name).as_deref(),
+            response.header(name),
+            "response header {name}"
+        );
     }
     assert_eq!(json["metrics"]["foreign_requests"]["value"], 1);
-    assert!(json_logged(&json, "as_header_gate: answered /foreign/local/x locally with 451"), "{json:#}");
+    assert!(
+        json_logged(&json, "as_header_gate: answered /foreign/local/x locally with 451"),
+        "{json:#}"
+    );
 }
 
 #[test]
@@ -178,8 +226,13 @@ fn bad_configuration_is_rejected_by_envoy_and_replay() {
         Ok(_) => panic!("Envoy must not start with local_status=99"),
         Err(e) => e,
     };
-    let HarnessError::Exited { log_tail, .. } = &err else { panic!("expected Envoy to exit, got {err}") };
-    assert!(log_tail.contains("as_header_gate: config line 2: local_status must be 200..599, got '99'"), "{log_tail}");
+    let HarnessError::Exited { log_tail, .. } = &err else {
+        panic!("expected Envoy to exit, got {err}")
+    };
+    assert!(
+        log_tail.contains("as_header_gate: config line 2: local_status must be 200..599, got '99'"),
+        "{log_tail}"
+    );
     assert!(log_tail.contains("Failed to configure base Wasm plugin"), "{log_tail}");
 
     let dir = temp_dir("bad");
@@ -194,5 +247,8 @@ fn bad_configuration_is_rejected_by_envoy_and_replay() {
         ..Default::default()
     };
     let err = replay(&args).expect_err("replay must reject local_status=99");
-    assert!(matches!(err, meshward_host_test::Error::ConfigRejected { ref root_id, .. } if root_id == ROOT_ID), "{err}");
+    assert!(
+        matches!(err, meshward_host_test::Error::ConfigRejected { ref root_id, .. } if root_id == ROOT_ID),
+        "{err}"
+    );
 }

@@ -9,15 +9,25 @@ use std::time::Duration;
 #[test]
 fn upstream_records_requests_exactly_and_answers_the_canned_response() {
     let upstream = Upstream::start().unwrap();
-    upstream.set_response(UpstreamResponse::new(201).header("X-Reply", "yes").header("x-reply", "again"));
-    let request = Request::post("/p?q=1", "body bytes").header("X-Case", "Kept").header("x-dup", "1").header("x-dup", "2");
+    upstream.set_response(
+        UpstreamResponse::new(201)
+            .header("X-Reply", "yes")
+            .header("x-reply", "again"),
+    );
+    let request = Request::post("/p?q=1", "body bytes")
+        .header("X-Case", "Kept")
+        .header("x-dup", "1")
+        .header("x-dup", "2");
     let response = send(upstream.addr(), &request).unwrap();
     assert_eq!(response.status, 201);
     assert_eq!(response.header_all("x-reply"), vec!["yes", "again"]);
     let seen = upstream.wait_for_requests(1, Duration::from_secs(2));
     assert_eq!(seen.len(), 1);
     let r = &seen[0];
-    assert_eq!((r.method.as_str(), r.path.as_str(), r.version.as_str()), ("POST", "/p?q=1", "HTTP/1.1"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str(), r.version.as_str()),
+        ("POST", "/p?q=1", "HTTP/1.1")
+    );
     let names: Vec<&str> = r.headers.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, vec!["host", "X-Case", "x-dup", "x-dup", "content-length"]);
     assert_eq!(r.body, b"body bytes");
@@ -43,7 +53,8 @@ fn upstream_reads_chunked_bodies_with_trailers_and_keeps_connections_alive() {
 #[test]
 fn handler_chooses_responses_and_can_delay_them() {
     let upstream = Upstream::start().unwrap();
-    upstream.set_handler(|r| (r.path == "/teapot").then(|| UpstreamResponse::new(418).delayed(Duration::from_millis(50))));
+    upstream
+        .set_handler(|r| (r.path == "/teapot").then(|| UpstreamResponse::new(418).delayed(Duration::from_millis(50))));
     assert_eq!(send(upstream.addr(), &Request::get("/teapot")).unwrap().status, 418);
     assert_eq!(send(upstream.addr(), &Request::get("/other")).unwrap().status, 200);
 }
@@ -53,19 +64,37 @@ fn reflect_answers_with_the_described_response() {
     let upstream = Upstream::start().unwrap();
     let spec = r#"{"status": 403, "headers": {"x-a": "1"}, "body": "blocked"}"#;
     let r = send(upstream.addr(), &Request::post("/reflect", spec)).unwrap();
-    assert_eq!((r.status, r.header("x-a"), r.text().as_str()), (403, Some("1"), "blocked"));
+    assert_eq!(
+        (r.status, r.header("x-a"), r.text().as_str()),
+        (403, Some("1"), "blocked")
+    );
     let encoded = r#"{"status": 200, "encodedBody": "aGVsbG8gd29ybGQ="}"#;
-    assert_eq!(send(upstream.addr(), &Request::post("/reflect", encoded)).unwrap().text(), "hello world");
+    assert_eq!(
+        send(upstream.addr(), &Request::post("/reflect", encoded))
+            .unwrap()
+            .text(),
+        "hello world"
+    );
     let default = send(upstream.addr(), &Request::post("/reflect", "{}")).unwrap();
     assert_eq!((default.status, default.body.len()), (200, 0));
     let bad = send(upstream.addr(), &Request::post("/reflect", "not json")).unwrap();
     assert_eq!((bad.status, bad.text().as_str()), (400, "Invalid JSON in request body"));
     let bad_status = send(upstream.addr(), &Request::post("/reflect", r#"{"status": 99}"#)).unwrap();
-    assert_eq!((bad_status.status, bad_status.text().as_str()), (400, "Invalid status code: 99"));
+    assert_eq!(
+        (bad_status.status, bad_status.text().as_str()),
+        (400, "Invalid status code: 99")
+    );
     // albedo (shared with the CRS runner) answers a bad encodedBody with the described status
     // and an error text.
-    let bad_b64 = send(upstream.addr(), &Request::post("/reflect", r#"{"status": 202, "encodedBody": "%%%"}"#)).unwrap();
-    assert_eq!((bad_b64.status, bad_b64.text().as_str()), (202, "invalid base64 encoding of response body"));
+    let bad_b64 = send(
+        upstream.addr(),
+        &Request::post("/reflect", r#"{"status": 202, "encodedBody": "%%%"}"#),
+    )
+    .unwrap();
+    assert_eq!(
+        (bad_b64.status, bad_b64.text().as_str()),
+        (202, "invalid base64 encoding of response body")
+    );
     // GET /reflect is not the reflect endpoint.
     assert_eq!(send(upstream.addr(), &Request::get("/reflect")).unwrap().text(), "ok");
 }
@@ -87,7 +116,13 @@ fn canned(raw: &'static [u8]) -> std::net::SocketAddr {
 #[test]
 fn client_parses_chunked_responses_with_trailers_and_skips_100_continue() {
     let addr = canned(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nwiki\r\n5\r\npedia\r\n0\r\nx-trailer: t\r\n\r\n");
-    let r = send_raw(addr, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Duration::from_secs(5)).unwrap();
+    let r = send_raw(
+        addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+        false,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "wikipedia"));
     assert_eq!(r.trailers, vec![("x-trailer".to_string(), "t".to_string())]);
 }
@@ -95,26 +130,53 @@ fn client_parses_chunked_responses_with_trailers_and_skips_100_continue() {
 #[test]
 fn client_reads_until_close_without_framing_and_nothing_for_head() {
     let addr = canned(b"HTTP/1.1 200 OK\r\nx: y\r\n\r\nuntil the end");
-    let r = send_raw(addr, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Duration::from_secs(5)).unwrap();
+    let r = send_raw(
+        addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+        false,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!(r.text(), "until the end");
     let addr = canned(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n");
-    let r = send_raw(addr, b"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n", true, Duration::from_secs(5)).unwrap();
+    let r = send_raw(
+        addr,
+        b"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n",
+        true,
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!((r.status, r.body.len()), (200, 0));
 }
 
 #[test]
 fn client_reports_truncated_bodies_and_silent_servers() {
     let addr = canned(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort");
-    let err = send_raw(addr, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Duration::from_secs(5)).unwrap_err();
+    let err = send_raw(
+        addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+        false,
+        Duration::from_secs(5),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("reading body"), "{err}");
     let addr = canned(b"");
-    let err = send_raw(addr, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", false, Duration::from_secs(5)).unwrap_err();
+    let err = send_raw(
+        addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\n\r\n",
+        false,
+        Duration::from_secs(5),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("without a response"), "{err}");
 }
 
 #[test]
 fn requests_serialize_as_sent() {
-    assert_eq!(Request::get("/x").to_bytes(), b"GET /x HTTP/1.1\r\nhost: meshward.test\r\n\r\n");
+    assert_eq!(
+        Request::get("/x").to_bytes(),
+        b"GET /x HTTP/1.1\r\nhost: meshward.test\r\n\r\n"
+    );
     assert_eq!(
         Request::post("/y", "ab").header("Host", "h").to_bytes(),
         b"POST /y HTTP/1.1\r\nHost: h\r\ncontent-length: 2\r\n\r\nab"

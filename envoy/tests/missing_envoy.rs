@@ -15,11 +15,15 @@ fn missing_envoy_and_wasm_name_the_fix() {
 
     std::env::set_var("MESHWARD_WASM_DIR", "/nonexistent/dir");
     let err = locate::wasm_file("meshward-fixture-hello").unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/dir/meshward_fixture_hello.wasm"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/dir/meshward_fixture_hello.wasm"),
+        "{err}"
+    );
     assert!(err.to_string().contains("cargo xtask wasm"), "{err}");
     std::env::remove_var("MESHWARD_WASM_DIR");
     if locate::envoy_binary().is_ok() {
-        let config = EnvoyConfig::new("127.0.0.1:9".parse().unwrap()).filter(WasmFilter::new("/nonexistent/f.wasm", ""));
+        let config =
+            EnvoyConfig::new("127.0.0.1:9".parse().unwrap()).filter(WasmFilter::new("/nonexistent/f.wasm", ""));
         assert!(matches!(Envoy::start(&config), Err(HarnessError::WasmMissing { .. })));
     }
 }

@@ -31,7 +31,11 @@ fn frontend_only(mode: &str) -> Value {
 }
 
 fn start(ids: &Identities, server_policy: &Value) -> Mesh {
-    let spec = MeshSpec { server_filters: vec![netpolicy(server_policy)], server_paths: PathHandling::EnvoyDefault, ..MeshSpec::new() };
+    let spec = MeshSpec {
+        server_filters: vec![netpolicy(server_policy)],
+        server_paths: PathHandling::EnvoyDefault,
+        ..MeshSpec::new()
+    };
     Mesh::start(ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"))
 }
 
@@ -42,12 +46,16 @@ fn get(path: &str) -> Request {
 /// The filter's global decision counters (Envoy prefixes wasm metrics with `wasmcustom.`).
 fn counters(envoy: &meshward_envoy::Envoy) -> [(&'static str, Option<u64>); 3] {
     let stats = envoy.stats().expect("stats");
-    ["allowed", "denied", "dry_run_denied"].map(|name| (name, stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied()))
+    ["allowed", "denied", "dry_run_denied"]
+        .map(|name| (name, stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied()))
 }
 
 /// The event whose normalized path is `path` (panics with all events when missing).
 fn event_for<'a>(events: &'a [Value], path: &str) -> &'a Value {
-    events.iter().find(|e| e["path_normalized"] == path).unwrap_or_else(|| panic!("no event for {path} in {events:#?}"))
+    events
+        .iter()
+        .find(|e| e["path_normalized"] == path)
+        .unwrap_or_else(|| panic!("no event for {path} in {events:#?}"))
 }
 
 #[test]
@@ -60,7 +68,10 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
     let through = mesh.send(Caller::Intruder, &get("/api/secrets")).expect("intruder");
     assert_eq!(through.status, 200, "dry-run never blocks: {}", through.text());
     let seen = mesh.app.wait_for_requests(2, WAIT);
-    assert_eq!(seen.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/api/users", "/api/secrets"]);
+    assert_eq!(
+        seen.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ["/api/users", "/api/secrets"]
+    );
 
     let events = mesh::wait_policy_events(&mesh.server, 1, WAIT);
     let event = event_for(&events, "/api/secrets");
@@ -68,10 +79,21 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
     assert_eq!(event["enforced"], json!(false), "{event}");
     assert_eq!(event["dry_run"], "deny", "{event}");
     assert_eq!(event["effective"], "allow", "{event}");
-    assert_eq!(event["principal"], ids.intruder.spiffe_id, "the principal comes from the peer certificate: {event}");
+    assert_eq!(
+        event["principal"], ids.intruder.spiffe_id,
+        "the principal comes from the peer certificate: {event}"
+    );
     assert_eq!(event["namespace"], "evil", "{event}");
-    assert!(events.iter().all(|e| e["principal"] != ids.frontend.spiffe_id || e["decision"] == "allow"), "{events:#?}");
-    assert_eq!(counters(&mesh.server), [("allowed", Some(1)), ("denied", Some(0)), ("dry_run_denied", Some(1))]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["principal"] != ids.frontend.spiffe_id || e["decision"] == "allow"),
+        "{events:#?}"
+    );
+    assert_eq!(
+        counters(&mesh.server),
+        [("allowed", Some(1)), ("denied", Some(0)), ("dry_run_denied", Some(1))]
+    );
 }
 
 #[test]
@@ -83,29 +105,63 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     assert_eq!(ok.status, 200, "{}", ok.text());
     let denied = [
         (Caller::Intruder, get("/api/users/7"), "another namespace"),
-        (Caller::Foreign, get("/api/users/7"), "same ns/sa in another trust domain"),
-        (Caller::Frontend, Request::post("/api/users", "x").header("host", SERVER_HOST), "method not allowed"),
-        (Caller::Frontend, get("/admin/users"), "path outside the allowed template"),
+        (
+            Caller::Foreign,
+            get("/api/users/7"),
+            "same ns/sa in another trust domain",
+        ),
+        (
+            Caller::Frontend,
+            Request::post("/api/users", "x").header("host", SERVER_HOST),
+            "method not allowed",
+        ),
+        (
+            Caller::Frontend,
+            get("/admin/users"),
+            "path outside the allowed template",
+        ),
     ];
     for (caller, request, why) in &denied {
         let response = mesh.send(*caller, request).expect("request");
-        assert_eq!(response.status, 403, "{caller:?} {} {}: {why}", request.method, request.path);
+        assert_eq!(
+            response.status, 403,
+            "{caller:?} {} {}: {why}",
+            request.method, request.path
+        );
         let body = response.text();
-        assert!(!body.contains("frontend-api") && !body.to_lowercase().contains("policy"), "403 body names no internal detail: {body:?}");
+        assert!(
+            !body.contains("frontend-api") && !body.to_lowercase().contains("policy"),
+            "403 body names no internal detail: {body:?}"
+        );
     }
     let seen = mesh.app.wait_for_requests(1, WAIT);
     std::thread::sleep(Duration::from_millis(200));
     let seen_after = mesh.app.requests();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen_after.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/api/users/7"], "only the frontend's GET reached the app");
+    assert_eq!(
+        seen_after.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ["/api/users/7"],
+        "only the frontend's GET reached the app"
+    );
 
     let events = mesh::wait_policy_events(&mesh.server, denied.len(), WAIT);
     let denies: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
     assert_eq!(denies.len(), denied.len(), "{events:#?}");
     assert!(denies.iter().all(|e| e["enforced"] == json!(true)), "{denies:#?}");
     let principals: Vec<&str> = denies.iter().filter_map(|e| e["principal"].as_str()).collect();
-    assert_eq!(principals, [&ids.intruder.spiffe_id, &ids.foreign.spiffe_id, &ids.frontend.spiffe_id, &ids.frontend.spiffe_id]);
-    assert_eq!(counters(&mesh.server), [("allowed", Some(1)), ("denied", Some(4)), ("dry_run_denied", Some(0))]);
+    assert_eq!(
+        principals,
+        [
+            &ids.intruder.spiffe_id,
+            &ids.foreign.spiffe_id,
+            &ids.frontend.spiffe_id,
+            &ids.frontend.spiffe_id
+        ]
+    );
+    assert_eq!(
+        counters(&mesh.server),
+        [("allowed", Some(1)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+    );
 }
 
 #[test]
@@ -120,15 +176,42 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
         ]
     });
     let mesh = start(&ids, &document);
-    assert_eq!(mesh.send(Caller::Frontend, &get("/beta/new")).expect("beta").status, 200, "dry-run policy does not block");
-    assert_eq!(mesh.send(Caller::Intruder, &get("/public")).expect("evil").status, 403, "enforced DENY blocks");
-    assert_eq!(mesh.send(Caller::Frontend, &get("/public")).expect("frontend").status, 200);
+    assert_eq!(
+        mesh.send(Caller::Frontend, &get("/beta/new")).expect("beta").status,
+        200,
+        "dry-run policy does not block"
+    );
+    assert_eq!(
+        mesh.send(Caller::Intruder, &get("/public")).expect("evil").status,
+        403,
+        "enforced DENY blocks"
+    );
+    assert_eq!(
+        mesh.send(Caller::Frontend, &get("/public")).expect("frontend").status,
+        200
+    );
     let events = mesh::wait_policy_events(&mesh.server, 2, WAIT);
     let beta = event_for(&events, "/beta/new");
-    assert_eq!((beta["decision"].as_str(), beta["policy"].as_str()), (Some("dry_run_deny"), Some("no-beta")), "{beta}");
-    let evil = events.iter().find(|e| e["principal"] == ids.intruder.spiffe_id).expect("intruder event");
-    assert_eq!((evil["decision"].as_str(), evil["policy"].as_str()), (Some("deny"), Some("no-evil")), "{evil}");
-    let paths: Vec<String> = mesh.app.wait_for_requests(2, WAIT).iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        (beta["decision"].as_str(), beta["policy"].as_str()),
+        (Some("dry_run_deny"), Some("no-beta")),
+        "{beta}"
+    );
+    let evil = events
+        .iter()
+        .find(|e| e["principal"] == ids.intruder.spiffe_id)
+        .expect("intruder event");
+    assert_eq!(
+        (evil["decision"].as_str(), evil["policy"].as_str()),
+        (Some("deny"), Some("no-evil")),
+        "{evil}"
+    );
+    let paths: Vec<String> = mesh
+        .app
+        .wait_for_requests(2, WAIT)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(paths, ["/beta/new", "/public"]);
 }
 
@@ -150,27 +233,63 @@ fn egress_allow_list_on_the_client_sidecar() {
             "rules": [{ "to": [{ "internet": true, "notHosts": ["api.github.com"] }] }]
         }]
     });
-    let spec = MeshSpec { client_filters: vec![netpolicy(&egress)], ..MeshSpec::new() };
+    let spec = MeshSpec {
+        client_filters: vec![netpolicy(&egress)],
+        ..MeshSpec::new()
+    };
     let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
-    let send = |host: &str| mesh.send(Caller::Frontend, &Request::get("/x").header("host", host)).expect("request").status;
+    let send = |host: &str| {
+        mesh.send(Caller::Frontend, &Request::get("/x").header("host", host))
+            .expect("request")
+            .status
+    };
     assert_eq!(send(SERVER_HOST), 200, "mesh destination");
     assert_eq!(send("api.github.com"), 200, "allow-listed Internet host");
     assert_eq!(send("API.GitHub.com"), 200, "hosts compare case-insensitively");
-    for host in ["evil.example.com", "api.github.com.evil.example", "203.0.113.7", "github.com"] {
+    for host in [
+        "evil.example.com",
+        "api.github.com.evil.example",
+        "203.0.113.7",
+        "github.com",
+    ] {
         assert_eq!(send(host), 403, "{host} is on the Internet and not allow-listed");
     }
-    let internet: Vec<String> = mesh.internet.wait_for_requests(2, WAIT).iter().filter_map(|r| r.header("host").map(str::to_string)).collect();
+    let internet: Vec<String> = mesh
+        .internet
+        .wait_for_requests(2, WAIT)
+        .iter()
+        .filter_map(|r| r.header("host").map(str::to_string))
+        .collect();
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(mesh.internet.requests().len(), 2, "nothing else left for the Internet: {internet:?}");
-    assert_eq!(internet.iter().map(|h| h.to_lowercase()).collect::<Vec<_>>(), ["api.github.com", "api.github.com"]);
+    assert_eq!(
+        mesh.internet.requests().len(),
+        2,
+        "nothing else left for the Internet: {internet:?}"
+    );
+    assert_eq!(
+        internet.iter().map(|h| h.to_lowercase()).collect::<Vec<_>>(),
+        ["api.github.com", "api.github.com"]
+    );
     assert_eq!(mesh.app.wait_for_requests(1, WAIT).len(), 1);
 
     let events = mesh::wait_policy_events(&mesh.client, 4, WAIT);
     let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
     assert_eq!(denied.len(), 4, "{events:#?}");
-    assert!(denied.iter().all(|e| e["internet"] == json!(true) && e["direction"] == "egress"), "{denied:#?}");
-    assert_eq!(counters(&mesh.client), [("allowed", Some(3)), ("denied", Some(4)), ("dry_run_denied", Some(0))]);
-    assert_eq!(counters(&mesh.server), [("allowed", None), ("denied", None), ("dry_run_denied", None)], "no filter on the server here");
+    assert!(
+        denied
+            .iter()
+            .all(|e| e["internet"] == json!(true) && e["direction"] == "egress"),
+        "{denied:#?}"
+    );
+    assert_eq!(
+        counters(&mesh.client),
+        [("allowed", Some(3)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+    );
+    assert_eq!(
+        counters(&mesh.server),
+        [("allowed", None), ("denied", None), ("dry_run_denied", None)],
+        "no filter on the server here"
+    );
 }
 
 /// A caller over TLS without a client certificate has no principal: `principals: ["*"]` never
@@ -186,20 +305,53 @@ fn unauthenticated_callers_never_match_a_principal_rule() {
             { "name": "any-workload", "action": "ALLOW", "rules": [{ "from": [{ "principals": ["*"] }] }] }
         ]
     });
-    let spec = MeshSpec { server_filters: vec![netpolicy(&document)], optional_client_cert: true, ..MeshSpec::new() };
+    let spec = MeshSpec {
+        server_filters: vec![netpolicy(&document)],
+        optional_client_cert: true,
+        ..MeshSpec::new()
+    };
     let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
-    let post = |caller| mesh.send(caller, &Request::post("/api/items", "x").header("host", SERVER_HOST)).expect("request").status;
-    assert_eq!(mesh.send(Caller::Frontend, &get("/api/items")).expect("request").status, 200);
-    assert_eq!(post(Caller::Intruder), 200, "an authenticated caller is not matched by notPrincipals: [*]");
-    assert_eq!(mesh.send(Caller::Anonymous, &get("/api/items")).expect("request").status, 403, "principals: [*] never matches the unauthenticated");
+    let post = |caller| {
+        mesh.send(caller, &Request::post("/api/items", "x").header("host", SERVER_HOST))
+            .expect("request")
+            .status
+    };
+    assert_eq!(
+        mesh.send(Caller::Frontend, &get("/api/items")).expect("request").status,
+        200
+    );
+    assert_eq!(
+        post(Caller::Intruder),
+        200,
+        "an authenticated caller is not matched by notPrincipals: [*]"
+    );
+    assert_eq!(
+        mesh.send(Caller::Anonymous, &get("/api/items"))
+            .expect("request")
+            .status,
+        403,
+        "principals: [*] never matches the unauthenticated"
+    );
     assert_eq!(post(Caller::Anonymous), 403);
     assert_eq!(mesh.app.wait_for_requests(2, WAIT).len(), 2);
 
     let events = mesh::wait_policy_events(&mesh.server, 2, WAIT);
     let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
     assert_eq!(denied.len(), 2, "{events:#?}");
-    assert!(denied.iter().all(|e| e["principal"].is_null()), "no principal without a certificate: {denied:#?}");
-    assert_eq!(denied[0]["policy"], Value::Null, "no ALLOW policy matched: {}", denied[0]);
+    assert!(
+        denied.iter().all(|e| e["principal"].is_null()),
+        "no principal without a certificate: {denied:#?}"
+    );
+    assert_eq!(
+        denied[0]["policy"],
+        Value::Null,
+        "no ALLOW policy matched: {}",
+        denied[0]
+    );
     assert_eq!(denied[1]["policy"], "no-anonymous-writes", "{}", denied[1]);
-    assert_eq!(mesh.app.requests().len(), 2, "the app saw only the authenticated callers");
+    assert_eq!(
+        mesh.app.requests().len(),
+        2,
+        "the app saw only the authenticated callers"
+    );
 }

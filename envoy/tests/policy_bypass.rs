@@ -5,8 +5,8 @@
 
 mod policy_support;
 
-use meshward_envoy::mesh::{self, wasm_http_filter, Identities, Mesh, MeshSpec};
 use meshward_envoy::locate;
+use meshward_envoy::mesh::{self, wasm_http_filter, Identities, Mesh, MeshSpec};
 use policy_support::Expect;
 use std::time::Duration;
 
@@ -17,7 +17,11 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
     assert!(corpus.cases.len() >= 30, "the corpus has {} cases", corpus.cases.len());
     let ids = Identities::generate().expect("identities");
     let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
-    let spec = MeshSpec { server_filters: vec![wasm_http_filter("netpolicy", &wasm, &corpus.policy_yaml)], all_hosts_to_server: true, ..MeshSpec::new() };
+    let spec = MeshSpec {
+        server_filters: vec![wasm_http_filter("netpolicy", &wasm, &corpus.policy_yaml)],
+        all_hosts_to_server: true,
+        ..MeshSpec::new()
+    };
     let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
 
     let mut problems = Vec::new();
@@ -31,7 +35,9 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
             None
         } else {
             let events = mesh::wait_policy_events(&mesh.server, events_before + 1, Duration::from_secs(2));
-            events.get(events_before).and_then(|e| e["decision"].as_str().map(str::to_string))
+            events
+                .get(events_before)
+                .and_then(|e| e["decision"].as_str().map(str::to_string))
         };
         // Envoy's own HTTP handling may refuse a request (e.g. a fragment in the path) before any
         // filter: then it never reaches the server sidecar, and that refusal is all we can observe.
@@ -41,23 +47,52 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
         }
         let ok = match expect {
             Expect::Allow => outcome.passed() && outcome.status == Some(200),
-            Expect::Deny => refused_before_meshward || (!outcome.passed() && outcome.status == Some(403) && decision.as_deref() == Some("deny")),
-            Expect::Invalid => refused_before_meshward || (!outcome.passed() && outcome.status == Some(400) && decision.as_deref() == Some("invalid_path")),
+            Expect::Deny => {
+                refused_before_meshward
+                    || (!outcome.passed() && outcome.status == Some(403) && decision.as_deref() == Some("deny"))
+            }
+            Expect::Invalid => {
+                refused_before_meshward
+                    || (!outcome.passed() && outcome.status == Some(400) && decision.as_deref() == Some("invalid_path"))
+            }
         };
         if !ok {
-            problems.push(format!("{} [{}] {}: expected {expect:?}, got {outcome} (meshward decision {decision:?})", case.id, case.about, case.describe()));
+            problems.push(format!(
+                "{} [{}] {}: expected {expect:?}, got {outcome} (meshward decision {decision:?})",
+                case.id,
+                case.about,
+                case.describe()
+            ));
         }
     }
-    assert!(problems.is_empty(), "{} of {} corpus cases wrong:\n{}", problems.len(), corpus.cases.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} corpus cases wrong:\n{}",
+        problems.len(),
+        corpus.cases.len(),
+        problems.join("\n")
+    );
     // Most of the corpus must really be decided by meshward, not by the client sidecar.
-    assert!(refused_by_client_sidecar.len() * 4 < corpus.cases.len(), "refused before meshward: {refused_by_client_sidecar:?}");
+    assert!(
+        refused_by_client_sidecar.len() * 4 < corpus.cases.len(),
+        "refused before meshward: {refused_by_client_sidecar:?}"
+    );
     eprintln!("refused by Envoy before reaching the server sidecar: {refused_by_client_sidecar:?}");
 
     // No forbidden request reached the app: everything it received is a control's path.
-    let controls: Vec<&str> = corpus.cases.iter().filter(|c| c.expect == Some(Expect::Allow)).map(|c| c.path.as_str()).collect();
+    let controls: Vec<&str> = corpus
+        .cases
+        .iter()
+        .filter(|c| c.expect == Some(Expect::Allow))
+        .map(|c| c.path.as_str())
+        .collect();
     let received = mesh.app.requests();
     assert_eq!(received.len(), controls.len(), "the app received only the controls");
     for request in &received {
-        assert!(controls.contains(&request.path.as_str()), "the app received {:?}", request.path);
+        assert!(
+            controls.contains(&request.path.as_str()),
+            "the app received {:?}",
+            request.path
+        );
     }
 }

@@ -28,25 +28,49 @@ fn identity_probe() -> Value {
 fn the_server_sidecar_sees_each_callers_spiffe_id_over_mtls() {
     let _one = meshward_envoy::mesh::exclusive();
     let ids = Identities::generate().expect("identities");
-    let spec = MeshSpec { server_filters: vec![identity_probe()], ..MeshSpec::new() };
+    let spec = MeshSpec {
+        server_filters: vec![identity_probe()],
+        ..MeshSpec::new()
+    };
     let mesh = Mesh::start(&ids, &spec).expect("mesh");
     for (i, caller) in Caller::ALL.into_iter().enumerate() {
         let path = format!("/api/who/{i}");
-        let response = mesh.send(caller, &Request::get(&path).header("host", SERVER_HOST)).expect("request");
+        let response = mesh
+            .send(caller, &Request::get(&path).header("host", SERVER_HOST))
+            .expect("request");
         assert_eq!(response.status, 200, "{caller:?}: {}", response.text());
         let seen = mesh.server.wait_probe(Duration::from_secs(3), |l| {
-            l.iter().any(|l| l.label == Some(json!("path")) && l.value == Some(json!(path)))
+            l.iter()
+                .any(|l| l.label == Some(json!("path")) && l.value == Some(json!(path)))
         });
-        let stream = seen.iter().find(|l| l.label == Some(json!("path")) && l.value == Some(json!(path))).expect("probe ran").ctx;
+        let stream = seen
+            .iter()
+            .find(|l| l.label == Some(json!("path")) && l.value == Some(json!(path)))
+            .expect("probe ran")
+            .ctx;
         let value = |label: &str| {
-            seen.iter().find(|l| l.ctx == stream && l.label == Some(json!(label))).and_then(|l| l.value.clone()).unwrap_or(Value::Null)
+            seen.iter()
+                .find(|l| l.ctx == stream && l.label == Some(json!(label)))
+                .and_then(|l| l.value.clone())
+                .unwrap_or(Value::Null)
         };
-        assert_eq!(value("san"), json!(caller.svid(&ids).expect("has an identity").spiffe_id), "{caller:?}");
-        assert_eq!(value("mtls"), json!({ "hex": "01" }), "{caller:?}: connection.mtls is true");
+        assert_eq!(
+            value("san"),
+            json!(caller.svid(&ids).expect("has an identity").spiffe_id),
+            "{caller:?}"
+        );
+        assert_eq!(
+            value("mtls"),
+            json!({ "hex": "01" }),
+            "{caller:?}: connection.mtls is true"
+        );
     }
     let received = mesh.app.wait_for_requests(3, Duration::from_secs(3));
     assert_eq!(received.len(), 3);
-    assert!(mesh.internet.requests().is_empty(), "mesh traffic never leaves for the internet upstream");
+    assert!(
+        mesh.internet.requests().is_empty(),
+        "mesh traffic never leaves for the internet upstream"
+    );
 }
 
 #[test]
@@ -56,12 +80,20 @@ fn the_server_sidecar_refuses_callers_without_a_client_certificate() {
     let mesh = Mesh::start(&ids, &MeshSpec::new()).expect("mesh");
     // Plain HTTP straight to the TLS listener: no handshake, no certificate, no answer.
     let plain = client::send(mesh.server.addr(), &Request::get("/api/x"));
-    assert!(plain.is_err(), "plaintext to the mTLS listener must fail, got {:?}", plain.map(|r| r.status));
+    assert!(
+        plain.is_err(),
+        "plaintext to the mTLS listener must fail, got {:?}",
+        plain.map(|r| r.status)
+    );
     // TLS without a client certificate: the handshake fails, the client sidecar answers 503.
-    let anonymous = mesh.send(Caller::Anonymous, &Request::get("/api/x").header("host", SERVER_HOST)).expect("request");
+    let anonymous = mesh
+        .send(Caller::Anonymous, &Request::get("/api/x").header("host", SERVER_HOST))
+        .expect("request");
     assert_eq!(anonymous.status, 503, "{}", anonymous.text());
     // Through the client sidecar with a certificate the same request works.
-    let via_mesh = mesh.send(Caller::Frontend, &Request::get("/api/x").header("host", SERVER_HOST)).expect("request");
+    let via_mesh = mesh
+        .send(Caller::Frontend, &Request::get("/api/x").header("host", SERVER_HOST))
+        .expect("request");
     assert_eq!(via_mesh.status, 200);
     let received = mesh.app.wait_for_requests(1, Duration::from_secs(3));
     assert_eq!(received.len(), 1, "only the mTLS request reached the app");
@@ -72,7 +104,9 @@ fn hosts_outside_the_mesh_domain_go_to_the_internet_upstream() {
     let _one = meshward_envoy::mesh::exclusive();
     let ids = Identities::generate().expect("identities");
     let mesh = Mesh::start(&ids, &MeshSpec::new()).expect("mesh");
-    let response = mesh.send(Caller::Frontend, &Request::get("/x").header("host", "api.github.com")).expect("request");
+    let response = mesh
+        .send(Caller::Frontend, &Request::get("/x").header("host", "api.github.com"))
+        .expect("request");
     assert_eq!(response.status, 200);
     let received = mesh.internet.wait_for_requests(1, Duration::from_secs(3));
     assert_eq!(received.first().and_then(|r| r.header("host")), Some("api.github.com"));

@@ -11,7 +11,9 @@
 
 mod policy_support;
 
-use meshward_envoy::mesh::{self, rbac_http_filter, wasm_http_filter, Caller, Identities, Mesh, MeshSpec, PathHandling, SERVER_HOST};
+use meshward_envoy::mesh::{
+    self, rbac_http_filter, wasm_http_filter, Caller, Identities, Mesh, MeshSpec, PathHandling, SERVER_HOST,
+};
 use meshward_envoy::{locate, rbac, Request};
 use policy_support::{Case, Expect, Outcome};
 use serde_json::{json, Value};
@@ -39,7 +41,9 @@ fn document() -> Value {
 
 /// Ordinary requests on which both filters must agree.
 fn sample() -> Vec<Case> {
-    let c = |id: &str, caller: Caller, method: &str, path: &str, headers: &[(&str, &str)]| Case::new(id, caller, method, path, headers);
+    let c = |id: &str, caller: Caller, method: &str, path: &str, headers: &[(&str, &str)]| {
+        Case::new(id, caller, method, path, headers)
+    };
     vec![
         c("api-get", Caller::Frontend, "GET", "/api/users", &[]),
         c("api-post", Caller::Frontend, "POST", "/api/users", &[]),
@@ -54,11 +58,35 @@ fn sample() -> Vec<Case> {
         c("admin", Caller::Frontend, "GET", "/admin", &[]),
         c("admin-sub", Caller::Frontend, "GET", "/admin/users", &[]),
         c("admin-lookalike", Caller::Frontend, "GET", "/administrator", &[]),
-        c("ops-role", Caller::Intruder, "GET", "/ops/restart", &[("x-role", "ops")]),
+        c(
+            "ops-role",
+            Caller::Intruder,
+            "GET",
+            "/ops/restart",
+            &[("x-role", "ops")],
+        ),
         c("ops-no-role", Caller::Intruder, "GET", "/ops/restart", &[]),
-        c("ops-wrong-ns", Caller::Frontend, "GET", "/ops/restart", &[("x-role", "ops")]),
-        c("blocked-user", Caller::Frontend, "GET", "/api/users", &[("x-user", "blocked")]),
-        c("other-user", Caller::Frontend, "GET", "/api/users", &[("x-user", "alice")]),
+        c(
+            "ops-wrong-ns",
+            Caller::Frontend,
+            "GET",
+            "/ops/restart",
+            &[("x-role", "ops")],
+        ),
+        c(
+            "blocked-user",
+            Caller::Frontend,
+            "GET",
+            "/api/users",
+            &[("x-user", "blocked")],
+        ),
+        c(
+            "other-user",
+            Caller::Frontend,
+            "GET",
+            "/api/users",
+            &[("x-user", "alice")],
+        ),
         c("debug", Caller::Frontend, "GET", "/api/users", &[("x-debug", "1")]),
         c("unlisted", Caller::Frontend, "GET", "/other", &[]),
     ]
@@ -81,12 +109,26 @@ impl Server {
         let (filters, paths) = match self {
             Server::Meshward => {
                 let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
-                (vec![wasm_http_filter("netpolicy", &wasm, yaml)], PathHandling::EnvoyDefault)
+                (
+                    vec![wasm_http_filter("netpolicy", &wasm, yaml)],
+                    PathHandling::EnvoyDefault,
+                )
             }
-            Server::RbacSafest => (rbac::translate(doc).unwrap_or_else(|e| panic!("{e}")), PathHandling::Safest),
-            Server::RbacDefaults => (rbac::translate(doc).unwrap_or_else(|e| panic!("{e}")), PathHandling::EnvoyDefault),
+            Server::RbacSafest => (
+                rbac::translate(doc).unwrap_or_else(|e| panic!("{e}")),
+                PathHandling::Safest,
+            ),
+            Server::RbacDefaults => (
+                rbac::translate(doc).unwrap_or_else(|e| panic!("{e}")),
+                PathHandling::EnvoyDefault,
+            ),
         };
-        MeshSpec { server_filters: filters, server_paths: paths, all_hosts_to_server: true, ..MeshSpec::new() }
+        MeshSpec {
+            server_filters: filters,
+            server_paths: paths,
+            all_hosts_to_server: true,
+            ..MeshSpec::new()
+        }
     }
 }
 
@@ -95,7 +137,8 @@ fn run_all(ids: &Identities, doc: &Value, yaml: &str, cases: &[Case]) -> Vec<Vec
     Server::ALL
         .iter()
         .map(|server| {
-            let mesh = Mesh::start(ids, &server.spec(doc, yaml)).unwrap_or_else(|e| panic!("starting the {server:?} mesh: {e}"));
+            let mesh = Mesh::start(ids, &server.spec(doc, yaml))
+                .unwrap_or_else(|e| panic!("starting the {server:?} mesh: {e}"));
             cases.iter().map(|case| policy_support::send(&mesh, case)).collect()
         })
         .collect()
@@ -106,9 +149,14 @@ fn translated_rbac_is_accepted_by_envoy_and_denies_with_403() {
     let _one = mesh::exclusive();
     let ids = Identities::generate().expect("identities");
     let deny_all = json!({ "action": "DENY", "policies": { "all": { "permissions": [{ "any": true }], "principals": [{ "any": true }] } } });
-    let spec = MeshSpec { server_filters: vec![rbac_http_filter(deny_all)], ..MeshSpec::new() };
+    let spec = MeshSpec {
+        server_filters: vec![rbac_http_filter(deny_all)],
+        ..MeshSpec::new()
+    };
     let mesh = Mesh::start(&ids, &spec).expect("mesh");
-    let response = mesh.send(Caller::Frontend, &Request::get("/x").header("host", SERVER_HOST)).expect("request");
+    let response = mesh
+        .send(Caller::Frontend, &Request::get("/x").header("host", SERVER_HOST))
+        .expect("request");
     assert_eq!(response.status, 403);
     assert!(mesh.app.requests().is_empty());
 }
@@ -124,17 +172,37 @@ fn ordinary_requests_get_the_same_answers_from_meshward_and_rbac() {
     for (i, case) in sample.iter().enumerate() {
         let (m, s, d) = (&runs[0][i], &runs[1][i], &runs[2][i]);
         if m.passed() != s.passed() || m.passed() != d.passed() {
-            disagreements.push(format!("{} ({}): meshward {m}, RBAC safest {s}, RBAC defaults {d}", case.id, case.describe()));
+            disagreements.push(format!(
+                "{} ({}): meshward {m}, RBAC safest {s}, RBAC defaults {d}",
+                case.id,
+                case.describe()
+            ));
         }
     }
-    assert!(disagreements.is_empty(), "ordinary requests answered differently:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "ordinary requests answered differently:\n{}",
+        disagreements.join("\n")
+    );
     let passed = runs[0].iter().filter(|o| o.passed()).count();
-    assert!(passed > 0 && passed < sample.len(), "the sample has allows and denies: {passed}/{}", sample.len());
+    assert!(
+        passed > 0 && passed < sample.len(),
+        "the sample has allows and denies: {passed}/{}",
+        sample.len()
+    );
     // Denied requests are 403 from both filters (RBAC's and meshward's own replies).
     for run in &runs {
         for (case, outcome) in sample.iter().zip(run) {
-            assert!(outcome.passed() == (outcome.status == Some(200)), "{}: {outcome}", case.id);
-            assert!(outcome.passed() || outcome.status == Some(403), "{}: {outcome}", case.id);
+            assert!(
+                outcome.passed() == (outcome.status == Some(200)),
+                "{}: {outcome}",
+                case.id
+            );
+            assert!(
+                outcome.passed() || outcome.status == Some(403),
+                "{}: {outcome}",
+                case.id
+            );
         }
     }
 }
@@ -153,13 +221,23 @@ fn the_bypass_corpus_comparison_table_is_current() {
         .filter(|(c, o)| o.passed() != (c.expect == Some(Expect::Allow)))
         .map(|(c, o)| format!("{} ({}): expected {:?}, got {o}", c.id, c.describe(), c.expect))
         .collect();
-    assert!(wrong.is_empty(), "meshward decided corpus cases wrongly:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "meshward decided corpus cases wrongly:\n{}",
+        wrong.join("\n")
+    );
 
     let table = policy_support::comparison_markdown(&corpus.cases, &runs[0], &runs[1], &runs[2]);
     let path = locate::workspace_root().join("rules/policy/RBAC-COMPARISON.md");
     if std::env::var_os("MESHWARD_REGENERATE").is_some() {
         std::fs::write(&path, &table).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; regenerate with MESHWARD_REGENERATE=1", path.display()));
-    assert_eq!(committed, table, "{} is out of date; regenerate with MESHWARD_REGENERATE=1", path.display());
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; regenerate with MESHWARD_REGENERATE=1", path.display()));
+    assert_eq!(
+        committed,
+        table,
+        "{} is out of date; regenerate with MESHWARD_REGENERATE=1",
+        path.display()
+    );
 }

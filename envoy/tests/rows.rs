@@ -8,13 +8,17 @@ use common::{run_envoy, Observed};
 use serde_json::{json, Value};
 
 fn hex(v: &Value) -> &str {
-    v.get("hex").and_then(Value::as_str).unwrap_or_else(|| panic!("expected hex bytes, got {v}"))
+    v.get("hex")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("expected hex bytes, got {v}"))
 }
 
 fn le_u64(v: &Value) -> u64 {
     let h = hex(v);
     assert_eq!(h.len(), 16, "expected 8 bytes, got {h}");
-    let bytes: Vec<u8> = (0..8).map(|i| u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).unwrap()).collect();
+    let bytes: Vec<u8> = (0..8)
+        .map(|i| u8::from_str_radix(&h[i * 2..i * 2 + 2], 16).unwrap())
+        .collect();
     u64::from_le_bytes(bytes.try_into().unwrap())
 }
 
@@ -22,7 +26,12 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
     v.as_array()
         .unwrap_or_else(|| panic!("expected pairs, got {v}"))
         .iter()
-        .map(|p| (p[0].as_str().unwrap_or_default().to_string(), p[1].as_str().unwrap_or_default().to_string()))
+        .map(|p| {
+            (
+                p[0].as_str().unwrap_or_default().to_string(),
+                p[1].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -48,8 +57,16 @@ fn e01_pause_in_request_headers_holds_body_callbacks_until_continue() {
     // The body was sent with the headers, yet no body callback ran before the tick resumed the stream.
     let cbs = o.stream_callbacks();
     let tick = o.lines.iter().position(|l| l.cb == "on_tick").expect("on_tick ran");
-    let first_body = o.lines.iter().position(|l| l.cb == "on_http_request_body").expect("body callback ran");
-    assert!(tick < first_body, "body callback before the resume:\n{}", common::dump(&o.lines));
+    let first_body = o
+        .lines
+        .iter()
+        .position(|l| l.cb == "on_http_request_body")
+        .expect("body callback ran");
+    assert!(
+        tick < first_body,
+        "body callback before the resume:\n{}",
+        common::dump(&o.lines)
+    );
     assert_eq!(o.status("to stream"), "Ok");
     assert_eq!(o.status("resume"), "Ok");
     // Then one body callback with the whole buffered body and end_of_stream.
@@ -72,7 +89,12 @@ fn e03_pause_in_body_buffers_and_reports_the_cumulative_size() {
     let o = run_envoy(&sc::pause_in_body());
     assert_eq!(o.ok_response().status, 200);
     assert_eq!(body_entries(&o, "on_http_request_body"), vec![(11, false), (11, true)]);
-    let bodies: Vec<Value> = o.lines.iter().filter(|l| l.call == "get_buffer").map(|l| l.value.clone().unwrap()).collect();
+    let bodies: Vec<Value> = o
+        .lines
+        .iter()
+        .filter(|l| l.call == "get_buffer")
+        .map(|l| l.value.clone().unwrap())
+        .collect();
     assert_eq!(bodies, vec![json!("hello world"), json!("hello world")]);
     assert_eq!(o.upstream[0].body, b"hello world");
 }
@@ -93,11 +115,19 @@ fn e04a_request_body_over_the_buffer_limit_gets_a_413_local_reply() {
 fn e04b_response_body_over_the_buffer_limit_resets_the_stream() {
     let o = run_envoy(&sc::response_over_buffer_limit());
     // Headers were already sent downstream: the client sees a broken response, not an error status.
-    let err = o.response.as_ref().err().unwrap_or_else(|| panic!("expected a broken response, got {:?}", o.response.as_ref().map(|r| r.status)));
+    let err = o.response.as_ref().err().unwrap_or_else(|| {
+        panic!(
+            "expected a broken response, got {:?}",
+            o.response.as_ref().map(|r| r.status)
+        )
+    });
     assert!(err.contains("reading body"), "{err}");
     let bodies = body_entries(&o, "on_http_response_body");
     assert!(bodies.iter().all(|(_, eos)| !eos), "{bodies:?}");
-    assert!(bodies.last().is_some_and(|(n, _)| *n <= 1 << 20), "reset before the buffer passes 1 MiB: {bodies:?}");
+    assert!(
+        bodies.last().is_some_and(|(n, _)| *n <= 1 << 20),
+        "reset before the buffer passes 1 MiB: {bodies:?}"
+    );
     assert_eq!(o.stream_callbacks().last().map(String::as_str), Some("on_delete"));
 }
 
@@ -106,9 +136,20 @@ fn e05_header_maps_are_scoped_to_their_callbacks() {
     let o = run_envoy(&sc::header_maps_by_phase());
     assert_eq!(o.ok_response().status, 200);
     // Own map in own callback: readable and writable.
-    for (phase, map) in [("rqh", "request_headers"), ("rqt", "request_trailers"), ("rsh", "response_headers"), ("rst", "response_trailers")] {
+    for (phase, map) in [
+        ("rqh", "request_headers"),
+        ("rqt", "request_trailers"),
+        ("rsh", "response_headers"),
+        ("rst", "response_trailers"),
+    ] {
         assert_eq!(o.status(&format!("{phase}:{map}:get_map")), "Ok");
-        assert!(!o.value(&format!("{phase}:{map}:get_map")).as_array().unwrap().is_empty(), "{phase}:{map}");
+        assert!(
+            !o.value(&format!("{phase}:{map}:get_map"))
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{phase}:{map}"
+        );
         assert_eq!(o.status(&format!("{phase}:{map}:get_value")), "NotFound");
         assert_eq!(o.status(&format!("{phase}:{map}:add")), "Ok");
     }
@@ -125,7 +166,11 @@ fn e05_header_maps_are_scoped_to_their_callbacks() {
     ] {
         assert_eq!(o.status(&format!("{phase}:{map}:get_map")), "Ok", "{phase}:{map}");
         assert_eq!(o.value(&format!("{phase}:{map}:get_map")), json!([]), "{phase}:{map}");
-        assert_eq!(o.status(&format!("{phase}:{map}:get_value")), "BadArgument", "{phase}:{map}");
+        assert_eq!(
+            o.status(&format!("{phase}:{map}:get_value")),
+            "BadArgument",
+            "{phase}:{map}"
+        );
         assert_eq!(o.status(&format!("{phase}:{map}:add")), "BadArgument", "{phase}:{map}");
     }
     // In on_log the request and response headers are readable (final state) but read-only.
@@ -139,9 +184,16 @@ fn e05_header_maps_are_scoped_to_their_callbacks() {
     // E38: the chunked framing header is gone from requests before the filter, from responses by on_log.
     assert!(!names(&o.value("rqh:request_headers:get_map")).contains(&"transfer-encoding".to_string()));
     assert!(!names(&o.value("log:response_headers:get_map")).contains(&"transfer-encoding".to_string()));
-    assert_eq!(o.upstream[0].header("transfer-encoding"), Some("chunked"), "it is re-added on the wire");
+    assert_eq!(
+        o.upstream[0].header("transfer-encoding"),
+        Some("chunked"),
+        "it is re-added on the wire"
+    );
     // E37: the router adds x-envoy-expected-rq-timeout-ms after the filter; on_log sees it.
-    assert!(log_request.contains(&"x-envoy-expected-rq-timeout-ms".to_string()), "{log_request:?}");
+    assert!(
+        log_request.contains(&"x-envoy-expected-rq-timeout-ms".to_string()),
+        "{log_request:?}"
+    );
     // Headers added in a callback reach the peer.
     assert_eq!(o.upstream[0].header("x-rqh"), Some("1"));
     assert_eq!(o.ok_response().header("x-rsh"), Some("1"));
@@ -166,7 +218,15 @@ fn e06_e08_header_values_case_and_mutations() {
     assert_eq!(o.value("host"), json!("h.example"));
     assert_eq!(o.value("authority"), json!("h.example"));
     // E07-E08: mutations.
-    for label in ["add upper", "add dup", "replace new", "replace multi", "remove absent", "remove present", "add empty"] {
+    for label in [
+        "add upper",
+        "add dup",
+        "replace new",
+        "replace multi",
+        "remove absent",
+        "remove present",
+        "add empty",
+    ] {
         assert_eq!(o.status(label), "Ok", "{label}");
     }
     assert_eq!(o.value("get empty"), json!(""));
@@ -174,15 +234,32 @@ fn e06_e08_header_values_case_and_mutations() {
     assert_eq!(o.status("bad map type pairs"), "BadArgument");
     let up = &o.upstream[0];
     assert_eq!(up.header_all("x-upper"), vec!["Val"]);
-    assert!(up.headers.iter().any(|(k, _)| k == "x-upper"), "added names are lowercased: {:?}", up.headers);
+    assert!(
+        up.headers.iter().any(|(k, _)| k == "x-upper"),
+        "added names are lowercased: {:?}",
+        up.headers
+    );
     assert_eq!(up.header_all("x-multi"), vec!["a", "b", "c"]);
     assert_eq!(up.header_all("x-multi2"), vec!["only"]);
     assert_eq!(up.header_all("x-rep"), vec!["r1"]);
     assert_eq!(up.header("x-gone"), None);
     assert_eq!(up.header_all("x-empty"), vec![""]);
     // replace on an existing header drops its values and appends the new one at the end.
-    let order: Vec<&str> = up.headers.iter().map(|(k, _)| k.as_str()).filter(|k| k.starts_with("x-") && !k.starts_with("x-forwarded") && !k.starts_with("x-request") && !k.starts_with("x-envoy")).collect();
-    assert_eq!(order, vec!["x-multi", "x-multi", "x-upper", "x-multi", "x-rep", "x-multi2", "x-empty"]);
+    let order: Vec<&str> = up
+        .headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| {
+            k.starts_with("x-")
+                && !k.starts_with("x-forwarded")
+                && !k.starts_with("x-request")
+                && !k.starts_with("x-envoy")
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec!["x-multi", "x-multi", "x-upper", "x-multi", "x-rep", "x-multi2", "x-empty"]
+    );
 }
 
 #[test]
@@ -216,7 +293,10 @@ fn e11_body_rewrite_keeps_the_original_content_length() {
     // E38: hop-by-hop request headers never reach the filter.
     let seen = names(&o.value("request headers"));
     assert!(seen.contains(&"content-length".to_string()), "{seen:?}");
-    assert!(!seen.contains(&"connection".to_string()) && !seen.contains(&"keep-alive".to_string()), "{seen:?}");
+    assert!(
+        !seen.contains(&"connection".to_string()) && !seen.contains(&"keep-alive".to_string()),
+        "{seen:?}"
+    );
     assert_eq!(up.body, b"PRE-abcd", "the upstream reads 8 bytes of the 12 sent");
 }
 
@@ -226,7 +306,10 @@ fn e12_buffers_outside_their_phase() {
     assert_eq!(o.ok_response().status, 200);
     assert_eq!(o.status("configure:plugin_configuration"), "Ok");
     assert_eq!(o.status("plugin_configuration"), "NotFound");
-    assert_eq!((o.status("vm_configuration"), o.value("vm_configuration")), ("Ok", json!("")));
+    assert_eq!(
+        (o.status("vm_configuration"), o.value("vm_configuration")),
+        ("Ok", json!(""))
+    );
     assert_eq!(o.status("http_call_response_body"), "NotFound");
     assert_eq!((o.status("response_body"), o.value("response_body")), ("Ok", json!("")));
     assert_eq!(o.status("set response_body"), "BadArgument");
@@ -251,13 +334,20 @@ fn e13_e15_property_encodings_and_availability() {
     assert_eq!(o.value("rqh:plugin_root_id"), json!("probe_root"));
     assert_eq!(o.value("rqh:plugin_vm_id"), json!("probe_vm"));
     assert_eq!(o.value("rqh:xds.cluster_name"), json!("upstream"));
-    assert!(o.value("rqh:source.address").as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(o
+        .value("rqh:source.address")
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     // Integers: 8 bytes little-endian.
     let source = o.value("rqh:source.address");
     let port: u64 = source.as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
     assert_eq!(le_u64(&o.value("rqh:source.port")), port);
     assert_eq!(le_u64(&o.value("rqh:request.size")), 0);
-    assert!(le_u64(&o.value("rqh:request.time")) > 1_600_000_000_000_000_000, "timestamp in ns");
+    assert!(
+        le_u64(&o.value("rqh:request.time")) > 1_600_000_000_000_000_000,
+        "timestamp in ns"
+    );
     assert_eq!(le_u64(&o.value("log:response.code")), 200);
     assert_eq!(le_u64(&o.value("log:response.size")), 2);
     assert!(le_u64(&o.value("log:request.duration")) > 0);
@@ -282,7 +372,11 @@ fn e13_e15_property_encodings_and_availability() {
     assert_eq!(o.status("set custom"), "Ok");
     assert_eq!(o.value("get custom"), json!("v1"));
     assert_eq!(o.status("set request.path"), "Ok");
-    assert_eq!(o.value("log:request.path"), json!("/props?a=b"), "setting request.path has no effect");
+    assert_eq!(
+        o.value("log:request.path"),
+        json!("/props?a=b"),
+        "setting request.path has no effect"
+    );
     assert_eq!(o.upstream[0].path, "/props?a=b");
 }
 
@@ -292,9 +386,17 @@ fn e16_local_reply_from_request_passes_through_response_callbacks() {
     let r = o.ok_response();
     assert_eq!(r.status, 403);
     assert_eq!(r.text(), "denied");
-    assert_eq!(r.header("x-seen"), Some("yes"), "the filter's own response callback edited its reply");
+    assert_eq!(
+        r.header("x-seen"),
+        Some("yes"),
+        "the filter's own response callback edited its reply"
+    );
     assert_eq!(r.header("content-type"), Some("text/plain"));
-    assert!(r.headers.iter().any(|(k, v)| k == "x-case" && v == "Up"), "{:?}", r.headers);
+    assert!(
+        r.headers.iter().any(|(k, v)| k == "x-case" && v == "Up"),
+        "{:?}",
+        r.headers
+    );
     assert!(o.upstream.is_empty());
     let seen = pairs(&o.value("reply headers"));
     assert_eq!(
@@ -319,7 +421,11 @@ fn e17_local_reply_from_response_headers_replaces_the_response() {
     let r = o.ok_response();
     assert_eq!((r.status, r.text().as_str()), (502, "from response"));
     assert_eq!(o.upstream.len(), 1);
-    assert_eq!(o.entries("on_http_response_headers").len(), 1, "response callbacks are not re-entered");
+    assert_eq!(
+        o.entries("on_http_response_headers").len(),
+        1,
+        "response callbacks are not re-entered"
+    );
     assert!(o.entries("on_http_response_body").is_empty());
 }
 
@@ -341,16 +447,30 @@ fn e19_e22_http_call_response_goes_to_the_root_context() {
     let root = o.entries("on_configure").last().unwrap().ctx;
     let entry = o.entries("on_http_call_response");
     assert_eq!(entry.len(), 1);
-    assert_eq!(entry[0].ctx, root, "delivered to the root context, not stream {:?}", o.stream_ctx);
+    assert_eq!(
+        entry[0].ctx, root,
+        "delivered to the root context, not stream {:?}",
+        o.stream_ctx
+    );
     let v = entry[0].value.clone().unwrap();
     assert_eq!(v["token"], o.value("call"));
-    assert_eq!((v["num_headers"].as_u64(), v["size"].as_u64(), v["num_trailers"].as_u64()), (Some(5), Some(8), Some(1)));
+    assert_eq!(
+        (
+            v["num_headers"].as_u64(),
+            v["size"].as_u64(),
+            v["num_trailers"].as_u64()
+        ),
+        (Some(5), Some(8), Some(1))
+    );
     let headers = pairs(&o.value("callout headers"));
     assert_eq!(headers[0], (":status".into(), "200".into()));
     assert_eq!(headers.iter().filter(|(k, _)| k == "x-svc").count(), 2);
     assert!(headers.iter().any(|(k, _)| k == "x-envoy-upstream-service-time"));
     assert_eq!(o.value("callout body"), json!("svc body"));
-    assert_eq!(pairs(&o.value("callout trailers")), vec![("x-svc-trailer".into(), "t".into())]);
+    assert_eq!(
+        pairs(&o.value("callout trailers")),
+        vec![("x-svc-trailer".into(), "t".into())]
+    );
     // In the root context the stream's maps are not there.
     assert_eq!(o.value("request headers in callout"), json!([]));
     assert_eq!(o.status("continue without switching"), "Ok");
@@ -363,7 +483,11 @@ fn e19_e22_http_call_response_goes_to_the_root_context() {
 fn e19b_continue_stream_in_the_root_context_does_not_resume() {
     let o = run_envoy(&sc::http_call_no_switch());
     assert_eq!(o.status("continue without switching"), "Ok");
-    assert!(o.response.is_err(), "the stream stays paused: {:?}", o.response.as_ref().map(|r| r.status));
+    assert!(
+        o.response.is_err(),
+        "the stream stays paused: {:?}",
+        o.response.as_ref().map(|r| r.status)
+    );
     assert!(o.upstream.is_empty());
 }
 
@@ -381,7 +505,14 @@ fn e21a_http_call_timeout_delivers_a_synthetic_504() {
     let o = run_envoy(&sc::http_call_timeout());
     assert_eq!(o.ok_response().status, 200);
     let headers = pairs(&o.value("callout headers"));
-    assert_eq!(headers, vec![(":status".into(), "504".into()), ("content-length".into(), "24".into()), ("content-type".into(), "text/plain".into())]);
+    assert_eq!(
+        headers,
+        vec![
+            (":status".into(), "504".into()),
+            ("content-length".into(), "24".into()),
+            ("content-type".into(), "text/plain".into())
+        ]
+    );
     assert_eq!(o.value("callout body"), json!("upstream request timeout"));
 }
 
@@ -392,7 +523,12 @@ fn e21b_http_call_connection_failure_delivers_a_synthetic_503() {
     let headers = pairs(&o.value("callout headers"));
     assert_eq!(headers[0], (":status".into(), "503".into()));
     let body = o.value("callout body");
-    assert!(body.as_str().unwrap().starts_with("upstream connect error or disconnect/reset before headers"), "{body}");
+    assert!(
+        body.as_str()
+            .unwrap()
+            .starts_with("upstream connect error or disconnect/reset before headers"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -412,9 +548,22 @@ fn e23_grpc_call_to_a_plain_cluster_closes_with_internal() {
 fn e24_metrics() {
     let o = run_envoy(&sc::metrics());
     assert_eq!(o.ok_response().status, 200);
-    let (c, c2, g, h) = (o.value("counter"), o.value("counter again"), o.value("gauge"), o.value("histogram"));
+    let (c, c2, g, h) = (
+        o.value("counter"),
+        o.value("counter again"),
+        o.value("gauge"),
+        o.value("histogram"),
+    );
     assert_ne!(c, c2, "re-defining a name gives a new id");
-    assert_eq!([c.as_u64().unwrap() & 3, g.as_u64().unwrap() & 3, h.as_u64().unwrap() & 3], [0, 1, 2], "ids carry the type");
+    assert_eq!(
+        [
+            c.as_u64().unwrap() & 3,
+            g.as_u64().unwrap() & 3,
+            h.as_u64().unwrap() & 3
+        ],
+        [0, 1, 2],
+        "ids carry the type"
+    );
     assert_eq!(o.status("bad type"), "BadArgument");
     assert_eq!(o.status("counter -2"), "BadArgument");
     assert_eq!(o.value("counter value"), json!(6), "both ids name the same counter");
@@ -428,7 +577,11 @@ fn e24_metrics() {
     assert_eq!(o.status("unknown get"), "NotFound");
     assert_eq!(o.status("unknown increment"), "NotFound");
     assert_eq!(o.status("unknown record"), "NotFound");
-    assert_eq!(o.stats.get("wasmcustom.probe_c"), Some(&106), "exported as wasmcustom.<name>");
+    assert_eq!(
+        o.stats.get("wasmcustom.probe_c"),
+        Some(&106),
+        "exported as wasmcustom.<name>"
+    );
     assert_eq!(o.stats.get("wasmcustom.probe_g"), Some(&42));
 }
 
@@ -465,7 +618,11 @@ fn e26_queues() {
     let ready = o.entries("on_queue_ready");
     assert_eq!(ready.len(), 2, "{}", common::dump(&o.lines));
     assert!(ready.iter().all(|l| l.ctx == root));
-    let headers_return = o.lines.iter().position(|l| l.cb == "on_http_request_headers" && l.call == "return").unwrap();
+    let headers_return = o
+        .lines
+        .iter()
+        .position(|l| l.cb == "on_http_request_headers" && l.call == "return")
+        .unwrap();
     let first_ready = o.lines.iter().position(|l| l.cb == "on_queue_ready").unwrap();
     assert!(headers_return < first_ready);
     let dequeued: Vec<(String, Value)> = o
@@ -474,15 +631,22 @@ fn e26_queues() {
         .filter(|l| l.cb == "on_queue_ready" && l.call == "dequeue")
         .map(|l| (l.status.clone().unwrap(), l.value.clone().unwrap()))
         .collect();
-    assert_eq!(dequeued, vec![("Ok".into(), json!("m2")), ("Empty".into(), Value::Null)]);
+    assert_eq!(
+        dequeued,
+        vec![("Ok".into(), json!("m2")), ("Empty".into(), Value::Null)]
+    );
 }
 
 #[test]
 fn e27_e28_e30_wasi_output_logging_and_misc_statuses() {
     let o = run_envoy(&sc::wasi_and_logging());
     assert_eq!(o.ok_response().status, 200);
-    let raw: Vec<(&str, &str)> =
-        o.wasm_logs.iter().filter(|w| !w.message.starts_with("probe ")).map(|w| (w.level.as_str(), w.message.as_str())).collect();
+    let raw: Vec<(&str, &str)> = o
+        .wasm_logs
+        .iter()
+        .filter(|w| !w.message.starts_with("probe "))
+        .map(|w| (w.level.as_str(), w.message.as_str()))
+        .collect();
     assert_eq!(
         raw,
         vec![
@@ -509,9 +673,17 @@ fn e27_e28_e30_wasi_output_logging_and_misc_statuses() {
     assert_eq!(o.status("root context"), "Ok");
     assert!(o.value("time").as_u64().unwrap() > 1_600_000_000_000_000_000);
     // Envoy's prefix names the plugin only for stream contexts.
-    let stream_ids: Vec<&str> = o.wasm_logs.iter().filter(|w| w.message == "to stdout").map(|w| w.ids.as_str()).collect();
+    let stream_ids: Vec<&str> = o
+        .wasm_logs
+        .iter()
+        .filter(|w| w.message == "to stdout")
+        .map(|w| w.ids.as_str())
+        .collect();
     assert_eq!(stream_ids, vec!["probe probe_root probe_vm"]);
-    assert!(o.wasm_logs.iter().any(|w| w.ids == "probe_root probe_vm" && w.message.contains("\"on_configure\"")));
+    assert!(o
+        .wasm_logs
+        .iter()
+        .any(|w| w.ids == "probe_root probe_vm" && w.message.contains("\"on_configure\"")));
 }
 
 #[test]
@@ -555,7 +727,9 @@ fn e31_configure_false_makes_envoy_exit_at_startup() {
             Ok(_) => panic!("{}: Envoy must not start", scenario.name),
             Err(e) => e,
         };
-        let meshward_envoy::HarnessError::Exited { log_tail, .. } = &err else { panic!("expected an exit, got {err}") };
+        let meshward_envoy::HarnessError::Exited { log_tail, .. } = &err else {
+            panic!("expected an exit, got {err}")
+        };
         assert!(log_tail.contains("Plugin probe failed to load"), "{log_tail}");
         assert!(log_tail.contains("Unable to create Wasm plugin probe"), "{log_tail}");
     }
@@ -567,7 +741,11 @@ fn e32_trap_fails_the_stream_with_503() {
     let r = o.ok_response();
     assert_eq!((r.status, r.text().as_str()), (503, ""));
     assert!(o.upstream.is_empty());
-    assert_eq!(o.stream_callbacks(), vec!["on_http_request_headers"], "no callback runs after the trap");
+    assert_eq!(
+        o.stream_callbacks(),
+        vec!["on_http_request_headers"],
+        "no callback runs after the trap"
+    );
 }
 
 #[test]
@@ -585,9 +763,24 @@ fn e35_e36_trailers_both_ways() {
     let r = o.ok_response();
     assert_eq!(r.status, 200);
     assert_eq!(pairs(&o.value("request trailers")), vec![("x-rq-t".into(), "r".into())]);
-    assert_eq!(pairs(&o.value("response trailers")), vec![("x-up-t".into(), "u".into())]);
-    assert_eq!(o.upstream[0].trailers, vec![("x-rq-t".to_string(), "r".to_string()), ("x-added-rq-t".to_string(), "1".to_string())]);
-    assert_eq!(r.trailers, vec![("x-up-t".to_string(), "u".to_string()), ("x-added-rs-t".to_string(), "2".to_string())]);
+    assert_eq!(
+        pairs(&o.value("response trailers")),
+        vec![("x-up-t".into(), "u".into())]
+    );
+    assert_eq!(
+        o.upstream[0].trailers,
+        vec![
+            ("x-rq-t".to_string(), "r".to_string()),
+            ("x-added-rq-t".to_string(), "1".to_string())
+        ]
+    );
+    assert_eq!(
+        r.trailers,
+        vec![
+            ("x-up-t".to_string(), "u".to_string()),
+            ("x-added-rs-t".to_string(), "2".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -595,8 +788,16 @@ fn e39_pause_in_response_headers_holds_body_callbacks_until_continue() {
     let o = run_envoy(&sc::pause_in_response_headers());
     let r = o.ok_response();
     assert_eq!((r.status, r.text().as_str()), (200, "response body"));
-    let resume = o.lines.iter().position(|l| l.label.as_ref().and_then(Value::as_str) == Some("resume")).expect("resumed");
-    let first_body = o.lines.iter().position(|l| l.cb == "on_http_response_body").expect("body callback ran");
+    let resume = o
+        .lines
+        .iter()
+        .position(|l| l.label.as_ref().and_then(Value::as_str) == Some("resume"))
+        .expect("resumed");
+    let first_body = o
+        .lines
+        .iter()
+        .position(|l| l.cb == "on_http_response_body")
+        .expect("body callback ran");
     assert!(resume < first_body, "{}", common::dump(&o.lines));
     assert_eq!(body_entries(&o, "on_http_response_body"), vec![(13, true)]);
     assert_eq!(o.value("body"), json!("response body"));
@@ -606,7 +807,10 @@ fn e39_pause_in_response_headers_holds_body_callbacks_until_continue() {
 fn e40_local_reply_after_response_headers_resets_the_stream() {
     let o = run_envoy(&sc::local_reply_from_response_body());
     assert_eq!(o.status("reply"), "Ok");
-    let err = o.response.as_ref().expect_err("the client must not get a complete response");
+    let err = o
+        .response
+        .as_ref()
+        .expect_err("the client must not get a complete response");
     assert!(err.contains("reading body"), "headers went out, the body is cut: {err}");
     // The local reply is not run through the response callbacks again.
     assert_eq!(o.entries("on_http_response_headers").len(), 1);
@@ -618,8 +822,16 @@ fn e41_local_reply_from_request_body_never_delivers_the_body_upstream() {
     let o = run_envoy(&sc::local_reply_from_request_body());
     let r = o.ok_response();
     assert_eq!((r.status, r.text().as_str()), (403, "blocked body"));
-    assert_eq!(r.header("connection"), Some("close"), "the unread request body closes the connection");
-    assert!(o.upstream.is_empty(), "no complete request reached the upstream: {:?}", o.upstream);
+    assert_eq!(
+        r.header("connection"),
+        Some("close"),
+        "the unread request body closes the connection"
+    );
+    assert!(
+        o.upstream.is_empty(),
+        "no complete request reached the upstream: {:?}",
+        o.upstream
+    );
     // The reply passes through the response callbacks (as E16).
     assert_eq!(body_entries(&o, "on_http_response_body"), vec![(12, true)]);
 }

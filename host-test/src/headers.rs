@@ -28,7 +28,11 @@ impl Headers {
     pub fn add(&mut self, name: &str, value: impl AsRef<[u8]>) {
         let entry = (name.to_ascii_lowercase(), value.as_ref().to_vec());
         if entry.0.starts_with(':') {
-            let at = self.entries.iter().position(|(k, _)| !k.starts_with(':')).unwrap_or(self.entries.len());
+            let at = self
+                .entries
+                .iter()
+                .position(|(k, _)| !k.starts_with(':'))
+                .unwrap_or(self.entries.len());
             self.entries.insert(at, entry);
         } else {
             self.entries.push(entry);
@@ -90,7 +94,10 @@ impl Headers {
 
     /// Entries as (name, value) byte pairs, for serialization to the module.
     pub fn to_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.entries.iter().map(|(k, v)| (k.clone().into_bytes(), v.clone())).collect()
+        self.entries
+            .iter()
+            .map(|(k, v)| (k.clone().into_bytes(), v.clone()))
+            .collect()
     }
 
     /// Replaces every entry (Envoy `setHeaderMapPairs`).
@@ -126,7 +133,11 @@ mod tests {
         assert_eq!(h.get_all("X-A"), vec!["1", "2"]);
         h.set("x-a", "9");
         assert_eq!(h.get_all("x-a"), vec!["9"]);
-        assert_eq!(h.iter().last().map(|(k, _)| k), Some("x-a"), "set moves the header to the end");
+        assert_eq!(
+            h.iter().last().map(|(k, _)| k),
+            Some("x-a"),
+            "set moves the header to the end"
+        );
         h.add(":status", "200");
         assert_eq!(h.iter().next().map(|(k, _)| k), Some(":status"), "pseudo-headers first");
         h.remove(":status");

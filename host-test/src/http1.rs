@@ -16,7 +16,10 @@ pub struct Message {
 }
 
 fn bad(what: &str, line: usize) -> Error {
-    Error::Http1 { line, reason: what.to_string() }
+    Error::Http1 {
+        line,
+        reason: what.to_string(),
+    }
 }
 
 /// Splits the head (up to the blank line) from the rest, accepting CRLF or LF line ends.
@@ -32,7 +35,9 @@ fn split_head(raw: &[u8]) -> Result<(Vec<String>, &[u8]), Error> {
             }
             return Ok((lines, &raw[raw.len()..]));
         };
-        let line = String::from_utf8_lossy(&raw[at..at + nl]).trim_end_matches('\r').to_string();
+        let line = String::from_utf8_lossy(&raw[at..at + nl])
+            .trim_end_matches('\r')
+            .to_string();
         at += nl + 1;
         if line.is_empty() {
             if lines.is_empty() {
@@ -49,7 +54,9 @@ fn parse_fields(lines: &[String], first_line: usize) -> Result<Vec<(String, Stri
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let (k, v) = l.split_once(':').ok_or_else(|| bad("header line without ':'", first_line + i))?;
+            let (k, v) = l
+                .split_once(':')
+                .ok_or_else(|| bad("header line without ':'", first_line + i))?;
             let k = k.trim();
             if k.is_empty() || k.contains(' ') {
                 return Err(bad("invalid header name", first_line + i));
@@ -63,7 +70,10 @@ fn parse_fields(lines: &[String], first_line: usize) -> Result<Vec<(String, Stri
 pub fn decode_chunked(mut data: &[u8]) -> Result<(Vec<u8>, Option<Headers>), Error> {
     let mut body = Vec::new();
     loop {
-        let nl = data.iter().position(|&b| b == b'\n').ok_or_else(|| bad("chunk size line not terminated", 0))?;
+        let nl = data
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| bad("chunk size line not terminated", 0))?;
         let line = String::from_utf8_lossy(&data[..nl]).trim_end_matches('\r').to_string();
         data = &data[nl + 1..];
         let size_text = line.split(';').next().unwrap_or("").trim();
@@ -71,7 +81,11 @@ pub fn decode_chunked(mut data: &[u8]) -> Result<(Vec<u8>, Option<Headers>), Err
         if size == 0 {
             let (lines, _) = split_head(data)?;
             let fields = parse_fields(&lines, 0)?;
-            let trailers = if fields.is_empty() { None } else { Some(Headers::from_pairs(fields)) };
+            let trailers = if fields.is_empty() {
+                None
+            } else {
+                Some(Headers::from_pairs(fields))
+            };
             return Ok((body, trailers));
         }
         if data.len() < size {
@@ -138,7 +152,11 @@ pub fn parse_request(raw: &[u8]) -> Result<Message, Error> {
         }
         headers.add(&k, v);
     }
-    Ok(Message { headers, body, trailers })
+    Ok(Message {
+        headers,
+        body,
+        trailers,
+    })
 }
 
 /// Parses a raw HTTP/1.1 response (`HTTP/1.1 200 OK` ...) into headers with `:status`.
@@ -159,7 +177,11 @@ pub fn parse_response(raw: &[u8]) -> Result<Message, Error> {
     for (k, v) in fields {
         headers.add(&k, v);
     }
-    Ok(Message { headers, body, trailers })
+    Ok(Message {
+        headers,
+        body,
+        trailers,
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +190,9 @@ mod tests {
 
     #[test]
     fn request_with_content_length() {
-        let m = parse_request(b"POST /a?b=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\nX-Y: z\r\n\r\nabcdef").unwrap();
+        let m =
+            parse_request(b"POST /a?b=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\nX-Y: z\r\n\r\nabcdef")
+                .unwrap();
         assert_eq!(m.headers.get(":authority").as_deref(), Some("example.com"));
         assert_eq!(m.headers.get(":path").as_deref(), Some("/a?b=1"));
         assert_eq!(m.headers.get(":method").as_deref(), Some("POST"));

@@ -119,7 +119,11 @@ fn buffer_bytes(s: &HostState, b: &Buf) -> Vec<u8> {
         Buf::Const(v) => v.clone(),
         Buf::Body(req) => {
             let d = &s.streams[&s.context()];
-            if *req { d.req_body.clone() } else { d.resp_body.clone() }
+            if *req {
+                d.req_body.clone()
+            } else {
+                d.resp_body.clone()
+            }
         }
     }
 }
@@ -149,7 +153,6 @@ fn write_map_value(
     }
 }
 
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -157,62 +160,96 @@ fn text(b: &[u8]) -> String {
 /// Adds every `env.proxy_*` function to the linker.
 pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
     // ---- logging and time
-    linker.func_wrap("env", "proxy_log", |mut c: Ctx<'_>, level: i32, ptr: i32, size: i32| -> i32 {
-        if level as u32 > crate::abi::log::MAX {
-            return st(Status::BadArgument);
-        }
-        let Some(msg) = read(&mut c, ptr, size) else { return st(Status::InvalidMemoryAccess) };
-        if level as u32 >= c.data().log_level {
-            c.data_mut().log(level as u32, &msg);
-        }
-        OK
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_log",
+        |mut c: Ctx<'_>, level: i32, ptr: i32, size: i32| -> i32 {
+            if level as u32 > crate::abi::log::MAX {
+                return st(Status::BadArgument);
+            }
+            let Some(msg) = read(&mut c, ptr, size) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            if level as u32 >= c.data().log_level {
+                c.data_mut().log(level as u32, &msg);
+            }
+            OK
+        },
+    )?;
     linker.func_wrap("env", "proxy_get_log_level", |mut c: Ctx<'_>, ptr: i32| -> i32 {
         let level = c.data().log_level;
-        if set_u32(&mut c, ptr, level) { OK } else { st(Status::InvalidMemoryAccess) }
-    })?;
-    linker.func_wrap("env", "proxy_get_current_time_nanoseconds", |mut c: Ctx<'_>, ptr: i32| -> i32 {
-        let now = c.data().now_ns;
-        if set_u64(&mut c, ptr, now) { OK } else { st(Status::InvalidMemoryAccess) }
-    })?;
-    linker.func_wrap("env", "proxy_set_tick_period_milliseconds", |mut c: Ctx<'_>, ms: i32| -> i32 {
-        let s = c.data_mut();
-        let root = s.root_of(s.context());
-        let now = s.now_ns;
-        if let Some(r) = s.roots.get_mut(&root) {
-            r.tick_ms = ms as u32;
-            r.next_tick_ns = now + (ms as u32 as u64) * 1_000_000;
+        if set_u32(&mut c, ptr, level) {
+            OK
+        } else {
+            st(Status::InvalidMemoryAccess)
         }
-        OK
     })?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_current_time_nanoseconds",
+        |mut c: Ctx<'_>, ptr: i32| -> i32 {
+            let now = c.data().now_ns;
+            if set_u64(&mut c, ptr, now) {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_tick_period_milliseconds",
+        |mut c: Ctx<'_>, ms: i32| -> i32 {
+            let s = c.data_mut();
+            let root = s.root_of(s.context());
+            let now = s.now_ns;
+            if let Some(r) = s.roots.get_mut(&root) {
+                r.tick_ms = ms as u32;
+                r.next_tick_ns = now + (ms as u32 as u64) * 1_000_000;
+            }
+            OK
+        },
+    )?;
 
     // ---- properties
     linker.func_wrap(
         "env",
         "proxy_get_property",
         |mut c: Ctx<'_>, pp: i32, ps: i32, vpp: i32, vsp: i32| -> Result<i32> {
-            let Some(path) = read(&mut c, pp, ps) else { return Ok(st(Status::InvalidMemoryAccess)) };
+            let Some(path) = read(&mut c, pp, ps) else {
+                return Ok(st(Status::InvalidMemoryAccess));
+            };
             let segments = split_path(&path);
-            let Some(value) = c.data().property(&segments) else { return Ok(st(Status::NotFound)) };
+            let Some(value) = c.data().property(&segments) else {
+                return Ok(st(Status::NotFound));
+            };
             let bytes = value.encode();
-            Ok(if copy_out(&mut c, &bytes, vpp, vsp)? { OK } else { st(Status::InvalidMemoryAccess) })
+            Ok(if copy_out(&mut c, &bytes, vpp, vsp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
         },
     )?;
-    linker.func_wrap("env", "proxy_set_property", |mut c: Ctx<'_>, pp: i32, ps: i32, vp: i32, vs: i32| -> i32 {
-        let (Some(path), Some(value)) = (read(&mut c, pp, ps), read(&mut c, vp, vs)) else {
-            return st(Status::InvalidMemoryAccess);
-        };
-        let s = c.data_mut();
-        let ctx = s.context();
-        // Envoy stores it in the stream's filter state; a root context has no stream info.
-        match s.streams.get_mut(&ctx) {
-            Some(d) => {
-                d.filter_state.insert(path, value);
-                OK
+    linker.func_wrap(
+        "env",
+        "proxy_set_property",
+        |mut c: Ctx<'_>, pp: i32, ps: i32, vp: i32, vs: i32| -> i32 {
+            let (Some(path), Some(value)) = (read(&mut c, pp, ps), read(&mut c, vp, vs)) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            let s = c.data_mut();
+            let ctx = s.context();
+            // Envoy stores it in the stream's filter state; a root context has no stream info.
+            match s.streams.get_mut(&ctx) {
+                Some(d) => {
+                    d.filter_state.insert(path, value);
+                    OK
+                }
+                None => st(Status::NotFound),
             }
-            None => st(Status::NotFound),
-        }
-    })?;
+        },
+    )?;
 
     // ---- buffers
     linker.func_wrap(
@@ -243,21 +280,33 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
                 return Ok(OK);
             }
             let slice = bytes[start..start + length].to_vec();
-            Ok(if copy_out(&mut c, &slice, pp, sp)? { OK } else { st(Status::InvalidMemoryAccess) })
+            Ok(if copy_out(&mut c, &slice, pp, sp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
         },
     )?;
-    linker.func_wrap("env", "proxy_get_buffer_status", |mut c: Ctx<'_>, ty: i32, lp: i32, fp: i32| -> i32 {
-        let ty = ty as u32;
-        if ty > buffer::MAX {
-            return st(Status::BadArgument);
-        }
-        let b = get_buffer(c.data(), ty);
-        if matches!(b, Buf::Missing) {
-            return st(Status::NotFound);
-        }
-        let len = buffer_bytes(c.data(), &b).len() as u32;
-        if set_u32(&mut c, lp, len) && set_u32(&mut c, fp, 0) { OK } else { st(Status::InvalidMemoryAccess) }
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_buffer_status",
+        |mut c: Ctx<'_>, ty: i32, lp: i32, fp: i32| -> i32 {
+            let ty = ty as u32;
+            if ty > buffer::MAX {
+                return st(Status::BadArgument);
+            }
+            let b = get_buffer(c.data(), ty);
+            if matches!(b, Buf::Missing) {
+                return st(Status::NotFound);
+            }
+            let len = buffer_bytes(c.data(), &b).len() as u32;
+            if set_u32(&mut c, lp, len) && set_u32(&mut c, fp, 0) {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            }
+        },
+    )?;
     linker.func_wrap(
         "env",
         "proxy_set_buffer_bytes",
@@ -267,13 +316,17 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
                 return st(Status::BadArgument);
             }
             let b = get_buffer(c.data(), ty);
-            let Some(data) = read(&mut c, dp, ds) else { return st(Status::InvalidMemoryAccess) };
+            let Some(data) = read(&mut c, dp, ds) else {
+                return st(Status::InvalidMemoryAccess);
+            };
             let req = match b {
                 Buf::Missing => return st(Status::NotFound),
                 Buf::Null | Buf::Const(_) => return st(Status::BadArgument),
                 Buf::Body(req) => req,
             };
-            let Some(body) = body_mut(c.data_mut(), req) else { return st(Status::BadArgument) };
+            let Some(body) = body_mut(c.data_mut(), req) else {
+                return st(Status::BadArgument);
+            };
             let (start, length) = (start as u32 as usize, length as u32 as usize);
             // Envoy: start 0 replaces the first `length` bytes; start >= size appends.
             if start == 0 {
@@ -297,24 +350,36 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             if ty as u32 > map::MAX {
                 return Ok(st(Status::BadArgument));
             }
-            let pairs = const_map(c.data(), ty as u32).map(Headers::to_pairs).unwrap_or_default();
+            let pairs = const_map(c.data(), ty as u32)
+                .map(Headers::to_pairs)
+                .unwrap_or_default();
             let bytes = pairs::encode(&pairs);
-            Ok(if copy_out(&mut c, &bytes, pp, sp)? { OK } else { st(Status::InvalidMemoryAccess) })
+            Ok(if copy_out(&mut c, &bytes, pp, sp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
         },
     )?;
-    linker.func_wrap("env", "proxy_set_header_map_pairs", |mut c: Ctx<'_>, ty: i32, p: i32, s: i32| -> i32 {
-        if ty as u32 > map::MAX {
-            return st(Status::BadArgument);
-        }
-        let Some(data) = read(&mut c, p, s) else { return st(Status::InvalidMemoryAccess) };
-        match mut_map(c.data_mut(), ty as u32) {
-            Some(m) => {
-                m.replace_all(pairs::decode(&data));
-                OK
+    linker.func_wrap(
+        "env",
+        "proxy_set_header_map_pairs",
+        |mut c: Ctx<'_>, ty: i32, p: i32, s: i32| -> i32 {
+            if ty as u32 > map::MAX {
+                return st(Status::BadArgument);
             }
-            None => st(Status::BadArgument),
-        }
-    })?;
+            let Some(data) = read(&mut c, p, s) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            match mut_map(c.data_mut(), ty as u32) {
+                Some(m) => {
+                    m.replace_all(pairs::decode(&data));
+                    OK
+                }
+                None => st(Status::BadArgument),
+            }
+        },
+    )?;
     linker.func_wrap(
         "env",
         "proxy_get_header_map_value",
@@ -322,7 +387,9 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             if ty as u32 > map::MAX {
                 return Ok(st(Status::BadArgument));
             }
-            let Some(key) = read(&mut c, kp, ks) else { return Ok(st(Status::InvalidMemoryAccess)) };
+            let Some(key) = read(&mut c, kp, ks) else {
+                return Ok(st(Status::InvalidMemoryAccess));
+            };
             let s = c.data();
             let mut key = text(&key).to_ascii_lowercase();
             if key == "host" && ty as u32 == map::REQUEST_HEADERS {
@@ -335,10 +402,18 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
                 },
                 None => {
                     let log_phase = s.streams.get(&s.context()).is_some_and(|d| d.access_log_phase);
-                    return Ok(st(if log_phase { Status::NotFound } else { Status::BadArgument }));
+                    return Ok(st(if log_phase {
+                        Status::NotFound
+                    } else {
+                        Status::BadArgument
+                    }));
                 }
             };
-            Ok(if copy_out(&mut c, &value, vpp, vsp)? { OK } else { st(Status::InvalidMemoryAccess) })
+            Ok(if copy_out(&mut c, &value, vpp, vsp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
         },
     )?;
     linker.func_wrap(
@@ -355,35 +430,55 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             write_map_value(&mut c, ty, (kp, ks), (vp, vs), |m, k, v| m.set(k, v))
         },
     )?;
-    linker.func_wrap("env", "proxy_remove_header_map_value", |mut c: Ctx<'_>, ty: i32, kp: i32, ks: i32| -> i32 {
-        if ty as u32 > map::MAX {
-            return st(Status::BadArgument);
-        }
-        let Some(k) = read(&mut c, kp, ks) else { return st(Status::InvalidMemoryAccess) };
-        match mut_map(c.data_mut(), ty as u32) {
-            Some(m) => {
-                m.remove(&text(&k));
-                OK
+    linker.func_wrap(
+        "env",
+        "proxy_remove_header_map_value",
+        |mut c: Ctx<'_>, ty: i32, kp: i32, ks: i32| -> i32 {
+            if ty as u32 > map::MAX {
+                return st(Status::BadArgument);
             }
-            None => st(Status::BadArgument),
-        }
-    })?;
-    linker.func_wrap("env", "proxy_get_header_map_size", |mut c: Ctx<'_>, ty: i32, rp: i32| -> i32 {
-        if ty as u32 > map::MAX {
-            return st(Status::BadArgument);
-        }
-        let size = match mut_map(c.data_mut(), ty as u32) {
-            Some(m) => m.byte_size() as u32,
-            None => return st(Status::BadArgument),
-        };
-        if set_u32(&mut c, rp, size) { OK } else { st(Status::InvalidMemoryAccess) }
-    })?;
+            let Some(k) = read(&mut c, kp, ks) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            match mut_map(c.data_mut(), ty as u32) {
+                Some(m) => {
+                    m.remove(&text(&k));
+                    OK
+                }
+                None => st(Status::BadArgument),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_header_map_size",
+        |mut c: Ctx<'_>, ty: i32, rp: i32| -> i32 {
+            if ty as u32 > map::MAX {
+                return st(Status::BadArgument);
+            }
+            let size = match mut_map(c.data_mut(), ty as u32) {
+                Some(m) => m.byte_size() as u32,
+                None => return st(Status::BadArgument),
+            };
+            if set_u32(&mut c, rp, size) {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            }
+        },
+    )?;
 
     // ---- stream control
     fn continue_stream(s: &mut HostState, ty: u32) -> i32 {
         let ctx = s.context();
         let Some(d) = s.streams.get_mut(&ctx) else {
-            return if ty <= stream::RESPONSE { OK } else if ty == stream::UPSTREAM { st(Status::Unimplemented) } else { OK };
+            return if ty <= stream::RESPONSE {
+                OK
+            } else if ty == stream::UPSTREAM {
+                st(Status::Unimplemented)
+            } else {
+                OK
+            };
         };
         match ty {
             stream::REQUEST => {
@@ -436,7 +531,9 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_send_local_response",
         |mut c: Ctx<'_>, code: i32, dp: i32, ds: i32, bp: i32, bs: i32, hp: i32, hs: i32, grpc: i32| -> i32 {
-            let (Some(details), Some(body), Some(hdrs)) = (read(&mut c, dp, ds), read(&mut c, bp, bs), read(&mut c, hp, hs)) else {
+            let (Some(details), Some(body), Some(hdrs)) =
+                (read(&mut c, dp, ds), read(&mut c, bp, bs), read(&mut c, hp, hs))
+            else {
                 return st(Status::InvalidMemoryAccess);
             };
             let mut headers = Headers::new();
@@ -493,17 +590,37 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             st(Status::NotFound)
         },
     )?;
-    linker.func_wrap("env", "proxy_get_configuration", |mut c: Ctx<'_>, pp: i32, sp: i32| -> Result<i32> {
-        let cfg = c.data().configuring.clone().unwrap_or_else(|| c.data().vm_config.clone());
-        Ok(if copy_out(&mut c, &cfg, pp, sp)? { OK } else { st(Status::InvalidMemoryAccess) })
-    })?;
-    linker.func_wrap("env", "proxy_get_status", |mut c: Ctx<'_>, cp: i32, pp: i32, sp: i32| -> Result<i32> {
-        let (code, msg) = c.data().status.clone();
-        if !set_u32(&mut c, cp, code) {
-            return Ok(st(Status::InvalidMemoryAccess));
-        }
-        Ok(if copy_out(&mut c, &msg, pp, sp)? { OK } else { st(Status::InvalidMemoryAccess) })
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_configuration",
+        |mut c: Ctx<'_>, pp: i32, sp: i32| -> Result<i32> {
+            let cfg = c
+                .data()
+                .configuring
+                .clone()
+                .unwrap_or_else(|| c.data().vm_config.clone());
+            Ok(if copy_out(&mut c, &cfg, pp, sp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_status",
+        |mut c: Ctx<'_>, cp: i32, pp: i32, sp: i32| -> Result<i32> {
+            let (code, msg) = c.data().status.clone();
+            if !set_u32(&mut c, cp, code) {
+                return Ok(st(Status::InvalidMemoryAccess));
+            }
+            Ok(if copy_out(&mut c, &msg, pp, sp)? {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            })
+        },
+    )?;
 
     // ---- http and grpc callouts
     linker.func_wrap(
@@ -521,9 +638,12 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
          timeout: i32,
          token_ptr: i32|
          -> i32 {
-            let (Some(cluster), Some(h), Some(body), Some(t)) =
-                (read(&mut c, up, us), read(&mut c, hp, hs), read(&mut c, bp, bs), read(&mut c, tp, ts))
-            else {
+            let (Some(cluster), Some(h), Some(body), Some(t)) = (
+                read(&mut c, up, us),
+                read(&mut c, hp, hs),
+                read(&mut c, bp, bs),
+                read(&mut c, tp, ts),
+            ) else {
                 return st(Status::InvalidMemoryAccess);
             };
             if !set_u32(&mut c, token_ptr, 0) {
@@ -557,9 +677,21 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             let token = s.next_http_token;
             s.next_http_token += 1;
             let context_id = s.context();
-            s.http_calls.push(HttpCall { token, cluster, headers, body, trailers, timeout_ms: timeout as u32, context_id });
+            s.http_calls.push(HttpCall {
+                token,
+                cluster,
+                headers,
+                body,
+                trailers,
+                timeout_ms: timeout as u32,
+                context_id,
+            });
             s.pending_http.push(token);
-            if set_u32(&mut c, token_ptr, token) { OK } else { st(Status::InvalidMemoryAccess) }
+            if set_u32(&mut c, token_ptr, token) {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            }
         },
     )?;
     fn grpc_open(c: &mut Ctx<'_>, service: &[u8], stream: bool, token_ptr: i32) -> i32 {
@@ -578,7 +710,11 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
         s.next_grpc_token += 2;
         let root = s.root_of(s.context());
         s.pending_grpc.push(PendingGrpc { root, token, status });
-        if set_u32(c, token_ptr, token) { OK } else { st(Status::InvalidMemoryAccess) }
+        if set_u32(c, token_ptr, token) {
+            OK
+        } else {
+            st(Status::InvalidMemoryAccess)
+        }
     }
     linker.func_wrap(
         "env",
@@ -597,7 +733,13 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
          _timeout: i32,
          token_ptr: i32|
          -> i32 {
-            let reads = [read(&mut c, sp, ss), read(&mut c, snp, sns), read(&mut c, mp, ms), read(&mut c, ip, is), read(&mut c, rp, rs)];
+            let reads = [
+                read(&mut c, sp, ss),
+                read(&mut c, snp, sns),
+                read(&mut c, mp, ms),
+                read(&mut c, ip, is),
+                read(&mut c, rp, rs),
+            ];
             if reads.iter().any(Option::is_none) {
                 return st(Status::InvalidMemoryAccess);
             }
@@ -608,8 +750,23 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "env",
         "proxy_grpc_stream",
-        |mut c: Ctx<'_>, sp: i32, ss: i32, snp: i32, sns: i32, mp: i32, ms: i32, ip: i32, is: i32, token_ptr: i32| -> i32 {
-            let reads = [read(&mut c, sp, ss), read(&mut c, snp, sns), read(&mut c, mp, ms), read(&mut c, ip, is)];
+        |mut c: Ctx<'_>,
+         sp: i32,
+         ss: i32,
+         snp: i32,
+         sns: i32,
+         mp: i32,
+         ms: i32,
+         ip: i32,
+         is: i32,
+         token_ptr: i32|
+         -> i32 {
+            let reads = [
+                read(&mut c, sp, ss),
+                read(&mut c, snp, sns),
+                read(&mut c, mp, ms),
+                read(&mut c, ip, is),
+            ];
             if reads.iter().any(Option::is_none) {
                 return st(Status::InvalidMemoryAccess);
             }
@@ -620,16 +777,24 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
     fn grpc_known(s: &HostState, token: u32) -> bool {
         s.pending_grpc.iter().any(|g| g.token == token)
     }
-    linker.func_wrap("env", "proxy_grpc_send", |mut c: Ctx<'_>, token: i32, mp: i32, ms: i32, _eos: i32| -> i32 {
-        if read(&mut c, mp, ms).is_none() {
-            return st(Status::InvalidMemoryAccess);
-        }
-        let token = token as u32;
-        if token & 1 == 1 {
-            return st(Status::BadArgument);
-        }
-        if grpc_known(c.data(), token) { OK } else { st(Status::NotFound) }
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_grpc_send",
+        |mut c: Ctx<'_>, token: i32, mp: i32, ms: i32, _eos: i32| -> i32 {
+            if read(&mut c, mp, ms).is_none() {
+                return st(Status::InvalidMemoryAccess);
+            }
+            let token = token as u32;
+            if token & 1 == 1 {
+                return st(Status::BadArgument);
+            }
+            if grpc_known(c.data(), token) {
+                OK
+            } else {
+                st(Status::NotFound)
+            }
+        },
+    )?;
     fn grpc_end(s: &mut HostState, token: u32) -> i32 {
         match s.pending_grpc.iter().position(|g| g.token == token) {
             Some(i) => {
@@ -639,15 +804,21 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             None => st(Status::NotFound),
         }
     }
-    linker.func_wrap("env", "proxy_grpc_cancel", |mut c: Ctx<'_>, token: i32| -> i32 { grpc_end(c.data_mut(), token as u32) })?;
-    linker.func_wrap("env", "proxy_grpc_close", |mut c: Ctx<'_>, token: i32| -> i32 { grpc_end(c.data_mut(), token as u32) })?;
+    linker.func_wrap("env", "proxy_grpc_cancel", |mut c: Ctx<'_>, token: i32| -> i32 {
+        grpc_end(c.data_mut(), token as u32)
+    })?;
+    linker.func_wrap("env", "proxy_grpc_close", |mut c: Ctx<'_>, token: i32| -> i32 {
+        grpc_end(c.data_mut(), token as u32)
+    })?;
 
     // ---- shared data and queues
     linker.func_wrap(
         "env",
         "proxy_get_shared_data",
         |mut c: Ctx<'_>, kp: i32, ks: i32, vpp: i32, vsp: i32, casp: i32| -> Result<i32> {
-            let Some(key) = read(&mut c, kp, ks) else { return Ok(st(Status::InvalidMemoryAccess)) };
+            let Some(key) = read(&mut c, kp, ks) else {
+                return Ok(st(Status::InvalidMemoryAccess));
+            };
             let s = c.data();
             let (value, cas) = match s.shared.get(&s.vm_id, &key) {
                 Ok(v) => v,
@@ -670,13 +841,23 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             st(s.shared.set(&s.vm_id, &k, &v, cas as u32))
         },
     )?;
-    linker.func_wrap("env", "proxy_register_shared_queue", |mut c: Ctx<'_>, np: i32, ns: i32, tp: i32| -> i32 {
-        let Some(name) = read(&mut c, np, ns) else { return st(Status::InvalidMemoryAccess) };
-        let s = c.data();
-        let root = s.root_of(s.context());
-        let token = s.shared.register_queue(&s.vm_id, &name, s.plugin_uid, root);
-        if set_u32(&mut c, tp, token) { OK } else { st(Status::InvalidMemoryAccess) }
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_register_shared_queue",
+        |mut c: Ctx<'_>, np: i32, ns: i32, tp: i32| -> i32 {
+            let Some(name) = read(&mut c, np, ns) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            let s = c.data();
+            let root = s.root_of(s.context());
+            let token = s.shared.register_queue(&s.vm_id, &name, s.plugin_uid, root);
+            if set_u32(&mut c, tp, token) {
+                OK
+            } else {
+                st(Status::InvalidMemoryAccess)
+            }
+        },
+    )?;
     linker.func_wrap(
         "env",
         "proxy_resolve_shared_queue",
@@ -685,10 +866,18 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
                 return st(Status::InvalidMemoryAccess);
             };
             // Newer cpp-host (Envoy 1.40): an empty vm_id means the caller's own VM id.
-            let vm = if vm.is_empty() { c.data().vm_id.clone() } else { text(&vm) };
+            let vm = if vm.is_empty() {
+                c.data().vm_id.clone()
+            } else {
+                text(&vm)
+            };
             match c.data().shared.resolve_queue(&vm, &name) {
                 Ok(token) => {
-                    if set_u32(&mut c, tp, token) { OK } else { st(Status::InvalidMemoryAccess) }
+                    if set_u32(&mut c, tp, token) {
+                        OK
+                    } else {
+                        st(Status::InvalidMemoryAccess)
+                    }
                 }
                 Err(e) => st(e),
             }
@@ -699,36 +888,64 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
         "proxy_dequeue_shared_queue",
         |mut c: Ctx<'_>, token: i32, pp: i32, sp: i32| -> Result<i32> {
             match c.data().shared.dequeue(token as u32) {
-                Ok(v) => Ok(if copy_out(&mut c, &v, pp, sp)? { OK } else { st(Status::InvalidMemoryAccess) }),
+                Ok(v) => Ok(if copy_out(&mut c, &v, pp, sp)? {
+                    OK
+                } else {
+                    st(Status::InvalidMemoryAccess)
+                }),
                 Err(e) => Ok(st(e)),
             }
         },
     )?;
-    linker.func_wrap("env", "proxy_enqueue_shared_queue", |mut c: Ctx<'_>, token: i32, p: i32, s: i32| -> i32 {
-        let Some(data) = read(&mut c, p, s) else { return st(Status::InvalidMemoryAccess) };
-        st(c.data().shared.enqueue(token as u32, &data))
-    })?;
+    linker.func_wrap(
+        "env",
+        "proxy_enqueue_shared_queue",
+        |mut c: Ctx<'_>, token: i32, p: i32, s: i32| -> i32 {
+            let Some(data) = read(&mut c, p, s) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            st(c.data().shared.enqueue(token as u32, &data))
+        },
+    )?;
 
     // ---- metrics
-    linker.func_wrap("env", "proxy_define_metric", |mut c: Ctx<'_>, ty: i32, np: i32, ns: i32, idp: i32| -> i32 {
-        let Some(name) = read(&mut c, np, ns) else { return st(Status::InvalidMemoryAccess) };
-        match c.data_mut().metrics.define(ty as u32, &text(&name)) {
-            Ok(id) => {
-                if set_u32(&mut c, idp, id) { OK } else { st(Status::InvalidMemoryAccess) }
+    linker.func_wrap(
+        "env",
+        "proxy_define_metric",
+        |mut c: Ctx<'_>, ty: i32, np: i32, ns: i32, idp: i32| -> i32 {
+            let Some(name) = read(&mut c, np, ns) else {
+                return st(Status::InvalidMemoryAccess);
+            };
+            match c.data_mut().metrics.define(ty as u32, &text(&name)) {
+                Ok(id) => {
+                    if set_u32(&mut c, idp, id) {
+                        OK
+                    } else {
+                        st(Status::InvalidMemoryAccess)
+                    }
+                }
+                Err(e) => st(e),
             }
-            Err(e) => st(e),
-        }
-    })?;
-    linker.func_wrap("env", "proxy_increment_metric", |mut c: Ctx<'_>, id: i32, offset: i64| -> i32 {
-        st(c.data_mut().metrics.increment(id as u32, offset))
-    })?;
-    linker.func_wrap("env", "proxy_record_metric", |mut c: Ctx<'_>, id: i32, value: i64| -> i32 {
-        st(c.data_mut().metrics.record(id as u32, value as u64))
-    })?;
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |mut c: Ctx<'_>, id: i32, offset: i64| -> i32 { st(c.data_mut().metrics.increment(id as u32, offset)) },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |mut c: Ctx<'_>, id: i32, value: i64| -> i32 { st(c.data_mut().metrics.record(id as u32, value as u64)) },
+    )?;
     linker.func_wrap("env", "proxy_get_metric", |mut c: Ctx<'_>, id: i32, rp: i32| -> i32 {
         match c.data_mut().metrics.get(id as u32) {
             Ok(v) => {
-                if set_u64(&mut c, rp, v) { OK } else { st(Status::InvalidMemoryAccess) }
+                if set_u64(&mut c, rp, v) {
+                    OK
+                } else {
+                    st(Status::InvalidMemoryAccess)
+                }
             }
             Err(e) => st(e),
         }

@@ -17,7 +17,10 @@ pub(crate) fn read(c: &mut Ctx<'_>, ptr: i32, len: i32) -> Option<Vec<u8>> {
 pub(crate) fn write(c: &mut Ctx<'_>, ptr: i32, bytes: &[u8]) -> bool {
     let Some(mem) = c.data().memory else { return false };
     let p = ptr as u32 as usize;
-    match p.checked_add(bytes.len()).and_then(|end| mem.data_mut(&mut *c).get_mut(p..end)) {
+    match p
+        .checked_add(bytes.len())
+        .and_then(|end| mem.data_mut(&mut *c).get_mut(p..end))
+    {
         Some(dst) => {
             dst.copy_from_slice(bytes);
             true
@@ -38,7 +41,9 @@ pub(crate) fn set_u64(c: &mut Ctx<'_>, ptr: i32, v: u64) -> bool {
 
 /// Allocates `size` bytes in the module (`malloc` or `proxy_on_memory_allocate`).
 pub(crate) fn alloc(c: &mut Ctx<'_>, size: usize) -> wasmtime::Result<Option<u32>> {
-    let Some(f) = c.data().malloc.clone() else { return Ok(None) };
+    let Some(f) = c.data().malloc.clone() else {
+        return Ok(None);
+    };
     let p = f.call(&mut *c, size as i32)?;
     Ok(if p == 0 { None } else { Some(p as u32) })
 }

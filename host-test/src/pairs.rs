@@ -25,23 +25,34 @@ pub fn encode<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
 /// Decodes pairs; malformed input yields no pairs, as in proxy-wasm-cpp-host.
 pub fn decode(buf: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let word = |at: usize| -> Option<usize> {
-        buf.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        buf.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
     };
     let Some(count) = word(0) else { return Vec::new() };
-    if count.checked_mul(8).and_then(|n| n.checked_add(4)).is_none_or(|n| n > buf.len()) {
+    if count
+        .checked_mul(8)
+        .and_then(|n| n.checked_add(4))
+        .is_none_or(|n| n > buf.len())
+    {
         return Vec::new();
     }
     let mut lens = Vec::with_capacity(count);
     for i in 0..count {
-        let (Some(k), Some(v)) = (word(4 + i * 8), word(8 + i * 8)) else { return Vec::new() };
+        let (Some(k), Some(v)) = (word(4 + i * 8), word(8 + i * 8)) else {
+            return Vec::new();
+        };
         lens.push((k, v));
     }
     let mut at = 4 + count * 8;
     let mut out = Vec::with_capacity(count);
     for (k, v) in lens {
-        let Some(key) = buf.get(at..at + k) else { return Vec::new() };
+        let Some(key) = buf.get(at..at + k) else {
+            return Vec::new();
+        };
         at += k + 1;
-        let Some(value) = buf.get(at..at + v) else { return Vec::new() };
+        let Some(value) = buf.get(at..at + v) else {
+            return Vec::new();
+        };
         at += v + 1;
         out.push((key.to_vec(), value.to_vec()));
     }
@@ -58,7 +69,10 @@ mod tests {
         let enc = encode(&pairs);
         assert_eq!(&enc[..4], &2u32.to_le_bytes());
         let dec = decode(&enc);
-        assert_eq!(dec, vec![(b":path".to_vec(), b"/a".to_vec()), (b"x-empty".to_vec(), b"".to_vec())]);
+        assert_eq!(
+            dec,
+            vec![(b":path".to_vec(), b"/a".to_vec()), (b"x-empty".to_vec(), b"".to_vec())]
+        );
     }
 
     #[test]

@@ -42,14 +42,25 @@ impl Host {
         crate::imports::add(&mut linker).map_err(|e| Error::Load(e.to_string()))?;
         crate::wasi::add(&mut linker).map_err(|e| Error::Load(e.to_string()))?;
         let mut store = Store::new(&engine, empty_state(SharedStore::default()));
-        let known = linker.iter(&mut store).map(|(m, n, _)| (m.to_string(), n.to_string())).collect();
-        Ok(Host { engine, linker: Arc::new(linker), known: Arc::new(known), shared: SharedStore::default() })
+        let known = linker
+            .iter(&mut store)
+            .map(|(m, n, _)| (m.to_string(), n.to_string()))
+            .collect();
+        Ok(Host {
+            engine,
+            linker: Arc::new(linker),
+            known: Arc::new(known),
+            shared: SharedStore::default(),
+        })
     }
 
     /// Compiles a `.wasm` file.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.compile(&bytes)
     }
 
@@ -57,9 +68,14 @@ impl Host {
     pub fn compile(&self, bytes: &[u8]) -> Result<Module, Error> {
         let module = wasmtime::Module::new(&self.engine, bytes).map_err(|e| Error::Load(format!("{e:?}")))?;
         for import in module.imports() {
-            let known = self.known.contains(&(import.module().to_string(), import.name().to_string()));
+            let known = self
+                .known
+                .contains(&(import.module().to_string(), import.name().to_string()));
             if !known && !matches!(import.ty(), wasmtime::ExternType::Memory(_)) {
-                return Err(Error::UnknownImport { module: import.module().to_string(), name: import.name().to_string() });
+                return Err(Error::UnknownImport {
+                    module: import.module().to_string(),
+                    name: import.name().to_string(),
+                });
             }
         }
         Ok(Module { module })
@@ -195,7 +211,11 @@ impl PluginBuilder {
     }
 
     /// Adds a cluster whose `proxy_http_call`s are answered by `responder`.
-    pub fn upstream(mut self, cluster: &str, responder: impl Fn(&HttpCall) -> CallReply + Send + Sync + 'static) -> Self {
+    pub fn upstream(
+        mut self,
+        cluster: &str,
+        responder: impl Fn(&HttpCall) -> CallReply + Send + Sync + 'static,
+    ) -> Self {
         let r: Responder = Arc::new(responder);
         self.upstreams.clusters.insert(cluster.to_string(), r);
         self
@@ -239,14 +259,19 @@ impl PluginBuilder {
         state.env = self.env;
         state.rng ^= state.plugin_uid;
         let time = self.time.unwrap_or_else(SystemTime::now);
-        state.now_ns = time.duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        state.now_ns = time
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         let mut store = Store::new(&self.host.engine, state);
         let instance = self
             .host
             .linker
             .instantiate(&mut store, &self.module.module)
             .map_err(|e| Error::Load(format!("{e:?}")))?;
-        let memory = instance.get_memory(&mut store, "memory").ok_or(Error::MissingExport("memory"))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(Error::MissingExport("memory"))?;
         let malloc = instance
             .get_typed_func::<i32, i32>(&mut store, "malloc")
             .or_else(|_| instance.get_typed_func::<i32, i32>(&mut store, "proxy_on_memory_allocate"))
@@ -254,7 +279,15 @@ impl PluginBuilder {
         store.data_mut().memory = Some(memory);
         store.data_mut().malloc = Some(malloc);
         let exports = Exports::find(&instance, &mut store);
-        let mut plugin = Plugin { store, instance, exports, failed: false, next_context: 1, roots: Vec::new(), flows: Default::default() };
+        let mut plugin = Plugin {
+            store,
+            instance,
+            exports,
+            failed: false,
+            next_context: 1,
+            roots: Vec::new(),
+            flows: Default::default(),
+        };
         plugin.start()?;
         let mut roots = self.roots;
         if roots.is_empty() {
@@ -331,7 +364,10 @@ pub struct Plugin {
 impl Plugin {
     /// Runs `_initialize` (reactor) or `_start` (command), as Envoy does before VM start.
     fn start(&mut self) -> Result<(), Error> {
-        let init = self.instance.get_typed_func::<(), ()>(&mut self.store, "_initialize").ok();
+        let init = self
+            .instance
+            .get_typed_func::<(), ()>(&mut self.store, "_initialize")
+            .ok();
         if let Some(f) = init {
             self.call("_initialize", 0, &f, ())?;
             if let Ok(main) = self.instance.get_typed_func::<(i32, i32), i32>(&mut self.store, "main") {
@@ -347,7 +383,14 @@ impl Plugin {
     fn add_root(&mut self, root_id: &str, config: Vec<u8>) -> Result<u32, Error> {
         let id = self.next_context;
         self.next_context += 1;
-        self.store.data_mut().roots.insert(id, RootData { root_id: root_id.to_string(), tick_ms: 0, next_tick_ns: 0 });
+        self.store.data_mut().roots.insert(
+            id,
+            RootData {
+                root_id: root_id.to_string(),
+                tick_ms: 0,
+                next_tick_ns: 0,
+            },
+        );
         self.roots.push((root_id.to_string(), id));
         if let Some(f) = self.exports.on_context_create.clone() {
             self.call("proxy_on_context_create", id, &f, (id as i32, 0))?;
@@ -370,7 +413,10 @@ impl Plugin {
                     .iter()
                     .map(|l| format!("{}: {}", l.level, l.message))
                     .collect();
-                return Err(Error::ConfigRejected { root_id: root_id.to_string(), logs });
+                return Err(Error::ConfigRejected {
+                    root_id: root_id.to_string(),
+                    logs,
+                });
             }
         }
         self.pump()?;
@@ -401,7 +447,10 @@ impl Plugin {
                 Some(p) => p.to_string(),
                 None => format!("{e:?}"),
             };
-            Error::Trap { callback: name.to_string(), message }
+            Error::Trap {
+                callback: name.to_string(),
+                message,
+            }
         })
     }
 
@@ -428,7 +477,14 @@ impl Plugin {
                 };
                 s.status = (g.status, msg.to_vec());
                 let r = match self.exports.on_grpc_close.clone() {
-                    Some(f) => self.call("proxy_on_grpc_close", g.root, &f, (g.root as i32, g.token as i32, g.status as i32)).map(|_| ()),
+                    Some(f) => self
+                        .call(
+                            "proxy_on_grpc_close",
+                            g.root,
+                            &f,
+                            (g.root as i32, g.token as i32, g.status as i32),
+                        )
+                        .map(|_| ()),
                     None => Ok(()),
                 };
                 self.store.data_mut().status = (0, Vec::new());
@@ -458,16 +514,24 @@ impl Plugin {
 
     fn deliver_http(&mut self, token: u32) -> Result<(), Error> {
         let s = self.store.data();
-        let Some(call) = s.http_calls.iter().find(|c| c.token == token).cloned() else { return Ok(()) };
+        let Some(call) = s.http_calls.iter().find(|c| c.token == token).cloned() else {
+            return Ok(());
+        };
         let root = s.root_of(call.context_id);
         let responder = s.upstreams.clusters.get(&call.cluster).cloned();
         let reply = match responder {
             Some(r) => r(&call),
             None => CallReply::Reset,
         };
-        let Some(f) = self.exports.on_http_call_response.clone() else { return Ok(()) };
+        let Some(f) = self.exports.on_http_call_response.clone() else {
+            return Ok(());
+        };
         let (args, response) = match reply {
-            CallReply::Response { mut headers, body, trailers } => {
+            CallReply::Response {
+                mut headers,
+                body,
+                trailers,
+            } => {
                 // Envoy's router adds this to every upstream response (row E22).
                 if headers.get_bytes("x-envoy-upstream-service-time").is_none() {
                     headers.add("x-envoy-upstream-service-time", "0");
@@ -540,7 +604,9 @@ impl Plugin {
 
     /// Fires `proxy_on_tick` once for the root `root_id`, without moving the clock.
     pub fn tick(&mut self, root_id: &str) -> Result<(), Error> {
-        let id = self.root_context(root_id).ok_or_else(|| Error::Misuse(format!("no root context {root_id:?}")))?;
+        let id = self
+            .root_context(root_id)
+            .ok_or_else(|| Error::Misuse(format!("no root context {root_id:?}")))?;
         if let Some(f) = self.exports.on_tick.clone() {
             self.call("proxy_on_tick", id, &f, id as i32)?;
         }
@@ -551,7 +617,11 @@ impl Plugin {
     /// Tick period the root `root_id` asked for (0 = none).
     pub fn tick_period(&self, root_id: &str) -> Option<Duration> {
         let id = self.root_context(root_id)?;
-        self.store.data().roots.get(&id).map(|r| Duration::from_millis(r.tick_ms as u64))
+        self.store
+            .data()
+            .roots
+            .get(&id)
+            .map(|r| Duration::from_millis(r.tick_ms as u64))
     }
 
     /// Delivers queue-ready notifications other plugins caused (enqueue into our queues).

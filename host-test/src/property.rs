@@ -62,7 +62,11 @@ impl Value {
     fn child(&self, segment: &str) -> Option<Value> {
         match self {
             Value::Map(m) => m.iter().find(|(k, _)| k == segment).map(|(_, v)| Value::Str(v.clone())),
-            Value::List(l) => segment.parse::<usize>().ok().and_then(|i| l.get(i)).map(|s| Value::Str(s.clone())),
+            Value::List(l) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| l.get(i))
+                .map(|s| Value::Str(s.clone())),
             _ => None,
         }
     }
@@ -201,11 +205,21 @@ mod tests {
         h.add("user-agent", "ua");
         from_request_headers(&h, &mut m);
         assert_eq!(split_path(b"source\0address"), vec!["source", "address"]);
-        assert_eq!(lookup(&m, &split_path(b"source\0address")), Some(Value::from("1.2.3.4:5")));
+        assert_eq!(
+            lookup(&m, &split_path(b"source\0address")),
+            Some(Value::from("1.2.3.4:5"))
+        );
         assert_eq!(lookup(&m, &split_path(b"request\0url_path")), Some(Value::from("/x")));
-        assert_eq!(lookup(&m, &split_path(b"request\0headers\0user-agent")), Some(Value::from("ua")));
+        assert_eq!(
+            lookup(&m, &split_path(b"request\0headers\0user-agent")),
+            Some(Value::from("ua"))
+        );
         assert_eq!(lookup(&m, &split_path(b"request\0headers\0missing")), None);
         assert_eq!(lookup(&m, &split_path(b"nope")), None);
-        assert_eq!(lookup(&m, &split_path(b"source.address")), None, "dotted single segment");
+        assert_eq!(
+            lookup(&m, &split_path(b"source.address")),
+            None,
+            "dotted single segment"
+        );
     }
 }

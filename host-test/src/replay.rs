@@ -43,7 +43,11 @@ pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
     let mut filter = None;
     let mut request = None;
     while let Some(flag) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| Error::Usage(format!("{flag} needs a value\n{USAGE}")));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("{flag} needs a value\n{USAGE}")))
+        };
         match flag.as_str() {
             "--filter" => filter = Some(PathBuf::from(value()?)),
             "--config" => a.config = Some(PathBuf::from(value()?)),
@@ -53,12 +57,16 @@ pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
             "--response" => a.response = Some(PathBuf::from(value()?)),
             "--property" => {
                 let v = value()?;
-                let (k, val) = v.split_once('=').ok_or_else(|| Error::Usage(format!("--property wants k=v, got {v:?}")))?;
+                let (k, val) = v
+                    .split_once('=')
+                    .ok_or_else(|| Error::Usage(format!("--property wants k=v, got {v:?}")))?;
                 a.properties.push((k.to_string(), val.to_string()));
             }
             "--upstream" => {
                 let v = value()?;
-                let (k, p) = v.split_once('=').ok_or_else(|| Error::Usage(format!("--upstream wants CLUSTER=RESP.http, got {v:?}")))?;
+                let (k, p) = v
+                    .split_once('=')
+                    .ok_or_else(|| Error::Usage(format!("--upstream wants CLUSTER=RESP.http, got {v:?}")))?;
                 a.upstreams.push((k.to_string(), PathBuf::from(p)));
             }
             "--log-level" => {
@@ -78,7 +86,10 @@ pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read { path: path.clone(), source })
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })
 }
 
 /// Runs the exchange and returns the JSON description.
@@ -106,7 +117,11 @@ pub fn replay(a: &ReplayArgs) -> Result<serde_json::Value, Error> {
     }
     for (cluster, path) in &a.upstreams {
         let m = crate::http1::parse_response(&read(path)?)?;
-        let reply = CallReply::Response { headers: m.headers, body: m.body, trailers: m.trailers };
+        let reply = CallReply::Response {
+            headers: m.headers,
+            body: m.body,
+            trailers: m.trailers,
+        };
         b = b.upstream(cluster, move |_| reply.clone());
     }
     let mut plugin = b.build()?;
@@ -135,8 +150,22 @@ mod tests {
     #[test]
     fn parses_all_flags() {
         let a = parse_args(&s(&[
-            "--filter", "f.wasm", "--config", "c.json", "--request", "r.http", "--property", "source.address=1.2.3.4:5",
-            "--property", "x=1", "--root-id", "r", "--upstream", "auth=a.http", "--log-level", "debug",
+            "--filter",
+            "f.wasm",
+            "--config",
+            "c.json",
+            "--request",
+            "r.http",
+            "--property",
+            "source.address=1.2.3.4:5",
+            "--property",
+            "x=1",
+            "--root-id",
+            "r",
+            "--upstream",
+            "auth=a.http",
+            "--log-level",
+            "debug",
         ]))
         .unwrap();
         assert_eq!(a.filter, PathBuf::from("f.wasm"));
@@ -151,6 +180,9 @@ mod tests {
         assert!(matches!(parse_args(&s(&["--filter", "f"])), Err(Error::Usage(_))));
         assert!(matches!(parse_args(&s(&["--bogus"])), Err(Error::Usage(_))));
         assert!(matches!(parse_args(&s(&["--filter"])), Err(Error::Usage(_))));
-        assert!(matches!(parse_args(&s(&["--filter", "f", "--request", "r", "--property", "novalue"])), Err(Error::Usage(_))));
+        assert!(matches!(
+            parse_args(&s(&["--filter", "f", "--request", "r", "--property", "novalue"])),
+            Err(Error::Usage(_))
+        ));
     }
 }

@@ -53,7 +53,11 @@ impl SharedStore {
 
     /// `proxy_get_shared_data`: value and CAS, or NotFound.
     pub fn get(&self, vm_id: &str, key: &[u8]) -> Result<(Vec<u8>, u32), Status> {
-        self.lock().data.get(&(vm_id.to_string(), key.to_vec())).cloned().ok_or(Status::NotFound)
+        self.lock()
+            .data
+            .get(&(vm_id.to_string(), key.to_vec()))
+            .cloned()
+            .ok_or(Status::NotFound)
     }
 
     /// `proxy_set_shared_data`: a non-zero `cas` must match the current one.
@@ -75,7 +79,8 @@ impl SharedStore {
                 *entry = (value.to_vec(), cas_now);
             }
             None => {
-                g.data.insert((vm_id.to_string(), key.to_vec()), (value.to_vec(), cas_now));
+                g.data
+                    .insert((vm_id.to_string(), key.to_vec()), (value.to_vec(), cas_now));
             }
         }
         Status::Ok
@@ -108,19 +113,32 @@ impl SharedStore {
         let token = g.next_token;
         g.next_token += 1;
         g.queue_names.insert(key, token);
-        g.queues.insert(token, Queue { owner_plugin: plugin, owner_context: context, items: VecDeque::new() });
+        g.queues.insert(
+            token,
+            Queue {
+                owner_plugin: plugin,
+                owner_context: context,
+                items: VecDeque::new(),
+            },
+        );
         token
     }
 
     /// `proxy_resolve_shared_queue`.
     pub fn resolve_queue(&self, vm_id: &str, name: &[u8]) -> Result<u32, Status> {
-        self.lock().queue_names.get(&(vm_id.to_string(), name.to_vec())).copied().ok_or(Status::NotFound)
+        self.lock()
+            .queue_names
+            .get(&(vm_id.to_string(), name.to_vec()))
+            .copied()
+            .ok_or(Status::NotFound)
     }
 
     /// `proxy_enqueue_shared_queue`: queues the item and notifies the owner.
     pub fn enqueue(&self, token: u32, data: &[u8]) -> Status {
         let mut g = self.lock();
-        let Some(q) = g.queues.get_mut(&token) else { return Status::NotFound };
+        let Some(q) = g.queues.get_mut(&token) else {
+            return Status::NotFound;
+        };
         q.items.push_back(data.to_vec());
         let (plugin, ctx) = (q.owner_plugin, q.owner_context);
         g.ready.entry(plugin).or_default().push((ctx, token));

@@ -135,7 +135,9 @@ pub struct HostState {
 impl HostState {
     /// Context id host calls act on: the effective one if set and alive, else the current one.
     pub(crate) fn context(&self) -> u32 {
-        if self.effective != 0 && (self.streams.contains_key(&self.effective) || self.roots.contains_key(&self.effective)) {
+        if self.effective != 0
+            && (self.streams.contains_key(&self.effective) || self.roots.contains_key(&self.effective))
+        {
             self.effective
         } else {
             self.current
@@ -195,10 +197,16 @@ impl HostState {
             let content_length = (s.req_headers_live || s.access_log_phase)
                 .then(|| s.req_headers.get("content-length").and_then(|v| v.parse::<i64>().ok()))
                 .flatten();
-            derived.insert("request.size".into(), Value::Int(content_length.unwrap_or(s.request_bytes as i64)));
+            derived.insert(
+                "request.size".into(),
+                Value::Int(content_length.unwrap_or(s.request_bytes as i64)),
+            );
             derived.insert("request.time".into(), Value::Int(s.start_ns as i64));
             if s.access_log_phase {
-                derived.insert("request.duration".into(), Value::Int(self.now_ns.saturating_sub(s.start_ns) as i64));
+                derived.insert(
+                    "request.duration".into(),
+                    Value::Int(self.now_ns.saturating_sub(s.start_ns) as i64),
+                );
             }
             derived.insert("response.size".into(), Value::Int(s.response_bytes as i64));
             if let Some(d) = &s.code_details {
@@ -216,10 +224,15 @@ impl HostState {
             }
         }
         // Root contexts have no stream info: only node properties are visible (Envoy row E14).
-        if !self.streams.contains_key(&ctx) && !matches!(segments.first().map(String::as_str), Some("node") | Some("xds")) {
+        if !self.streams.contains_key(&ctx)
+            && !matches!(segments.first().map(String::as_str), Some("node") | Some("xds"))
+        {
             return None;
         }
-        if !self.streams.contains_key(&ctx) && segments.first().map(String::as_str) == Some("xds") && segments.get(1).map(String::as_str) != Some("node") {
+        if !self.streams.contains_key(&ctx)
+            && segments.first().map(String::as_str) == Some("xds")
+            && segments.get(1).map(String::as_str) != Some("node")
+        {
             return None;
         }
         crate::property::lookup(&self.properties, segments)

@@ -32,7 +32,10 @@ impl Request {
         headers.add(":path", path);
         headers.add(":method", method);
         headers.add(":scheme", "http");
-        Request { headers, ..Default::default() }
+        Request {
+            headers,
+            ..Default::default()
+        }
     }
 
     /// A GET request.
@@ -49,7 +52,12 @@ impl Request {
     pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
         let m = crate::http1::parse_request(raw)?;
         let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
-        Ok(Request { headers: m.headers, chunks, trailers: m.trailers, properties: Vec::new() })
+        Ok(Request {
+            headers: m.headers,
+            chunks,
+            trailers: m.trailers,
+            properties: Vec::new(),
+        })
     }
 
     /// Adds a header.
@@ -106,7 +114,10 @@ impl Response {
     pub fn status(code: u16) -> Self {
         let mut headers = Headers::new();
         headers.add(":status", code.to_string());
-        Response { headers, ..Default::default() }
+        Response {
+            headers,
+            ..Default::default()
+        }
     }
 
     /// `200` with no body.
@@ -118,7 +129,11 @@ impl Response {
     pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
         let m = crate::http1::parse_response(raw)?;
         let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
-        Ok(Response { headers: m.headers, chunks, trailers: m.trailers })
+        Ok(Response {
+            headers: m.headers,
+            chunks,
+            trailers: m.trailers,
+        })
     }
 
     /// Adds a header.
@@ -208,7 +223,9 @@ impl Plugin {
 
     /// Opens a stream on the root context with `root_id`.
     pub fn open_stream_for(&mut self, root_id: &str) -> Result<StreamId, Error> {
-        let root = self.root_context(root_id).ok_or_else(|| Error::Misuse(format!("no root context {root_id:?}")))?;
+        let root = self
+            .root_context(root_id)
+            .ok_or_else(|| Error::Misuse(format!("no root context {root_id:?}")))?;
         self.open_stream_on(root)
     }
 
@@ -223,9 +240,21 @@ impl Plugin {
         let id = self.next_context;
         self.next_context += 1;
         let start_ns = self.store.data().now_ns;
-        self.store.data_mut().streams.insert(id, StreamData { root, start_ns, connection_id: id as u64, ..Default::default() });
+        self.store.data_mut().streams.insert(
+            id,
+            StreamData {
+                root,
+                start_ns,
+                connection_id: id as u64,
+                ..Default::default()
+            },
+        );
         let s = self.store.data();
-        let flow = Flow { log_start: s.logs.len(), calls_start: s.http_calls.len(), ..Default::default() };
+        let flow = Flow {
+            log_start: s.logs.len(),
+            calls_start: s.http_calls.len(),
+            ..Default::default()
+        };
         self.flows.insert(id, flow);
         if let Some(f) = self.exports.on_context_create.clone() {
             self.call("proxy_on_context_create", id, &f, (id as i32, root as i32))?;
@@ -340,7 +369,10 @@ impl HttpStream<'_> {
         if self.plugin.flows.contains_key(&self.id) {
             Ok(())
         } else {
-            Err(Error::Misuse(format!("stream {} is finished or was never opened", self.id)))
+            Err(Error::Misuse(format!(
+                "stream {} is finished or was never opened",
+                self.id
+            )))
         }
     }
 
@@ -364,7 +396,13 @@ impl HttpStream<'_> {
         }
         let mut headers = r.headers.clone();
         // The connection manager drops hop-by-hop headers before any filter runs.
-        for h in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"] {
+        for h in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "transfer-encoding",
+            "upgrade",
+        ] {
             headers.remove(h);
         }
         if headers.get("te").is_some_and(|v| !v.eq_ignore_ascii_case("trailers")) {
@@ -397,7 +435,13 @@ impl HttpStream<'_> {
         self.send_whole(Dir::Response, r.headers.clone(), &r.chunks, r.trailers.clone())
     }
 
-    fn send_whole(&mut self, d: Dir, headers: Headers, chunks: &[Vec<u8>], trailers: Option<Headers>) -> Result<(), Error> {
+    fn send_whole(
+        &mut self,
+        d: Dir,
+        headers: Headers,
+        chunks: &[Vec<u8>],
+        trailers: Option<Headers>,
+    ) -> Result<(), Error> {
         let no_body = chunks.is_empty() && trailers.is_none();
         self.headers(d, headers, no_body)?;
         for c in chunks {
@@ -456,7 +500,11 @@ impl HttpStream<'_> {
 
     fn invoke2(&mut self, name: &'static str, args: (i32, i32)) -> Result<Option<i32>, Error> {
         let e = &self.plugin.exports;
-        let f = if name == "proxy_on_request_trailers" { e.on_request_trailers.clone() } else { e.on_response_trailers.clone() };
+        let f = if name == "proxy_on_request_trailers" {
+            e.on_request_trailers.clone()
+        } else {
+            e.on_response_trailers.clone()
+        };
         let Some(f) = f else { return Ok(Some(0)) };
         let r = self.plugin.call(name, self.id, &f, args);
         self.trap_guard(r)
@@ -471,7 +519,12 @@ impl HttpStream<'_> {
                 if f.resp.out.is_none() {
                     let mut h = Headers::new();
                     h.add(":status", "503");
-                    f.resp.out = Some(Message { headers: h, body: Vec::new(), trailers: None, complete: true });
+                    f.resp.out = Some(Message {
+                        headers: h,
+                        body: Vec::new(),
+                        trailers: None,
+                        complete: true,
+                    });
                     f.local = Some(LocalResponse {
                         status: 503,
                         headers: Headers::new(),
@@ -519,8 +572,14 @@ impl HttpStream<'_> {
         let df = self.dir(d);
         df.input_ended = eos;
         df.delivered_headers = true;
-        let name = if d == Dir::Request { "proxy_on_request_headers" } else { "proxy_on_response_headers" };
-        let Some(r) = self.invoke3(name, (self.id as i32, n, i32::from(eos)))? else { return Ok(Step::Skipped) };
+        let name = if d == Dir::Request {
+            "proxy_on_request_headers"
+        } else {
+            "proxy_on_response_headers"
+        };
+        let Some(r) = self.invoke3(name, (self.id as i32, n, i32::from(eos)))? else {
+            return Ok(Step::Skipped);
+        };
         // Envoy turns a headers Pause into StopAllIterationAndWatermark (ABI 0.2.x default).
         // A close_stream reset runs before Envoy looks at the return value (row E33).
         let stop = self.stop_next() || r != 0 || self.data().close;
@@ -561,7 +620,12 @@ impl HttpStream<'_> {
         let df = self.dir(d);
         df.headers_stopped = false;
         let complete = df.input_ended && !df.held_any && df.held_trailers.is_none();
-        df.out = Some(Message { headers, body: Vec::new(), trailers: None, complete });
+        df.out = Some(Message {
+            headers,
+            body: Vec::new(),
+            trailers: None,
+            complete,
+        });
     }
 
     fn body(&mut self, d: Dir, chunk: Vec<u8>, eos: bool) -> Result<Step, Error> {
@@ -602,20 +666,34 @@ impl HttpStream<'_> {
         };
         if buffering && size > BUFFER_LIMIT {
             // Envoy refuses a buffered body over the limit: 413 on requests, 500 on responses.
-            let (code, text) = if d == Dir::Request { (413, "Payload Too Large") } else { (500, "Internal Server Error") };
+            let (code, text) = if d == Dir::Request {
+                (413, "Payload Too Large")
+            } else {
+                (500, "Internal Server Error")
+            };
             let mut headers = Headers::new();
             headers.add("connection", "close");
             self.apply_local(LocalResponse {
                 status: code,
                 headers,
                 body: text.as_bytes().to_vec(),
-                details: if d == Dir::Request { "request_payload_too_large".into() } else { "response_payload_too_large".into() },
+                details: if d == Dir::Request {
+                    "request_payload_too_large".into()
+                } else {
+                    "response_payload_too_large".into()
+                },
                 grpc_status: None,
             })?;
             return Ok(Step::Skipped);
         }
-        let name = if d == Dir::Request { "proxy_on_request_body" } else { "proxy_on_response_body" };
-        let Some(r) = self.invoke3(name, (self.id as i32, size as i32, i32::from(eos)))? else { return Ok(Step::Skipped) };
+        let name = if d == Dir::Request {
+            "proxy_on_request_body"
+        } else {
+            "proxy_on_response_body"
+        };
+        let Some(r) = self.invoke3(name, (self.id as i32, size as i32, i32::from(eos)))? else {
+            return Ok(Step::Skipped);
+        };
         let stop_next = self.stop_next() || self.data().close;
         self.dir(d).buffering = false;
         let step = if stop_next || r == 3 {
@@ -711,8 +789,14 @@ impl HttpStream<'_> {
                 }
             }
         }
-        let name = if d == Dir::Request { "proxy_on_request_trailers" } else { "proxy_on_response_trailers" };
-        let Some(r) = self.invoke2(name, (self.id as i32, n))? else { return Ok(Step::Skipped) };
+        let name = if d == Dir::Request {
+            "proxy_on_request_trailers"
+        } else {
+            "proxy_on_response_trailers"
+        };
+        let Some(r) = self.invoke2(name, (self.id as i32, n))? else {
+            return Ok(Step::Skipped);
+        };
         let stop = self.stop_next() || r != 0 || self.data().close;
         if stop {
             self.dir(d).stalled_trailers = true;
@@ -839,7 +923,12 @@ impl HttpStream<'_> {
             self.data().response_bytes = lr.body.len() as u64;
             let f = self.flow();
             f.resp = DirFlow::default();
-            f.resp.out = Some(Message { headers: h, body: lr.body, trailers: None, complete: true });
+            f.resp.out = Some(Message {
+                headers: h,
+                body: lr.body,
+                trailers: None,
+                complete: true,
+            });
             return Ok(());
         }
         let f = self.flow();
@@ -859,7 +948,10 @@ impl HttpStream<'_> {
     /// The outcome so far (the stream stays open); verdict `finished` once `finish` ran.
     pub fn outcome(&mut self) -> Outcome {
         if self.alive().is_err() {
-            return Outcome { verdict: "finished", ..Default::default() };
+            return Outcome {
+                verdict: "finished",
+                ..Default::default()
+            };
         }
         let id = self.id;
         let (log_start, calls_start) = {
@@ -869,9 +961,16 @@ impl HttpStream<'_> {
         let s = self.plugin.store.data();
         // Only entries made since the stream opened can be this stream's (take_logs may have
         // emptied the list meanwhile, hence the clamp).
-        let logs = s.logs[log_start.min(s.logs.len())..].iter().filter(|l| l.context_id == id).cloned().collect();
-        let http_calls =
-            s.http_calls[calls_start.min(s.http_calls.len())..].iter().filter(|c| c.context_id == id).cloned().collect();
+        let logs = s.logs[log_start.min(s.logs.len())..]
+            .iter()
+            .filter(|l| l.context_id == id)
+            .cloned()
+            .collect();
+        let http_calls = s.http_calls[calls_start.min(s.http_calls.len())..]
+            .iter()
+            .filter(|c| c.context_id == id)
+            .cloned()
+            .collect();
         let metrics = s.metrics.all().clone();
         let f = self.flow();
         let paused_at = if f.local.is_some() || f.reset || f.trap.is_some() {
@@ -906,7 +1005,12 @@ impl HttpStream<'_> {
             verdict,
             local_response: f.local.clone(),
             // A request cut short by a local reply or reset never reaches the upstream server.
-            upstream_request: f.req.out.clone().filter(|m| m.complete || (f.local.is_none() && !f.reset)).map(as_read),
+            upstream_request: f
+                .req
+                .out
+                .clone()
+                .filter(|m| m.complete || (f.local.is_none() && !f.reset))
+                .map(as_read),
             downstream_response: f.resp.out.clone().map(as_read),
             paused_at,
             reset: f.reset,

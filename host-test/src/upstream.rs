@@ -49,7 +49,11 @@ impl CallReply {
     pub fn status(code: u16, body: impl Into<Vec<u8>>) -> Self {
         let mut headers = Headers::new();
         headers.add(":status", code.to_string());
-        CallReply::Response { headers, body: body.into(), trailers: None }
+        CallReply::Response {
+            headers,
+            body: body.into(),
+            trailers: None,
+        }
     }
 
     /// Adds a header to a `Response` reply.

@@ -10,14 +10,28 @@ use serde_json::json;
 fn e02_e37_http1_delivery_and_connection_manager_headers() {
     let script = json!({"on_http_request_headers": {"calls": [{"call": "get_map", "map": "request_headers", "label": "pairs"}]}});
     let mut p = probe(script).build().unwrap();
-    let out = p.run(&Request::post("/", "12345678"), &Response::ok().body("r")).unwrap();
+    let out = p
+        .run(&Request::post("/", "12345678"), &Response::ok().body("r"))
+        .unwrap();
     let lines = probe_lines(&out.logs);
-    let names: Vec<String> = probe_call(&lines, "pairs")["value"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = probe_call(&lines, "pairs")["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(&names[..4], &[":authority", ":path", ":method", ":scheme"]);
     assert_eq!(&names[names.len() - 2..], &["x-forwarded-proto", "x-request-id"]);
-    let bodies: Vec<_> = lines.iter().filter(|l| l["cb"] == "on_http_request_body" && l["call"] == "enter").map(|l| (l["value"]["size"].clone(), l["value"]["end_of_stream"].clone())).collect();
+    let bodies: Vec<_> = lines
+        .iter()
+        .filter(|l| l["cb"] == "on_http_request_body" && l["call"] == "enter")
+        .map(|l| (l["value"]["size"].clone(), l["value"]["end_of_stream"].clone()))
+        .collect();
     assert_eq!(bodies, vec![(json!(8), json!(false)), (json!(0), json!(true))]);
-    assert_eq!(out.upstream_header("x-envoy-expected-rq-timeout-ms").as_deref(), Some("15000"));
+    assert_eq!(
+        out.upstream_header("x-envoy-expected-rq-timeout-ms").as_deref(),
+        Some("15000")
+    );
 }
 
 #[test]
@@ -25,21 +39,36 @@ fn e04_request_over_buffer_limit_gets_413_through_response_callbacks() {
     let script = json!({"on_http_request_body": {"return": "pause"}});
     let mut p = probe(script).build().unwrap();
     let big = vec![b'a'; BUFFER_LIMIT / 2 + 1];
-    let out = p.run(&Request::post("/", "").chunks([big.clone(), big]), &Response::ok()).unwrap();
+    let out = p
+        .run(&Request::post("/", "").chunks([big.clone(), big]), &Response::ok())
+        .unwrap();
     assert_eq!(out.status(), Some(413));
-    assert_eq!(out.downstream_response.as_ref().unwrap().body_text(), "Payload Too Large");
+    assert_eq!(
+        out.downstream_response.as_ref().unwrap().body_text(),
+        "Payload Too Large"
+    );
     assert_eq!(out.downstream_header("connection").as_deref(), Some("close"));
     assert!(out.upstream_request.is_none());
     let lines = probe_lines(&out.logs);
-    assert!(lines.iter().any(|l| l["cb"] == "on_http_response_body" && l["call"] == "enter" && l["value"]["size"] == json!(17)), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["cb"] == "on_http_response_body" && l["call"] == "enter" && l["value"]["size"] == json!(17)),
+        "{lines:#?}"
+    );
 }
 
 #[test]
 fn e07_host_is_looked_up_as_authority() {
     let script = json!({"on_http_request_headers": {"calls": [{"call": "get_map_value", "map": "request_headers", "key": "Host", "label": "host"}]}});
     let mut p = probe(script).build().unwrap();
-    let out = p.run(&Request::get("/").header(":authority", "ignored"), &Response::ok()).unwrap();
-    assert_eq!(probe_call(&probe_lines(&out.logs), "host")["value"], json!("example.com"));
+    let out = p
+        .run(&Request::get("/").header(":authority", "ignored"), &Response::ok())
+        .unwrap();
+    assert_eq!(
+        probe_call(&probe_lines(&out.logs), "host")["value"],
+        json!("example.com")
+    );
 }
 
 #[test]
@@ -48,7 +77,12 @@ fn e11_rewritten_body_keeps_content_length() {
         {"call": "set_buffer", "buffer": "request_body", "start": 0, "size": 100, "value": "a much longer body", "if_eos": false}
     ]}});
     let mut p = probe(script).build().unwrap();
-    let out = p.run(&Request::post("/", "12345678").header("content-length", "8"), &Response::ok()).unwrap();
+    let out = p
+        .run(
+            &Request::post("/", "12345678").header("content-length", "8"),
+            &Response::ok(),
+        )
+        .unwrap();
     assert_eq!(out.upstream_request.unwrap().body, b"a much l");
 }
 
@@ -87,7 +121,10 @@ fn e17_local_reply_from_response_headers_replaces_the_response() {
     assert_eq!(out.status(), Some(502));
     assert_eq!(out.downstream_response.as_ref().unwrap().body_text(), "replaced");
     let lines = probe_lines(&out.logs);
-    let entries = lines.iter().filter(|l| l["cb"] == "on_http_response_headers" && l["call"] == "enter").count();
+    let entries = lines
+        .iter()
+        .filter(|l| l["cb"] == "on_http_response_headers" && l["call"] == "enter")
+        .count();
     assert_eq!(entries, 1, "response callbacks are not re-entered");
 }
 
@@ -112,7 +149,10 @@ fn e19_continue_from_root_context_without_switch_does_nothing() {
         ], "return": "pause"},
         "on_http_call_response": {"calls": [{"call": "continue_stream", "stream": "request", "label": "cont"}]}
     });
-    let mut p = probe(script).upstream("c", |_| CallReply::status(200, "")).build().unwrap();
+    let mut p = probe(script)
+        .upstream("c", |_| CallReply::status(200, ""))
+        .build()
+        .unwrap();
     let out = p.run(&Request::get("/"), &Response::ok()).unwrap();
     assert_eq!(status_of(&probe_lines(p.logs()), "cont"), "Ok");
     assert_eq!(out.verdict, "paused");
@@ -131,7 +171,10 @@ fn e21_refused_upstream_is_a_synthetic_503() {
     let p = probe(script).upstream("down", |_| CallReply::Refused).build().unwrap();
     let lines = probe_lines(p.logs());
     assert_eq!(probe_call(&lines, "st")["value"], json!("503"));
-    assert!(probe_call(&lines, "body")["value"].as_str().unwrap().starts_with("upstream connect error"));
+    assert!(probe_call(&lines, "body")["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("upstream connect error"));
 }
 
 #[test]
@@ -156,7 +199,12 @@ fn e25_cas_counts_successful_writes_only() {
 fn e27_eprintln_gives_an_extra_empty_error_line() {
     let script = json!({"on_configure": {"calls": [{"call": "eprintln", "text": "oops"}]}});
     let p = probe(script).build().unwrap();
-    let errors: Vec<_> = p.logs().iter().filter(|l| l.level == "error").map(|l| l.message.clone()).collect();
+    let errors: Vec<_> = p
+        .logs()
+        .iter()
+        .filter(|l| l.level == "error")
+        .map(|l| l.message.clone())
+        .collect();
     assert_eq!(errors, vec!["oops".to_string(), String::new()]);
 }
 
@@ -174,7 +222,11 @@ fn e33_close_request_resets_without_contacting_upstream() {
 fn unknown_unknown_target_loads_too() {
     let dir = common::wasm_dir().join("../wasm32-unknown-unknown");
     let path = dir.join("meshward_fixture_hello.wasm");
-    assert!(path.exists(), "{} missing: run `cargo xtask wasm --target all` first", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo xtask wasm --target all` first",
+        path.display()
+    );
     let module = common::host().load(&path).unwrap();
     let mut p = common::host().plugin(&module).config("uu").build().unwrap();
     let out = p.run(&Request::get("/"), &Response::ok()).unwrap();

@@ -20,7 +20,11 @@ fn foreign_wasm(name: &str) -> PathBuf {
         _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/foreign"),
     };
     let path = dir.join(format!("{name}.wasm"));
-    assert!(path.is_file(), "foreign filter {} is missing: run `cargo xtask wasm` first", path.display());
+    assert!(
+        path.is_file(),
+        "foreign filter {} is missing: run `cargo xtask wasm` first",
+        path.display()
+    );
     path
 }
 
@@ -39,22 +43,37 @@ fn replay(name: &str, config: &str, request: &str, extra: &[&str]) -> (bool, Val
     let filter = foreign_wasm("as_header_gate");
     let out = Command::new(env!("CARGO_BIN_EXE_meshward-host"))
         .arg("replay")
-        .args(["--filter", filter.to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--root-id", ROOT_ID])
+        .args([
+            "--filter",
+            filter.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--root-id",
+            ROOT_ID,
+        ])
         .args(["--request", req.to_str().unwrap()])
         .args(extra)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.success(), json, String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.success(),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 fn has_pair(message: &Value, name: &str, value: &str) -> bool {
-    message["headers"].as_array().is_some_and(|h| h.contains(&json!([name, value])))
+    message["headers"]
+        .as_array()
+        .is_some_and(|h| h.contains(&json!([name, value])))
 }
 
 fn count(message: &Value, name: &str) -> usize {
-    message["headers"].as_array().map_or(0, |h| h.iter().filter(|p| p[0] == name).count())
+    message["headers"]
+        .as_array()
+        .map_or(0, |h| h.iter().filter(|p| p[0] == name).count())
 }
 
 fn module() -> (Host, Module) {
@@ -91,12 +110,19 @@ fn cli_replay_tags_the_request_and_the_response() {
     assert!(has_pair(down, ":status", "201"));
     assert!(has_pair(down, "x-foreign-seen", "blue"));
     assert_eq!(down["body"], "ok");
-    assert_eq!(json["metrics"]["foreign_requests"], json!({"type": "counter", "value": 1}));
+    assert_eq!(
+        json["metrics"]["foreign_requests"],
+        json!({"type": "counter", "value": 1})
+    );
     let logs = json["logs"].as_array().unwrap();
     let configured = "as_header_gate: configured tag=blue local_path=/foreign/local";
-    assert!(logs.contains(&json!({"context_id": 1, "level": "info", "message": configured})), "{logs:#?}");
     assert!(
-        logs.iter().any(|l| l["level"] == "info" && l["message"] == "as_header_gate: tagged /orders?id=7"),
+        logs.contains(&json!({"context_id": 1, "level": "info", "message": configured})),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "info" && l["message"] == "as_header_gate: tagged /orders?id=7"),
         "{logs:#?}"
     );
 }
@@ -106,7 +132,11 @@ fn cli_replay_reports_the_local_answer() {
     let (ok, json, err) = replay("local", CONFIG, "GET /foreign/local/x HTTP/1.1\r\nHost: a\r\n\r\n", &[]);
     assert!(ok, "{err}");
     assert_eq!(json["verdict"], "local_response", "{json:#}");
-    assert_eq!(json["upstream_request"], Value::Null, "a locally answered request never goes upstream");
+    assert_eq!(
+        json["upstream_request"],
+        Value::Null,
+        "a locally answered request never goes upstream"
+    );
     let local = &json["local_response"];
     assert_eq!(local["status"], 451);
     assert_eq!(local["body"], "blocked by the AssemblyScript filter\n");
@@ -127,7 +157,12 @@ fn cli_replay_reports_the_local_answer() {
 
 #[test]
 fn cli_replay_fails_on_a_rejected_configuration() {
-    let (ok, json, err) = replay("bad", "tag=blue\ncolour=red\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &[]);
+    let (ok, json, err) = replay(
+        "bad",
+        "tag=blue\ncolour=red\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        &[],
+    );
     assert!(!ok, "replay must fail, printed {json}");
     assert_eq!(json, Value::Null, "no JSON on failure");
     assert!(err.contains("configuration rejected"), "{err}");
@@ -137,10 +172,25 @@ fn cli_replay_fails_on_a_rejected_configuration() {
 #[test]
 fn library_runs_requests_and_counts_them_in_one_plugin() {
     let (host, module) = module();
-    let mut plugin = host.plugin(&module).root(ROOT_ID, CONFIG).name("as_header_gate").build().unwrap();
-    assert_eq!(counter(&plugin, "foreign_requests"), Some(0), "defined at configure time");
+    let mut plugin = host
+        .plugin(&module)
+        .root(ROOT_ID, CONFIG)
+        .name("as_header_gate")
+        .build()
+        .unwrap();
+    assert_eq!(
+        counter(&plugin, "foreign_requests"),
+        Some(0),
+        "defined at configure time"
+    );
 
-    let out = plugin.run_for(ROOT_ID, &Request::get("/a").header("x-client", "c1"), &Response::status(204)).unwrap();
+    let out = plugin
+        .run_for(
+            ROOT_ID,
+            &Request::get("/a").header("x-client", "c1"),
+            &Response::status(204),
+        )
+        .unwrap();
     assert_eq!(out.verdict, "continue");
     assert_eq!(out.upstream_header("x-foreign-tag").as_deref(), Some("blue"));
     assert_eq!(out.upstream_header("x-client").as_deref(), Some("c1"));
@@ -148,7 +198,9 @@ fn library_runs_requests_and_counts_them_in_one_plugin() {
     assert_eq!(out.downstream_header("x-foreign-seen").as_deref(), Some("blue"));
     assert!(out.logged("as_header_gate: tagged /a"));
 
-    let out = plugin.run_for(ROOT_ID, &Request::get("/foreign/local"), &Response::ok()).unwrap();
+    let out = plugin
+        .run_for(ROOT_ID, &Request::get("/foreign/local"), &Response::ok())
+        .unwrap();
     assert_eq!(out.verdict, "local_response");
     let local = out.local_response.as_ref().expect("local response");
     assert_eq!(local.status, 451);
@@ -157,12 +209,19 @@ fn library_runs_requests_and_counts_them_in_one_plugin() {
     assert!(out.upstream_request.is_none());
 
     // A path that is only a prefix of local_path is not answered locally.
-    let out = plugin.run_for(ROOT_ID, &Request::post("/foreign/loca", "x"), &Response::ok()).unwrap();
+    let out = plugin
+        .run_for(ROOT_ID, &Request::post("/foreign/loca", "x"), &Response::ok())
+        .unwrap();
     assert_eq!(out.verdict, "continue");
     assert_eq!(out.upstream_header("x-foreign-tag").as_deref(), Some("blue"));
 
     assert_eq!(counter(&plugin, "foreign_requests"), Some(3));
-    let infos: Vec<&str> = plugin.logs().iter().filter(|l| l.level == "info").map(|l| l.message.as_str()).collect();
+    let infos: Vec<&str> = plugin
+        .logs()
+        .iter()
+        .filter(|l| l.level == "info")
+        .map(|l| l.message.as_str())
+        .collect();
     assert_eq!(
         infos,
         [
@@ -188,10 +247,22 @@ fn library_interleaves_streams_of_the_foreign_sdk() {
             (":authority", "x"),
         ])
     };
-    assert_eq!(plugin.stream(a).send_request_headers(headers("/first"), true).unwrap(), Step::Continue);
-    assert_eq!(plugin.stream(b).send_request_headers(headers("/foreign/local/2"), true).unwrap(), Step::Stopped);
+    assert_eq!(
+        plugin.stream(a).send_request_headers(headers("/first"), true).unwrap(),
+        Step::Continue
+    );
+    assert_eq!(
+        plugin
+            .stream(b)
+            .send_request_headers(headers("/foreign/local/2"), true)
+            .unwrap(),
+        Step::Stopped
+    );
     let resp = meshward_host_test::Headers::from_pairs([(":status", "200")]);
-    assert_eq!(plugin.stream(a).send_response_headers(resp, true).unwrap(), Step::Continue);
+    assert_eq!(
+        plugin.stream(a).send_response_headers(resp, true).unwrap(),
+        Step::Continue
+    );
     let out_b = plugin.stream(b).finish().unwrap();
     let out_a = plugin.stream(a).finish().unwrap();
     assert_eq!(out_a.upstream_header("x-foreign-tag").as_deref(), Some("blue"));
@@ -220,7 +291,14 @@ fn library_rejects_each_kind_of_bad_configuration() {
         }
     }
     // And a good one with only the required key is accepted, with the default local status.
-    let mut plugin = host.plugin(&module).root(ROOT_ID, "tag=t\nlocal_path=/x\n").build().unwrap();
+    let mut plugin = host
+        .plugin(&module)
+        .root(ROOT_ID, "tag=t\nlocal_path=/x\n")
+        .build()
+        .unwrap();
     let out = plugin.run_for(ROOT_ID, &Request::get("/x/y"), &Response::ok()).unwrap();
-    assert_eq!(out.local_response.as_ref().map(|l| (l.status, l.body.clone())), Some((403, b"\n".to_vec())));
+    assert_eq!(
+        out.local_response.as_ref().map(|l| (l.status, l.body.clone())),
+        Some((403, b"\n".to_vec()))
+    );
 }

@@ -7,19 +7,32 @@ use meshward_host_test::{Error, Metric, Request, Response};
 
 #[test]
 fn adds_header_to_request_and_response() {
-    let mut plugin = host().plugin(&module("meshward_fixture_hello")).config("hi").build().unwrap();
-    let out = plugin.run(&Request::get("/x"), &Response::ok().body("upstream")).unwrap();
+    let mut plugin = host()
+        .plugin(&module("meshward_fixture_hello"))
+        .config("hi")
+        .build()
+        .unwrap();
+    let out = plugin
+        .run(&Request::get("/x"), &Response::ok().body("upstream"))
+        .unwrap();
     assert_eq!(out.verdict, "continue");
     assert_eq!(out.upstream_header("x-hello").as_deref(), Some("hi"));
     assert_eq!(out.downstream_header("x-hello").as_deref(), Some("hi"));
     assert_eq!(out.downstream_response.as_ref().unwrap().body_text(), "upstream");
     assert_eq!(out.status(), Some(200));
-    assert!(plugin.logs().iter().any(|l| l.message == "hello configured: hi" && l.level == "info"));
+    assert!(plugin
+        .logs()
+        .iter()
+        .any(|l| l.message == "hello configured: hi" && l.level == "info"));
 }
 
 #[test]
 fn local_path_is_answered_and_passes_response_callbacks() {
-    let mut plugin = host().plugin(&module("meshward_fixture_hello")).config("yo").build().unwrap();
+    let mut plugin = host()
+        .plugin(&module("meshward_fixture_hello"))
+        .config("yo")
+        .build()
+        .unwrap();
     let out = plugin.run(&Request::get("/local/thing"), &Response::ok()).unwrap();
     assert_eq!(out.verdict, "local_response");
     let local = out.local_response.as_ref().unwrap();
@@ -36,13 +49,22 @@ fn local_path_is_answered_and_passes_response_callbacks() {
 
 #[test]
 fn empty_config_is_rejected() {
-    let err = host().plugin(&module("meshward_fixture_hello")).config("").build().err().unwrap();
+    let err = host()
+        .plugin(&module("meshward_fixture_hello"))
+        .config("")
+        .build()
+        .err()
+        .unwrap();
     assert!(matches!(err, Error::ConfigRejected { .. }), "{err}");
 }
 
 #[test]
 fn counter_counts_streams_and_callback_stats_accumulate() {
-    let mut plugin = host().plugin(&module("meshward_fixture_hello")).config("hi").build().unwrap();
+    let mut plugin = host()
+        .plugin(&module("meshward_fixture_hello"))
+        .config("hi")
+        .build()
+        .unwrap();
     for _ in 0..3 {
         plugin.run(&Request::get("/"), &Response::ok()).unwrap();
     }

@@ -21,7 +21,12 @@ fn results(p: &Plugin) -> HashMap<String, (String, String)> {
 }
 
 fn plugin(module: &meshward_host_test::Module) -> Plugin {
-    common::host().plugin(module).config("cfg-text").grpc_upstream("grpc").build().unwrap()
+    common::host()
+        .plugin(module)
+        .config("cfg-text")
+        .grpc_upstream("grpc")
+        .build()
+        .unwrap()
 }
 
 fn check(name: &str, r: &HashMap<String, (String, String)>, status: &str, value: &str) {
@@ -42,7 +47,10 @@ fn configure_results(module: &meshward_host_test::Module) {
     check("grpc_call", &r, "0", "3");
     check("grpc_send_on_call", &r, "2", "");
     check("grpc_close", &r, "0", "");
-    assert!(!r.contains_key("on_grpc_close"), "cancelled/closed calls get no close callback");
+    assert!(
+        !r.contains_key("on_grpc_close"),
+        "cancelled/closed calls get no close callback"
+    );
     check("fd_read", &r, "52", "");
     check("fd_seek", &r, "0", "");
     check("fd_close", &r, "0", "");
@@ -68,7 +76,11 @@ fn configure_time_calls_wasip1() {
 #[test]
 fn configure_time_calls_unknown_unknown() {
     let path = common::wasm_dir().join("../wasm32-unknown-unknown/meshward_fixture_hostcalls.wasm");
-    assert!(path.exists(), "{} missing: run `cargo xtask wasm --target all` first", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo xtask wasm --target all` first",
+        path.display()
+    );
     configure_results(&common::host().load(path).unwrap());
 }
 
@@ -94,8 +106,14 @@ fn stream_calls_and_legacy_continue() {
 #[test]
 fn proc_exit_is_a_trap_and_fails_the_stream() {
     let mut p = plugin(&common::module("meshward_fixture_hostcalls"));
-    let out = p.run(&Request::get("/").header("x-exit", "3"), &Response::ok()).unwrap();
+    let out = p
+        .run(&Request::get("/").header("x-exit", "3"), &Response::ok())
+        .unwrap();
     assert_eq!(out.verdict, "failed");
-    assert!(out.trap.as_deref().unwrap_or("").contains("proc_exit(3)"), "{:?}", out.trap);
+    assert!(
+        out.trap.as_deref().unwrap_or("").contains("proc_exit(3)"),
+        "{:?}",
+        out.trap
+    );
     assert_eq!(out.status(), Some(503));
 }

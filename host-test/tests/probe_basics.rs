@@ -30,7 +30,10 @@ fn log_level_time_and_ticks_driven_by_the_test() {
     assert_eq!(p.tick_period(""), Some(Duration::from_millis(100)));
     p.take_logs();
     p.advance(Duration::from_millis(250)).unwrap();
-    let ticks: Vec<_> = probe_lines(p.logs()).into_iter().filter(|l| l["label"] == "tick_now").collect();
+    let ticks: Vec<_> = probe_lines(p.logs())
+        .into_iter()
+        .filter(|l| l["label"] == "tick_now")
+        .collect();
     assert_eq!(ticks.len(), 2, "two ticks in 250ms at 100ms");
     assert_eq!(ticks[0]["value"], json!(1_700_000_000_100_000_000u64));
     assert_eq!(ticks[1]["value"], json!(1_700_000_000_200_000_000u64));
@@ -87,7 +90,12 @@ fn plugin_configuration_is_not_found_outside_on_configure() {
 fn false_from_on_configure_is_a_rejected_config_and_bad_json_too() {
     let err = probe(json!({"on_configure": {"return": false}})).build().err().unwrap();
     assert!(matches!(err, meshward_host_test::Error::ConfigRejected { .. }));
-    let err = common::host().plugin(&common::module("meshward_fixture_probe")).config("not json").build().err().unwrap();
+    let err = common::host()
+        .plugin(&common::module("meshward_fixture_probe"))
+        .config("not json")
+        .build()
+        .err()
+        .unwrap();
     assert!(matches!(err, meshward_host_test::Error::ConfigRejected { .. }));
 }
 
@@ -109,7 +117,11 @@ fn metrics_define_increment_record_get() {
     ]}});
     let p = probe(script).build().unwrap();
     let lines = probe_lines(p.logs());
-    assert_eq!(probe_call(&lines, "defc")["value"], json!(4), "Envoy's first counter id");
+    assert_eq!(
+        probe_call(&lines, "defc")["value"],
+        json!(4),
+        "Envoy's first counter id"
+    );
     assert_eq!(status_of(&lines, "badtype"), "BadArgument");
     assert_eq!(status_of(&lines, "negcounter"), "BadArgument");
     assert_eq!(probe_call(&lines, "getc")["value"], json!(5));
@@ -147,7 +159,11 @@ fn wasi_stdout_stderr_clock_and_environ() {
         {"call": "wasi_environ", "label": "env"}
     ]}});
     let p = probe(script).env("MODE", "test").build().unwrap();
-    assert!(p.logs().iter().any(|l| l.message == "to stdout" && l.level == "info"), "{:?}", p.logs());
+    assert!(
+        p.logs().iter().any(|l| l.message == "to stdout" && l.level == "info"),
+        "{:?}",
+        p.logs()
+    );
     assert!(p.logs().iter().any(|l| l.message == "to stderr" && l.level == "error"));
     let lines = probe_lines(p.logs());
     assert_eq!(probe_call(&lines, "clock")["value"], json!({"after_epoch": true}));

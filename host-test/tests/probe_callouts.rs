@@ -69,9 +69,21 @@ fn http_call_rejections_timeout_and_reset() {
     assert_eq!(status_of(&lines, "noheaders"), "BadArgument");
     assert_eq!(status_of(&lines, "slow"), "Ok");
     let responses: Vec<_> = lines.iter().filter(|l| l["cb"] == "on_http_call_response").collect();
-    let statuses: Vec<_> = responses.iter().filter(|l| l["label"] == "status").map(|l| (l["status"].clone(), l["value"].clone())).collect();
-    assert_eq!(statuses[0], (json!("Ok"), json!("504")), "timeout is a 504 from Envoy's async client");
-    let broken_status: Vec<_> = responses.iter().filter(|l| l["label"] == "getstatus").map(|l| l["value"].clone()).collect();
+    let statuses: Vec<_> = responses
+        .iter()
+        .filter(|l| l["label"] == "status")
+        .map(|l| (l["status"].clone(), l["value"].clone()))
+        .collect();
+    assert_eq!(
+        statuses[0],
+        (json!("Ok"), json!("504")),
+        "timeout is a 504 from Envoy's async client"
+    );
+    let broken_status: Vec<_> = responses
+        .iter()
+        .filter(|l| l["label"] == "getstatus")
+        .map(|l| l["value"].clone())
+        .collect();
     assert_eq!(broken_status[1]["code"], json!(11), "reset: BrokenConnection");
     assert_eq!(broken_status[1]["message"], json!("reset"));
     let enter: Vec<_> = responses.iter().filter(|l| l["call"] == "enter").collect();
@@ -89,14 +101,23 @@ fn grpc_calls_close_with_unavailable() {
     let lines = probe_lines(p.logs());
     assert_eq!(status_of(&lines, "g"), "Ok");
     assert_eq!(status_of(&lines, "bad"), "ParseFailure");
-    let close = lines.iter().find(|l| l["cb"] == "on_grpc_close" && l["call"] == "enter").unwrap();
+    let close = lines
+        .iter()
+        .find(|l| l["cb"] == "on_grpc_close" && l["call"] == "enter")
+        .unwrap();
     assert_eq!(close["value"]["status_code"], json!(14));
     assert_eq!(probe_call(&lines, "gs")["value"]["code"], json!(14));
     assert_eq!(close["ctx"], json!(1), "delivered to the root context");
     // A plain HTTP cluster: Envoy closes the call with 13 INTERNAL (E23).
-    let p = probe(script).upstream("grpc_cluster", |_| CallReply::Reset).build().unwrap();
+    let p = probe(script)
+        .upstream("grpc_cluster", |_| CallReply::Reset)
+        .build()
+        .unwrap();
     let lines = probe_lines(p.logs());
-    let close = lines.iter().find(|l| l["cb"] == "on_grpc_close" && l["call"] == "enter").unwrap();
+    let close = lines
+        .iter()
+        .find(|l| l["cb"] == "on_grpc_close" && l["call"] == "enter")
+        .unwrap();
     assert_eq!(close["value"]["status_code"], json!(13));
 }
 
@@ -169,20 +190,30 @@ fn properties_are_encoded_as_envoy_does() {
         {"call": "set_property", "path": ["my_state"], "value": "s1", "label": "set"},
         {"call": "get_property", "path": ["my_state"], "label": "get_set"}
     ]}});
-    let mut p = probe(script).name("probe-plugin").property("xds.route_name", "r1").build().unwrap();
+    let mut p = probe(script)
+        .name("probe-plugin")
+        .property("xds.route_name", "r1")
+        .build()
+        .unwrap();
     let req = Request::get("/pp?x=1")
         .header("x-a", "A")
         .property("source.address", "10.1.2.3:4444")
         .property("source.port", 4444i64)
         .property("connection.mtls", true)
-        .property("connection.uri_san_peer_certificate", "spiffe://cluster.local/ns/a/sa/b");
+        .property(
+            "connection.uri_san_peer_certificate",
+            "spiffe://cluster.local/ns/a/sa/b",
+        );
     let out = p.run(&req, &Response::ok()).unwrap();
     let lines = probe_lines(&out.logs);
     assert_eq!(probe_call(&lines, "src")["value"], json!("10.1.2.3:4444"));
     let port_hex: String = 4444i64.to_le_bytes().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(probe_call(&lines, "port")["value"], json!({"hex": port_hex}));
     assert_eq!(probe_call(&lines, "mtls")["value"], json!({"hex": "01"}));
-    assert_eq!(probe_call(&lines, "san")["value"], json!("spiffe://cluster.local/ns/a/sa/b"));
+    assert_eq!(
+        probe_call(&lines, "san")["value"],
+        json!("spiffe://cluster.local/ns/a/sa/b")
+    );
     assert_eq!(probe_call(&lines, "path")["value"], json!("/pp?x=1"));
     assert_eq!(probe_call(&lines, "hdr")["value"], json!("A"));
     assert_eq!(probe_call(&lines, "route")["value"], json!("r1"));

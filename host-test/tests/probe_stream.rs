@@ -7,7 +7,11 @@ use meshward_host_test::{Headers, Request, Response, Step};
 use serde_json::json;
 
 fn calls_in(lines: &[serde_json::Value], cb: &str) -> Vec<serde_json::Value> {
-    lines.iter().filter(|l| l["cb"] == cb && l["call"] == "enter").cloned().collect()
+    lines
+        .iter()
+        .filter(|l| l["cb"] == cb && l["call"] == "enter")
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -26,11 +30,18 @@ fn request_header_map_calls() {
         {"call": "get_map", "map": "request_headers", "label": "pairs"}
     ]}});
     let mut p = probe(script).build().unwrap();
-    let req = Request::get("/p?q=1").header("x-multi", "a").header("x-multi", "b").header("x-drop", "z");
+    let req = Request::get("/p?q=1")
+        .header("x-multi", "a")
+        .header("x-multi", "b")
+        .header("x-drop", "z");
     let out = p.run(&req, &Response::ok()).unwrap();
     let lines = probe_lines(&out.logs);
     assert_eq!(probe_call(&lines, "path")["value"], json!("/p?q=1"));
-    assert_eq!(probe_call(&lines, "multi")["value"], json!("a"), "Envoy returns the first value");
+    assert_eq!(
+        probe_call(&lines, "multi")["value"],
+        json!("a"),
+        "Envoy returns the first value"
+    );
     assert_eq!(status_of(&lines, "absent"), "NotFound");
     assert_eq!(status_of(&lines, "resp_in_req"), "BadArgument");
     assert_eq!(status_of(&lines, "add_resp_in_req"), "BadArgument");
@@ -54,7 +65,9 @@ fn set_map_replaces_response_headers_and_trailers_can_be_added_at_end_of_stream(
         ]}
     });
     let mut p = probe(script).build().unwrap();
-    let out = p.run(&Request::get("/"), &Response::ok().header("x-old", "o").body("body")).unwrap();
+    let out = p
+        .run(&Request::get("/"), &Response::ok().header("x-old", "o").body("body"))
+        .unwrap();
     let down = out.downstream_response.unwrap();
     assert_eq!(down.headers.get(":status").as_deref(), Some("201"));
     assert_eq!(down.headers.get("x-new").as_deref(), Some("n"));
@@ -83,12 +96,25 @@ fn paused_body_accumulates_until_continue() {
         "return": "pause", "return_eos": "continue"
     }});
     let mut p = probe(script).build().unwrap();
-    let out = p.run(&Request::post("/", "").chunks(["ab", "cd", "ef"]), &Response::ok()).unwrap();
+    let out = p
+        .run(&Request::post("/", "").chunks(["ab", "cd", "ef"]), &Response::ok())
+        .unwrap();
     let lines = probe_lines(&out.logs);
-    let sizes: Vec<_> = calls_in(&lines, "on_http_request_body").iter().map(|l| l["value"]["size"].clone()).collect();
+    let sizes: Vec<_> = calls_in(&lines, "on_http_request_body")
+        .iter()
+        .map(|l| l["value"]["size"].clone())
+        .collect();
     // HTTP/1 delivery: three chunks, then Envoy's empty end_of_stream call (E02, E03).
-    assert_eq!(sizes, vec![json!(2), json!(4), json!(6), json!(6)], "each callback sees the accumulated buffer");
-    let seen: Vec<_> = lines.iter().filter(|l| l["label"] == "seen").map(|l| l["value"].clone()).collect();
+    assert_eq!(
+        sizes,
+        vec![json!(2), json!(4), json!(6), json!(6)],
+        "each callback sees the accumulated buffer"
+    );
+    let seen: Vec<_> = lines
+        .iter()
+        .filter(|l| l["label"] == "seen")
+        .map(|l| l["value"].clone())
+        .collect();
     assert_eq!(seen, vec![json!("ab"), json!("abcd"), json!("abcdef"), json!("abcdef")]);
     assert_eq!(out.upstream_request.unwrap().body, b"abcdef");
     assert_eq!(out.verdict, "continue");
@@ -250,9 +276,13 @@ fn many_streams_interleaved_on_two_roots() {
         .root("b", json!({"on_http_request_headers": {"calls": [{"call": "add_map_value", "map": "request_headers", "key": "x-root", "value": "b"}]}}).to_string())
         .build()
         .unwrap();
-    let ids: Vec<_> = (0..10).map(|i| p.open_stream_for(if i % 2 == 0 { "a" } else { "b" }).unwrap()).collect();
+    let ids: Vec<_> = (0..10)
+        .map(|i| p.open_stream_for(if i % 2 == 0 { "a" } else { "b" }).unwrap())
+        .collect();
     for &id in &ids {
-        p.stream(id).send_request_headers(Request::get("/").headers, false).unwrap();
+        p.stream(id)
+            .send_request_headers(Request::get("/").headers, false)
+            .unwrap();
     }
     for &id in ids.iter().rev() {
         p.stream(id).send_request_body(b"x", true).unwrap();
@@ -270,8 +300,17 @@ fn plugins_run_in_parallel_threads() {
     let handles: Vec<_> = (0..4)
         .map(|i| {
             std::thread::spawn(move || {
-                let mut p = common::host().plugin(&common::module("meshward_fixture_hello")).config(format!("t{i}")).build().unwrap();
-                (0..20).all(|_| p.run(&Request::get("/"), &Response::ok()).unwrap().upstream_header("x-hello") == Some(format!("t{i}")))
+                let mut p = common::host()
+                    .plugin(&common::module("meshward_fixture_hello"))
+                    .config(format!("t{i}"))
+                    .build()
+                    .unwrap();
+                (0..20).all(|_| {
+                    p.run(&Request::get("/"), &Response::ok())
+                        .unwrap()
+                        .upstream_header("x-hello")
+                        == Some(format!("t{i}"))
+                })
             })
         })
         .collect();
@@ -285,11 +324,19 @@ fn plugins_run_in_parallel_threads() {
 fn finished_streams_refuse_more_events() {
     let mut p = probe(json!({})).build().unwrap();
     let id = p.open_stream().unwrap();
-    p.stream(id).send_request_headers(Request::get("/").headers, true).unwrap();
+    p.stream(id)
+        .send_request_headers(Request::get("/").headers, true)
+        .unwrap();
     p.stream(id).finish().unwrap();
-    assert!(matches!(p.stream(id).send_request_body(b"x", true), Err(meshward_host_test::Error::Misuse(_))));
+    assert!(matches!(
+        p.stream(id).send_request_body(b"x", true),
+        Err(meshward_host_test::Error::Misuse(_))
+    ));
     assert_eq!(p.stream(id).outcome().verdict, "finished");
-    assert!(matches!(p.stream(id).finish(), Err(meshward_host_test::Error::Misuse(_))));
+    assert!(matches!(
+        p.stream(id).finish(),
+        Err(meshward_host_test::Error::Misuse(_))
+    ));
 }
 
 #[test]
@@ -304,7 +351,10 @@ fn root_on_done_false_waits_for_proxy_done() {
     assert!(!p.logs().iter().any(|l| l.message == "root deleted"));
     p.tick("").unwrap();
     assert_eq!(status_of(&probe_lines(p.logs()), "done"), "Ok");
-    assert!(p.logs().iter().any(|l| l.message == "root deleted"), "proxy_done releases the root: on_delete");
+    assert!(
+        p.logs().iter().any(|l| l.message == "root deleted"),
+        "proxy_done releases the root: on_delete"
+    );
 }
 
 #[test]
@@ -321,7 +371,10 @@ fn held_body_and_trailers_are_replayed_in_order_after_continue() {
     let mut s = p.stream(id);
     s.send_request(&Request::get("/")).unwrap();
     assert!(s.request_complete());
-    assert_eq!(s.send_response_headers(Response::ok().headers, false).unwrap(), Step::Stopped);
+    assert_eq!(
+        s.send_response_headers(Response::ok().headers, false).unwrap(),
+        Step::Stopped
+    );
     assert_eq!(s.send_response_body(b"ab", false).unwrap(), Step::Held);
     assert_eq!(s.send_response_body(b"cd", false).unwrap(), Step::Held);
     let mut t = Headers::new();

@@ -19,8 +19,7 @@ const QUIET: Duration = Duration::from_millis(300);
 const EVENT: Duration = Duration::from_secs(5);
 const XSS: &str = "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E";
 /// A policy that keeps callers out of `/admin`, in dry-run (`{MODE}` is replaced).
-const POLICY: &str =
-    r#"{"mode":"{MODE}","policies":[{"name":"deny-admin","action":"DENY","rules":[{"to":[{"paths":["/admin/{**}"]}]}]}]}"#;
+const POLICY: &str = r#"{"mode":"{MODE}","policies":[{"name":"deny-admin","action":"DENY","rules":[{"to":[{"paths":["/admin/{**}"]}]}]}]}"#;
 /// Requests for the policy part: the plain path and a normalization trick that means the same.
 const ADMIN_PATHS: [&str; 2] = ["/admin/users", "/public/..//admin/./users"];
 
@@ -39,25 +38,48 @@ fn main() -> ExitCode {
 
 fn start(upstream: &Upstream, config: &str) -> Result<Envoy, String> {
     let wasm = locate::wasm_file("meshward-waf").map_err(|e| e.to_string())?;
-    let filter = WasmFilter::new(&wasm, config).name("meshward_waf").root_id("meshward_waf").vm_id("meshward_waf");
+    let filter = WasmFilter::new(&wasm, config)
+        .name("meshward_waf")
+        .root_id("meshward_waf")
+        .vm_id("meshward_waf");
     let envoy_config = EnvoyConfig::new(upstream.addr())
         .filter(filter)
         .hcm_option("preserve_external_request_id", true.into());
     let envoy = Envoy::start(&envoy_config).map_err(|e| e.to_string())?;
-    println!("envoy ready on {} with {} and plugin configuration {config}", envoy.addr(), wasm.display());
+    println!(
+        "envoy ready on {} with {} and plugin configuration {config}",
+        envoy.addr(),
+        wasm.display()
+    );
     Ok(envoy)
 }
 
 /// Sends `GET path` with a known request id; prints the status and, if any, the WAF's event.
-fn send(envoy: &Envoy, upstream: &Upstream, path: &str, id: &str, wait: Duration) -> Result<(u16, Option<serde_json::Value>), String> {
+fn send(
+    envoy: &Envoy,
+    upstream: &Upstream,
+    path: &str,
+    id: &str,
+    wait: Duration,
+) -> Result<(u16, Option<serde_json::Value>), String> {
     let before = upstream.requests().len();
-    let response = envoy.send(&Request::get(path).header("x-request-id", id)).map_err(|e| e.to_string())?;
+    let response = envoy
+        .send(&Request::get(path).header("x-request-id", id))
+        .map_err(|e| e.to_string())?;
     let reached = upstream.requests().len() > before;
     println!("\n> GET {path}");
-    println!("< {} {} (upstream reached: {})", response.status, response.reason, if reached { "yes" } else { "no" });
+    println!(
+        "< {} {} (upstream reached: {})",
+        response.status,
+        response.reason,
+        if reached { "yes" } else { "no" }
+    );
     let event = waf::wait_event(envoy, id, wait);
     match &event {
-        Some(e) => println!("  evidence:\n{}", indent(&serde_json::to_string_pretty(e).unwrap_or_default())),
+        Some(e) => println!(
+            "  evidence:\n{}",
+            indent(&serde_json::to_string_pretty(e).unwrap_or_default())
+        ),
         None => println!("  evidence: none (no rule matched)"),
     }
     Ok((response.status, event))
@@ -87,16 +109,28 @@ fn run() -> Result<(), String> {
     let (sqli, sqli_event) = send(&envoy, &upstream, SQLI, "demo-sqli-1", EVENT)?;
     let (xss, xss_event) = send(&envoy, &upstream, XSS, "demo-xss-1", EVENT)?;
     if (clean, sqli, xss) != (200, 200, 200) || clean_event.is_some() {
-        return Err(format!("detect mode: expected 200 x3 and no event for the clean request, got {clean}/{sqli}/{xss}"));
+        return Err(format!(
+            "detect mode: expected 200 x3 and no event for the clean request, got {clean}/{sqli}/{xss}"
+        ));
     }
     for (name, event) in [("SQLi", &sqli_event), ("XSS", &xss_event)] {
         let decision = event.as_ref().map(|e| e["decision"].clone());
         if decision != Some("would_block".into()) {
-            return Err(format!("detect mode: the {name} event should say would_block, got {decision:?}"));
+            return Err(format!(
+                "detect mode: the {name} event should say would_block, got {decision:?}"
+            ));
         }
     }
     let counters = waf::counters(&envoy).map_err(|e| e.to_string())?;
-    println!("\nWAF counters: {}", counters.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "));
+    println!(
+        "\nWAF counters: {}",
+        counters
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     drop(envoy);
 
     println!("\n=== enforce mode (`{{\"mode\":\"enforce\"}}`): block ===");
@@ -105,13 +139,19 @@ fn run() -> Result<(), String> {
     let (blocked, event) = send(&envoy, &upstream, SQLI, "demo-sqli-2", EVENT)?;
     let reached = upstream.requests().len() > seen_before;
     if blocked != 403 || reached {
-        return Err(format!("enforce mode: expected 403 and no upstream request, got {blocked} (upstream reached: {reached})"));
+        return Err(format!(
+            "enforce mode: expected 403 and no upstream request, got {blocked} (upstream reached: {reached})"
+        ));
     }
     let decision = event.as_ref().map(|e| e["decision"].clone());
     if decision != Some("block".into()) {
         return Err(format!("enforce mode: the event should say block, got {decision:?}"));
     }
-    println!("\nSQLi rules matched in detect mode: {:?}; in enforce mode: {:?}", rule_ids(&sqli_event), rule_ids(&event));
+    println!(
+        "\nSQLi rules matched in detect mode: {:?}; in enforce mode: {:?}",
+        rule_ids(&sqli_event),
+        rule_ids(&event)
+    );
     drop(envoy);
     policy(&upstream)
 }
@@ -119,9 +159,16 @@ fn run() -> Result<(), String> {
 fn start_policy(upstream: &Upstream, mode: &str) -> Result<Envoy, String> {
     let wasm = locate::wasm_file("meshward-netpolicy").map_err(|e| e.to_string())?;
     let config = POLICY.replace("{MODE}", mode);
-    let filter = WasmFilter::new(&wasm, &config).name("meshward_netpolicy").root_id("meshward_netpolicy").vm_id("meshward_netpolicy");
+    let filter = WasmFilter::new(&wasm, &config)
+        .name("meshward_netpolicy")
+        .root_id("meshward_netpolicy")
+        .vm_id("meshward_netpolicy");
     let envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(filter)).map_err(|e| e.to_string())?;
-    println!("envoy ready on {} with {} and policy {config}", envoy.addr(), wasm.display());
+    println!(
+        "envoy ready on {} with {} and policy {config}",
+        envoy.addr(),
+        wasm.display()
+    );
     Ok(envoy)
 }
 
@@ -137,7 +184,10 @@ fn send_admin(envoy: &Envoy, upstream: &Upstream) -> Result<(Vec<u16>, bool, Vec
     let reached = upstream.requests().len() > before;
     let events = mesh::wait_policy_events(envoy, ADMIN_PATHS.len(), EVENT);
     for e in &events {
-        println!("  decision event:\n{}", indent(&serde_json::to_string_pretty(e).unwrap_or_default()));
+        println!(
+            "  decision event:\n{}",
+            indent(&serde_json::to_string_pretty(e).unwrap_or_default())
+        );
     }
     Ok((statuses, reached, events))
 }
@@ -148,7 +198,9 @@ fn policy(upstream: &Upstream) -> Result<(), String> {
     let (statuses, reached, events) = send_admin(&envoy, upstream)?;
     let decisions: Vec<_> = events.iter().map(|e| e["decision"].clone()).collect();
     if statuses != [200, 200] || !reached || decisions != ["dry_run_deny", "dry_run_deny"] {
-        return Err(format!("policy dry-run: expected 200 x2 recorded as dry_run_deny, got {statuses:?} {decisions:?}"));
+        return Err(format!(
+            "policy dry-run: expected 200 x2 recorded as dry_run_deny, got {statuses:?} {decisions:?}"
+        ));
     }
     drop(envoy);
 

@@ -25,7 +25,10 @@ pub fn probe(script: &Value) -> WasmFilter {
         Value::String(raw) => raw.clone(),
         other => other.to_string(),
     };
-    WasmFilter::new(wasm("meshward-fixture-probe"), config).name("probe").root_id("probe_root").vm_id("probe_vm")
+    WasmFilter::new(wasm("meshward-fixture-probe"), config)
+        .name("probe")
+        .root_id("probe_root")
+        .vm_id("probe_vm")
 }
 
 /// What one scenario produced in Envoy.
@@ -64,12 +67,19 @@ impl Observed {
 
     /// Lines of the stream context (callbacks and calls), in order.
     pub fn stream_lines(&self) -> Vec<&ProbeLine> {
-        self.lines.iter().filter(|l| Some(l.ctx) == self.stream_ctx && l.cb != "on_context_create").collect()
+        self.lines
+            .iter()
+            .filter(|l| Some(l.ctx) == self.stream_ctx && l.cb != "on_context_create")
+            .collect()
     }
 
     /// `cb` of every `enter` line of the stream context, in order.
     pub fn stream_callbacks(&self) -> Vec<String> {
-        self.stream_lines().iter().filter(|l| l.call == "enter").map(|l| l.cb.clone()).collect()
+        self.stream_lines()
+            .iter()
+            .filter(|l| l.call == "enter")
+            .map(|l| l.cb.clone())
+            .collect()
     }
 
     /// The `enter` lines of callback `cb` (any context).
@@ -110,7 +120,9 @@ pub fn start(s: &Scenario) -> Result<(Upstream, Option<Upstream>, Envoy), meshwa
     }
     if s.dead_cluster {
         // Bind then drop: nothing listens there afterwards.
-        let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port");
         config = config.cluster("dead", dead);
     }
     if let Some(limit) = s.buffer_limit {
@@ -126,17 +138,36 @@ pub fn run_envoy(s: &Scenario) -> Observed {
         Ok(started) => started,
         Err(e) => panic!("scenario {}: {e}", s.name),
     };
-    let response = envoy.send_with_timeout(&s.request, s.client_timeout).map_err(|e| e.to_string());
-    let lines = envoy.wait_probe(Duration::from_secs(3), |lines| s.wait_for.iter().all(|cb| lines.iter().any(|l| l.cb == *cb)));
+    let response = envoy
+        .send_with_timeout(&s.request, s.client_timeout)
+        .map_err(|e| e.to_string());
+    let lines = envoy.wait_probe(Duration::from_secs(3), |lines| {
+        s.wait_for.iter().all(|cb| lines.iter().any(|l| l.cb == *cb))
+    });
     let stream_ctx = lines
         .iter()
-        .find(|l| l.cb == "on_context_create" && l.value.as_ref().and_then(|v| v.get("parent")).and_then(Value::as_u64) != Some(0))
+        .find(|l| {
+            l.cb == "on_context_create"
+                && l.value.as_ref().and_then(|v| v.get("parent")).and_then(Value::as_u64) != Some(0)
+        })
         .map(|l| l.ctx);
     let stats = envoy.stats().unwrap_or_default();
-    Observed { response, upstream: upstream.requests(), lines, wasm_logs: envoy.wasm_logs(), stats, log: envoy.log_text(), stream_ctx }
+    Observed {
+        response,
+        upstream: upstream.requests(),
+        lines,
+        wasm_logs: envoy.wasm_logs(),
+        stats,
+        log: envoy.log_text(),
+        stream_ctx,
+    }
 }
 
 /// Lines as text, for failure messages.
 pub fn dump(lines: &[ProbeLine]) -> String {
-    lines.iter().map(|l| format!("{} {}", l.level, l.json)).collect::<Vec<_>>().join("\n")
+    lines
+        .iter()
+        .map(|l| format!("{} {}", l.level, l.json))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -119,7 +119,13 @@ pub fn response_over_buffer_limit() -> Scenario {
     }
 }
 
-const MAPS: [&str; 5] = ["request_headers", "request_trailers", "response_headers", "response_trailers", "http_call_response_headers"];
+const MAPS: [&str; 5] = [
+    "request_headers",
+    "request_trailers",
+    "response_headers",
+    "response_trailers",
+    "http_call_response_headers",
+];
 
 fn map_survey(phase: &str) -> Value {
     let calls: Vec<Value> = MAPS
@@ -127,8 +133,16 @@ fn map_survey(phase: &str) -> Value {
         .flat_map(|m| {
             vec![
                 labelled("get_map", &format!("{phase}:{m}:get_map"), json!({"map": m})),
-                labelled("get_map_value", &format!("{phase}:{m}:get_value"), json!({"map": m, "key": "x-probe-missing"})),
-                labelled("add_map_value", &format!("{phase}:{m}:add"), json!({"map": m, "key": format!("x-{phase}"), "value": "1"})),
+                labelled(
+                    "get_map_value",
+                    &format!("{phase}:{m}:get_value"),
+                    json!({"map": m, "key": "x-probe-missing"}),
+                ),
+                labelled(
+                    "add_map_value",
+                    &format!("{phase}:{m}:add"),
+                    json!({"map": m, "key": format!("x-{phase}"), "value": "1"}),
+                ),
             ]
         })
         .collect();
@@ -151,7 +165,11 @@ pub fn header_maps_by_phase() -> Scenario {
     }
     Scenario {
         upstream: Some(UpstreamResponse::ok("resp").trailer("x-up-trailer", "t")),
-        ..Scenario::new("header_maps_by_phase", script, Request::post("/maps", "abc").trailer("x-rq-trailer", "1"))
+        ..Scenario::new(
+            "header_maps_by_phase",
+            script,
+            Request::post("/maps", "abc").trailer("x-rq-trailer", "1"),
+        )
     }
 }
 
@@ -233,7 +251,9 @@ pub fn body_rewrite_content_length() -> Scenario {
             "on_http_request_headers": {"calls": [labelled("get_map", "request headers", json!({"map": "request_headers"}))]},
             "on_http_request_body": [{"calls": [call("set_buffer", json!({"buffer": "request_body", "start": 0, "size": 0, "value": "PRE-"}))]}, {}],
         }),
-        Request::post("/cl", "abcdefgh").header("connection", "close").header("keep-alive", "timeout=5"),
+        Request::post("/cl", "abcdefgh")
+            .header("connection", "close")
+            .header("keep-alive", "timeout=5"),
     )
 }
 
@@ -258,20 +278,55 @@ pub fn buffers_outside_phase() -> Scenario {
 }
 
 const PROPERTIES: [&str; 26] = [
-    "request.path", "request.url_path", "request.host", "request.method", "request.scheme", "request.protocol",
-    "request.query", "request.useragent", "request.id", "request.size", "request.time", "request.duration",
-    "request.headers", "response.code", "response.code_details", "response.size", "source.address",
-    "source.port", "destination.port", "connection.mtls", "connection.id", "upstream.address",
-    "xds.cluster_name", "plugin_name", "plugin_root_id", "plugin_vm_id",
+    "request.path",
+    "request.url_path",
+    "request.host",
+    "request.method",
+    "request.scheme",
+    "request.protocol",
+    "request.query",
+    "request.useragent",
+    "request.id",
+    "request.size",
+    "request.time",
+    "request.duration",
+    "request.headers",
+    "response.code",
+    "response.code_details",
+    "response.size",
+    "source.address",
+    "source.port",
+    "destination.port",
+    "connection.mtls",
+    "connection.id",
+    "upstream.address",
+    "xds.cluster_name",
+    "plugin_name",
+    "plugin_root_id",
+    "plugin_vm_id",
 ];
 
 fn property_calls(phase: &str) -> Value {
     let mut calls: Vec<Value> = PROPERTIES
         .iter()
-        .map(|p| labelled("get_property", &format!("{phase}:{p}"), json!({"path": p.split('.').collect::<Vec<_>>()})))
+        .map(|p| {
+            labelled(
+                "get_property",
+                &format!("{phase}:{p}"),
+                json!({"path": p.split('.').collect::<Vec<_>>()}),
+            )
+        })
         .collect();
-    calls.push(labelled("get_property", &format!("{phase}:dotted string"), json!({"path": "request.path"})));
-    calls.push(labelled("get_property", &format!("{phase}:unknown"), json!({"path": ["no_such_thing"]})));
+    calls.push(labelled(
+        "get_property",
+        &format!("{phase}:dotted string"),
+        json!({"path": "request.path"}),
+    ));
+    calls.push(labelled(
+        "get_property",
+        &format!("{phase}:unknown"),
+        json!({"path": ["no_such_thing"]}),
+    ));
     json!({"calls": calls})
 }
 
@@ -279,9 +334,21 @@ fn property_calls(phase: &str) -> Value {
 pub fn properties() -> Scenario {
     let mut request_calls = property_calls("rqh");
     let extra = request_calls["calls"].as_array_mut().expect("calls array");
-    extra.push(labelled("set_property", "set custom", json!({"path": ["probe_custom"], "value": "v1"})));
-    extra.push(labelled("get_property", "get custom", json!({"path": ["probe_custom"]})));
-    extra.push(labelled("set_property", "set request.path", json!({"path": ["request", "path"], "value": "/changed"})));
+    extra.push(labelled(
+        "set_property",
+        "set custom",
+        json!({"path": ["probe_custom"], "value": "v1"}),
+    ));
+    extra.push(labelled(
+        "get_property",
+        "get custom",
+        json!({"path": ["probe_custom"]}),
+    ));
+    extra.push(labelled(
+        "set_property",
+        "set request.path",
+        json!({"path": ["request", "path"], "value": "/changed"}),
+    ));
     Scenario::new(
         "properties",
         json!({"on_configure": property_calls("cfg"), "on_http_request_headers": request_calls, "on_log": property_calls("log")}),
@@ -326,28 +393,69 @@ pub fn local_reply_twice_then_continue() -> Scenario {
 
 fn callout_response_step(resume: bool) -> Value {
     let mut calls = vec![
-        labelled("get_map", "callout headers", json!({"map": "http_call_response_headers"})),
-        labelled("get_buffer", "callout body", json!({"buffer": "http_call_response_body"})),
-        labelled("get_map", "callout trailers", json!({"map": "http_call_response_trailers"})),
-        labelled("get_map", "request headers in callout", json!({"map": "request_headers"})),
-        labelled("continue_stream", "continue without switching", json!({"stream": "request"})),
+        labelled(
+            "get_map",
+            "callout headers",
+            json!({"map": "http_call_response_headers"}),
+        ),
+        labelled(
+            "get_buffer",
+            "callout body",
+            json!({"buffer": "http_call_response_body"}),
+        ),
+        labelled(
+            "get_map",
+            "callout trailers",
+            json!({"map": "http_call_response_trailers"}),
+        ),
+        labelled(
+            "get_map",
+            "request headers in callout",
+            json!({"map": "request_headers"}),
+        ),
+        labelled(
+            "continue_stream",
+            "continue without switching",
+            json!({"stream": "request"}),
+        ),
     ];
     if resume {
-        calls.push(labelled("set_effective_context", "switch", json!({"context": "$http_ctx"})));
-        calls.push(labelled("add_map_value", "add after switch", json!({"map": "request_headers", "key": "x-callout", "value": "done"})));
-        calls.push(labelled("continue_stream", "continue after switch", json!({"stream": "request"})));
+        calls.push(labelled(
+            "set_effective_context",
+            "switch",
+            json!({"context": "$http_ctx"}),
+        ));
+        calls.push(labelled(
+            "add_map_value",
+            "add after switch",
+            json!({"map": "request_headers", "key": "x-callout", "value": "done"}),
+        ));
+        calls.push(labelled(
+            "continue_stream",
+            "continue after switch",
+            json!({"stream": "request"}),
+        ));
     }
     json!({"calls": calls})
 }
 
 fn http_call(path: &str, cluster: &str, timeout_ms: u64) -> Value {
-    labelled("http_call", "call", json!({"upstream": cluster, "headers": [[":method", "GET"], [":path", path], [":authority", "svc"]], "body": "", "timeout_ms": timeout_ms}))
+    labelled(
+        "http_call",
+        "call",
+        json!({"upstream": cluster, "headers": [[":method", "GET"], [":path", path], [":authority", "svc"]], "body": "", "timeout_ms": timeout_ms}),
+    )
 }
 
 /// E19, E22: an http_call answered; the answer goes to the root context.
 pub fn http_call_ok() -> Scenario {
     Scenario {
-        callout: Some(UpstreamResponse::ok("svc body").header("x-svc", "1").header("x-svc", "2").trailer("x-svc-trailer", "t")),
+        callout: Some(
+            UpstreamResponse::ok("svc body")
+                .header("x-svc", "1")
+                .header("x-svc", "2")
+                .trailer("x-svc-trailer", "t"),
+        ),
         ..Scenario::new(
             "http_call_ok",
             json!({"on_http_request_headers": {"calls": [http_call("/ok", "svc", 2000)], "return": "pause"}, "on_http_call_response": callout_response_step(true)}),
@@ -482,25 +590,25 @@ pub fn queues() -> Scenario {
     Scenario {
         wait_for: vec!["on_delete", "on_queue_ready"],
         ..Scenario::new(
-        "queues",
-        json!({
-            "on_http_request_headers": {"calls": [
-                labelled("register_queue", "register", json!({"name": "q1", "save": "q"})),
-                labelled("register_queue", "register again", json!({"name": "q1"})),
-                labelled("resolve_queue", "resolve own vm", json!({"vm_id": "probe_vm", "name": "q1"})),
-                labelled("resolve_queue", "resolve empty vm", json!({"vm_id": "", "name": "q1"})),
-                labelled("resolve_queue", "resolve missing", json!({"vm_id": "probe_vm", "name": "nope"})),
-                labelled("dequeue", "dequeue empty", json!({"queue": "$q"})),
-                labelled("enqueue", "enqueue m1", json!({"queue": "$q", "value": "m1"})),
-                labelled("enqueue", "enqueue m2", json!({"queue": "$q", "value": "m2"})),
-                labelled("dequeue", "dequeue m1", json!({"queue": "$q"})),
-                labelled("enqueue", "enqueue unknown", json!({"queue": 9999, "value": "x"})),
-                labelled("dequeue", "dequeue unknown", json!({"queue": 9999})),
-            ]},
-            "on_queue_ready": {"calls": [labelled("dequeue", "ready dequeue", json!({"queue": "$queue"}))]},
-        }),
-        Request::get("/queues"),
-    )
+            "queues",
+            json!({
+                "on_http_request_headers": {"calls": [
+                    labelled("register_queue", "register", json!({"name": "q1", "save": "q"})),
+                    labelled("register_queue", "register again", json!({"name": "q1"})),
+                    labelled("resolve_queue", "resolve own vm", json!({"vm_id": "probe_vm", "name": "q1"})),
+                    labelled("resolve_queue", "resolve empty vm", json!({"vm_id": "", "name": "q1"})),
+                    labelled("resolve_queue", "resolve missing", json!({"vm_id": "probe_vm", "name": "nope"})),
+                    labelled("dequeue", "dequeue empty", json!({"queue": "$q"})),
+                    labelled("enqueue", "enqueue m1", json!({"queue": "$q", "value": "m1"})),
+                    labelled("enqueue", "enqueue m2", json!({"queue": "$q", "value": "m2"})),
+                    labelled("dequeue", "dequeue m1", json!({"queue": "$q"})),
+                    labelled("enqueue", "enqueue unknown", json!({"queue": 9999, "value": "x"})),
+                    labelled("dequeue", "dequeue unknown", json!({"queue": 9999})),
+                ]},
+                "on_queue_ready": {"calls": [labelled("dequeue", "ready dequeue", json!({"queue": "$queue"}))]},
+            }),
+            Request::get("/queues"),
+        )
     }
 }
 
@@ -537,10 +645,10 @@ pub fn wasi_environment() -> Scenario {
     Scenario {
         env: vec![("PROBE_ENV".into(), "42".into())],
         ..Scenario::new(
-        "wasi_environment",
-        json!({"on_http_request_headers": {"calls": [labelled("wasi_environ", "environ", json!({}))]}}),
-        Request::get("/env"),
-    )
+            "wasi_environment",
+            json!({"on_http_request_headers": {"calls": [labelled("wasi_environ", "environ", json!({}))]}}),
+            Request::get("/env"),
+        )
     }
 }
 
@@ -548,13 +656,21 @@ pub fn wasi_environment() -> Scenario {
 pub fn lifecycle() -> Scenario {
     Scenario {
         upstream: Some(UpstreamResponse::ok("body").trailer("x-t", "1")),
-        ..Scenario::new("lifecycle", json!({}), Request::post("/life", "abc").trailer("x-rq-t", "2"))
+        ..Scenario::new(
+            "lifecycle",
+            json!({}),
+            Request::post("/life", "abc").trailer("x-rq-t", "2"),
+        )
     }
 }
 
 /// E31: on_configure returning false.
 pub fn configure_false() -> Scenario {
-    Scenario::new("configure_false", json!({"on_configure": {"return": false}}), Request::get("/never"))
+    Scenario::new(
+        "configure_false",
+        json!({"on_configure": {"return": false}}),
+        Request::get("/never"),
+    )
 }
 
 /// E31: a plugin configuration that is not JSON (the probe rejects it).

@@ -31,7 +31,9 @@ SecAction "id:900005,phase:1,nolog,pass,t:none,\
 
 /// The CRS directory: `explicit`, else `$MESHWARD_CRS_DIR`, else `<workspace>/../shared/crs/v4.28.0`.
 pub fn crs_dir(explicit: Option<&Path>) -> PathBuf {
-    explicit.map(Path::to_path_buf).unwrap_or_else(meshward_seclang::crs::crs_dir)
+    explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(meshward_seclang::crs::crs_dir)
 }
 
 /// The workspace root (two levels above this crate).
@@ -96,8 +98,15 @@ mod tests {
     fn filter_config_carries_the_test_setup_on_one_line() {
         let config = waf_filter_config();
         let directive = config["directives"][0].as_str().unwrap();
-        assert!(directive.starts_with("SecAction \"id:900005,phase:1,nolog,pass,t:none,setvar:tx.blocking_paranoia_level=4,"), "{directive}");
-        assert!(!directive.contains('\n') && directive.ends_with("setvar:tx.combined_file_sizes=65535\""), "{directive}");
+        assert!(
+            directive
+                .starts_with("SecAction \"id:900005,phase:1,nolog,pass,t:none,setvar:tx.blocking_paranoia_level=4,"),
+            "{directive}"
+        );
+        assert!(
+            !directive.contains('\n') && directive.ends_with("setvar:tx.combined_file_sizes=65535\""),
+            "{directive}"
+        );
         assert_eq!(config["paranoia_level"], 4);
     }
 }

@@ -63,7 +63,10 @@ impl EnvoySettings {
             .vm_id("meshward_waf");
         let mut config = EnvoyConfig::new(upstream)
             .filter(filter)
-            .hcm_option("request_timeout", format!("{}s", self.request_timeout.as_secs_f64()).into())
+            .hcm_option(
+                "request_timeout",
+                format!("{}s", self.request_timeout.as_secs_f64()).into(),
+            )
             .hcm_option("preserve_external_request_id", true.into())
             .log_level("info");
         if self.proxy.accept_http_10 {
@@ -152,7 +155,13 @@ impl EnvoyDriver {
                             Ok(_) => "not sent".to_string(),
                         }));
                     };
-                    judge(stage, sent, &proxy, events.get(&sent.request_id), upstream_seen.contains(&sent.request_id))
+                    judge(
+                        stage,
+                        sent,
+                        &proxy,
+                        events.get(&sent.request_id),
+                        upstream_seen.contains(&sent.request_id),
+                    )
                 })
             })
             .collect())
@@ -163,18 +172,31 @@ impl EnvoyDriver {
         let request_id = request_id(self.next_id.fetch_add(1, Ordering::SeqCst));
         let bytes = with_request_id(&raw, &request_id);
         let head = raw.starts_with(b"HEAD ");
-        let response = client::send_raw(self.envoy.addr(), &bytes, head, self.settings.client_timeout).map_err(|e| e.to_string());
-        Some(Sent { request_id, raw, response })
+        let response =
+            client::send_raw(self.envoy.addr(), &bytes, head, self.settings.client_timeout).map_err(|e| e.to_string());
+        Some(Sent {
+            request_id,
+            raw,
+            response,
+        })
     }
 
     /// Sends the marker, waits for its event, and returns every event by request id.
     fn collect_events(&self) -> anyhow::Result<BTreeMap<String, Event>> {
-        let marker = format!("ffffffff-ffff-4fff-bfff-{:012x}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let marker = format!(
+            "ffffffff-ffff-4fff-bfff-{:012x}",
+            self.next_id.fetch_add(1, Ordering::SeqCst)
+        );
         let request = format!(
             "GET /?meshward_ftw_marker=%3Cscript%3Ealert(1)%3C/script%3E HTTP/1.1\r\nhost: localhost\r\nx-request-id: {marker}\r\nconnection: close\r\n\r\n"
         );
-        client::send_raw(self.envoy.addr(), request.as_bytes(), false, self.settings.client_timeout)
-            .context("sending the marker request")?;
+        client::send_raw(
+            self.envoy.addr(),
+            request.as_bytes(),
+            false,
+            self.settings.client_timeout,
+        )
+        .context("sending the marker request")?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let events: BTreeMap<String, Event> = self

@@ -109,7 +109,11 @@ mod tests {
         assert_eq!(event.json["scores"]["inbound"], 5);
         let log = event.log_lines();
         assert_eq!(log.len(), 1);
-        assert!(log[0].contains("[id \"942100\"]") && log[0].contains("Matched \"ARGS:a\""), "{}", log[0]);
+        assert!(
+            log[0].contains("[id \"942100\"]") && log[0].contains("Matched \"ARGS:a\""),
+            "{}",
+            log[0]
+        );
         assert!(log[0].contains(r#"(Value: `1' or \"1\"=\"1')"#), "{}", log[0]);
         assert!(Event::parse("meshward.waf.event {not json").is_none());
         assert!(Event::parse("other message").is_none());

@@ -87,7 +87,9 @@ impl WasmDriver {
             let mut stream = self.plugin.stream(id);
             stream.send_request_headers(headers, false).map_err(|e| e.to_string())?;
             if !request.body.is_empty() && !stream.answered() {
-                stream.send_request_body(&request.body, false).map_err(|e| e.to_string())?;
+                stream
+                    .send_request_body(&request.body, false)
+                    .map_err(|e| e.to_string())?;
             }
             stream.finish().map_err(|e| e.to_string())?
         };
@@ -150,7 +152,12 @@ fn served(request: &Request, outcome: &Outcome) -> Result<Served, String> {
                 408
             }
         }
-        None => return Err(format!("no response (verdict {}, paused at {:?})", outcome.verdict, outcome.paused_at)),
+        None => {
+            return Err(format!(
+                "no response (verdict {}, paused at {:?})",
+                outcome.verdict, outcome.paused_at
+            ))
+        }
     };
     let mut response = format!("HTTP/1.1 {status} {}\r\n", albedo::reason_phrase(status)).into_bytes();
     if let Some(message) = &outcome.downstream_response {

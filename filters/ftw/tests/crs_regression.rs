@@ -15,7 +15,10 @@ const MIN_PASS_RATE_OF_ALL: f64 = 98.6;
 fn known_failures() -> BTreeSet<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/KNOWN-FAILURES.md");
     let text = std::fs::read_to_string(path).expect("KNOWN-FAILURES.md is readable");
-    let failed = text.split("\n## ").find(|s| s.starts_with("Failed")).expect("a `## Failed` section");
+    let failed = text
+        .split("\n## ")
+        .find(|s| s.starts_with("Failed"))
+        .expect("a `## Failed` section");
     let id = regex::Regex::new(r"\b\d{6}-\d+\b").expect("valid regex");
     id.find_iter(failed).map(|m| m.as_str().to_string()).collect()
 }
@@ -28,7 +31,10 @@ fn crs_suite_matches_the_known_failures() {
     let rules = config::load_crs(&crs).expect("CRS loads");
     let skips = Skips::load(concat!(env!("CARGO_MANIFEST_DIR"), "/skips.toml").as_ref()).expect("skips.toml");
     let proxy = ProxyOptions::default();
-    let results: Vec<_> = cases.iter().map(|case| run::run_case(&rules, case, &skips, &proxy)).collect();
+    let results: Vec<_> = cases
+        .iter()
+        .map(|case| run::run_case(&rules, case, &skips, &proxy))
+        .collect();
 
     let failed: BTreeSet<String> = results
         .iter()
@@ -45,7 +51,10 @@ fn crs_suite_matches_the_known_failures() {
         .collect();
     let fixed: Vec<_> = known.difference(&failed).collect();
     assert!(new.is_empty(), "failures not in KNOWN-FAILURES.md:\n{}", new.join("\n"));
-    assert!(fixed.is_empty(), "listed in KNOWN-FAILURES.md but no longer failing: {fixed:?}");
+    assert!(
+        fixed.is_empty(),
+        "listed in KNOWN-FAILURES.md but no longer failing: {fixed:?}"
+    );
 
     let totals = Totals::of(&results);
     println!("{}", run::summary(&totals));

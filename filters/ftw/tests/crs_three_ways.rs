@@ -78,7 +78,10 @@ fn wasm_in_host_test_agrees_with_the_native_engine_case_by_case() {
     let through_wasm: Vec<CaseResult> = cases.iter().map(|c| driver.run_case(c, &skips)).collect();
     assert_eq!(driver.restarts, 0, "the filter's VM failed during the run");
 
-    let gaps: BTreeSet<String> = listed("Evidence gaps").union(&listed("Filter adapter fixes")).cloned().collect();
+    let gaps: BTreeSet<String> = listed("Evidence gaps")
+        .union(&listed("Filter adapter fixes"))
+        .cloned()
+        .collect();
     let differing: BTreeSet<String> = native
         .iter()
         .zip(&through_wasm)
@@ -93,14 +96,20 @@ fn wasm_in_host_test_agrees_with_the_native_engine_case_by_case() {
         .collect();
     let closed: Vec<&String> = gaps.difference(&differing).collect();
     println!("native: {}", run::summary(&Totals::of(&native)).replace('\n', "; "));
-    println!("wasm:   {}", run::summary(&Totals::of(&through_wasm)).replace('\n', "; "));
+    println!(
+        "wasm:   {}",
+        run::summary(&Totals::of(&through_wasm)).replace('\n', "; ")
+    );
     assert!(
         disagreements.is_empty(),
         "{} cases differ between the native engine and the wasm filter:\n{}",
         disagreements.len(),
         disagreements.join("\n")
     );
-    assert!(closed.is_empty(), "listed under `## Evidence gaps` / `## Filter adapter fixes` but agreeing now: {closed:?}");
+    assert!(
+        closed.is_empty(),
+        "listed under `## Evidence gaps` / `## Filter adapter fixes` but agreeing now: {closed:?}"
+    );
 }
 
 #[test]
@@ -110,27 +119,50 @@ fn real_envoy_run_meets_the_floor_with_exactly_the_listed_failures() {
     let settings = EnvoySettings::new(default_wasm(), config::waf_filter_config().to_string());
     let mut driver = EnvoyDriver::start(settings).unwrap_or_else(|e| panic!("starting Envoy with the WAF: {e:#}"));
     let started = std::time::Instant::now();
-    let results = driver.run(&cases, &skips).unwrap_or_else(|e| panic!("Envoy run: {e:#}"));
+    let results = driver
+        .run(&cases, &skips)
+        .unwrap_or_else(|e| panic!("Envoy run: {e:#}"));
     let totals = Totals::of(&results);
-    println!("envoy: {} in {:.1?}", run::summary(&totals).replace('\n', "; "), started.elapsed());
+    println!(
+        "envoy: {} in {:.1?}",
+        run::summary(&totals).replace('\n', "; "),
+        started.elapsed()
+    );
 
     let failures = failed(&results);
     let fixes = listed("Filter adapter fixes");
-    let known: BTreeSet<String> =
-        listed("Failed").union(&listed("Evidence gaps")).filter(|id| !fixes.contains(*id)).cloned().collect();
+    let known: BTreeSet<String> = listed("Failed")
+        .union(&listed("Evidence gaps"))
+        .filter(|id| !fixes.contains(*id))
+        .cloned()
+        .collect();
     let new: Vec<String> = failures
         .iter()
         .filter(|(id, _)| !known.contains(*id))
         .map(|(id, reason)| format!("{id}: {reason}"))
         .collect();
     let fixed: Vec<&String> = known.iter().filter(|id| !failures.contains_key(*id)).collect();
-    assert!(new.is_empty(), "Envoy-run failures not listed in KNOWN-FAILURES.md:\n{}", new.join("\n"));
-    assert!(fixed.is_empty(), "listed under `## Envoy run` but passing now: {fixed:?}");
+    assert!(
+        new.is_empty(),
+        "Envoy-run failures not listed in KNOWN-FAILURES.md:\n{}",
+        new.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "listed under `## Envoy run` but passing now: {fixed:?}"
+    );
 
     // Envoy's own refusals are the ones the proxy model predicts (the native run's set).
-    let rejected: BTreeSet<String> =
-        results.iter().filter(|r| matches!(r.outcome, Outcome::ProxyRejected(_))).map(|r| r.id.clone()).collect();
-    assert_eq!(rejected, listed("Proxy-rejected"), "Envoy refused other requests than KNOWN-FAILURES.md lists");
+    let rejected: BTreeSet<String> = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::ProxyRejected(_)))
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(
+        rejected,
+        listed("Proxy-rejected"),
+        "Envoy refused other requests than KNOWN-FAILURES.md lists"
+    );
     assert!(
         totals.pass_rate_of_all() >= ENVOY_MIN_PASS_RATE_OF_ALL,
         "{:.2}% of all cases passed through Envoy, below {ENVOY_MIN_PASS_RATE_OF_ALL}%",

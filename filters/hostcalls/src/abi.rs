@@ -96,7 +96,9 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
 
 /// An attribute as UTF-8 text (lossy), `None` when absent or empty.
 pub fn property_text(path: &[&str]) -> Option<String> {
-    property(path).map(|b| String::from_utf8_lossy(&b).into_owned()).filter(|s| !s.is_empty())
+    property(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Sends a local reply; returns the host's status on failure.

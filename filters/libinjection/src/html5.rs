@@ -144,10 +144,7 @@ impl<'a> Tokenizer<'a> {
     }
 
     fn find_byte(&self, from: usize, byte: u8) -> Option<usize> {
-        self.s[from..]
-            .iter()
-            .position(|&c| c == byte)
-            .map(|i| from + i)
+        self.s[from..].iter().position(|&c| c == byte).map(|i| from + i)
     }
 
     fn skip_white(&mut self) -> Skipped {

@@ -473,10 +473,7 @@ fn attribute_kind(input: &[u8], start: usize, len: usize) -> Attr {
 fn is_black_url(url: &[u8]) -> bool {
     // Skip leading whitespace, controls and non-ASCII bytes (Opera's UTF-8 whitespace,
     // EUC-JP bytes browsers ignore).
-    let start = url
-        .iter()
-        .position(|&c| c > 32 && c < 127)
-        .unwrap_or(url.len());
+    let start = url.iter().position(|&c| c > 32 && c < 127).unwrap_or(url.len());
     let url = &url[start..];
     [&b"DATA"[..], b"VIEW-SOURCE", b"JAVA", b"VBSCRIPT"]
         .iter()
@@ -530,11 +527,7 @@ fn decode_char(s: &[u8]) -> (u32, usize) {
     if s[1] != b'#' {
         return (u32::from(b'&'), 1);
     }
-    let (radix, digits_from) = if matches!(at(2), b'x' | b'X') {
-        (16, 3)
-    } else {
-        (10, 2)
-    };
+    let (radix, digits_from) = if matches!(at(2), b'x' | b'X') { (16, 3) } else { (10, 2) };
     let digit = |c: u8| char::from(c).to_digit(radix);
     let Some(mut val) = digit(at(digits_from)) else {
         return (u32::from(b'&'), 1);
@@ -562,13 +555,11 @@ fn is_black_comment(text: &[u8]) -> bool {
         return true;
     }
     if text.len() > 3
-        && ((text[0] == b'[' && starts_with_ignore_case(&text[1..], b"IF"))
-            || starts_with_ignore_case(text, b"XML"))
+        && ((text[0] == b'[' && starts_with_ignore_case(&text[1..], b"IF")) || starts_with_ignore_case(text, b"XML"))
     {
         return true;
     }
-    text.len() > 5
-        && (eq_ignoring_nul(b"IMPORT", &text[..6]) || eq_ignoring_nul(b"ENTITY", &text[..6]))
+    text.len() > 5 && (eq_ignoring_nul(b"IMPORT", &text[..6]) || eq_ignoring_nul(b"ENTITY", &text[..6]))
 }
 
 #[cfg(test)]

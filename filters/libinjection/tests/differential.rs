@@ -29,10 +29,7 @@ fn synthesized_inputs_match_libinjection() {
             "0"
         };
         if fp != f[1] || xss != f[2] {
-            mismatches.push(format!(
-                "{}: expected {} {}, got {fp} {xss}",
-                f[0], f[1], f[2]
-            ));
+            mismatches.push(format!("{}: expected {} {}, got {fp} {xss}", f[0], f[1], f[2]));
         }
         cases += 1;
     }

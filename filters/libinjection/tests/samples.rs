@@ -67,11 +67,7 @@ fn actual() -> Vec<Answer> {
     files.sort();
     let mut answers = Vec::new();
     for path in files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("name")
-            .to_owned();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
         let text = std::fs::read(&path).expect("sample file");
         for (i, line) in text.split(|&c| c == b'\n').enumerate() {
             // `reader` measures lines with strlen: a raw NUL byte ends the line.

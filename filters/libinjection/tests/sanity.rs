@@ -17,11 +17,7 @@ fn sql_injection_payloads_get_libinjections_fingerprints() {
         ("5 < 6 and 7 > 3", "1&1"),
     ];
     for (input, fp) in cases {
-        assert_eq!(
-            detect_sqli(input.as_bytes()).as_deref(),
-            Some(*fp),
-            "{input}"
-        );
+        assert_eq!(detect_sqli(input.as_bytes()).as_deref(), Some(*fp), "{input}");
     }
 }
 
@@ -90,7 +86,8 @@ impl Rng {
 #[test]
 fn arbitrary_bytes_never_panic() {
     // Half the bytes from a syntax-heavy alphabet so the tokenizers reach deep states.
-    const ALPHABET: &[u8] = b"'\"`/*-#;(),.=<>!&|^~+%@$:{}[]\\ \t\n\r\x00\x0b\x0c\xa0\xff\x800123456789aeEnNqQxXbBuU_onsrc&#x;";
+    const ALPHABET: &[u8] =
+        b"'\"`/*-#;(),.=<>!&|^~+%@$:{}[]\\ \t\n\r\x00\x0b\x0c\xa0\xff\x800123456789aeEnNqQxXbBuU_onsrc&#x;";
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut buf = Vec::new();
     for _ in 0..40_000 {

@@ -32,7 +32,12 @@ pub fn request_headers() -> Result<Vec<(String, String)>, u32> {
     let pairs = abi::header_pairs(abi::REQUEST_HEADERS)?;
     Ok(pairs
         .into_iter()
-        .map(|(k, v)| (String::from_utf8_lossy(&k).to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&k).to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
         .collect())
 }
 

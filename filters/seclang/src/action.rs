@@ -154,7 +154,10 @@ impl IdRange {
         for part in text.split([' ', ',', '\t']).filter(|p| !p.is_empty()) {
             let part = part.trim_matches(['"', '\'']);
             let range = match part.split_once('-') {
-                Some((a, b)) => IdRange { start: parse_id(a)?, end: parse_id(b)? },
+                Some((a, b)) => IdRange {
+                    start: parse_id(a)?,
+                    end: parse_id(b)?,
+                },
                 None => {
                     let id = parse_id(part)?;
                     IdRange { start: id, end: id }
@@ -220,11 +223,15 @@ impl Ctl {
         let name = name.trim();
         let value = value.trim();
         let ctl = match name.to_ascii_lowercase().as_str() {
-            "ruleengine" => Ctl::RuleEngine(EngineMode::parse(value).ok_or_else(|| format!("invalid ruleEngine `{value}`"))?),
+            "ruleengine" => {
+                Ctl::RuleEngine(EngineMode::parse(value).ok_or_else(|| format!("invalid ruleEngine `{value}`"))?)
+            }
             "ruleremovebyid" => Ctl::RuleRemoveById(IdRange::parse_list(value)?),
             "ruleremovebytag" => Ctl::RuleRemoveByTag(value.to_string()),
             "ruleremovetargetbyid" | "ruleremovetargetbytag" => {
-                let (who, targets) = value.split_once(';').ok_or_else(|| format!("{name} needs `ID;TARGET`"))?;
+                let (who, targets) = value
+                    .split_once(';')
+                    .ok_or_else(|| format!("{name} needs `ID;TARGET`"))?;
                 let parsed = variable::parse_targets(targets).map_err(|(t, r)| format!("{t}: {r}"))?;
                 if !parsed.exclusions.is_empty() {
                     return Err(format!("{name}: targets must not be negated"));
@@ -232,7 +239,10 @@ impl Ctl {
                 let exclusions = parsed
                     .targets
                     .into_iter()
-                    .map(|t| Exclusion { variable: t.variable, selector: t.selector })
+                    .map(|t| Exclusion {
+                        variable: t.variable,
+                        selector: t.selector,
+                    })
                     .collect();
                 if name.eq_ignore_ascii_case("ruleRemoveTargetById") {
                     Ctl::RuleRemoveTargetById(IdRange::parse_list(who)?, exclusions)
@@ -293,7 +303,16 @@ pub enum RuntimeAction {
 }
 
 /// Severity names in ModSecurity order (0 = EMERGENCY).
-pub const SEVERITIES: [&str; 8] = ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG"];
+pub const SEVERITIES: [&str; 8] = [
+    "EMERGENCY",
+    "ALERT",
+    "CRITICAL",
+    "ERROR",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
+];
 
 /// Everything a rule's action list says, before defaults are applied.
 #[derive(Debug, Clone, Default)]
@@ -352,7 +371,10 @@ pub fn parse_severity(v: &str) -> Option<u8> {
     if let Ok(n) = v.parse::<u8>() {
         return (n <= 7).then_some(n);
     }
-    SEVERITIES.iter().position(|s| s.eq_ignore_ascii_case(v)).map(|p| p as u8)
+    SEVERITIES
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case(v))
+        .map(|p| p as u8)
 }
 
 /// Parses a phase number or name (`request` = 2, `response` = 4, `logging` = 5).
@@ -393,7 +415,10 @@ impl ActionList {
                 }
                 self.id = Some(id);
             }
-            "phase" => self.phase = Some(parse_phase(need()?).ok_or_else(|| bad("phase must be 1-5, request, response or logging"))?),
+            "phase" => {
+                self.phase =
+                    Some(parse_phase(need()?).ok_or_else(|| bad("phase must be 1-5, request, response or logging"))?)
+            }
             "msg" => self.msg = Some(MacroString::parse(need()?)),
             "logdata" => self.logdata = Some(MacroString::parse(need()?)),
             "tag" => self.tags.push(need()?.to_string()),
@@ -404,7 +429,8 @@ impl ActionList {
             "accuracy" => self.accuracy = Some(need()?.trim().parse().map_err(|_| bad("not a number"))?),
             "t" => {
                 let v = need()?.trim();
-                let t = Transform::from_name(v).ok_or_else(|| ("t".to_string(), format!("unknown transformation {v}"), true))?;
+                let t = Transform::from_name(v)
+                    .ok_or_else(|| ("t".to_string(), format!("unknown transformation {v}"), true))?;
                 if t == Transform::None {
                     self.transforms_reset = true;
                     self.transforms.clear();
@@ -449,17 +475,25 @@ impl ActionList {
             "auditlog" => self.auditlog = Some(true),
             "noauditlog" => self.auditlog = Some(false),
             "multimatch" => self.multi_match = true,
-            "ctl" => self.runtime.push(RuntimeAction::Ctl(Ctl::parse(need()?).map_err(|r| bad(&r))?)),
+            "ctl" => self
+                .runtime
+                .push(RuntimeAction::Ctl(Ctl::parse(need()?).map_err(|r| bad(&r))?)),
             "initcol" => {
                 let v = need()?;
                 let (c, k) = v.split_once('=').ok_or_else(|| bad("needs COLLECTION=KEY"))?;
                 let collection = writable_collection(c).map_err(|r| bad(&r))?;
-                self.runtime.push(RuntimeAction::InitCol { collection, key: MacroString::parse(k.trim()) });
+                self.runtime.push(RuntimeAction::InitCol {
+                    collection,
+                    key: MacroString::parse(k.trim()),
+                });
             }
             "expirevar" => {
                 let v = need()?;
                 let (target, secs) = v.split_once('=').ok_or_else(|| bad("needs COLLECTION.NAME=SECONDS"))?;
-                let (c, k) = target.trim().split_once('.').ok_or_else(|| bad("needs COLLECTION.NAME"))?;
+                let (c, k) = target
+                    .trim()
+                    .split_once('.')
+                    .ok_or_else(|| bad("needs COLLECTION.NAME"))?;
                 let collection = writable_collection(c).map_err(|r| bad(&r))?;
                 self.runtime.push(RuntimeAction::ExpireVar {
                     collection,
@@ -467,18 +501,38 @@ impl ActionList {
                     seconds: MacroString::parse(secs.trim()),
                 });
             }
-            "setsid" => self.runtime.push(RuntimeAction::SetId { collection: "session".into(), key: MacroString::parse(need()?) }),
-            "setuid" => self.runtime.push(RuntimeAction::SetId { collection: "user".into(), key: MacroString::parse(need()?) }),
+            "setsid" => self.runtime.push(RuntimeAction::SetId {
+                collection: "session".into(),
+                key: MacroString::parse(need()?),
+            }),
+            "setuid" => self.runtime.push(RuntimeAction::SetId {
+                collection: "user".into(),
+                key: MacroString::parse(need()?),
+            }),
             "setenv" => {
                 let v = need()?;
                 let (n, val) = v.split_once('=').unwrap_or((v, "1"));
-                self.runtime.push(RuntimeAction::SetEnv { name: n.trim().to_string(), value: MacroString::parse(val) });
+                self.runtime.push(RuntimeAction::SetEnv {
+                    name: n.trim().to_string(),
+                    value: MacroString::parse(val),
+                });
             }
             // Accepted for compatibility; they only affect audit logging or sanitisation that
             // the embedding proxy owns. Listed explicitly so misspellings still fail.
-            "sanitisearg" | "sanitisematched" | "sanitisematchedbytes" | "sanitiserequestheader"
-            | "sanitiseresponseheader" | "append" | "prepend" | "xmlns" | "deprecatevar" | "exec"
-            | "pause" | "proxy" | "sanitizearg" | "sanitizematched" => {}
+            "sanitisearg"
+            | "sanitisematched"
+            | "sanitisematchedbytes"
+            | "sanitiserequestheader"
+            | "sanitiseresponseheader"
+            | "append"
+            | "prepend"
+            | "xmlns"
+            | "deprecatevar"
+            | "exec"
+            | "pause"
+            | "proxy"
+            | "sanitizearg"
+            | "sanitizematched" => {}
             _ => return Err((action.name.clone(), "unknown action".into(), true)),
         }
         Ok(())
@@ -539,11 +593,18 @@ pub fn parse_setvar(text: &str) -> Result<SetVar, String> {
             }
         }
     };
-    let (collection, key) = target.trim().split_once('.').ok_or_else(|| format!("setvar target `{target}` needs COLLECTION.NAME"))?;
+    let (collection, key) = target
+        .trim()
+        .split_once('.')
+        .ok_or_else(|| format!("setvar target `{target}` needs COLLECTION.NAME"))?;
     if key.is_empty() {
         return Err(format!("setvar target `{target}` has an empty name"));
     }
-    Ok(SetVar { collection: writable_collection(collection)?, key: MacroString::parse(key), op })
+    Ok(SetVar {
+        collection: writable_collection(collection)?,
+        key: MacroString::parse(key),
+        op,
+    })
 }
 
 #[cfg(test)]
@@ -579,10 +640,19 @@ mod tests {
 
     #[test]
     fn ctl_forms() {
-        assert!(matches!(Ctl::parse("ruleEngine=DetectionOnly").unwrap(), Ctl::RuleEngine(EngineMode::DetectionOnly)));
+        assert!(matches!(
+            Ctl::parse("ruleEngine=DetectionOnly").unwrap(),
+            Ctl::RuleEngine(EngineMode::DetectionOnly)
+        ));
         match Ctl::parse("ruleRemoveTargetById=942100;ARGS:foo").unwrap() {
             Ctl::RuleRemoveTargetById(ids, ex) => {
-                assert_eq!(ids, vec![IdRange { start: 942100, end: 942100 }]);
+                assert_eq!(
+                    ids,
+                    vec![IdRange {
+                        start: 942100,
+                        end: 942100
+                    }]
+                );
                 assert!(ex[0].excludes(crate::variable::Variable::Args, b"FOO"));
             }
             other => panic!("{other:?}"),
@@ -597,7 +667,9 @@ mod tests {
 
     #[test]
     fn action_list() {
-        let raw = split_actions("id:5,phase:request,t:lowercase,t:none,t:urlDecodeUni,deny,status:418,nolog,tag:'a',tag:'b'").unwrap();
+        let raw =
+            split_actions("id:5,phase:request,t:lowercase,t:none,t:urlDecodeUni,deny,status:418,nolog,tag:'a',tag:'b'")
+                .unwrap();
         let l = ActionList::parse(&raw).unwrap();
         assert_eq!(l.id, Some(5));
         assert_eq!(l.phase, Some(2));

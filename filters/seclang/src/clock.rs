@@ -24,7 +24,9 @@ pub fn now() -> Duration {
 
 #[cfg(not(all(target_family = "wasm", target_os = "unknown")))]
 fn system_now() -> Duration {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 #[cfg(all(target_family = "wasm", target_os = "unknown"))]
@@ -91,6 +93,9 @@ mod tests {
         assert_eq!((t.year, t.month, t.day, t.weekday), (1970, 1, 1, 4));
         // 2024-02-29T12:34:56Z, a Thursday.
         let t = civil(1_709_210_096);
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second, t.weekday), (2024, 2, 29, 12, 34, 56, 4));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second, t.weekday),
+            (2024, 2, 29, 12, 34, 56, 4)
+        );
     }
 }

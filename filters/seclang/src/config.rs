@@ -102,7 +102,9 @@ fn on_off(v: &str) -> Result<bool, String> {
 }
 
 fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-    v.trim().parse::<T>().map_err(|_| format!("expected a number, got `{v}`"))
+    v.trim()
+        .parse::<T>()
+        .map_err(|_| format!("expected a number, got `{v}`"))
 }
 
 impl EngineConfig {
@@ -124,11 +126,13 @@ impl EngineConfig {
             "secrequestbodylimit" => self.request_body_limit = number(one()?)?,
             "secrequestbodynofileslimit" => self.request_body_no_files_limit = number(one()?)?,
             "secrequestbodylimitaction" => {
-                self.request_body_limit_action = LimitAction::parse(one()?).ok_or("expected Reject or ProcessPartial")?;
+                self.request_body_limit_action =
+                    LimitAction::parse(one()?).ok_or("expected Reject or ProcessPartial")?;
             }
             "secresponsebodylimit" => self.response_body_limit = number(one()?)?,
             "secresponsebodylimitaction" => {
-                self.response_body_limit_action = LimitAction::parse(one()?).ok_or("expected Reject or ProcessPartial")?;
+                self.response_body_limit_action =
+                    LimitAction::parse(one()?).ok_or("expected Reject or ProcessPartial")?;
             }
             "secresponsebodymimetype" => {
                 if args.is_empty() {
@@ -175,19 +179,28 @@ impl EngineConfig {
 pub fn ignored_reason(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let reason = match lower.as_str() {
-        "secauditengine" | "secauditlog" | "secauditlog2" | "secauditlogdirmode" | "secauditlogfilemode"
-        | "secauditlogformat" | "secauditlogparts" | "secauditlogrelevantstatus" | "secauditlogstoragedir"
+        "secauditengine"
+        | "secauditlog"
+        | "secauditlog2"
+        | "secauditlogdirmode"
+        | "secauditlogfilemode"
+        | "secauditlogformat"
+        | "secauditlogparts"
+        | "secauditlogrelevantstatus"
+        | "secauditlogstoragedir"
         | "secauditlogtype" => "audit logging is done by the embedding filter from the match evidence",
         "secdebuglog" | "secdebugloglevel" => "debug logging is not written to files in a proxy filter",
-        "secdatadir" | "sectmpdir" | "secuploaddir" | "secuploadfilemode" | "secuploadkeepfiles"
+        "secdatadir"
+        | "sectmpdir"
+        | "secuploaddir"
+        | "secuploadfilemode"
+        | "secuploadkeepfiles"
         | "sectmpsaveuploadedfiles" => "no file system storage in a proxy filter: bodies stay in memory",
         "secrequestbodyinmemorylimit" => "bodies are always held in memory up to the body limits",
         "secpcrematchlimit" | "secpcrematchlimitrecursion" => {
             "regexes run on a linear-time engine without backtracking limits"
         }
-        "secunicodemapfile" | "secunicodecodepage" => {
-            "utf8toUnicode / urlDecodeUni use the built-in Unicode mapping"
-        }
+        "secunicodemapfile" | "secunicodecodepage" => "utf8toUnicode / urlDecodeUni use the built-in Unicode mapping",
         "secserversignature" => "the proxy owns the Server header",
         "secstatusengine" => "no status reporting",
         "secconnengine" | "secconnreadstatelimit" | "secconnwritestatelimit" => "connection limits belong to the proxy",
@@ -195,10 +208,22 @@ pub fn ignored_reason(name: &str) -> Option<&'static str> {
         "seccookieformat" | "seccookiev0separator" => "cookies are parsed as version 0 with `;` separators",
         "secxmlexternalentity" => "external XML entities are never loaded",
         "secinterceptonerror" => "internal errors never intercept",
-        "secchrootdir" | "seccontentinjection" | "secstreaminbodyinspection" | "secstreamoutbodyinspection"
-        | "secdisablebackendcompression" | "secguardianlog" | "sechashengine" | "sechashkey" | "sechashparam"
-        | "sechashmethodrx" | "sechashmethodpm" | "secsensorid" | "secruleperftime" | "secreadstatelimit"
-        | "secwritestatelimit" | "seccachetransformations" => "not applicable to a proxy filter",
+        "secchrootdir"
+        | "seccontentinjection"
+        | "secstreaminbodyinspection"
+        | "secstreamoutbodyinspection"
+        | "secdisablebackendcompression"
+        | "secguardianlog"
+        | "sechashengine"
+        | "sechashkey"
+        | "sechashparam"
+        | "sechashmethodrx"
+        | "sechashmethodpm"
+        | "secsensorid"
+        | "secruleperftime"
+        | "secreadstatelimit"
+        | "secwritestatelimit"
+        | "seccachetransformations" => "not applicable to a proxy filter",
         _ => return None,
     };
     Some(reason)

@@ -47,14 +47,22 @@ pub fn crs_dir() -> PathBuf {
 pub fn crs_files(dir: &Path) -> Result<Vec<PathBuf>, CrsError> {
     let setup = dir.join("crs-setup.conf.example");
     if !setup.is_file() {
-        return Err(CrsError::Missing { dir: dir.to_path_buf(), missing: "crs-setup.conf.example" });
+        return Err(CrsError::Missing {
+            dir: dir.to_path_buf(),
+            missing: "crs-setup.conf.example",
+        });
     }
     let rules_dir = dir.join("rules");
     if !rules_dir.is_dir() {
-        return Err(CrsError::Missing { dir: dir.to_path_buf(), missing: "rules/" });
+        return Err(CrsError::Missing {
+            dir: dir.to_path_buf(),
+            missing: "rules/",
+        });
     }
-    let listing =
-        std::fs::read_dir(&rules_dir).map_err(|source| CrsError::List { dir: rules_dir.clone(), source })?;
+    let listing = std::fs::read_dir(&rules_dir).map_err(|source| CrsError::List {
+        dir: rules_dir.clone(),
+        source,
+    })?;
     let mut rules: Vec<PathBuf> = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "conf"))
@@ -80,7 +88,9 @@ mod tests {
     #[test]
     fn recommended_conf_loads_and_sets_no_engine_mode() {
         let rules = crate::RuleSet::from_str(RECOMMENDED_CONF, "recommended.conf").expect("loads");
-        assert!(!RECOMMENDED_CONF.lines().any(|l| l.trim_start().starts_with("SecRuleEngine")));
+        assert!(!RECOMMENDED_CONF
+            .lines()
+            .any(|l| l.trim_start().starts_with("SecRuleEngine")));
         assert_eq!(rules.stats().sec_rules, 5, "{:?}", rules.stats());
     }
 }

@@ -94,7 +94,11 @@ pub struct LoadError {
 impl LoadError {
     /// Builds an error at `location` without a rule id.
     pub fn new(location: &Location, kind: ErrorKind) -> LoadError {
-        LoadError { location: location.clone(), rule_id: None, kind }
+        LoadError {
+            location: location.clone(),
+            rule_id: None,
+            kind,
+        }
     }
 
     /// Attaches a rule id.

@@ -31,7 +31,12 @@ impl PersistentStore {
         match self.records.get(&id) {
             Some(r) if r.expires_at > now => {
                 let mut r = r.clone();
-                let expired: Vec<Vec<u8>> = r.expiry.iter().filter(|(_, &t)| t <= now).map(|(k, _)| k.clone()).collect();
+                let expired: Vec<Vec<u8>> = r
+                    .expiry
+                    .iter()
+                    .filter(|(_, &t)| t <= now)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for k in expired {
                     r.values.remove(&k);
                     r.expiry.remove(&k);
@@ -49,7 +54,12 @@ impl PersistentStore {
     /// Stores a record back.
     pub fn store(&mut self, collection: &str, key: &[u8], record: StoredRecord) {
         if self.records.len() >= MAX_RECORDS {
-            if let Some(oldest) = self.records.iter().min_by_key(|(_, r)| r.expires_at).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = self
+                .records
+                .iter()
+                .min_by_key(|(_, r)| r.expires_at)
+                .map(|(k, _)| k.clone())
+            {
                 self.records.remove(&oldest);
             }
         }
@@ -74,7 +84,10 @@ mod tests {
     #[test]
     fn records_and_members_expire() {
         let mut store = PersistentStore::default();
-        let mut rec = StoredRecord { expires_at: 100, ..Default::default() };
+        let mut rec = StoredRecord {
+            expires_at: 100,
+            ..Default::default()
+        };
         rec.values.set(b"keep", b"1".to_vec());
         rec.values.set(b"Short", b"1".to_vec());
         rec.expiry.insert(b"short".to_vec(), 50);

@@ -37,7 +37,13 @@ pub struct DefaultAction {
 impl Default for DefaultAction {
     /// ModSecurity's built-in `SecDefaultAction "phase:2,log,auditlog,pass"`.
     fn default() -> Self {
-        DefaultAction { transforms: Vec::new(), disruptive: Disruptive::Pass, status: None, log: true, auditlog: true }
+        DefaultAction {
+            transforms: Vec::new(),
+            disruptive: Disruptive::Pass,
+            status: None,
+            log: true,
+            auditlog: true,
+        }
     }
 }
 
@@ -77,7 +83,9 @@ pub struct RuleSet {
 
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleSet").field("stats", &self.inner.stats).finish_non_exhaustive()
+        f.debug_struct("RuleSet")
+            .field("stats", &self.inner.stats)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,7 +125,11 @@ impl RuleSet {
 
     /// Finds a rule by id.
     pub fn rule(&self, id: u64) -> Option<&Rule> {
-        self.inner.phases.iter().flatten().find(|r| r.id == id && r.marker().is_none())
+        self.inner
+            .phases
+            .iter()
+            .flatten()
+            .find(|r| r.id == id && r.marker().is_none())
     }
 
     /// Counts of loaded rules.
@@ -153,7 +165,10 @@ impl RuleSetBuilder {
 
     /// Adds SecLang text named `origin`.
     pub fn add_str(mut self, text: &str, origin: &str) -> Self {
-        self.sources.push(Source::Text { text: text.to_string(), origin: origin.to_string() });
+        self.sources.push(Source::Text {
+            text: text.to_string(),
+            origin: origin.to_string(),
+        });
         self
     }
 
@@ -221,7 +236,13 @@ impl Compiler {
     fn directive(&mut self, d: &Directive) -> Result<(), LoadError> {
         let lower = d.name.to_ascii_lowercase();
         if !self.open_chain.is_empty() && lower != "secrule" {
-            return Err(err(d, ErrorKind::Rule(format!("{} inside an unfinished chain (the previous rule has `chain`)", d.name))));
+            return Err(err(
+                d,
+                ErrorKind::Rule(format!(
+                    "{} inside an unfinished chain (the previous rule has `chain`)",
+                    d.name
+                )),
+            ));
         }
         match lower.as_str() {
             "secrule" => return self.sec_rule(d),
@@ -237,7 +258,11 @@ impl Compiler {
                 let [v] = d.args.as_slice() else {
                     return Err(self.value_err(d, "takes one argument".into()));
                 };
-                let u = if lower == "secruleremovebytag" { Update::RemoveByTag(v.clone()) } else { Update::RemoveByMsg(v.clone()) };
+                let u = if lower == "secruleremovebytag" {
+                    Update::RemoveByTag(v.clone())
+                } else {
+                    Update::RemoveByMsg(v.clone())
+                };
                 self.updates.push((d.location.clone(), u));
                 return Ok(());
             }
@@ -245,15 +270,25 @@ impl Compiler {
                 let (who, targets, replaced) = match d.args.as_slice() {
                     [a, b] => (a, b, None),
                     [a, b, c] => (a, b, Some(c)),
-                    _ => return Err(self.value_err(d, "takes a rule id (or tag), targets and optionally a replaced target".into())),
+                    _ => {
+                        return Err(self.value_err(
+                            d,
+                            "takes a rule id (or tag), targets and optionally a replaced target".into(),
+                        ))
+                    }
                 };
                 let parse = |t: &str| {
-                    variable::parse_targets(t).map_err(|(v, r)| err(d, ErrorKind::InvalidVariable { variable: v, reason: r }))
+                    variable::parse_targets(t)
+                        .map_err(|(v, r)| err(d, ErrorKind::InvalidVariable { variable: v, reason: r }))
                 };
                 let targets = parse(targets)?;
                 let replaced = replaced.map(|r| parse(r)).transpose()?;
                 let u = if lower == "secruleupdatetargetbyid" {
-                    Update::TargetById(IdRange::parse_list(who).map_err(|r| self.value_err(d, r))?, targets, replaced)
+                    Update::TargetById(
+                        IdRange::parse_list(who).map_err(|r| self.value_err(d, r))?,
+                        targets,
+                        replaced,
+                    )
                 } else {
                     Update::TargetByTag(who.clone(), targets, replaced)
                 };
@@ -279,34 +314,56 @@ impl Compiler {
             Err(reason) => return Err(self.value_err(d, reason)),
         }
         if let Some(reason) = config::ignored_reason(&d.name) {
-            self.warnings.push(LoadWarning { location: d.location.clone(), directive: d.name.clone(), reason: reason.to_string() });
+            self.warnings.push(LoadWarning {
+                location: d.location.clone(),
+                directive: d.name.clone(),
+                reason: reason.to_string(),
+            });
             return Ok(());
         }
         Err(err(d, ErrorKind::UnknownDirective(d.name.clone())))
     }
 
     fn value_err(&self, d: &Directive, reason: String) -> LoadError {
-        err(d, ErrorKind::InvalidValue { directive: d.name.clone(), reason })
+        err(
+            d,
+            ErrorKind::InvalidValue {
+                directive: d.name.clone(),
+                reason,
+            },
+        )
     }
 
     fn sec_rule(&mut self, d: &Directive) -> Result<(), LoadError> {
         let (targets_text, operator_text, actions_text) = match d.args.as_slice() {
             [t, o] => (t, o, ""),
             [t, o, a] => (t, o, a.as_str()),
-            _ => return Err(err(d, ErrorKind::Syntax("SecRule takes VARIABLES \"OPERATOR\" [\"ACTIONS\"]".into()))),
+            _ => {
+                return Err(err(
+                    d,
+                    ErrorKind::Syntax("SecRule takes VARIABLES \"OPERATOR\" [\"ACTIONS\"]".into()),
+                ))
+            }
         };
         let actions = parse_actions(d, actions_text)?;
         let id = actions.id;
-        let targets = variable::parse_targets(targets_text)
-            .map_err(|(v, r)| {
-                let kind = if r == "unknown variable" { ErrorKind::UnknownVariable(v) } else { ErrorKind::InvalidVariable { variable: v, reason: r } };
-                err(d, kind).with_rule(id)
-            })?;
+        let targets = variable::parse_targets(targets_text).map_err(|(v, r)| {
+            let kind = if r == "unknown variable" {
+                ErrorKind::UnknownVariable(v)
+            } else {
+                ErrorKind::InvalidVariable { variable: v, reason: r }
+            };
+            err(d, kind).with_rule(id)
+        })?;
         if targets.targets.is_empty() {
             return Err(err(d, ErrorKind::Syntax("SecRule has no variable to inspect".into())).with_rule(id));
         }
         let (operator, negated) = compile_operator(d, operator_text).map_err(|e| e.with_rule(id))?;
-        let kind = RuleKind::Rule { targets, operator, negated };
+        let kind = RuleKind::Rule {
+            targets,
+            operator,
+            negated,
+        };
         self.stats.sec_rules += 1;
         self.add_rule(d, kind, operator_text.clone(), actions)
     }
@@ -351,24 +408,56 @@ impl Compiler {
 
     fn sec_default_action(&mut self, d: &Directive) -> Result<(), LoadError> {
         let [actions_text] = d.args.as_slice() else {
-            return Err(err(d, ErrorKind::Syntax("SecDefaultAction takes one action list".into())));
+            return Err(err(
+                d,
+                ErrorKind::Syntax("SecDefaultAction takes one action list".into()),
+            ));
         };
         let raw = split_actions(actions_text).map_err(|r| err(d, ErrorKind::Syntax(r)))?;
         for a in &raw {
-            let allowed = ["phase", "t", "log", "nolog", "auditlog", "noauditlog", "pass", "deny", "drop", "block", "allow", "redirect", "status"];
+            let allowed = [
+                "phase",
+                "t",
+                "log",
+                "nolog",
+                "auditlog",
+                "noauditlog",
+                "pass",
+                "deny",
+                "drop",
+                "block",
+                "allow",
+                "redirect",
+                "status",
+            ];
             if !allowed.iter().any(|n| n.eq_ignore_ascii_case(&a.name)) {
-                return Err(err(d, ErrorKind::InvalidAction { action: a.name.clone(), reason: "not allowed in SecDefaultAction".into() }));
+                return Err(err(
+                    d,
+                    ErrorKind::InvalidAction {
+                        action: a.name.clone(),
+                        reason: "not allowed in SecDefaultAction".into(),
+                    },
+                ));
             }
         }
         let list = ActionList::parse(&raw).map_err(|e| action_err(d, e))?;
         let phase = list.phase.unwrap_or(2);
         let disruptive = match list.disruptive.clone() {
             Some(Disruptive::Block) => {
-                return Err(err(d, ErrorKind::InvalidAction { action: "block".into(), reason: "SecDefaultAction needs a concrete disruptive action".into() }))
+                return Err(err(
+                    d,
+                    ErrorKind::InvalidAction {
+                        action: "block".into(),
+                        reason: "SecDefaultAction needs a concrete disruptive action".into(),
+                    },
+                ))
             }
             Some(x) => x,
             None => {
-                return Err(err(d, ErrorKind::Rule("SecDefaultAction must name a disruptive action".into())));
+                return Err(err(
+                    d,
+                    ErrorKind::Rule("SecDefaultAction must name a disruptive action".into()),
+                ));
             }
         };
         self.defaults[usize::from(phase - 1)] = DefaultAction {
@@ -381,7 +470,13 @@ impl Compiler {
         Ok(())
     }
 
-    fn add_rule(&mut self, d: &Directive, kind: RuleKind, operator_text: String, actions: ActionList) -> Result<(), LoadError> {
+    fn add_rule(
+        &mut self,
+        d: &Directive,
+        kind: RuleKind,
+        operator_text: String,
+        actions: ActionList,
+    ) -> Result<(), LoadError> {
         let is_link = !self.open_chain.is_empty();
         let id = actions.id;
         if is_link {
@@ -404,7 +499,12 @@ impl Compiler {
         let transforms = if actions.transforms_reset {
             actions.transforms.clone()
         } else {
-            default.transforms.iter().chain(actions.transforms.iter()).copied().collect()
+            default
+                .transforms
+                .iter()
+                .chain(actions.transforms.iter())
+                .copied()
+                .collect()
         };
         // As libmodsecurity v3 does: the phase default's disruptive action only acts through
         // `block`; a rule without a disruptive action passes.
@@ -416,7 +516,7 @@ impl Compiler {
             operator_text,
             transforms,
             transforms_id: 0,
-                prefilter_slot: None,
+            prefilter_slot: None,
             disruptive,
             log: actions.log.unwrap_or(default.log),
             auditlog: actions.auditlog.unwrap_or(default.auditlog),
@@ -446,8 +546,11 @@ impl Compiler {
 
     fn finish(mut self) -> Result<RuleSet, LoadError> {
         if let Some(open) = self.open_chain.first() {
-            return Err(LoadError::new(&open.location, ErrorKind::Rule("the last rule has `chain` but no rule follows".into()))
-                .with_rule(Some(open.id)));
+            return Err(LoadError::new(
+                &open.location,
+                ErrorKind::Rule("the last rule has `chain` but no rule follows".into()),
+            )
+            .with_rule(Some(open.id)));
         }
         for (location, update) in std::mem::take(&mut self.updates) {
             self.apply_update(&location, update)?;
@@ -480,8 +583,11 @@ impl Compiler {
             for r in phase {
                 if let Some(m) = &r.actions.skip_after {
                     if !markers.contains(m.as_str()) {
-                        return Err(LoadError::new(&r.location, ErrorKind::Rule(format!("skipAfter:{m} names no SecMarker")))
-                            .with_rule(Some(r.id)));
+                        return Err(LoadError::new(
+                            &r.location,
+                            ErrorKind::Rule(format!("skipAfter:{m} names no SecMarker")),
+                        )
+                        .with_rule(Some(r.id)));
                     }
                 }
             }
@@ -508,21 +614,41 @@ impl Compiler {
                 }
             }
             Update::TargetById(ranges, targets, replaced) => {
-                for rule in self.phases.iter_mut().flatten().filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id))) {
+                for rule in self
+                    .phases
+                    .iter_mut()
+                    .flatten()
+                    .filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id)))
+                {
                     update_targets(rule, &targets, replaced.as_ref());
                 }
             }
             Update::TargetByTag(tag, targets, replaced) => {
-                for rule in self.phases.iter_mut().flatten().filter(|r| r.actions.tags.contains(&tag)) {
+                for rule in self
+                    .phases
+                    .iter_mut()
+                    .flatten()
+                    .filter(|r| r.actions.tags.contains(&tag))
+                {
                     update_targets(rule, &targets, replaced.as_ref());
                 }
             }
             Update::ActionById(ranges, raw) => {
                 for i in 0..5 {
                     let default = self.defaults[i].clone();
-                    for rule in self.phases[i].iter_mut().filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id))) {
+                    for rule in self.phases[i]
+                        .iter_mut()
+                        .filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id)))
+                    {
                         update_actions(rule, &raw, &default).map_err(|e| {
-                            LoadError::new(location, ErrorKind::InvalidAction { action: e.0, reason: e.1 }).with_rule(Some(rule.id))
+                            LoadError::new(
+                                location,
+                                ErrorKind::InvalidAction {
+                                    action: e.0,
+                                    reason: e.1,
+                                },
+                            )
+                            .with_rule(Some(rule.id))
                         })?;
                     }
                 }
@@ -548,11 +674,16 @@ fn assign_transform_ids(phases: &mut [Vec<Rule>; 5]) {
 }
 
 fn update_targets(rule: &mut Rule, targets: &variable::Targets, replaced: Option<&variable::Targets>) {
-    let RuleKind::Rule { targets: current, .. } = &mut rule.kind else { return };
+    let RuleKind::Rule { targets: current, .. } = &mut rule.kind else {
+        return;
+    };
     if let Some(replaced) = replaced {
         // Three-argument form: the new target replaces the named one.
         current.targets.retain(|t: &Target| {
-            !replaced.targets.iter().any(|r| r.variable == t.variable && r.count == t.count && r.selector.same_as(&t.selector))
+            !replaced
+                .targets
+                .iter()
+                .any(|r| r.variable == t.variable && r.count == t.count && r.selector.same_as(&t.selector))
         });
     }
     current.targets.extend(targets.targets.iter().cloned());
@@ -574,7 +705,10 @@ fn update_actions(rule: &mut Rule, raw: &[RawAction], default: &DefaultAction) -
         update.apply(a).map_err(|e| (e.0, e.1))?;
     }
     if update.id.is_some() || update.phase.is_some() || update.chain {
-        return Err(("SecRuleUpdateActionById".into(), "cannot change id, phase or chain".into()));
+        return Err((
+            "SecRuleUpdateActionById".into(),
+            "cannot change id, phase or chain".into(),
+        ));
     }
     let a = &mut rule.actions;
     // Only the actions the update names replace the rule's own.
@@ -606,7 +740,10 @@ fn update_actions(rule: &mut Rule, raw: &[RawAction], default: &DefaultAction) -
 fn action_err(d: &Directive, (action, reason, unknown): (String, String, bool)) -> LoadError {
     if unknown {
         if action == "t" {
-            return err(d, ErrorKind::UnknownTransformation(reason.trim_start_matches("unknown transformation ").to_string()));
+            return err(
+                d,
+                ErrorKind::UnknownTransformation(reason.trim_start_matches("unknown transformation ").to_string()),
+            );
         }
         return err(d, ErrorKind::UnknownAction(action));
     }
@@ -616,7 +753,11 @@ fn action_err(d: &Directive, (action, reason, unknown): (String, String, bool)) 
 fn parse_actions(d: &Directive, text: &str) -> Result<ActionList, LoadError> {
     let raw = split_actions(text).map_err(|r| err(d, ErrorKind::Syntax(r)))?;
     // Find the id first so every later error names the rule.
-    let id = raw.iter().find(|a| a.name.eq_ignore_ascii_case("id")).and_then(|a| a.value.as_deref()).and_then(|v| v.trim().parse().ok());
+    let id = raw
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case("id"))
+        .and_then(|a| a.value.as_deref())
+        .and_then(|v| v.trim().parse().ok());
     ActionList::parse(&raw).map_err(|e| action_err(d, e).with_rule(id))
 }
 
@@ -635,7 +776,11 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
     };
     // Struct update keeps this compiling if the operator module adds settings.
     #[allow(clippy::needless_update)]
-    let env = CompileEnv { base_dir: d.base_dir.clone(), files: d.files.clone(), ..CompileEnv::default() };
+    let env = CompileEnv {
+        base_dir: d.base_dir.clone(),
+        files: d.files.clone(),
+        ..CompileEnv::default()
+    };
     let op = Operator::compile(name, arg, &env).map_err(|e| err(d, ErrorKind::Operator(e.to_string())))?;
     Ok((op, negated))
 }

@@ -222,8 +222,8 @@ pub fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
             Some(i) => (&rest[..i], Some(&rest[i + 1..])),
             None => (rest, None),
         };
-        let variable = Variable::from_name(name.trim())
-            .ok_or_else(|| (item.to_string(), "unknown variable".to_string()))?;
+        let variable =
+            Variable::from_name(name.trim()).ok_or_else(|| (item.to_string(), "unknown variable".to_string()))?;
         let selector = match selector_text {
             None => Selector::All,
             Some(sel) => {
@@ -236,7 +236,11 @@ pub fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
         if negate {
             out.exclusions.push(Exclusion { variable, selector });
         } else {
-            out.targets.push(Target { variable, selector, count });
+            out.targets.push(Target {
+                variable,
+                selector,
+                count,
+            });
         }
     }
     Ok(out)
@@ -245,7 +249,11 @@ pub fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
 /// Parses the text after `VAR:` into a selector.
 pub fn parse_selector(variable: Variable, sel: &str) -> Result<Selector, String> {
     let sel = sel.trim();
-    let sel = if sel.len() >= 2 && sel.starts_with('\'') && sel.ends_with('\'') { &sel[1..sel.len() - 1] } else { sel };
+    let sel = if sel.len() >= 2 && sel.starts_with('\'') && sel.ends_with('\'') {
+        &sel[1..sel.len() - 1]
+    } else {
+        sel
+    };
     if variable == Variable::Xml {
         // The XML processor answers the XPath forms CRS uses; others are refused at load
         // rather than silently matching nothing.
@@ -338,7 +346,8 @@ mod tests {
 
     #[test]
     fn parses_selectors_counts_and_exclusions() {
-        let t = parse_targets("ARGS|!ARGS:Foo|&TX:x|REQUEST_COOKIES:/^a|b$/|XML:/*|REQUEST_HEADERS:User-Agent").unwrap();
+        let t =
+            parse_targets("ARGS|!ARGS:Foo|&TX:x|REQUEST_COOKIES:/^a|b$/|XML:/*|REQUEST_HEADERS:User-Agent").unwrap();
         assert_eq!(t.targets.len(), 5);
         assert_eq!(t.exclusions.len(), 1);
         assert!(matches!(&t.exclusions[0].selector, Selector::Key(k) if k == "foo"));

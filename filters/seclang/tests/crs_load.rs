@@ -21,7 +21,11 @@ fn load_crs() -> RuleSet {
         dir.display()
     );
     let setup = dir.join("crs-setup.conf.example");
-    let text = format!("SecRuleEngine On\nInclude {}\nInclude {}/rules/*.conf\n", setup.display(), dir.display());
+    let text = format!(
+        "SecRuleEngine On\nInclude {}\nInclude {}/rules/*.conf\n",
+        setup.display(),
+        dir.display()
+    );
     match RuleSet::builder().add_str(&text, "crs-main.conf").build() {
         Ok(r) => r,
         Err(e) => panic!("CRS failed to load: {e}"),
@@ -54,7 +58,10 @@ fn crs_update_target_exclusions_are_applied() {
     let rule = rules.rule(942550).expect("942550 loaded");
     match &rule.kind {
         meshward_seclang::rule::RuleKind::Rule { targets, .. } => {
-            assert!(targets.exclusions.iter().any(|e| e.excludes(meshward_seclang::variable::Variable::RequestCookies, b"_ga_ABC")));
+            assert!(targets
+                .exclusions
+                .iter()
+                .any(|e| e.excludes(meshward_seclang::variable::Variable::RequestCookies, b"_ga_ABC")));
         }
         other => panic!("unexpected kind {other:?}"),
     }
@@ -125,8 +132,14 @@ fn crs_request(rules: &RuleSet, uri: &str, headers: &[(&str, &str)]) -> meshward
 
 const BROWSER: &[(&str, &str)] = &[
     ("Host", "localhost"),
-    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-    ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    (
+        "User-Agent",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    ),
+    (
+        "Accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ),
     ("Accept-Language", "en-US,en;q=0.5"),
     ("Accept-Encoding", "gzip, deflate"),
     ("Connection", "keep-alive"),

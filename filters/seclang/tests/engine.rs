@@ -26,7 +26,13 @@ fn run(rules: &RuleSet, uri: &str, method: &str, headers: &[(&str, &str)], body:
 }
 
 fn run_get(rules: &RuleSet, uri: &str) -> Transaction {
-    run(rules, uri, "GET", &[("Host", "example.com"), ("User-Agent", "test/1.0")], b"")
+    run(
+        rules,
+        uri,
+        "GET",
+        &[("Host", "example.com"), ("User-Agent", "test/1.0")],
+        b"",
+    )
 }
 
 fn txv(tx: &Transaction, name: &str) -> String {
@@ -107,12 +113,14 @@ fn block_uses_the_phase_default_action() {
     let iv = tx.intervention().expect("blocked");
     assert_eq!((iv.rule_id, iv.status), (5, 406));
     // CRS-style default: block means pass.
-    let rules = load("SecRuleEngine On\nSecDefaultAction \"phase:2,log,auditlog,pass\"\nSecAction \"id:5,phase:2,block\"");
+    let rules =
+        load("SecRuleEngine On\nSecDefaultAction \"phase:2,log,auditlog,pass\"\nSecAction \"id:5,phase:2,block\"");
     let tx = run_get(&rules, "/");
     assert!(tx.intervention().is_none());
     assert_eq!(tx.matched_rules()[0].disruptive, "block");
     // libmodsecurity v3: without `block` the default's disruptive action does not apply.
-    let rules = load("SecRuleEngine On\nSecDefaultAction \"phase:2,log,auditlog,deny\"\nSecAction \"id:5,phase:2,log\"");
+    let rules =
+        load("SecRuleEngine On\nSecDefaultAction \"phase:2,log,auditlog,deny\"\nSecAction \"id:5,phase:2,log\"");
     let tx = run_get(&rules, "/");
     assert!(tx.intervention().is_none());
     assert_eq!(tx.matched_rules().len(), 1);
@@ -200,7 +208,11 @@ SecAction "id:53,phase:1,pass,nolog,setvar:tx.host=%{request_headers.host},setva
         &rules,
         "/dir/p%61ge.php?a%20b=c+d%zz#frag",
         "GET",
-        &[("Host", "example.com:8080"), ("User-Agent", "Mozilla"), ("Cookie", "sid=abc; theme=dark")],
+        &[
+            ("Host", "example.com:8080"),
+            ("User-Agent", "Mozilla"),
+            ("Cookie", "sid=abc; theme=dark"),
+        ],
         b"",
     );
     assert_eq!(txv(&tx, "filename"), "/dir/page.php");
@@ -253,7 +265,13 @@ SecRule ARGS:user "@unconditionalMatch" "id:64,phase:1,pass,nolog,setvar:tx.phas
 #[test]
 fn request_body_access_off_keeps_body_out() {
     let rules = load(r#"SecRule ARGS_POST "@unconditionalMatch" "id:60,phase:2,pass,nolog,setvar:tx.seen=1""#);
-    let tx = run(&rules, "/", "POST", &[("Content-Type", "application/x-www-form-urlencoded")], b"a=1");
+    let tx = run(
+        &rules,
+        "/",
+        "POST",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"a=1",
+    );
     assert!(tx.tx_var("seen").is_none());
 }
 
@@ -414,18 +432,78 @@ type ErrorCase = (&'static str, fn(&ErrorKind) -> bool, usize, Option<u64>);
 fn errors_carry_file_line_and_rule() {
     let cases: &[ErrorCase] = &[
         ("SecFoo On", |k| matches!(k, ErrorKind::UnknownDirective(_)), 1, None),
-        ("\n\nSecAction \"id:9,frobnicate\"", |k| matches!(k, ErrorKind::UnknownAction(a) if a == "frobnicate"), 3, Some(9)),
-        ("SecRule ARGZ \"@unconditionalMatch\" \"id:8\"", |k| matches!(k, ErrorKind::UnknownVariable(_)), 1, Some(8)),
-        ("SecRule ARGS \"@noSuchOp x\" \"id:7\"", |k| matches!(k, ErrorKind::Operator(_)), 1, Some(7)),
-        ("SecAction \"id:6,t:noSuchT\"", |k| matches!(k, ErrorKind::UnknownTransformation(t) if t == "noSuchT"), 1, Some(6)),
-        ("SecAction \"phase:1,pass\"", |k| matches!(k, ErrorKind::Rule(_)), 1, None),
-        ("SecAction \"id:1\"\nSecAction \"id:1\"", |k| matches!(k, ErrorKind::DuplicateId(1)), 2, Some(1)),
-        ("SecRule ARGS \"@unconditionalMatch\" \"id:2,chain\"", |k| matches!(k, ErrorKind::Rule(_)), 1, Some(2)),
-        ("SecAction \"id:3,skipAfter:NOWHERE\"", |k| matches!(k, ErrorKind::Rule(_)), 1, Some(3)),
-        ("SecRuleEngine Maybe", |k| matches!(k, ErrorKind::InvalidValue { .. }), 1, None),
-        ("SecAction \"id:4,phase:9\"", |k| matches!(k, ErrorKind::InvalidAction { .. }), 1, Some(4)),
-        ("SecRule ARGS \"@unconditionalMatch\" \"id:5", |k| matches!(k, ErrorKind::Syntax(_)), 1, None),
-        ("SecRule ARGS \"@unconditionalMatch\" \"id:5,chain\"\nSecAction \"id:6\"", |k| matches!(k, ErrorKind::Rule(_)), 2, None),
+        (
+            "\n\nSecAction \"id:9,frobnicate\"",
+            |k| matches!(k, ErrorKind::UnknownAction(a) if a == "frobnicate"),
+            3,
+            Some(9),
+        ),
+        (
+            "SecRule ARGZ \"@unconditionalMatch\" \"id:8\"",
+            |k| matches!(k, ErrorKind::UnknownVariable(_)),
+            1,
+            Some(8),
+        ),
+        (
+            "SecRule ARGS \"@noSuchOp x\" \"id:7\"",
+            |k| matches!(k, ErrorKind::Operator(_)),
+            1,
+            Some(7),
+        ),
+        (
+            "SecAction \"id:6,t:noSuchT\"",
+            |k| matches!(k, ErrorKind::UnknownTransformation(t) if t == "noSuchT"),
+            1,
+            Some(6),
+        ),
+        (
+            "SecAction \"phase:1,pass\"",
+            |k| matches!(k, ErrorKind::Rule(_)),
+            1,
+            None,
+        ),
+        (
+            "SecAction \"id:1\"\nSecAction \"id:1\"",
+            |k| matches!(k, ErrorKind::DuplicateId(1)),
+            2,
+            Some(1),
+        ),
+        (
+            "SecRule ARGS \"@unconditionalMatch\" \"id:2,chain\"",
+            |k| matches!(k, ErrorKind::Rule(_)),
+            1,
+            Some(2),
+        ),
+        (
+            "SecAction \"id:3,skipAfter:NOWHERE\"",
+            |k| matches!(k, ErrorKind::Rule(_)),
+            1,
+            Some(3),
+        ),
+        (
+            "SecRuleEngine Maybe",
+            |k| matches!(k, ErrorKind::InvalidValue { .. }),
+            1,
+            None,
+        ),
+        (
+            "SecAction \"id:4,phase:9\"",
+            |k| matches!(k, ErrorKind::InvalidAction { .. }),
+            1,
+            Some(4),
+        ),
+        (
+            "SecRule ARGS \"@unconditionalMatch\" \"id:5",
+            |k| matches!(k, ErrorKind::Syntax(_)),
+            1,
+            None,
+        ),
+        (
+            "SecRule ARGS \"@unconditionalMatch\" \"id:5,chain\"\nSecAction \"id:6\"",
+            |k| matches!(k, ErrorKind::Rule(_)),
+            2,
+            None,
+        ),
     ];
     for (text, check, line, id) in cases {
         let e = RuleSet::from_str(text, "bad.conf").expect_err(text);
@@ -452,7 +530,14 @@ fn config_directives() {
     let c = rules.config();
     assert_eq!(c.rule_engine, EngineMode::On);
     assert!(c.request_body_access && c.response_body_access);
-    assert_eq!((c.request_body_limit, c.request_body_no_files_limit, c.response_body_limit), (100, 50, 10));
+    assert_eq!(
+        (
+            c.request_body_limit,
+            c.request_body_no_files_limit,
+            c.response_body_limit
+        ),
+        (100, 50, 10)
+    );
     assert!(c.response_body_mime_types.contains(&"application/json".to_string()));
     assert_eq!(c.argument_separator, b';');
     assert_eq!(c.collection_timeout, 60);
@@ -468,11 +553,27 @@ fn include_files_and_globs_relative_to_includer() {
     let dir = std::env::temp_dir().join(format!("meshward-seclang-include-{}", std::process::id()));
     let sub = dir.join("rules");
     std::fs::create_dir_all(&sub).unwrap();
-    std::fs::write(dir.join("main.conf"), "SecRuleEngine On\nInclude rules/*.conf\nInclude \"extra.conf\"\n").unwrap();
-    std::fs::write(sub.join("a.conf"), "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.order=a\"\n").unwrap();
-    std::fs::write(sub.join("b.conf"), "SecAction \"id:2,phase:1,pass,nolog,setvar:tx.order=%{tx.order}b\"\n").unwrap();
+    std::fs::write(
+        dir.join("main.conf"),
+        "SecRuleEngine On\nInclude rules/*.conf\nInclude \"extra.conf\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("a.conf"),
+        "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.order=a\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("b.conf"),
+        "SecAction \"id:2,phase:1,pass,nolog,setvar:tx.order=%{tx.order}b\"\n",
+    )
+    .unwrap();
     std::fs::write(sub.join("c.conf.example"), "SecBogus\n").unwrap();
-    std::fs::write(dir.join("extra.conf"), "SecAction \"id:3,phase:1,pass,nolog,\\\n  setvar:tx.order=%{tx.order}x\"\n").unwrap();
+    std::fs::write(
+        dir.join("extra.conf"),
+        "SecAction \"id:3,phase:1,pass,nolog,\\\n  setvar:tx.order=%{tx.order}x\"\n",
+    )
+    .unwrap();
     let rules = RuleSet::from_file(dir.join("main.conf")).unwrap();
     let tx = run_get(&rules, "/");
     assert_eq!(txv(&tx, "order"), "abx");
@@ -484,13 +585,13 @@ fn include_files_and_globs_relative_to_includer() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-
 #[test]
 fn drop_and_redirect_interventions() {
     let rules = load("SecRuleEngine On\nSecAction \"id:1,phase:1,drop\"");
     let iv = run_get(&rules, "/").intervention().cloned().expect("drop");
     assert_eq!(iv.action, InterventionAction::Drop);
-    let rules = load("SecRuleEngine On\nSecAction \"id:1,phase:1,redirect:https://example.org/denied?u=%{REQUEST_FILENAME}\"");
+    let rules =
+        load("SecRuleEngine On\nSecAction \"id:1,phase:1,redirect:https://example.org/denied?u=%{REQUEST_FILENAME}\"");
     let iv = run_get(&rules, "/x").intervention().cloned().expect("redirect");
     assert_eq!(iv.action, InterventionAction::Redirect);
     assert_eq!(iv.status, 302);
@@ -561,7 +662,13 @@ SecAction "id:2,phase:1,pass,nolog,ctl:requestBodyAccess=On"
 SecRule ARGS_POST:p "@unconditionalMatch" "id:3,phase:2,pass,nolog,setvar:tx.p=%{MATCHED_VAR}"
 "#,
     );
-    let tx = run(&rules, "/?a=1&b=2", "POST", &[("Content-Type", "application/x-www-form-urlencoded")], b"p=3");
+    let tx = run(
+        &rules,
+        "/?a=1&b=2",
+        "POST",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"p=3",
+    );
     // a and p, not b.
     assert_eq!(txv(&tx, "n"), "2");
     assert_eq!(txv(&tx, "p"), "3");
@@ -644,7 +751,9 @@ fn rule_sets_are_shared_and_transactions_movable() {
         "SecAction \"id:1,phase:1,pass,nolog,initcol:global=g\"\nSecAction \"id:2,phase:1,pass,nolog,setvar:global.n=+1,setvar:tx.n=%{global.n}\"",
     );
     let clone = rules.clone();
-    let t1 = std::thread::spawn(move || run_get(&clone, "/").tx_var("n")).join().unwrap();
+    let t1 = std::thread::spawn(move || run_get(&clone, "/").tx_var("n"))
+        .join()
+        .unwrap();
     assert!(t1.is_some());
     assert_eq!(txv(&run_get(&rules, "/"), "n"), "2");
 }

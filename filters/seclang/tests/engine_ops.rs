@@ -58,9 +58,8 @@ fn negated_operator() {
 
 #[test]
 fn multi_match_tests_every_transformation_stage() {
-    let text = |mm: &str| {
-        format!(r#"SecRule ARGS:a "@rx <script" "id:1,phase:2,pass,t:none,t:urlDecode{mm},setvar:tx.n=+1""#)
-    };
+    let text =
+        |mm: &str| format!(r#"SecRule ARGS:a "@rx <script" "id:1,phase:2,pass,t:none,t:urlDecode{mm},setvar:tx.n=+1""#);
     // ARGS value `<script%3E`: matches raw and again after urlDecode changed it.
     let tx = get(&load(&text(",multiMatch")), "/?a=%3Cscript%253E");
     assert_eq!(txv(&tx, "n").as_deref(), Some("2"));
@@ -107,11 +106,23 @@ SecRule REQBODY_PROCESSOR "@streq JSON" "id:3,phase:2,pass,setvar:tx.proc=1"
 SecRule REQBODY_ERROR "!@eq 0" "id:4,phase:2,pass,setvar:tx.err=%{REQBODY_ERROR_MSG}"
 "#,
     );
-    let tx = run(&rules, "POST", "/api", &[("Content-Type", "application/json")], br#"{"user":{"name":"bob"}}"#);
+    let tx = run(
+        &rules,
+        "POST",
+        "/api",
+        &[("Content-Type", "application/json")],
+        br#"{"user":{"name":"bob"}}"#,
+    );
     assert_eq!(txv(&tx, "name").as_deref(), Some("bob"));
     assert_eq!(txv(&tx, "proc").as_deref(), Some("1"));
     assert_eq!(txv(&tx, "err"), None);
-    let tx = run(&rules, "POST", "/api", &[("Content-Type", "application/json")], br#"{"user":"#);
+    let tx = run(
+        &rules,
+        "POST",
+        "/api",
+        &[("Content-Type", "application/json")],
+        br#"{"user":"#,
+    );
     assert!(txv(&tx, "err").is_some_and(|m| m.starts_with("JSON parsing error")));
 }
 
@@ -128,7 +139,13 @@ SecRule REQBODY_PROCESSOR "@streq MULTIPART" "id:5,phase:1,pass,setvar:tx.early=
 "#,
     );
     let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nnice\r\n--XyZ\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"cat.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n--XyZ--\r\n";
-    let tx = run(&rules, "POST", "/up", &[("Content-Type", "multipart/form-data; boundary=XyZ")], body);
+    let tx = run(
+        &rules,
+        "POST",
+        "/up",
+        &[("Content-Type", "multipart/form-data; boundary=XyZ")],
+        body,
+    );
     assert_eq!(txv(&tx, "comment").as_deref(), Some("nice"));
     assert_eq!(txv(&tx, "file").as_deref(), Some("cat.png"));
     assert_eq!(txv(&tx, "field").as_deref(), Some("upload"));
@@ -147,7 +164,13 @@ SecRule XML:/* "@rx secret" "id:2,phase:2,pass,setvar:tx.text=1"
 SecRule XML://@* "@streq admin" "id:3,phase:2,pass,setvar:tx.attr=1"
 "#,
     );
-    let tx = run(&rules, "POST", "/x", &[("Content-Type", "text/xml")], br#"<a role="admin"><b>top secret</b></a>"#);
+    let tx = run(
+        &rules,
+        "POST",
+        "/x",
+        &[("Content-Type", "text/xml")],
+        br#"<a role="admin"><b>top secret</b></a>"#,
+    );
     assert_eq!(txv(&tx, "text").as_deref(), Some("1"));
     assert_eq!(txv(&tx, "attr").as_deref(), Some("1"));
 }
@@ -168,8 +191,15 @@ SecRule TX:BLOCKING_INBOUND_ANOMALY_SCORE "@ge %{tx.inbound_anomaly_score_thresh
     let iv = tx.intervention().expect("blocked");
     assert_eq!((iv.rule_id, iv.status), (949110, 403));
     assert_eq!(iv.log, "Inbound Anomaly Score Exceeded (Total Score: 5)");
-    let m = tx.matched_rules().iter().find(|m| m.id == 942999).expect("942999 matched");
-    assert_eq!(m.logdata, "Matched Data: UNION SELECT found within ARGS:id: 1 UNION SELECT pass");
+    let m = tx
+        .matched_rules()
+        .iter()
+        .find(|m| m.id == 942999)
+        .expect("942999 matched");
+    assert_eq!(
+        m.logdata,
+        "Matched Data: UNION SELECT found within ARGS:id: 1 UNION SELECT pass"
+    );
     assert_eq!(m.variable, "ARGS:id");
     assert_eq!(m.severity, Some(2));
     let tx = get(&rules, "/?id=42");
@@ -191,10 +221,25 @@ SecRule REQUEST_BODY "@rx ." "id:4,phase:2,pass,setvar:tx.seen=1"
 "#,
     );
     let xml = br#"<a><java.lang.Runtime/></a>"#;
-    assert_eq!(txv(&run(&rules, "POST", "/", &[("Content-Type", "text/xml")], xml), "seen"), None);
-    let forced = run(&rules, "POST", "/", &[("Content-Type", "text/xml"), ("X-Force", "1")], xml);
+    assert_eq!(
+        txv(&run(&rules, "POST", "/", &[("Content-Type", "text/xml")], xml), "seen"),
+        None
+    );
+    let forced = run(
+        &rules,
+        "POST",
+        "/",
+        &[("Content-Type", "text/xml"), ("X-Force", "1")],
+        xml,
+    );
     assert_eq!(txv(&forced, "seen").as_deref(), Some("1"));
-    let json = run(&rules, "POST", "/", &[("Content-Type", "application/json")], br#"{"a":1}"#);
+    let json = run(
+        &rules,
+        "POST",
+        "/",
+        &[("Content-Type", "application/json")],
+        br#"{"a":1}"#,
+    );
     assert_eq!(txv(&json, "seen").as_deref(), Some("1"));
     let plain = run(&rules, "POST", "/", &[("Content-Type", "text/plain")], b"hello");
     assert_eq!(txv(&plain, "seen").as_deref(), Some("1"));

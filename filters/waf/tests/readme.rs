@@ -15,7 +15,11 @@ fn json_block_after<'a>(text: &'a str, heading: &str) -> &'a str {
 fn top_readme_waf_example_loads() {
     let readme = include_str!("../../../README.md");
     let example = json_block_after(readme, "## WAF filter");
-    let loaded = Loaded::load(example.as_bytes())
-        .unwrap_or_else(|e| panic!("README example rejected: {}", meshward_waf::loaded::invalid_configuration_message(&e)));
+    let loaded = Loaded::load(example.as_bytes()).unwrap_or_else(|e| {
+        panic!(
+            "README example rejected: {}",
+            meshward_waf::loaded::invalid_configuration_message(&e)
+        )
+    });
     assert_eq!(loaded.report().sets, 2, "default set plus `admin`");
 }

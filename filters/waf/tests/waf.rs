@@ -442,8 +442,13 @@ fn configuration_errors_fail_configure() {
     for config in cases {
         match builder(config).build() {
             Err(Error::ConfigRejected { logs, .. }) => {
-                let line = logs.iter().find(|l| l.starts_with("error: meshward-waf: invalid configuration: "));
-                logged.push(line.unwrap_or_else(|| panic!("{config}: no error line in {logs:?}")).clone());
+                let line = logs
+                    .iter()
+                    .find(|l| l.starts_with("error: meshward-waf: invalid configuration: "));
+                logged.push(
+                    line.unwrap_or_else(|| panic!("{config}: no error line in {logs:?}"))
+                        .clone(),
+                );
             }
             Err(other) => panic!("{config}: configure should return false, got {other}"),
             Ok(_) => panic!("{config}: configuration accepted"),
@@ -451,8 +456,16 @@ fn configuration_errors_fail_configure() {
     }
     // The log names where and why.
     assert!(logged[5].contains("directives[1]:1"), "{}", logged[5]);
-    assert!(logged[6].contains("directives[1]") && logged[6].contains("SecBogus"), "{}", logged[6]);
-    assert!(logged[8].contains("per_authority.x.example") && logged[8].contains("nope"), "{}", logged[8]);
+    assert!(
+        logged[6].contains("directives[1]") && logged[6].contains("SecBogus"),
+        "{}",
+        logged[6]
+    );
+    assert!(
+        logged[8].contains("per_authority.x.example") && logged[8].contains("nope"),
+        "{}",
+        logged[8]
+    );
     assert!(logged[1].contains("unknown_key"), "{}", logged[1]);
 }
 
@@ -461,9 +474,19 @@ fn configuration_errors_fail_configure() {
 fn unknown_unknown_build_blocks_in_enforce_mode() {
     let dir = wasm_dir().join("../wasm32-unknown-unknown");
     let path = dir.join("meshward_waf.wasm");
-    assert!(path.exists(), "{} is missing: run `cargo xtask wasm --target all`", path.display());
-    let module = host().load(&path).expect("meshward_waf.wasm (unknown-unknown) compiles");
-    let mut p = host().plugin(&module).config(r#"{"mode":"enforce"}"#).build().expect("configures");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask wasm --target all`",
+        path.display()
+    );
+    let module = host()
+        .load(&path)
+        .expect("meshward_waf.wasm (unknown-unknown) compiles");
+    let mut p = host()
+        .plugin(&module)
+        .config(r#"{"mode":"enforce"}"#)
+        .build()
+        .expect("configures");
     let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
     assert_eq!(out.status(), Some(403), "logs: {:#?}", out.logs);
     let clean = p.run(&Request::get("/index.html"), &ok_html()).unwrap();

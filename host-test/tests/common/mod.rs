@@ -63,5 +63,8 @@ pub fn status_of(lines: &[serde_json::Value], label: &str) -> String {
 
 /// Builds a probe plugin with `script` as plugin configuration.
 pub fn probe(script: serde_json::Value) -> meshward_host_test::PluginBuilder {
-    host().plugin(&module("meshward_fixture_probe")).config(script.to_string()).log_level(0)
+    host()
+        .plugin(&module("meshward_fixture_probe"))
+        .config(script.to_string())
+        .log_level(0)
 }

@@ -122,15 +122,28 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let results = match options.driver {
         Driver::Native => {
             let rules = config::load_crs(&crs).with_context(|| format!("loading CRS from {}", crs.display()))?;
-            eprintln!("loaded CRS from {} in {:.2?}; running {} tests", crs.display(), started.elapsed(), cases.len());
-            cases.iter().map(|case| run::run_case(&rules, case, &skips, &options.proxy)).collect::<Vec<_>>()
+            eprintln!(
+                "loaded CRS from {} in {:.2?}; running {} tests",
+                crs.display(),
+                started.elapsed(),
+                cases.len()
+            );
+            cases
+                .iter()
+                .map(|case| run::run_case(&rules, case, &skips, &options.proxy))
+                .collect::<Vec<_>>()
         }
         Driver::Wasm => {
             let wasm = options.wasm.clone().unwrap_or_else(meshward_ftw::wasm::default_wasm);
             let config = config::waf_filter_config().to_string();
             let mut driver = WasmDriver::new(&wasm, &config, options.proxy)
                 .with_context(|| format!("loading {}", wasm.display()))?;
-            eprintln!("loaded {} in {:.2?}; running {} tests", wasm.display(), started.elapsed(), cases.len());
+            eprintln!(
+                "loaded {} in {:.2?}; running {} tests",
+                wasm.display(),
+                started.elapsed(),
+                cases.len()
+            );
             let results: Vec<_> = cases.iter().map(|case| driver.run_case(case, &skips)).collect();
             eprintln!(
                 "filter VM linear memory after the run: {:.1} MiB",
@@ -146,7 +159,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
             let mut settings = EnvoySettings::new(wasm, config::waf_filter_config().to_string());
             settings.proxy = options.proxy;
             let mut driver = EnvoyDriver::start(settings)?;
-            eprintln!("Envoy with the WAF ready in {:.2?}; running {} tests", started.elapsed(), cases.len());
+            eprintln!(
+                "Envoy with the WAF ready in {:.2?}; running {} tests",
+                started.elapsed(),
+                cases.len()
+            );
             driver.run(&cases, &skips)?
         }
     };
@@ -175,12 +192,19 @@ fn real_main() -> anyhow::Result<ExitCode> {
             .filter(|r| matches!(&r.outcome, run::Outcome::Failed(reason) if reason.contains(needle)))
             .count()
     };
-    let (edited, origin) = (count(run::ENVOY_EDITS_MARK), count(meshward_ftw::check::ORIGIN_REFUSAL_NOTE));
+    let (edited, origin) = (
+        count(run::ENVOY_EDITS_MARK),
+        count(meshward_ftw::check::ORIGIN_REFUSAL_NOTE),
+    );
     let judged_unchanged = totals.passed + totals.failed - edited - origin;
     println!(
         "{edited} of the failures follow Envoy's edits of the request before any filter runs, {origin} expect the \
          origin server to refuse; of the {judged_unchanged} cases Envoy passes unchanged, {:.2}% passed",
-        if judged_unchanged == 0 { 0.0 } else { totals.passed as f64 * 100.0 / judged_unchanged as f64 }
+        if judged_unchanged == 0 {
+            0.0
+        } else {
+            totals.passed as f64 * 100.0 / judged_unchanged as f64
+        }
     );
     println!("{}", run::summary(&totals));
     match options.fail_under {

@@ -78,19 +78,8 @@ fn collapsible_prefix(tv: &TokenVec) -> bool {
             T::LeftParens,
             T::Bareword | T::Number,
             T::RightParens
-        ] | [
-            T::Number,
-            T::RightParens,
-            T::Comma,
-            T::LeftParens,
-            T::Number
-        ] | [
-            T::Bareword,
-            T::RightParens,
-            T::Operator,
-            T::LeftParens,
-            T::Bareword
-        ]
+        ] | [T::Number, T::RightParens, T::Comma, T::LeftParens, T::Number]
+            | [T::Bareword, T::RightParens, T::Operator, T::LeftParens, T::Bareword]
     )
 }
 
@@ -99,14 +88,7 @@ fn merge_words(a: &mut Token, b: &Token) -> bool {
     let mergeable = |t: TokenType| {
         matches!(
             t,
-            T::Keyword
-                | T::Bareword
-                | T::Operator
-                | T::Union
-                | T::Function
-                | T::Expression
-                | T::Tsql
-                | T::SqlType
+            T::Keyword | T::Bareword | T::Operator | T::Union | T::Function | T::Expression | T::Tsql | T::SqlType
         )
     };
     if !mergeable(a.kind) || !(mergeable(b.kind) || b.kind == T::LogicOperator) {
@@ -209,15 +191,12 @@ fn fold_pair(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> PairRule {
     let (a, b) = (tv[l], tv[l + 1]);
     let back_one = |left: &mut usize| *left = left.saturating_sub(1);
 
-    if (a.kind == T::String && b.kind == T::String)
-        || (a.kind == T::Semicolon && b.kind == T::Semicolon)
-    {
+    if (a.kind == T::String && b.kind == T::String) || (a.kind == T::Semicolon && b.kind == T::Semicolon) {
         // "foo" "bar" is one string; ";;" is one ';'.
         *pos -= 1;
         return PairRule::Restart;
     }
-    if matches!(a.kind, T::Operator | T::LogicOperator) && (b.is_unary_op() || b.kind == T::SqlType)
-    {
+    if matches!(a.kind, T::Operator | T::LogicOperator) && (b.is_unary_op() || b.kind == T::SqlType) {
         *pos -= 1;
         *left = 0;
         return PairRule::Restart;
@@ -269,13 +248,7 @@ fn fold_pair(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> PairRule {
     if a.kind == T::SqlType
         && matches!(
             b.kind,
-            T::Bareword
-                | T::Number
-                | T::SqlType
-                | T::LeftParens
-                | T::Function
-                | T::Variable
-                | T::String
+            T::Bareword | T::Number | T::SqlType | T::LeftParens | T::Function | T::Variable | T::String
         )
     {
         tv[l] = b;
@@ -303,9 +276,7 @@ fn fold_pair(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> PairRule {
         *left = 0;
         return PairRule::Restart;
     }
-    if (a.kind == T::LeftParens && b.kind == T::LeftParens)
-        || (a.kind == T::RightParens && b.kind == T::RightParens)
-    {
+    if (a.kind == T::LeftParens && b.kind == T::LeftParens) || (a.kind == T::RightParens && b.kind == T::RightParens) {
         *pos -= 1;
         *left = 0;
         return PairRule::Restart;
@@ -337,16 +308,11 @@ fn fold_triple(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> bool {
     let drop_two = (a.kind == T::Number && b.kind == T::Operator && c.kind == T::Number)
         || (a.kind == T::Operator && b.kind != T::LeftParens && c.kind == T::Operator)
         || (a.kind == T::LogicOperator && c.kind == T::LogicOperator)
-        || (a.kind == T::Variable
-            && b.kind == T::Operator
-            && matches!(c.kind, T::Variable | T::Number | T::Bareword))
+        || (a.kind == T::Variable && b.kind == T::Operator && matches!(c.kind, T::Variable | T::Number | T::Bareword))
         || (matches!(a.kind, T::Bareword | T::Number)
             && b.kind == T::Operator
             && matches!(c.kind, T::Number | T::Bareword))
-        || (value_like(a.kind)
-            && b.kind == T::Operator
-            && b.c_value() == b"::"
-            && c.kind == T::SqlType)
+        || (value_like(a.kind) && b.kind == T::Operator && b.c_value() == b"::" && c.kind == T::SqlType)
         || (value_like(a.kind) && b.kind == T::Comma && value_like(c.kind));
     if drop_two {
         *pos -= 2;
@@ -364,10 +330,7 @@ fn fold_triple(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> bool {
     }
     if matches!(a.kind, T::Keyword | T::Expression | T::Group)
         && unary_b
-        && matches!(
-            c.kind,
-            T::Number | T::Bareword | T::Variable | T::String | T::Function
-        )
+        && matches!(c.kind, T::Number | T::Bareword | T::Variable | T::String | T::Function)
     {
         // "select - 1": drop the unary operator.
         tv[l + 1] = c;
@@ -402,11 +365,7 @@ fn fold_triple(tv: &mut TokenVec, pos: &mut usize, left: &mut usize) -> bool {
         *left = 0;
         return true;
     }
-    if a.kind == T::Function
-        && b.kind == T::LeftParens
-        && c.kind != T::RightParens
-        && a.value_is(b"USER")
-    {
+    if a.kind == T::Function && b.kind == T::LeftParens && c.kind != T::RightParens && a.value_is(b"USER") {
         // USER() takes no arguments: "user(foo)" is a column, not the function.
         tv[l].kind = T::Bareword;
     }

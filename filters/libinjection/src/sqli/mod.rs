@@ -32,20 +32,13 @@ impl<'a> Fingerprint<'a> {
         // PHP's backtick comment: a trailing empty, unterminated `...` bare word is a comment.
         if count > 2 {
             let last = &mut tokens[count - 1];
-            if last.kind == T::Bareword
-                && last.str_open == b'`'
-                && last.len == 0
-                && last.str_close == 0
-            {
+            if last.kind == T::Bareword && last.str_open == b'`' && last.len == 0 && last.str_close == 0 {
                 last.kind = T::Comment;
             }
         }
 
         // A type code of 0 would end libinjection's C string early.
-        count = tokens[..count]
-            .iter()
-            .position(|t| t.kind == T::None)
-            .unwrap_or(count);
+        count = tokens[..count].iter().position(|t| t.kind == T::None).unwrap_or(count);
         let mut chars = [0u8; MAX_TOKENS + 3];
         for (c, t) in chars.iter_mut().zip(&tokens[..count]) {
             *c = t.kind.code();
@@ -148,9 +141,7 @@ impl<'a> Fingerprint<'a> {
             3 => match fp {
                 b"sos" | b"s&s" => {
                     // ...foo' + 'bar... : no opening quote, no closing quote.
-                    let quoted_join = tv[0].str_open == 0
-                        && tv[2].str_close == 0
-                        && tv[0].str_close == tv[2].str_open;
+                    let quoted_join = tv[0].str_open == 0 && tv[2].str_close == 0 && tv[0].str_close == tv[2].str_open;
                     !quoted_join
                 }
                 b"s&n" | b"n&1" | b"1&1" | b"1&v" | b"1&s" => self.stats.tokens == 3,

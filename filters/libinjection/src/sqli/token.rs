@@ -188,8 +188,7 @@ impl Token {
 
     /// `* / - + %` operators.
     pub(crate) fn is_arithmetic_op(&self) -> bool {
-        self.kind == TokenType::Operator
-            && matches!(self.value(), [b'*' | b'/' | b'-' | b'+' | b'%'])
+        self.kind == TokenType::Operator && matches!(self.value(), [b'*' | b'/' | b'-' | b'+' | b'%'])
     }
 }
 

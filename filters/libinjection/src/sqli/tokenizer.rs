@@ -403,11 +403,7 @@ impl<'a> Tokenizer<'a> {
                 tok.str_close = 0;
                 return s.len();
             };
-            let backslashes = s[start..q]
-                .iter()
-                .rev()
-                .take_while(|&&c| c == b'\\')
-                .count();
+            let backslashes = s[start..q].iter().rev().take_while(|&&c| c == b'\\').count();
             if backslashes % 2 == 1 {
                 from = q + 1;
             } else if s.get(q + 1) == Some(&delim) {
@@ -604,10 +600,7 @@ impl<'a> Tokenizer<'a> {
                 }
             };
         }
-        let tag_len = span(
-            &s[pos + 1..],
-            b"abcdefghjiklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-        );
+        let tag_len = span(&s[pos + 1..], b"abcdefghjiklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
         if tag_len == 0 || s.get(pos + tag_len + 1) != Some(&b'$') {
             tok.assign_char(TokenType::Bareword, pos, b'$');
             return pos + 1;
@@ -640,11 +633,7 @@ impl<'a> Tokenizer<'a> {
             };
             if let Some(digits) = digits {
                 let n = span(&s[start + 2..], digits);
-                let kind = if n == 0 {
-                    TokenType::Bareword
-                } else {
-                    TokenType::Number
-                };
+                let kind = if n == 0 { TokenType::Bareword } else { TokenType::Number };
                 tok.assign(kind, start, &s[start..start + 2 + n]);
                 return start + 2 + n;
             }

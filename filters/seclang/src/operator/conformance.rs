@@ -75,11 +75,7 @@ fn secrules_test_set_operators() {
             let compiled = Operator::compile(&case.name, &param, &env);
             total += 1;
             if refused(&case.name, &param) {
-                assert!(
-                    compiled.is_err(),
-                    "{file}: @{} {param:?} should be refused",
-                    case.name
-                );
+                assert!(compiled.is_err(), "{file}: @{} {param:?} should be refused", case.name);
                 refusals += 1;
                 continue;
             }

@@ -18,12 +18,7 @@ fn crs_dir() -> PathBuf {
 fn crs_operators() -> Vec<(String, bool, String, String)> {
     let rules = crs_dir().join("rules");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&rules)
-        .unwrap_or_else(|e| {
-            panic!(
-                "CRS rules not found at {} ({e}); set MESHWARD_CRS_DIR",
-                rules.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("CRS rules not found at {} ({e}); set MESHWARD_CRS_DIR", rules.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "conf"))
         .collect();
@@ -80,10 +75,7 @@ fn every_crs_operator_compiles() {
         }
     }
     let elapsed = started.elapsed();
-    eprintln!(
-        "compiled {} CRS operators ({rx} @rx) in {elapsed:?}",
-        ops.len()
-    );
+    eprintln!("compiled {} CRS operators ({rx} @rx) in {elapsed:?}", ops.len());
     assert!(
         failures.is_empty(),
         "{} failed:\n{}",
@@ -107,10 +99,7 @@ fn crs_regexes_keep_byte_semantics() {
     for (file, _, _, arg) in high {
         let re = super::regex::compile(arg).unwrap_or_else(|e| panic!("{file}: {e}"));
         let translated = super::regex::translate(arg).expect("translates");
-        assert!(
-            !translated.contains("\\x{"),
-            "{file}: untranslated {translated}"
-        );
+        assert!(!translated.contains("\\x{"), "{file}: untranslated {translated}");
         let _ = re;
     }
 }
@@ -118,8 +107,8 @@ fn crs_regexes_keep_byte_semantics() {
 /// Every line of the CRS regression tests, raw, URL-decoded and lowercased: realistic payloads.
 fn crs_payload_corpus() -> Vec<Vec<u8>> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        let entries = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("CRS tests not found at {} ({e})", dir.display()));
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("CRS tests not found at {} ({e})", dir.display()));
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -135,9 +124,7 @@ fn crs_payload_corpus() -> Vec<Vec<u8>> {
     for f in files {
         let text = std::fs::read(&f).expect("readable test file");
         for line in text.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-            let decoded = crate::transform::Transform::UrlDecodeUni
-                .apply(line)
-                .into_owned();
+            let decoded = crate::transform::Transform::UrlDecodeUni.apply(line).into_owned();
             corpus.push(line.to_vec());
             corpus.push(decoded.to_ascii_lowercase());
             corpus.push(decoded);
@@ -175,10 +162,7 @@ fn translation_preserves_patterns_the_regex_crate_reads_alike() {
             .iter()
             .find(|c| ours.find(c).map(|m| m.range()) != raw.find(c).map(|m| m.range()))
         {
-            diffs.push(format!(
-                "{file}: {arg} on {:?}",
-                String::from_utf8_lossy(line)
-            ));
+            diffs.push(format!("{file}: {arg} on {:?}", String::from_utf8_lossy(line)));
         }
     }
     assert!(compared > 300, "only {compared} patterns compared");

@@ -24,8 +24,7 @@ impl IpSet {
     pub(crate) fn add_file_contents(&mut self, text: &str) -> Result<(), String> {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("");
-            self.add_list(line)
-                .map_err(|e| format!("line {}: {e}", n + 1))?;
+            self.add_list(line).map_err(|e| format!("line {}: {e}", n + 1))?;
         }
         Ok(())
     }
@@ -46,15 +45,11 @@ impl IpSet {
             }
         };
         if entry.contains(':') {
-            let ip: Ipv6Addr = addr
-                .parse()
-                .map_err(|_| format!("invalid IPv6 address '{entry}'"))?;
+            let ip: Ipv6Addr = addr.parse().map_err(|_| format!("invalid IPv6 address '{entry}'"))?;
             let mask = mask128(parse_bits(128)?);
             self.v6.push((u128::from(ip) & mask, mask));
         } else {
-            let ip: Ipv4Addr = addr
-                .parse()
-                .map_err(|_| format!("invalid IPv4 address '{entry}'"))?;
+            let ip: Ipv4Addr = addr.parse().map_err(|_| format!("invalid IPv4 address '{entry}'"))?;
             let mask = mask32(parse_bits(32)?);
             self.v4.push((u32::from(ip) & mask, mask));
         }

@@ -132,11 +132,7 @@ pub struct Operator {
 
 impl Operator {
     /// Compiles operator `name` (without `@`, case-insensitive) with its raw `argument`.
-    pub fn compile(
-        name: &str,
-        argument: &str,
-        env: &CompileEnv,
-    ) -> Result<Operator, OperatorError> {
+    pub fn compile(name: &str, argument: &str, env: &CompileEnv) -> Result<Operator, OperatorError> {
         let canonical = OPERATOR_NAMES
             .iter()
             .copied()
@@ -184,9 +180,7 @@ impl Operator {
                 set.add_file_contents(&text).map_err(invalid)?;
                 Kind::IpMatch(set)
             }
-            "validateByteRange" => {
-                Kind::ValidateByteRange(validate::ByteRange::parse(argument).map_err(invalid)?)
-            }
+            "validateByteRange" => Kind::ValidateByteRange(validate::ByteRange::parse(argument).map_err(invalid)?),
             "validateUtf8Encoding" => Kind::ValidateUtf8,
             "validateUrlEncoding" => Kind::ValidateUrlEncoding,
             "verifyCC" => Kind::VerifyCc(verify::VerifyCc::new(argument).map_err(invalid)?),
@@ -194,10 +188,7 @@ impl Operator {
             "noMatch" => Kind::NoMatch,
             other => return Err(OperatorError::Unknown(other.to_string())),
         };
-        Ok(Operator {
-            name: canonical,
-            kind,
-        })
+        Ok(Operator { name: canonical, kind })
     }
 
     /// The operator's SecLang name, without `@`.
@@ -218,12 +209,7 @@ impl Operator {
     /// Tests one (already transformed) value. With `captures`, a match fills the groups
     /// ModSecurity would store in TX (`@rx`: the match and its groups; `@pm`: the phrase;
     /// `@detectSQLi`: the fingerprint; `@detectXSS`: the value; `@verifyCC`: the number).
-    pub fn matches(
-        &self,
-        value: &[u8],
-        macros: &dyn MacroResolver,
-        captures: Option<&mut Captures>,
-    ) -> bool {
+    pub fn matches(&self, value: &[u8], macros: &dyn MacroResolver, captures: Option<&mut Captures>) -> bool {
         let set0 = |captures: Option<&mut Captures>, v: &[u8]| {
             if let Some(c) = captures {
                 c.groups[0] = Some(v.to_vec());
@@ -290,7 +276,9 @@ fn read_data_file(argument: &str, env: &CompileEnv) -> Result<Vec<u8>, String> {
     } else {
         env.base_dir.join(name)
     };
-    env.files.read(&path).map_err(|e| format!("cannot read data file {}: {e}", path.display()))
+    env.files
+        .read(&path)
+        .map_err(|e| format!("cannot read data file {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -369,10 +357,7 @@ mod tests {
 
         let mut c = Captures::default();
         assert!(op("detectXSS", "").matches(b"<script>alert(1)</script>", &NoMacros, Some(&mut c)));
-        assert_eq!(
-            c.groups[0].as_deref(),
-            Some(&b"<script>alert(1)</script>"[..])
-        );
+        assert_eq!(c.groups[0].as_deref(), Some(&b"<script>alert(1)</script>"[..]));
 
         // No match leaves captures untouched.
         let mut c = Captures::default();
@@ -395,10 +380,7 @@ mod tests {
         let ipf = Operator::compile("ipMatchFromFile", "ips.data", &env).expect("loads");
         assert!(ipf.matches(b"10.2.3.4", &NoMacros, None));
         let missing = Operator::compile("pmf", "nope.data", &env);
-        assert!(matches!(
-            missing,
-            Err(OperatorError::InvalidArgument { .. })
-        ));
+        assert!(matches!(missing, Err(OperatorError::InvalidArgument { .. })));
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -424,17 +406,9 @@ mod tests {
         ];
         for (name, arg, on_empty, on_huge) in ops {
             let o = op(name, arg);
-            assert_eq!(
-                o.matches(b"", &NoMacros, None),
-                on_empty,
-                "@{name} on empty"
-            );
+            assert_eq!(o.matches(b"", &NoMacros, None), on_empty, "@{name} on empty");
             let mut c = Captures::default();
-            assert_eq!(
-                o.matches(&huge, &NoMacros, Some(&mut c)),
-                on_huge,
-                "@{name} on huge"
-            );
+            assert_eq!(o.matches(&huge, &NoMacros, Some(&mut c)), on_huge, "@{name} on huge");
         }
     }
 

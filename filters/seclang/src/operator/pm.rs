@@ -160,9 +160,7 @@ mod tests {
 
     #[test]
     fn data_files() {
-        let set =
-            PhraseSet::from_file_contents(b"# comment\n  # indented comment\n\nfoo\nbar baz\n")
-                .expect("valid");
+        let set = PhraseSet::from_file_contents(b"# comment\n  # indented comment\n\nfoo\nbar baz\n").expect("valid");
         assert_eq!(set.len(), 2);
         assert_eq!(set.find(b"xBAR BAZx"), Some(&b"bar baz"[..]));
         assert_eq!(set.find(b"bar"), None);

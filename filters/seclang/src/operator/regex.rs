@@ -190,9 +190,7 @@ fn translate_group_open(p: &[u8], i: usize, out: &mut String) -> Result<usize, S
         Some(b'|') => unsupported("branch reset group"),
         Some(b'(') => unsupported("conditional group"),
         Some(b'R') | Some(b'0'..=b'9') | Some(b'&') => unsupported("recursion"),
-        Some(b'P') if matches!(rest.get(1), Some(b'=') | Some(b'>')) => {
-            unsupported("back-reference")
-        }
+        Some(b'P') if matches!(rest.get(1), Some(b'=') | Some(b'>')) => unsupported("back-reference"),
         Some(b'#') => {
             // Comment group: dropped.
             let end = find(p, i, b")").ok_or("unterminated comment group")?;
@@ -224,10 +222,8 @@ fn translate_escape(p: &[u8], i: usize, in_class: bool, out: &mut String) -> Res
             if p.get(i + 2) == Some(&b'{') {
                 let end = find(p, i + 3, b"}").ok_or("unterminated \\x{")?;
                 let hex = std::str::from_utf8(&p[i + 3..end]).map_err(|e| e.to_string())?;
-                let v =
-                    u32::from_str_radix(hex, 16).map_err(|_| format!("invalid \\x{{{hex}}}"))?;
-                let b = u8::try_from(v)
-                    .map_err(|_| format!("\\x{{{hex}}} is above 0xFF (no UTF mode)"))?;
+                let v = u32::from_str_radix(hex, 16).map_err(|_| format!("invalid \\x{{{hex}}}"))?;
+                let b = u8::try_from(v).map_err(|_| format!("\\x{{{hex}}} is above 0xFF (no UTF mode)"))?;
                 push_byte(out, b);
                 Ok(end + 1)
             } else {
@@ -301,11 +297,7 @@ fn translate_escape(p: &[u8], i: usize, in_class: bool, out: &mut String) -> Res
             Ok(i + 2)
         }
         b'h' => {
-            out.push_str(if in_class {
-                "\\t\\x20\\xA0"
-            } else {
-                "[\\t\\x20\\xA0]"
-            });
+            out.push_str(if in_class { "\\t\\x20\\xA0" } else { "[\\t\\x20\\xA0]" });
             Ok(i + 2)
         }
         b'V' | b'H' if in_class => unsupported("\\V or \\H inside a class"),
@@ -360,8 +352,7 @@ fn translate_escape(p: &[u8], i: usize, in_class: bool, out: &mut String) -> Res
             push_byte(out, 0x08);
             Ok(i + 2)
         }
-        b'a' | b'f' | b'n' | b'r' | b't' | b'd' | b'D' | b'w' | b'W' | b's' | b'S' | b'b'
-        | b'B' | b'A' | b'z' => {
+        b'a' | b'f' | b'n' | b'r' | b't' | b'd' | b'D' | b'w' | b'W' | b's' | b'S' | b'b' | b'B' | b'A' | b'z' => {
             out.push('\\');
             out.push(e as char);
             Ok(i + 2)

@@ -24,11 +24,7 @@ impl Rx {
             Argument::Fixed(_) => Some(compile(pattern)?),
             Argument::Macro(_) => None,
         };
-        Ok(Rx {
-            regex,
-            source,
-            global,
-        })
+        Ok(Rx { regex, source, global })
     }
 
     /// Strings one of which every match contains (ASCII case-insensitively), when the
@@ -44,12 +40,7 @@ impl Rx {
     }
 
     /// Matches `value`; fills `captures` (TX.0..TX.9) when given and the regex matched.
-    pub(crate) fn matches(
-        &self,
-        value: &[u8],
-        macros: &dyn MacroResolver,
-        captures: Option<&mut Captures>,
-    ) -> bool {
+    pub(crate) fn matches(&self, value: &[u8], macros: &dyn MacroResolver, captures: Option<&mut Captures>) -> bool {
         let expanded;
         let regex = match (&self.regex, &self.source) {
             // ModSecurity: an empty pattern matches everything.

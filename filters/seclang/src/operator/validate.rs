@@ -43,9 +43,7 @@ fn parse_byte(s: &str) -> Result<u8, String> {
         .take_while(|&(i, c)| c.is_ascii_digit() || (i == 0 && (c == '+' || c == '-')))
         .map(|(_, c)| c)
         .collect();
-    let v: i64 = digits
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number"))?;
+    let v: i64 = digits.parse().map_err(|_| format!("'{s}' is not a number"))?;
     u8::try_from(v).map_err(|_| format!("{v} is not a byte value (0-255)"))
 }
 
@@ -78,10 +76,7 @@ fn utf8_char_len(s: &[u8]) -> Option<usize> {
         (3, (u32::from(c & 0x0F) << 12) | (low(1) << 6) | low(2))
     } else if c & 0xF8 == 0xF0 && c < 0xF5 {
         (cont(1) && cont(2) && cont(3)).then_some(())?;
-        (
-            4,
-            (u32::from(c & 0x07) << 18) | (low(1) << 12) | (low(2) << 6) | low(3),
-        )
+        (4, (u32::from(c & 0x07) << 18) | (low(1) << 12) | (low(2) << 6) | low(3))
     } else {
         return None;
     };

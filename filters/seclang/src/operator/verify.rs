@@ -46,13 +46,7 @@ fn luhn(text: &[u8]) -> bool {
         .rev()
         .enumerate()
         // Every second digit from the right is doubled, minus 9 when that exceeds 9.
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                (d * 2) % 10 + (d * 2) / 10
-            } else {
-                d
-            }
-        })
+        .map(|(i, &d)| if i % 2 == 1 { (d * 2) % 10 + (d * 2) / 10 } else { d })
         .sum();
     sum.is_multiple_of(10)
 }
@@ -74,22 +68,13 @@ mod tests {
     #[test]
     fn finds_valid_numbers_only() {
         let cc = VerifyCc::new("\\d{13,16}").expect("compiles");
-        assert_eq!(
-            cc.find(b"card 4111111111111111 ok"),
-            Some(&b"4111111111111111"[..])
-        );
+        assert_eq!(cc.find(b"card 4111111111111111 ok"), Some(&b"4111111111111111"[..]));
         // Every start offset is tried: a valid number inside an invalid run is found.
-        assert_eq!(
-            cc.find(b"card 4111111111111112"),
-            Some(&b"1111111111112"[..])
-        );
+        assert_eq!(cc.find(b"card 4111111111111112"), Some(&b"1111111111112"[..]));
         let exact = VerifyCc::new("\\b\\d{16}\\b").expect("compiles");
         assert_eq!(exact.find(b"card 4111111111111112 x"), None);
         assert!(exact.find(b"card 4111111111111111 x").is_some());
-        assert_eq!(
-            cc.find(b"94111111111111111"),
-            Some(&b"4111111111111111"[..])
-        );
+        assert_eq!(cc.find(b"94111111111111111"), Some(&b"4111111111111111"[..]));
         assert_eq!(cc.find(b""), None);
     }
 }

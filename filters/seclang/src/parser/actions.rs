@@ -54,7 +54,10 @@ fn push_piece(out: &mut Vec<RawAction>, piece: &str) -> Result<(), String> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("malformed action `{piece}`"));
     }
-    out.push(RawAction { name: name.to_string(), value });
+    out.push(RawAction {
+        name: name.to_string(),
+        value,
+    });
     Ok(())
 }
 
@@ -72,7 +75,11 @@ mod tests {
     use super::*;
 
     fn pairs(text: &str) -> Vec<(String, Option<String>)> {
-        split_actions(text).unwrap().into_iter().map(|a| (a.name, a.value)).collect()
+        split_actions(text)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.name, a.value))
+            .collect()
     }
 
     #[test]
@@ -88,7 +95,10 @@ mod tests {
     #[test]
     fn ctl_with_colon_in_value() {
         let p = pairs("ctl:ruleRemoveTargetById=942100;ARGS:foo");
-        assert_eq!(p[0], ("ctl".into(), Some("ruleRemoveTargetById=942100;ARGS:foo".into())));
+        assert_eq!(
+            p[0],
+            ("ctl".into(), Some("ruleRemoveTargetById=942100;ARGS:foo".into()))
+        );
     }
 
     #[test]

@@ -15,10 +15,16 @@ pub fn expand(files: &dyn FileSource, pattern: &Path) -> Result<Vec<PathBuf>, St
     if has_wildcards(dir) {
         return Err("wildcards are supported in the file name only".into());
     }
-    let name = pattern.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for path in files.list(dir)? {
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if file_name.starts_with('.') && !name.starts_with('.') {
             continue;
         }

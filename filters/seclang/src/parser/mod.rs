@@ -59,10 +59,19 @@ fn read_file_at(
     depth: usize,
     from: Option<&Location>,
 ) -> Result<(), LoadError> {
-    let here = from.cloned().unwrap_or(Location { file: path.to_path_buf(), line: 0 });
-    let bytes = files
-        .read(path)
-        .map_err(|reason| LoadError::new(&here, ErrorKind::Io { path: path.to_path_buf(), reason }))?;
+    let here = from.cloned().unwrap_or(Location {
+        file: path.to_path_buf(),
+        line: 0,
+    });
+    let bytes = files.read(path).map_err(|reason| {
+        LoadError::new(
+            &here,
+            ErrorKind::Io {
+                path: path.to_path_buf(),
+                reason,
+            },
+        )
+    })?;
     // Rule files are text; invalid UTF-8 bytes are kept as U+FFFD rather than rejected
     // because only comments in the wild carry them.
     let text = String::from_utf8_lossy(&bytes);
@@ -79,21 +88,36 @@ fn read_text(
     depth: usize,
 ) -> Result<(), LoadError> {
     for (line_no, logical) in logical_lines(text) {
-        let location = Location { file: origin.to_path_buf(), line: line_no };
+        let location = Location {
+            file: origin.to_path_buf(),
+            line: line_no,
+        };
         let (name, args) = tokenize(&logical).map_err(|r| LoadError::new(&location, ErrorKind::Syntax(r)))?;
         let Some(name) = name else { continue };
         if name.eq_ignore_ascii_case("Include") || name.eq_ignore_ascii_case("IncludeOptional") {
             let optional = name.eq_ignore_ascii_case("IncludeOptional");
             if args.len() != 1 {
-                return Err(LoadError::new(&location, ErrorKind::Syntax(format!("{name} takes one path"))));
+                return Err(LoadError::new(
+                    &location,
+                    ErrorKind::Syntax(format!("{name} takes one path")),
+                ));
             }
             if depth >= MAX_INCLUDE_DEPTH {
-                return Err(LoadError::new(&location, ErrorKind::Syntax("Include nested too deeply (cycle?)".into())));
+                return Err(LoadError::new(
+                    &location,
+                    ErrorKind::Syntax("Include nested too deeply (cycle?)".into()),
+                ));
             }
             let target = base_dir.join(&args[0]);
             let paths = if glob::has_wildcards(&target) {
                 glob::expand(&**files, &target).map_err(|reason| {
-                    LoadError::new(&location, ErrorKind::Io { path: target.clone(), reason })
+                    LoadError::new(
+                        &location,
+                        ErrorKind::Io {
+                            path: target.clone(),
+                            reason,
+                        },
+                    )
                 })?
             } else {
                 vec![target.clone()]
@@ -101,7 +125,10 @@ fn read_text(
             if paths.is_empty() && !optional {
                 return Err(LoadError::new(
                     &location,
-                    ErrorKind::Io { path: target, reason: "Include pattern matches no file".into() },
+                    ErrorKind::Io {
+                        path: target,
+                        reason: "Include pattern matches no file".into(),
+                    },
                 ));
             }
             for file in paths {
@@ -112,7 +139,13 @@ fn read_text(
             }
             continue;
         }
-        out.push(Directive { name, args, location, base_dir: base_dir.to_path_buf(), files: files.clone() });
+        out.push(Directive {
+            name,
+            args,
+            location,
+            base_dir: base_dir.to_path_buf(),
+            files: files.clone(),
+        });
     }
     Ok(())
 }
@@ -234,7 +267,14 @@ mod tests {
     fn quoted_args_keep_regex_escapes() {
         let (name, args) = tokenize(r#"SecRule ARGS "@rx [\"'`]\\d\x5c" "id:1,msg:'a \"b\"'""#).unwrap();
         assert_eq!(name.as_deref(), Some("SecRule"));
-        assert_eq!(args, vec!["ARGS".to_string(), r#"@rx ["'`]\\d\x5c"#.to_string(), r#"id:1,msg:'a "b"'"#.to_string()]);
+        assert_eq!(
+            args,
+            vec![
+                "ARGS".to_string(),
+                r#"@rx ["'`]\\d\x5c"#.to_string(),
+                r#"id:1,msg:'a "b"'"#.to_string()
+            ]
+        );
     }
 
     #[test]

@@ -87,7 +87,12 @@ impl Transaction {
                 }
             }
             Some(BodyProcessor::Json) => {
-                let parsed = json::parse(&body, &json::JsonConfig { max_depth: config.json_depth_limit });
+                let parsed = json::parse(
+                    &body,
+                    &json::JsonConfig {
+                        max_depth: config.json_depth_limit,
+                    },
+                );
                 for (k, v) in parsed.args.iter().take(limit) {
                     self.body.args_post.add(k, v);
                 }
@@ -102,7 +107,9 @@ impl Transaction {
                 Err(e) => self.body.error = Some(e.to_string()),
             },
             Some(BodyProcessor::Multipart) => {
-                let cfg = multipart::MultipartConfig { file_limit: Some(config.upload_file_limit) };
+                let cfg = multipart::MultipartConfig {
+                    file_limit: Some(config.upload_file_limit),
+                };
                 let parsed = multipart::parse(&content_type, &body, &cfg);
                 for (k, v) in parsed.args.iter().take(limit) {
                     self.body.args_post.add(k, v);

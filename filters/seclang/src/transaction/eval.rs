@@ -59,7 +59,12 @@ fn is_phase_constant(variable: Variable) -> bool {
     is_stable(variable)
         || matches!(
             variable,
-            V::RequestBody | V::ResponseBody | V::ResponseHeaders | V::ResponseHeadersNames | V::RequestMethod | V::RequestProtocol
+            V::RequestBody
+                | V::ResponseBody
+                | V::ResponseHeaders
+                | V::ResponseHeadersNames
+                | V::RequestMethod
+                | V::RequestProtocol
         )
 }
 
@@ -156,7 +161,11 @@ impl Transaction {
                 }
                 Vec::new()
             }
-            RuleKind::Rule { targets, operator, negated } => {
+            RuleKind::Rule {
+                targets,
+                operator,
+                negated,
+            } => {
                 let hits = self.collect_hits(link, starter, targets, operator, *negated);
                 if hits.is_empty() {
                     // libmodsecurity v3 clears the MATCHED_VAR* variables when a rule link
@@ -202,8 +211,18 @@ impl Transaction {
     }
 
     /// Runs the operator over every selected, transformed value of the link's targets.
-    fn collect_hits(&self, link: &Rule, starter: &Rule, targets: &Targets, operator: &Operator, negated: bool) -> Vec<Hit> {
-        let resolver = Resolver { tx: self, rule: Some(starter) };
+    fn collect_hits(
+        &self,
+        link: &Rule,
+        starter: &Rule,
+        targets: &Targets,
+        operator: &Operator,
+        negated: bool,
+    ) -> Vec<Hit> {
+        let resolver = Resolver {
+            tx: self,
+            rule: Some(starter),
+        };
         let extra = self.extra_exclusions(starter);
         let mut hits = Vec::new();
         let capture = link.actions.capture;
@@ -220,13 +239,16 @@ impl Transaction {
                 continue;
             }
             let keep = |key: &[u8]| {
-                !targets.exclusions.iter().any(|e| e.excludes(variable, key)) && !extra.iter().any(|e| e.excludes(variable, key))
+                !targets.exclusions.iter().any(|e| e.excludes(variable, key))
+                    && !extra.iter().any(|e| e.excludes(variable, key))
             };
             let cacheable = !target.count && is_stable(variable);
             // Most CRS links are rejected by their prefilter for every value of a target:
             // one check of the union of the values' scans skips the whole target.
             let constant = !target.count && is_phase_constant(variable);
-            if let (Some(slot), true, false, Selector::All) = (link.prefilter_slot, constant, negated || multi, &target.selector) {
+            if let (Some(slot), true, false, Selector::All) =
+                (link.prefilter_slot, constant, negated || multi, &target.selector)
+            {
                 if !self.target_may_match(variable, link, slot) {
                     continue;
                 }
@@ -243,7 +265,11 @@ impl Transaction {
                         captures = Some(caps);
                     }
                     if matched != negated {
-                        hits.push(Hit { name: hit_name(variable, key), value: v.to_vec(), captures });
+                        hits.push(Hit {
+                            name: hit_name(variable, key),
+                            value: v.to_vec(),
+                            captures,
+                        });
                     }
                 };
                 if multi {
@@ -258,13 +284,16 @@ impl Transaction {
                             current = Cow::Owned(next);
                         }
                     }
-                } else if let Some(entry) = (cacheable && (!link.transforms.is_empty() || link.prefilter_slot.is_some()))
-                    .then(|| {
-                        let chain = (link.transforms_id, link.transforms.as_slice());
-                        let scan = link.prefilter_slot.is_some();
-                        self.transform_cache.borrow_mut().get_or_transform(prefilters, value, chain, scan)
-                    })
-                    .flatten()
+                } else if let Some(entry) = (cacheable
+                    && (!link.transforms.is_empty() || link.prefilter_slot.is_some()))
+                .then(|| {
+                    let chain = (link.transforms_id, link.transforms.as_slice());
+                    let scan = link.prefilter_slot.is_some();
+                    self.transform_cache
+                        .borrow_mut()
+                        .get_or_transform(prefilters, value, chain, scan)
+                })
+                .flatten()
                 {
                     // Operators never touch the cache, so the borrow may span the check.
                     let cache = self.transform_cache.borrow();
@@ -286,7 +315,9 @@ impl Transaction {
                 };
                 test(key, n.to_string().as_bytes(), &mut hits);
             } else {
-                self.visit(variable, &target.selector, Some(starter), &keep, &mut |key, value| test(key, value, &mut hits));
+                self.visit(variable, &target.selector, Some(starter), &keep, &mut |key, value| {
+                    test(key, value, &mut hits)
+                });
             }
         }
         hits
@@ -302,9 +333,15 @@ impl Transaction {
         }
         let prefilters = &self.rules.inner.prefilters;
         let mut cache = self.transform_cache.borrow_mut();
-        cache.build_union(prefilters, variable, (chain, &link.transforms), is_stable(variable), |add| {
-            self.visit(variable, &Selector::All, None, &|_| true, &mut |_, value| add(value));
-        });
+        cache.build_union(
+            prefilters,
+            variable,
+            (chain, &link.transforms),
+            is_stable(variable),
+            |add| {
+                self.visit(variable, &Selector::All, None, &|_| true, &mut |_, value| add(value));
+            },
+        );
         cache.union_may_match(variable, chain, slot).unwrap_or(true)
     }
 
@@ -331,9 +368,14 @@ impl Transaction {
     /// Logging and the disruptive action once the whole chain matched.
     fn on_full_match(&mut self, rule: &Rule, phase: u8, index: usize, matches: Vec<(String, Vec<u8>)>) -> Flow {
         let (msg, logdata) = {
-            let r = Resolver { tx: self, rule: Some(rule) };
+            let r = Resolver {
+                tx: self,
+                rule: Some(rule),
+            };
             let expand = |m: &Option<crate::macros::MacroString>| {
-                m.as_ref().map(|m| String::from_utf8_lossy(&m.expand(&r)).into_owned()).unwrap_or_default()
+                m.as_ref()
+                    .map(|m| String::from_utf8_lossy(&m.expand(&r)).into_owned())
+                    .unwrap_or_default()
             };
             (expand(&rule.actions.msg), expand(&rule.actions.logdata))
         };
@@ -348,7 +390,13 @@ impl Transaction {
             other => other.clone(),
         };
         let default_status = defaults.status;
-        self.matches.push(MatchRecord { phase, index, msg, logdata, matches });
+        self.matches.push(MatchRecord {
+            phase,
+            index,
+            msg,
+            logdata,
+            matches,
+        });
         self.matched_rules.take();
         let enforce = self.engine == EngineMode::On;
         let (action, status, url) = match disruptive {
@@ -364,19 +412,41 @@ impl Transaction {
                 });
                 return Flow::StopPhase;
             }
-            Disruptive::Deny => (InterventionAction::Deny, rule.actions.status.or(default_status).unwrap_or(403), None),
-            Disruptive::Drop => (InterventionAction::Drop, rule.actions.status.or(default_status).unwrap_or(403), None),
+            Disruptive::Deny => (
+                InterventionAction::Deny,
+                rule.actions.status.or(default_status).unwrap_or(403),
+                None,
+            ),
+            Disruptive::Drop => (
+                InterventionAction::Drop,
+                rule.actions.status.or(default_status).unwrap_or(403),
+                None,
+            ),
             Disruptive::Redirect(target) => {
                 let url = {
-                    let r = Resolver { tx: self, rule: Some(rule) };
+                    let r = Resolver {
+                        tx: self,
+                        rule: Some(rule),
+                    };
                     String::from_utf8_lossy(&target.expand(&r)).into_owned()
                 };
-                let status = rule.actions.status.filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308)).unwrap_or(302);
+                let status = rule
+                    .actions
+                    .status
+                    .filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308))
+                    .unwrap_or(302);
                 (InterventionAction::Redirect, status, Some(url))
             }
         };
         let log = self.matches.last().map(|m| m.msg.clone()).unwrap_or_default();
-        let iv = Intervention { status, url, action, rule_id: rule.id, phase, log };
+        let iv = Intervention {
+            status,
+            url,
+            action,
+            rule_id: rule.id,
+            phase,
+            log,
+        };
         if self.decision.is_none() {
             self.decision = Some(iv.clone());
         }
@@ -396,14 +466,20 @@ impl Transaction {
         &mut self
             .persistent
             .entry(collection.to_string())
-            .or_insert_with(|| Bound { key: Vec::new(), record: Default::default() })
+            .or_insert_with(|| Bound {
+                key: Vec::new(),
+                record: Default::default(),
+            })
             .record
             .values
     }
 
     fn apply_setvar(&mut self, sv: &SetVar, rule: &Rule) {
         let (key, operand) = {
-            let r = Resolver { tx: self, rule: Some(rule) };
+            let r = Resolver {
+                tx: self,
+                rule: Some(rule),
+            };
             let key = sv.key.expand(&r);
             let operand = match &sv.op {
                 SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => m.expand(&r),
@@ -420,7 +496,11 @@ impl Transaction {
             SetVarOp::Add(_) | SetVarOp::Sub(_) => {
                 let current = coll.get(&key).map(parse_int).unwrap_or(0);
                 let n = parse_int(&operand);
-                let result = if matches!(sv.op, SetVarOp::Add(_)) { current.saturating_add(n) } else { current.saturating_sub(n) };
+                let result = if matches!(sv.op, SetVarOp::Add(_)) {
+                    current.saturating_add(n)
+                } else {
+                    current.saturating_sub(n)
+                };
                 coll.set(&key, result.to_string().into_bytes());
             }
         }
@@ -431,7 +511,10 @@ impl Transaction {
             RuntimeAction::Ctl(ctl) => self.apply_ctl(ctl),
             RuntimeAction::InitCol { collection, key } | RuntimeAction::SetId { collection, key } => {
                 let key = {
-                    let r = Resolver { tx: self, rule: Some(rule) };
+                    let r = Resolver {
+                        tx: self,
+                        rule: Some(rule),
+                    };
                     key.expand(&r)
                 };
                 let now = clock::now_unix();
@@ -441,9 +524,16 @@ impl Transaction {
                 };
                 self.persistent.insert(collection.clone(), Bound { key, record });
             }
-            RuntimeAction::ExpireVar { collection, key, seconds } => {
+            RuntimeAction::ExpireVar {
+                collection,
+                key,
+                seconds,
+            } => {
                 let (key, seconds) = {
-                    let r = Resolver { tx: self, rule: Some(rule) };
+                    let r = Resolver {
+                        tx: self,
+                        rule: Some(rule),
+                    };
                     (key.expand(&r), parse_int(&seconds.expand(&r)))
                 };
                 if let Some(b) = self.persistent.get_mut(collection) {
@@ -453,7 +543,10 @@ impl Transaction {
             }
             RuntimeAction::SetEnv { name, value } => {
                 let value = {
-                    let r = Resolver { tx: self, rule: Some(rule) };
+                    let r = Resolver {
+                        tx: self,
+                        rule: Some(rule),
+                    };
                     value.expand(&r)
                 };
                 self.env.set(name.as_bytes(), value);

@@ -97,7 +97,6 @@ static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Room reserved in TX up front, so setting CRS's variables does not regrow it repeatedly.
 const TX_CAPACITY: usize = 128;
 
-
 /// A rule whose chain matched, as recorded during evaluation.
 #[derive(Debug)]
 pub(crate) struct MatchRecord {
@@ -308,7 +307,11 @@ impl Transaction {
             if parsed.invalid_encoding {
                 self.urlencoded_error = true;
             }
-            for (k, v) in parsed.args.iter().take(self.rules.inner.config.arguments_limit.unwrap_or(usize::MAX)) {
+            for (k, v) in parsed
+                .args
+                .iter()
+                .take(self.rules.inner.config.arguments_limit.unwrap_or(usize::MAX))
+            {
                 self.args_get.add(k, v);
             }
         }
@@ -332,7 +335,10 @@ impl Transaction {
         if !self.request_body_access() {
             return;
         }
-        let limit = self.overrides.request_body_limit.unwrap_or(self.rules.inner.config.request_body_limit);
+        let limit = self
+            .overrides
+            .request_body_limit
+            .unwrap_or(self.rules.inner.config.request_body_limit);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let room = limit.saturating_sub(self.request_body.len());
         if chunk.len() <= room {
@@ -345,7 +351,11 @@ impl Transaction {
         }
         self.inbound_data_error = true;
         if self.rules.inner.config.request_body_limit_action == LimitAction::Reject {
-            self.body_limit_decision(413, 2, format!("Request body is larger than the configured limit ({limit} bytes)"));
+            self.body_limit_decision(
+                413,
+                2,
+                format!("Request body is larger than the configured limit ({limit} bytes)"),
+            );
         }
     }
 
@@ -388,7 +398,11 @@ impl Transaction {
         }
         self.outbound_data_error = true;
         if self.rules.inner.config.response_body_limit_action == LimitAction::Reject {
-            self.body_limit_decision(500, 4, format!("Response body is larger than the configured limit ({limit} bytes)"));
+            self.body_limit_decision(
+                500,
+                4,
+                format!("Response body is larger than the configured limit ({limit} bytes)"),
+            );
         }
     }
 
@@ -415,7 +429,8 @@ impl Transaction {
 
     /// Rules whose whole chain matched, in evaluation order (`nolog` rules have `logged == false`).
     pub fn matched_rules(&self) -> &[MatchedRule] {
-        self.matched_rules.get_or_init(|| self.matches.iter().filter_map(|m| self.evidence(m)).collect())
+        self.matched_rules
+            .get_or_init(|| self.matches.iter().filter_map(|m| self.evidence(m)).collect())
     }
 
     /// Builds the evidence of one recorded match from its rule's metadata.
@@ -459,17 +474,23 @@ impl Transaction {
 
     /// A TX variable as text (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
-        self.tx.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.tx
+            .get(name.as_bytes())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     /// The inbound anomaly score CRS computed (`tx.blocking_inbound_anomaly_score`, 0 if unset).
     pub fn inbound_anomaly_score(&self) -> i64 {
-        self.tx_var("blocking_inbound_anomaly_score").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        self.tx_var("blocking_inbound_anomaly_score")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The outbound anomaly score CRS computed (`tx.blocking_outbound_anomaly_score`, 0 if unset).
     pub fn outbound_anomaly_score(&self) -> i64 {
-        self.tx_var("blocking_outbound_anomaly_score").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        self.tx_var("blocking_outbound_anomaly_score")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The engine mode in effect (after any `ctl:ruleEngine`).
@@ -489,15 +510,24 @@ impl Transaction {
 
     /// `ctl:auditEngine` / `ctl:auditLogParts` values set by rules, for the embedding logger.
     pub fn audit_overrides(&self) -> (Option<&str>, Option<&str>) {
-        (self.overrides.audit_engine.as_deref(), self.overrides.audit_log_parts.as_deref())
+        (
+            self.overrides.audit_engine.as_deref(),
+            self.overrides.audit_log_parts.as_deref(),
+        )
     }
 
     pub(crate) fn request_body_access(&self) -> bool {
-        self.overrides.request_body_access.unwrap_or(self.rules.inner.config.request_body_access)
+        self.overrides
+            .request_body_access
+            .unwrap_or(self.rules.inner.config.request_body_access)
     }
 
     fn response_body_wanted(&self) -> bool {
-        if !self.overrides.response_body_access.unwrap_or(self.rules.inner.config.response_body_access) {
+        if !self
+            .overrides
+            .response_body_access
+            .unwrap_or(self.rules.inner.config.response_body_access)
+        {
             return false;
         }
         let ct = self.response_headers.get(b"content-type").unwrap_or(b"");
@@ -507,7 +537,14 @@ impl Transaction {
     }
 
     fn body_limit_decision(&mut self, status: u16, phase: u8, log: String) {
-        let iv = Intervention { status, url: None, action: InterventionAction::BodyLimit, rule_id: 0, phase, log };
+        let iv = Intervention {
+            status,
+            url: None,
+            action: InterventionAction::BodyLimit,
+            rule_id: 0,
+            phase,
+            log,
+        };
         if self.decision.is_none() {
             self.decision = Some(iv.clone());
         }
@@ -535,7 +572,9 @@ impl Transaction {
         self.persisted = true;
         let timeout = self.rules.inner.config.collection_timeout;
         let now = clock::now_unix();
-        let Ok(mut store) = self.rules.inner.store.lock() else { return };
+        let Ok(mut store) = self.rules.inner.store.lock() else {
+            return;
+        };
         for (name, bound) in &self.persistent {
             // Collections written without `initcol` have no key and are not stored.
             if bound.key.is_empty() {
@@ -554,7 +593,10 @@ pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < input.len() {
         if input[i] == b'%' {
-            if let (Some(h), Some(l)) = (input.get(i + 1).and_then(|c| hex(*c)), input.get(i + 2).and_then(|c| hex(*c))) {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).and_then(|c| hex(*c)),
+                input.get(i + 2).and_then(|c| hex(*c)),
+            ) {
                 out.push(h << 4 | l);
                 i += 3;
                 continue;
@@ -581,7 +623,9 @@ fn strip_scheme_and_host(uri: &[u8]) -> &[u8] {
         return uri;
     }
     // `scheme://netloc/path`: the first `:` must be followed directly by `//`.
-    let Some(colon) = uri.iter().position(|&b| b == b':') else { return uri };
+    let Some(colon) = uri.iter().position(|&b| b == b':') else {
+        return uri;
+    };
     if uri.get(colon + 1..colon + 3) != Some(b"//") {
         return uri;
     }
@@ -596,7 +640,10 @@ fn strip_scheme_and_host(uri: &[u8]) -> &[u8] {
 /// name and value split on the first `=`, no decoding.
 fn parse_cookies(header: &[u8], out: &mut Collection) {
     for piece in header.split(|&b| b == b';') {
-        let start = piece.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(piece.len());
+        let start = piece
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(piece.len());
         let piece = &piece[start..];
         if piece.is_empty() {
             continue;

@@ -78,7 +78,10 @@ thread_local! {
 impl TransformCache {
     /// An empty cache, reusing the buffers of one a finished transaction released.
     pub(crate) fn take() -> TransformCache {
-        POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten().unwrap_or_default()
+        POOL.try_with(|p| p.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Empties the cache and keeps its buffers for the next [`TransformCache::take`].

@@ -49,7 +49,12 @@ impl Transaction {
             V::ArgsGetNames => names(&self.args_get, sink),
             V::ArgsPostNames => names(&self.body.args_post, sink),
             V::ArgsCombinedSize => {
-                let total: usize = self.args_get.iter().chain(self.body.args_post.iter()).map(|e| e.key.len() + e.value.len()).sum();
+                let total: usize = self
+                    .args_get
+                    .iter()
+                    .chain(self.body.args_post.iter())
+                    .map(|e| e.key.len() + e.value.len())
+                    .sum();
                 scalar(total.to_string().as_bytes(), sink);
             }
             V::RequestHeaders => coll(&self.request_headers, sink),
@@ -158,7 +163,10 @@ impl Transaction {
             V::ReqbodyErrorMsg | V::ReqbodyProcessorErrorMsg => {
                 scalar(self.body.error.as_deref().unwrap_or("").as_bytes(), sink)
             }
-            V::ReqbodyProcessor => scalar(self.effective_body_processor().map_or("", |p| p.name()).as_bytes(), sink),
+            V::ReqbodyProcessor => scalar(
+                self.effective_body_processor().map_or("", |p| p.name()).as_bytes(),
+                sink,
+            ),
             V::Xml => {
                 if let Some(doc) = &self.body.xml {
                     let expr = match selector {
@@ -187,7 +195,11 @@ impl Transaction {
                 if self.response_status == 0 {
                     scalar(b"", sink)
                 } else {
-                    let line = format!("{} {}", String::from_utf8_lossy(&self.response_protocol), self.response_status);
+                    let line = format!(
+                        "{} {}",
+                        String::from_utf8_lossy(&self.response_protocol),
+                        self.response_status
+                    );
                     scalar(line.as_bytes(), sink)
                 }
             }
@@ -224,7 +236,11 @@ impl Transaction {
             V::MatchedVars | V::MatchedVarsNames => {
                 for (name, value) in &self.matched_vars {
                     if selector.selects(name.as_bytes()) && keep(name.as_bytes()) {
-                        let v = if variable == V::MatchedVars { value.as_slice() } else { name.as_bytes() };
+                        let v = if variable == V::MatchedVars {
+                            value.as_slice()
+                        } else {
+                            name.as_bytes()
+                        };
                         sink(Some(name.as_bytes()), v);
                     }
                 }
@@ -240,8 +256,23 @@ impl Transaction {
                 let host = self.request_headers.get(b"host").unwrap_or(b"");
                 scalar(strip_port(host), sink)
             }
-            V::Duration => scalar(clock::now().saturating_sub(self.started).as_millis().to_string().as_bytes(), sink),
-            V::Time | V::TimeDay | V::TimeEpoch | V::TimeHour | V::TimeMin | V::TimeMon | V::TimeSec | V::TimeWday | V::TimeYear => {
+            V::Duration => scalar(
+                clock::now()
+                    .saturating_sub(self.started)
+                    .as_millis()
+                    .to_string()
+                    .as_bytes(),
+                sink,
+            ),
+            V::Time
+            | V::TimeDay
+            | V::TimeEpoch
+            | V::TimeHour
+            | V::TimeMin
+            | V::TimeMon
+            | V::TimeSec
+            | V::TimeWday
+            | V::TimeYear => {
                 let now = clock::now_unix();
                 let t = clock::civil(now);
                 let v = match variable {
@@ -289,14 +320,18 @@ impl Transaction {
     }
 
     fn remote_user(&self) -> Vec<u8> {
-        let Some(auth) = self.request_headers.get(b"authorization") else { return Vec::new() };
+        let Some(auth) = self.request_headers.get(b"authorization") else {
+            return Vec::new();
+        };
         let mut parts = auth.splitn(2, |&b| b == b' ');
         let scheme = parts.next().unwrap_or(b"");
         let cred = parts.next().unwrap_or(b"");
         if !scheme.eq_ignore_ascii_case(b"basic") {
             return Vec::new();
         }
-        let decoded = crate::transform::Transform::Base64Decode.apply(cred.trim_ascii()).into_owned();
+        let decoded = crate::transform::Transform::Base64Decode
+            .apply(cred.trim_ascii())
+            .into_owned();
         decoded.split(|&b| b == b':').next().unwrap_or(b"").to_vec()
     }
 }
@@ -315,7 +350,13 @@ fn strip_port(host: &[u8]) -> &[u8] {
     }
 }
 
-fn visit_collection(c: &Collection, selector: &Selector, keep: &dyn Fn(&[u8]) -> bool, sink: &mut Sink<'_>, names: bool) {
+fn visit_collection(
+    c: &Collection,
+    selector: &Selector,
+    keep: &dyn Fn(&[u8]) -> bool,
+    sink: &mut Sink<'_>,
+    names: bool,
+) {
     let mut emit = |k: &[u8], v: &[u8]| {
         if keep(k) {
             sink(Some(k), if names { k } else { v });

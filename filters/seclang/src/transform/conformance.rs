@@ -40,9 +40,7 @@ fn replace_escapes(v: &mut Vec<u8>, marker: u8, digits: usize) {
             v[i] == b'\\'
                 && v.get(i + 1) == Some(&marker)
                 && v.len() >= i + 2 + digits
-                && v[i + 2..i + 2 + digits]
-                    .iter()
-                    .all(u8::is_ascii_alphanumeric)
+                && v[i + 2..i + 2 + digits].iter().all(u8::is_ascii_alphanumeric)
         });
         let Some(at) = found else { return };
         let seq = v[at..at + 2 + digits].to_vec();

@@ -32,23 +32,14 @@ pub(crate) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
         }
         if j > 0 {
             let h = &input[i..i + j];
-            let mut b = if j == 1 {
-                hex_val(h[0])
-            } else {
-                x2c(h[j - 2], h[j - 1])
-            };
+            let mut b = if j == 1 { hex_val(h[0]) } else { x2c(h[j - 2], h[j - 1]) };
             let full_check = match j {
                 4 => true,
                 5 => h[0] == b'0',
                 6 => h[0] == b'0' && h[1] == b'0',
                 _ => false,
             };
-            if full_check
-                && b > 0x00
-                && b < 0x5f
-                && (h[j - 3] | 0x20) == b'f'
-                && (h[j - 4] | 0x20) == b'f'
-            {
+            if full_check && b > 0x00 && b < 0x5f && (h[j - 3] | 0x20) == b'f' && (h[j - 4] | 0x20) == b'f' {
                 b += 0x20;
             }
             out.push(b);

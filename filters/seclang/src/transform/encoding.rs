@@ -135,9 +135,7 @@ pub(crate) fn base64_decode_ext(input: &[u8]) -> Vec<u8> {
 
 /// `t:base64Encode`: standard alphabet with padding.
 pub(crate) fn base64_encode(input: &[u8]) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .encode(input)
-        .into_bytes()
+    base64::engine::general_purpose::STANDARD.encode(input).into_bytes()
 }
 
 /// `t:hexEncode`: two lowercase hex digits per byte.
@@ -165,12 +163,7 @@ pub(crate) fn sql_hex_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut i = 0;
     while i < len {
-        if i + 3 < len
-            && input[i] == b'0'
-            && (input[i + 1] | 0x20) == b'x'
-            && hex(i + 2)
-            && hex(i + 3)
-        {
+        if i + 3 < len && input[i] == b'0' && (input[i + 1] | 0x20) == b'x' && hex(i + 2) && hex(i + 3) {
             let o = out.get_or_insert_with(|| input[..i].to_vec());
             i += 2;
             loop {

@@ -83,11 +83,7 @@ fn decode_entity(input: &[u8], at: usize) -> Option<(u8, usize)> {
         .map(|&(_, b)| b)?;
         (byte, j)
     };
-    let next = if end < len && input[end] == b';' {
-        end + 1
-    } else {
-        end
-    };
+    let next = if end < len && input[end] == b';' { end + 1 } else { end };
     Some((byte, next))
 }
 
@@ -103,10 +99,7 @@ fn undecoded_span(input: &[u8], at: usize) -> usize {
             2
         }
     } else {
-        let name = input[j..]
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
+        let name = input[j..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
         name + 1
     }
 }

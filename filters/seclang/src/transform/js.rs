@@ -22,19 +22,9 @@ pub(crate) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
             i += 1;
             continue;
         }
-        if i + 5 < len
-            && input[i + 1] == b'u'
-            && hex(i + 2)
-            && hex(i + 3)
-            && hex(i + 4)
-            && hex(i + 5)
-        {
+        if i + 5 < len && input[i + 1] == b'u' && hex(i + 2) && hex(i + 3) && hex(i + 4) && hex(i + 5) {
             let mut b = x2c(input[i + 4], input[i + 5]);
-            if b > 0x00
-                && b < 0x5f
-                && (input[i + 2] | 0x20) == b'f'
-                && (input[i + 3] | 0x20) == b'f'
-            {
+            if b > 0x00 && b < 0x5f && (input[i + 2] | 0x20) == b'f' && (input[i + 3] | 0x20) == b'f' {
                 b += 0x20;
             }
             out.push(b);

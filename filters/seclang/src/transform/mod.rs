@@ -279,14 +279,8 @@ pub(crate) mod tests {
             assert!(Transform::from_name(&name.to_ascii_uppercase()).is_some());
             assert_eq!(Transform::from_name(t.name()), Some(t));
         }
-        assert_eq!(
-            Transform::from_name("urldecodeuni"),
-            Some(Transform::UrlDecodeUni)
-        );
-        assert_eq!(
-            Transform::from_name("normalisePath"),
-            Some(Transform::NormalizePath)
-        );
+        assert_eq!(Transform::from_name("urldecodeuni"), Some(Transform::UrlDecodeUni));
+        assert_eq!(Transform::from_name("normalisePath"), Some(Transform::NormalizePath));
         assert_eq!(Transform::from_name("nosuch"), None);
         assert_eq!(Transform::from_name(""), None);
     }
@@ -329,10 +323,7 @@ pub(crate) mod tests {
 
     #[test]
     fn none_borrows() {
-        assert!(matches!(
-            Transform::None.apply(b"abc"),
-            Cow::Borrowed(b"abc")
-        ));
+        assert!(matches!(Transform::None.apply(b"abc"), Cow::Borrowed(b"abc")));
     }
 
     /// Deterministic xorshift stream for the fuzz tests.

@@ -14,12 +14,7 @@ pub(crate) fn remove_nulls(input: &[u8]) -> Cow<'_, [u8]> {
 /// `t:replaceNulls`: each NUL byte becomes a space.
 pub(crate) fn replace_nulls(input: &[u8]) -> Cow<'_, [u8]> {
     if input.contains(&0) {
-        Cow::Owned(
-            input
-                .iter()
-                .map(|&c| if c == 0 { b' ' } else { c })
-                .collect(),
-        )
+        Cow::Owned(input.iter().map(|&c| if c == 0 { b' ' } else { c }).collect())
     } else {
         Cow::Borrowed(input)
     }

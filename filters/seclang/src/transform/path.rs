@@ -9,7 +9,11 @@ use std::borrow::Cow;
 pub(crate) fn normalize_path(input: &[u8], win: bool) -> Cow<'_, [u8]> {
     // Without separators or dots there is no segment to remove: the value is unchanged
     // (the usual case for argument values; copying it would cost more than the check).
-    let special = if win { memchr::memchr3(b'/', b'\\', b'.', input) } else { memchr::memchr2(b'/', b'.', input) };
+    let special = if win {
+        memchr::memchr3(b'/', b'\\', b'.', input)
+    } else {
+        memchr::memchr2(b'/', b'.', input)
+    };
     if input.is_empty() || special.is_none() {
         return Cow::Borrowed(input);
     }
@@ -152,14 +156,8 @@ mod tests {
 
     #[test]
     fn windows_backslashes() {
-        assert_eq!(
-            normalize_path(b"c:\\foo\\..\\bar\\", true).into_owned(),
-            b"c:/bar/"
-        );
-        assert_eq!(
-            normalize_path(b"\\..\\..\\boot.ini", true).into_owned(),
-            b"/boot.ini"
-        );
+        assert_eq!(normalize_path(b"c:\\foo\\..\\bar\\", true).into_owned(), b"c:/bar/");
+        assert_eq!(normalize_path(b"\\..\\..\\boot.ini", true).into_owned(), b"/boot.ini");
         // Backslashes are ordinary bytes without `win`.
         assert_eq!(n(b"a\\..\\b"), b"a\\..\\b");
     }

@@ -39,11 +39,7 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
             if i + 1 < len && (input[i + 1] == b'u' || input[i + 1] == b'U') {
                 if i + 5 < len && is_hex_pair(input, i + 2) && is_hex_pair(input, i + 4) {
                     let mut b = x2c(input[i + 4], input[i + 5]);
-                    if b > 0x00
-                        && b < 0x5f
-                        && (input[i + 2] | 0x20) == b'f'
-                        && (input[i + 3] | 0x20) == b'f'
-                    {
+                    if b > 0x00 && b < 0x5f && (input[i + 2] | 0x20) == b'f' && (input[i + 3] | 0x20) == b'f' {
                         b += 0x20;
                     }
                     out.push(b);
@@ -89,8 +85,7 @@ pub(crate) fn url_encode(input: &[u8]) -> Cow<'_, [u8]> {
 }
 
 fn is_hex_pair(input: &[u8], at: usize) -> bool {
-    input.get(at).is_some_and(u8::is_ascii_hexdigit)
-        && input.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+    input.get(at).is_some_and(u8::is_ascii_hexdigit) && input.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
 }
 
 #[cfg(test)]

@@ -33,9 +33,7 @@ pub(crate) fn utf8_to_unicode(input: &[u8]) -> Cow<'_, [u8]> {
         } else if c & 0xF0 == 0xE0 {
             if len >= 3 && cont(i + 1) && cont(i + 2) {
                 seq_len = 3;
-                d = (u32::from(c & 0x0F) << 12)
-                    | (u32::from(at(i + 1) & 0x3F) << 6)
-                    | u32::from(at(i + 2) & 0x3F);
+                d = (u32::from(c & 0x0F) << 12) | (u32::from(at(i + 1) & 0x3F) << 6) | u32::from(at(i + 2) & 0x3F);
             }
         } else if c & 0xF8 == 0xF0 {
             if c >= 0xF5 {

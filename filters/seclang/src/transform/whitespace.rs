@@ -18,9 +18,7 @@ pub(crate) fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
 
 /// `t:compressWhitespace`: every run of whitespace becomes one space.
 pub(crate) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
-    let needs = input
-        .windows(2)
-        .any(|w| is_c_space(w[0]) && is_c_space(w[1]))
+    let needs = input.windows(2).any(|w| is_c_space(w[0]) && is_c_space(w[1]))
         || input.iter().any(|&c| is_c_space(c) && c != b' ');
     if !needs {
         return Cow::Borrowed(input);
@@ -43,19 +41,13 @@ pub(crate) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
 
 /// `t:trimLeft`.
 pub(crate) fn trim_left(input: &[u8]) -> Cow<'_, [u8]> {
-    let start = input
-        .iter()
-        .position(|&c| !is_c_space(c))
-        .unwrap_or(input.len());
+    let start = input.iter().position(|&c| !is_c_space(c)).unwrap_or(input.len());
     Cow::Borrowed(&input[start..])
 }
 
 /// `t:trimRight`.
 pub(crate) fn trim_right(input: &[u8]) -> Cow<'_, [u8]> {
-    let end = input
-        .iter()
-        .rposition(|&c| !is_c_space(c))
-        .map_or(0, |p| p + 1);
+    let end = input.iter().rposition(|&c| !is_c_space(c)).map_or(0, |p| p + 1);
     Cow::Borrowed(&input[..end])
 }
 
@@ -73,10 +65,7 @@ mod tests {
 
     #[test]
     fn remove() {
-        assert_eq!(
-            &*remove_whitespace(b" a\tb\nc\x0b\x0cd\re\xa0f\xc2\xa0g"),
-            b"abcdefg"
-        );
+        assert_eq!(&*remove_whitespace(b" a\tb\nc\x0b\x0cd\re\xa0f\xc2\xa0g"), b"abcdefg");
         assert_eq!(&*remove_whitespace(b"\0x"), b"\0x");
         assert!(matches!(remove_whitespace(b"abc"), Cow::Borrowed(_)));
     }
