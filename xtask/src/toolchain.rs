@@ -11,11 +11,21 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 /// Debian packages that provide a wasm-capable compiler and the std sources.
-const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "wasi-libc"];
+// `rust-web-llvm` provides `rust-lld`, the linker rustc-web uses for wasm (a recommended, not
+// a required, package of rustc-web: without it the link fails with "linker `rust-lld` not found").
+const DEBIAN_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-llvm",
+    "lld-22",
+    "wasi-libc",
+];
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_STD_SRC: &str = "/usr/lib/rustlib/src/rust/library";
-/// wasi-libc's install directory; wasm32-wasip1's std links against it.
+/// The linker rustc-web uses for wasm targets (package `rust-web-llvm`).
+const DEBIAN_LINKER: &str = "/usr/bin/rust-lld";
 const DEBIAN_WASI_LIBC: &str = "/usr/lib/wasm32-wasi";
 
 /// How wasm artifacts get built on this machine.
@@ -36,7 +46,7 @@ impl WasmToolchain {
             install_debian_packages()?;
             toolchain.debian = debian_ready();
             if !toolchain.debian {
-                bail!("installed {DEBIAN_PACKAGES:?} but {DEBIAN_CARGO} or {DEBIAN_STD_SRC} is still missing");
+                bail!("installed {DEBIAN_PACKAGES:?} but one of {DEBIAN_CARGO}, {DEBIAN_RUSTC}, {DEBIAN_STD_SRC}, {DEBIAN_LINKER}, {DEBIAN_WASI_LIBC} is still missing");
             }
         }
         Ok(toolchain)
@@ -108,9 +118,15 @@ fn rustup_sysroot() -> Option<PathBuf> {
 }
 
 fn debian_ready() -> bool {
-    [DEBIAN_CARGO, DEBIAN_RUSTC, DEBIAN_STD_SRC, DEBIAN_WASI_LIBC]
-        .iter()
-        .all(|p| Path::new(p).exists())
+    [
+        DEBIAN_CARGO,
+        DEBIAN_RUSTC,
+        DEBIAN_STD_SRC,
+        DEBIAN_LINKER,
+        DEBIAN_WASI_LIBC,
+    ]
+    .iter()
+    .all(|p| Path::new(p).exists())
 }
 
 fn install_debian_packages() -> Result<()> {
