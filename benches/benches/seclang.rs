@@ -1,59 +1,54 @@
-//! SecLang engine with OWASP CRS PL1 (zero-config setup): rule set load time, and the time of
-//! one transaction through every phase for each kind of benchmark traffic.
+//! The WAF filter's own exchange over the SecLang engine with OWASP CRS PL1 (the filter's zero
+//! configuration, enforcing): the configure-time load, and the time of one exchange through
+//! every phase, driven as Envoy calls the filter, for each kind of benchmark traffic.
 //!
-//! `cargo bench -p meshward-benches --bench seclang` (CRS from `$MESHWARD_CRS_DIR`, default
-//! `<workspace>/../shared/crs/v4.28.0`).
+//! `cargo bench -p meshward-benches --bench seclang` (CRS is embedded in the filter at build
+//! time, from `$MESHWARD_CRS_DIR`).
 
 use std::hint::black_box;
+use std::rc::Rc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use meshward_benches::{
-    bench_requests, browser_get, crs_dir, html_response, load_crs, logged_rule_ids, run_request_phases, run_transaction,
+    bench_requests, browser_get, html_response, load_filter, logged_rule_ids, run_request_phases, run_transaction,
+    FILTER_CONFIG,
 };
-use meshward_seclang::RuleSet;
+use meshward_waf::loaded::Loaded;
 
-/// Loads CRS or stops the bench with the reason (missing directory, or the engine's error
-/// with file, line and rule).
-fn crs_or_exit() -> RuleSet {
-    let dir = crs_dir();
-    match load_crs(&dir) {
-        Ok(rules) => rules,
+/// Loads the filter or stops the bench with the reason (the engine's error names file, line
+/// and rule).
+fn filter_or_exit() -> Rc<Loaded> {
+    match load_filter() {
+        Ok(loaded) => loaded,
         Err(e) => panic!("cannot benchmark: {e}"),
     }
 }
 
 fn load(c: &mut Criterion) {
-    let dir = crs_dir();
-    // Fail before timing anything if CRS does not load.
-    let rules = crs_or_exit();
-    let stats = rules.stats();
+    // Fail before timing anything if the filter does not load.
+    let loaded = filter_or_exit();
+    let report = loaded.report();
     eprintln!(
-        "CRS loaded from {}: {} SecRule, {} SecAction, {} ids, {} chains",
-        dir.display(),
-        stats.sec_rules,
-        stats.sec_actions,
-        stats.ids,
-        stats.chains
+        "{FILTER_CONFIG}: {} ({} rules, {} rule sets)",
+        loaded.ruleset, report.rules, report.sets
     );
-    drop(rules);
+    drop(loaded);
     let mut g = c.benchmark_group("seclang_load");
     g.sample_size(10);
-    g.bench_function("crs_pl1", |b| {
-        b.iter(|| load_crs(black_box(&dir)).expect("loaded above"))
-    });
+    g.bench_function("crs_pl1", |b| b.iter(|| load_filter().expect("loaded above")));
     g.finish();
 }
 
 fn transactions(c: &mut Criterion) {
-    let rules = crs_or_exit();
+    let rules = filter_or_exit();
     let response = html_response();
     let requests = bench_requests();
     // The figures only mean something if each request takes the path it stands for.
     for (name, req) in &requests {
-        let tx = run_transaction(&rules, req, &response);
-        let ids = logged_rule_ids(&tx);
-        let blocked = tx.intervention().map(|i| i.rule_id);
+        let driven = run_transaction(&rules, req, &response);
+        let ids = logged_rule_ids(&driven.transaction);
+        let blocked = driven.transaction.intervention().map(|i| i.rule_id);
         eprintln!(
             "{name}: {} bytes, matched {ids:?}, intervention {blocked:?}",
             req.wire_len()

@@ -1,6 +1,12 @@
-//! Plain HTTP/1.1 messages the benchmarks send, and how they are fed to the engine.
+//! Plain HTTP/1.1 messages the benchmarks send, and how they run through the WAF filter's own
+//! exchange (`meshward_waf::drive`, the way Envoy calls the filter).
 
-use meshward_seclang::{RuleSet, Transaction};
+use std::rc::Rc;
+
+use meshward_seclang::Transaction;
+use meshward_waf::drive::{self, Driven};
+use meshward_waf::exchange::{Attributes, Header};
+use meshward_waf::loaded::Loaded;
 
 /// Body chunk size handed to the engine, as a proxy delivers a buffered body (Envoy's
 /// HTTP/1 codec reads at most 16 KiB at a time).
@@ -37,25 +43,43 @@ impl HttpRequest {
         line + headers + 2 + self.body.len()
     }
 
-    /// The same request as the proxy-wasm host delivers it (HTTP/2-style lowercase names,
-    /// `Host` as `:authority`, hop-by-hop `Connection` dropped, as Envoy does).
-    #[cfg(feature = "host")]
-    pub fn to_host_request(&self) -> meshward_host_test::Request {
-        let mut headers = meshward_host_test::Headers::new();
-        headers.add(":authority", self.header("host").unwrap_or("localhost"));
-        headers.add(":path", &self.uri);
-        headers.add(":method", &self.method);
-        headers.add(":scheme", "https");
+    /// The same request as Envoy hands it to a filter (HTTP/2-style lowercase names, `Host`
+    /// as `:authority`, hop-by-hop `Connection` dropped, the body in [`BODY_CHUNK`] pieces).
+    pub fn to_filter_request(&self) -> drive::Request {
+        let mut headers: Vec<Header> = vec![
+            (
+                b":authority".to_vec(),
+                self.header("host").unwrap_or("localhost").into(),
+            ),
+            (b":path".to_vec(), self.uri.clone().into_bytes()),
+            (b":method".to_vec(), self.method.clone().into_bytes()),
+            (b":scheme".to_vec(), b"https".to_vec()),
+        ];
         for (k, v) in &self.headers {
             if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("connection") {
                 continue;
             }
-            headers.add(&k.to_ascii_lowercase(), v);
+            headers.push((k.to_ascii_lowercase().into_bytes(), v.clone().into_bytes()));
         }
-        let chunks: Vec<Vec<u8>> = self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
+        drive::Request {
+            headers,
+            body: self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect(),
+            trailers: None,
+            proxy_answers: None,
+        }
+    }
+
+    /// The same request as the proxy-wasm host delivers it (as [`HttpRequest::to_filter_request`]).
+    #[cfg(feature = "host")]
+    pub fn to_host_request(&self) -> meshward_host_test::Request {
+        let request = self.to_filter_request();
+        let mut headers = meshward_host_test::Headers::new();
+        for (k, v) in &request.headers {
+            headers.add(&String::from_utf8_lossy(k), v);
+        }
         meshward_host_test::Request {
             headers,
-            chunks,
+            chunks: request.body,
             trailers: None,
             properties: Vec::new(),
         }
@@ -74,76 +98,59 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    /// The same response as the proxy-wasm host delivers it (`:status` plus lowercase names).
+    /// The same response as the proxy-wasm host delivers it (as [`HttpResponse::to_filter_response`]).
     #[cfg(feature = "host")]
     pub fn to_host_response(&self) -> meshward_host_test::Response {
         let mut r = meshward_host_test::Response::status(self.status);
         for (k, v) in &self.headers {
             r.headers.add(&k.to_ascii_lowercase(), v);
         }
-        if !self.body.is_empty() {
-            r.chunks = self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
-        }
+        r.chunks = self.to_filter_response().body;
         r
     }
+
+    /// The same response as Envoy hands it to a filter (`:status` plus lowercase names, the
+    /// body in [`BODY_CHUNK`] pieces).
+    pub fn to_filter_response(&self) -> drive::Response {
+        let mut headers: Vec<Header> = vec![(b":status".to_vec(), self.status.to_string().into_bytes())];
+        headers.extend(
+            self.headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase().into_bytes(), v.clone().into_bytes())),
+        );
+        drive::Response {
+            headers,
+            body: self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect(),
+            trailers: None,
+        }
+    }
 }
 
-/// Client and server addresses every benchmark transaction uses.
-const CLIENT: (&str, u16) = ("192.0.2.10", 51234);
-const SERVER: (&str, u16) = ("10.0.0.5", 8080);
-
-/// Runs one exchange through every phase the way a proxy filter drives the engine:
-/// connection and URI, request headers (phase 1), request body in [`BODY_CHUNK`] pieces
-/// (phase 2), then, unless the request was refused, response headers (3) and body (4);
-/// logging (5) always runs.
-pub fn run_transaction(rules: &RuleSet, request: &HttpRequest, response: &HttpResponse) -> Transaction {
-    let mut tx = rules.transaction();
-    tx.process_connection(CLIENT.0, CLIENT.1, SERVER.0, SERVER.1);
-    tx.process_uri(request.uri.as_bytes(), &request.method, &request.version);
-    for (k, v) in &request.headers {
-        tx.add_request_header(k.as_bytes(), v.as_bytes());
+/// Client and server addresses every benchmark exchange uses.
+fn attributes() -> Attributes {
+    Attributes {
+        client: "192.0.2.10:51234".into(),
+        server: "10.0.0.5:8080".into(),
+        protocol: Some("HTTP/1.1".into()),
+        ..Attributes::default()
     }
-    tx.process_request_headers();
-    if tx.intervention().is_none() {
-        for chunk in request.body.chunks(BODY_CHUNK) {
-            tx.append_request_body(chunk);
-        }
-        tx.process_request_body();
-    }
-    if tx.intervention().is_none() {
-        for (k, v) in &response.headers {
-            tx.add_response_header(k.as_bytes(), v.as_bytes());
-        }
-        tx.process_response_headers(response.status, "HTTP/1.1");
-        if tx.intervention().is_none() {
-            for chunk in response.body.chunks(BODY_CHUNK) {
-                tx.append_response_body(chunk);
-            }
-            tx.process_response_body();
-        }
-    }
-    tx.process_logging();
-    tx
 }
 
-/// Runs only the request side (phases 1 and 2) and logging, as for a request that gets no
-/// response: with [`run_transaction`], it splits the cost between request and response.
-pub fn run_request_phases(rules: &RuleSet, request: &HttpRequest) -> Transaction {
-    let mut tx = rules.transaction();
-    tx.process_connection(CLIENT.0, CLIENT.1, SERVER.0, SERVER.1);
-    tx.process_uri(request.uri.as_bytes(), &request.method, &request.version);
-    for (k, v) in &request.headers {
-        tx.add_request_header(k.as_bytes(), v.as_bytes());
-    }
-    tx.process_request_headers();
-    if tx.intervention().is_none() {
-        for chunk in request.body.chunks(BODY_CHUNK) {
-            tx.append_request_body(chunk);
-        }
-        tx.process_request_body();
-    }
-    tx.process_logging();
-    tx
+/// Runs one exchange through the WAF filter's own logic, as Envoy calls it: request headers
+/// (phase 1), the body in [`BODY_CHUNK`] callbacks (phase 2), then, unless the request was
+/// refused, the response headers (3) and body (4); logging (5) and the evidence always run.
+pub fn run_transaction(loaded: &Rc<Loaded>, request: &HttpRequest, response: &HttpResponse) -> Driven {
+    let upstream = || response.to_filter_response();
+    drive::drive(loaded.clone(), attributes(), &request.to_filter_request(), upstream, 0)
+        .expect("the default directive set always applies")
+}
+
+/// Runs the request side with a minimal upstream answer (204, no body, so phase 4 has nothing
+/// to read): with [`run_transaction`], it splits the cost between request and response.
+pub fn run_request_phases(loaded: &Rc<Loaded>, request: &HttpRequest) -> Driven {
+    let upstream = || drive::Response::new(204, Vec::new(), Vec::new());
+    drive::drive(loaded.clone(), attributes(), &request.to_filter_request(), upstream, 0)
+        .expect("the default directive set always applies")
 }
 
 /// Ids of the rules that matched and would be logged (CRS's `nolog` bookkeeping excluded).

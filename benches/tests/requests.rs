@@ -1,19 +1,20 @@
 //! The benchmark traffic is what it claims to be: exact sizes, well-formed bodies, and, run
-//! through CRS PL1, benign requests pass cleanly while the attack variant is blocked.
+//! through the WAF filter's exchange with CRS PL1, benign requests pass cleanly while the
+//! attack variant is blocked.
 
-use std::sync::OnceLock;
+use std::rc::Rc;
 
 use meshward_benches::requests::{JSON_LEN, MULTIPART_BOUNDARY, MULTIPART_LEN, URLENCODED_LEN};
 use meshward_benches::{
-    browser_get, browser_get_attack, crs_dir, html_response, json_post, load_crs, logged_rule_ids, multipart_upload,
+    browser_get, browser_get_attack, html_response, json_post, load_filter, logged_rule_ids, multipart_upload,
     run_transaction, urlencoded_post, HttpRequest,
 };
 use meshward_seclang::action::BodyProcessor;
-use meshward_seclang::RuleSet;
+use meshward_waf::loaded::Loaded;
 
-fn crs() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
-    RULES.get_or_init(|| load_crs(&crs_dir()).unwrap_or_else(|e| panic!("{e}")))
+/// The filter as the benches load it (CRS PL1, enforcing).
+fn crs() -> Rc<Loaded> {
+    load_filter().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn content_length(r: &HttpRequest) -> usize {
@@ -114,8 +115,13 @@ fn benign_requests_pass_crs_through_all_phases() {
         ),
     ];
     for (name, req, processor, arg) in cases {
-        let tx = run_transaction(rules, &req, &html_response());
-        assert_eq!(logged_rule_ids(&tx), Vec::<u64>::new(), "{name} matched CRS rules");
+        let driven = run_transaction(&rules, &req, &html_response());
+        let tx = &driven.transaction;
+        assert_eq!(logged_rule_ids(tx), Vec::<u64>::new(), "{name} matched CRS rules");
+        assert!(
+            driven.upstream_reached && driven.reply.is_none(),
+            "{name} reached the upstream"
+        );
         assert!(tx.intervention().is_none(), "{name}: {:?}", tx.intervention());
         assert_eq!(tx.inbound_anomaly_score(), 0, "{name}");
         assert_eq!(tx.outbound_anomaly_score(), 0, "{name}");
@@ -131,7 +137,7 @@ fn benign_requests_pass_crs_through_all_phases() {
             );
         }
     }
-    let tx = run_transaction(rules, &browser_get(), &html_response());
+    let tx = run_transaction(&rules, &browser_get(), &html_response()).transaction;
     assert_eq!(
         tx.collection("args_get").unwrap().get(b"q"),
         Some(&b"trail running shoes"[..])
@@ -141,8 +147,15 @@ fn benign_requests_pass_crs_through_all_phases() {
 
 #[test]
 fn attack_variant_is_blocked_in_phase_2() {
-    let tx = run_transaction(crs(), &browser_get_attack(), &html_response());
-    let ids = logged_rule_ids(&tx);
+    let driven = run_transaction(&crs(), &browser_get_attack(), &html_response());
+    assert_eq!(
+        driven.reply.as_ref().map(|r| r.status),
+        Some(403),
+        "the filter answers 403"
+    );
+    assert!(!driven.upstream_reached);
+    let tx = &driven.transaction;
+    let ids = logged_rule_ids(tx);
     assert!(ids.contains(&942100), "libinjection SQLi rule did not match: {ids:?}");
     let iv = tx.intervention().expect("CRS blocks the SQL injection");
     assert_eq!((iv.rule_id, iv.status, iv.phase), (949110, 403, 2));

@@ -1,12 +1,13 @@
-//! Heap used by the SecLang engine with OWASP CRS PL1: after loading, and after 10,000
-//! transactions (the benchmark traffic in turn), counted by a wrapping global allocator.
+//! Heap used by the WAF filter's exchange and the SecLang engine with OWASP CRS PL1 (the
+//! filter's zero configuration, enforcing): after loading, and after 10,000 exchanges (the
+//! benchmark traffic in turn), counted by a wrapping global allocator.
 //!
 //! `cargo run --release -p meshward-benches --bin seclang-memory [TRANSACTIONS]`
 
 use std::process::ExitCode;
 
 use meshward_benches::alloc::CountingAlloc;
-use meshward_benches::{bench_requests, crs_dir, html_response, load_crs, run_transaction};
+use meshward_benches::{bench_requests, html_response, load_filter, run_transaction, FILTER_CONFIG};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -29,12 +30,11 @@ fn main() -> ExitCode {
     // Build the traffic first so it is not counted as engine memory.
     let requests = bench_requests();
     let response = html_response();
-    let dir = crs_dir();
 
     let baseline = ALLOC.current();
     ALLOC.reset_peak();
     let started = std::time::Instant::now();
-    let rules = match load_crs(&dir) {
+    let rules = match load_filter() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         let before = ALLOC.current();
         ALLOC.reset_peak();
         let tx = run_transaction(&rules, req, &response);
-        if tx.intervention().is_some() {
+        if tx.reply.is_some() {
             blocked += 1;
         }
         // Working set of one transaction: what it held at its largest, above the rule set.
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     let run_time = started.elapsed();
     let after_run = ALLOC.current() - baseline;
 
-    println!("SecLang engine heap, OWASP CRS PL1 from {}", dir.display());
+    println!("WAF filter heap, {FILTER_CONFIG} ({})", rules.ruleset);
     println!("{:<46} {:>14}", "measure", "heap");
     println!("{:<46} {:>14}", "after load (rule set retained)", mib(after_load));
     println!("{:<46} {:>14}", "peak during load", mib(load_peak));

@@ -1,9 +1,11 @@
-//! The engine configuration CRS's regression tests are written for: ModSecurity's recommended
-//! base settings (as in the CRS test containers), `crs-setup.conf.example`, the test setup
-//! from CRS's `tests/regression/README.md`, and `rules/*.conf`.
+//! The configuration CRS's regression tests are written for, as a WAF plugin configuration:
+//! ModSecurity's recommended base settings (as in the CRS test containers),
+//! `crs-setup.conf.example`, the test setup from CRS's `tests/regression/README.md`, and
+//! `rules/*.conf` (all embedded in the filter).
 
-use meshward_seclang::RuleSet;
+use meshward_waf::loaded::Loaded;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 pub use meshward_seclang::crs::CRS_DIR_ENV;
 
@@ -46,24 +48,18 @@ pub fn tests_dir(crs: &Path) -> PathBuf {
     crs.join("tests/regression/tests")
 }
 
-/// Loads CRS with the regression test configuration: the recommended base and the test
-/// containers' overrides, `crs-setup.conf.example`, the test setup, then `rules/*.conf`.
-pub fn load_crs(crs: &Path) -> anyhow::Result<RuleSet> {
-    let files = meshward_seclang::crs::crs_files(crs)?;
-    let (setup, rules) = files.split_first().expect("crs_files starts with the setup file");
-    let mut builder = RuleSet::builder()
-        .base_dir(crs)
-        .add_str(meshward_seclang::crs::RECOMMENDED_CONF, "rules/recommended.conf")
-        .add_str(TEST_BASE_OVERRIDES, "meshward-ftw/test-base.conf")
-        .add_file(setup)
-        .add_str(TEST_SETUP, "meshward-ftw/test-setup.conf");
-    for file in rules {
-        builder = builder.add_file(file);
-    }
-    Ok(builder.build()?)
+/// The WAF filter configured for the regression suite ([`waf_filter_config`]) with its embedded
+/// CRS, as the native run drives it (the wasm and Envoy runs load the same configuration).
+pub fn load_filter() -> anyhow::Result<Rc<Loaded>> {
+    load_filter_with(&waf_filter_config())
 }
 
-/// The WAF filter's plugin configuration equivalent to [`load_crs`]: the embedded CRS and
+/// The WAF filter loaded with another plugin configuration (JSON).
+pub fn load_filter_with(config: &serde_json::Value) -> anyhow::Result<Rc<Loaded>> {
+    Ok(Rc::new(Loaded::load(config.to_string().as_bytes())?))
+}
+
+/// The WAF filter's plugin configuration for the regression suite: the embedded CRS and
 /// recommended base, detection only (as CRS's test containers run), paranoia 4, JSON
 /// responses inspected with a 1 MiB limit, and [`TEST_SETUP`] as an extra directive.
 pub fn waf_filter_config() -> serde_json::Value {

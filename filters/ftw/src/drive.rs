@@ -1,16 +1,20 @@
-//! Runs one request through the SecLang engine as the proxy filter would: phases 1-2 on the
-//! request, the synthesized upstream response through phases 3-4, then logging.
+//! Runs one request natively through the WAF filter's own exchange
+//! (`meshward_waf::drive`), the way Envoy calls the filter: phases 1-2 on the request, the
+//! synthesized upstream response through phases 3-4, then logging. The rules are the WAF's
+//! embedded CRS with [`crate::config::waf_filter_config`], as in the wasm and Envoy runs.
 
-use crate::albedo::{self, Response};
+use crate::albedo;
 use crate::http1::Request;
-use meshward_seclang::{MatchedRule, RuleSet};
+use meshward_seclang::MatchedRule;
+use meshward_waf::drive::{self, Response};
+use meshward_waf::exchange::{Attributes, Header};
+use meshward_waf::loaded::Loaded;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
-/// Addresses of the test connection (go-ftw connects to 127.0.0.1:80).
-const CLIENT_IP: &str = "127.0.0.1";
-const CLIENT_PORT: u16 = 40_000;
-const SERVER_IP: &str = "127.0.0.1";
-const SERVER_PORT: u16 = 80;
+/// The test connection, as go-ftw makes it (127.0.0.1:80) and the wasm run's host gives it.
+const CLIENT: &str = "127.0.0.1:40000";
+const SERVER: &str = "127.0.0.1:80";
 
 /// What a client and the WAF's log show for one request.
 #[derive(Debug, Clone)]
@@ -27,71 +31,89 @@ pub struct Served {
     pub log: Vec<String>,
 }
 
-/// Runs `request` through a fresh transaction of `rules`.
-pub fn serve(rules: &RuleSet, request: &Request) -> Served {
-    let mut tx = rules.transaction();
-    tx.process_connection(CLIENT_IP, CLIENT_PORT, SERVER_IP, SERVER_PORT);
-    tx.process_uri(&request.path, &request.method, &request.version);
-    for (name, value) in &request.headers {
-        tx.add_request_header(name, value);
+/// The request headers as Envoy's HTTP/1 codec hands them to a filter: pseudo-headers, then
+/// the others in order (the proxy model already lower-cased names and made its edits).
+pub fn filter_headers(request: &Request) -> Vec<Header> {
+    let mut headers = Vec::with_capacity(request.headers.len() + 4);
+    if let Some(host) = request.header_values("host").next() {
+        headers.push((b":authority".to_vec(), host.to_vec()));
     }
-    tx.process_request_headers();
-    let mut blocked = tx.intervention().map(|i| i.status);
-    if blocked.is_none() && !request.body_complete {
-        // The body never completes: phase 2 never runs. Envoy's router refuses a CONNECT
-        // tunnel (no upgrade_configs); any other stream ends in Envoy's request timeout.
-        blocked = Some(if request.method == "CONNECT" { 403 } else { 408 });
-    } else if blocked.is_none() {
-        if !request.body.is_empty() {
-            tx.append_request_body(&request.body);
-        }
-        tx.process_request_body();
-        blocked = tx.intervention().map(|i| i.status);
+    headers.push((b":path".to_vec(), request.path.clone()));
+    headers.push((b":method".to_vec(), request.method.as_bytes().to_vec()));
+    headers.push((b":scheme".to_vec(), b"http".to_vec()));
+    for (name, value) in request.headers.iter().filter(|(n, _)| n.as_slice() != b"host") {
+        headers.push((name.clone(), value.clone()));
     }
+    headers
+}
 
-    let response = match blocked {
-        Some(status) => local_reply(status),
-        None => {
-            let upstream = albedo::respond(request);
-            for (name, value) in &upstream.headers {
-                tx.add_response_header(name.as_bytes(), value);
-            }
-            tx.process_response_headers(upstream.status, "HTTP/1.1");
-            match tx.intervention().map(|i| i.status) {
-                Some(status) => local_reply(status),
-                None => {
-                    if !upstream.body.is_empty() {
-                        tx.append_response_body(&upstream.body);
-                    }
-                    tx.process_response_body();
-                    match tx.intervention().map(|i| i.status) {
-                        Some(status) => local_reply(status),
-                        None => upstream,
-                    }
-                }
-            }
-        }
-    };
-    tx.process_logging();
-
-    let uri = String::from_utf8_lossy(&request.path).into_owned();
-    let matched = tx.matched_rules();
-    Served {
-        status: response.status,
-        response: response.to_bytes(),
-        logged_ids: matched.iter().filter(|m| m.logged).map(|m| m.id).collect(),
-        matched_ids: matched.iter().map(|m| m.id).collect(),
-        log: matched.iter().filter(|m| m.logged).map(|m| log_line(m, &uri)).collect(),
+/// What Envoy answers itself for a request whose body never completes: its router refuses
+/// a CONNECT tunnel (no upgrade_configs); any other stream ends in its request timeout.
+pub fn proxy_answer(request: &Request) -> Option<u16> {
+    match (request.body_complete, request.method.as_str()) {
+        (true, _) => None,
+        (false, "CONNECT") => Some(403),
+        (false, _) => Some(408),
     }
 }
 
-/// The proxy's own answer when the WAF interrupts the transaction.
-fn local_reply(status: u16) -> Response {
-    Response {
-        status,
-        headers: vec![("Content-Length".to_string(), b"0".to_vec())],
-        body: Vec::new(),
+/// albedo's response as Envoy's codec hands it to a filter (names lower-cased).
+pub fn upstream_response(response: &albedo::Response) -> Response {
+    let headers = response
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase().into_bytes(), value.clone()))
+        .collect();
+    Response::new(response.status, headers, response.body.clone())
+}
+
+/// Runs `request` through a fresh exchange of `loaded` (the WAF configured as the filter is).
+pub fn serve(loaded: &Rc<Loaded>, request: &Request) -> Result<Served, String> {
+    let filter_request = drive::Request {
+        headers: filter_headers(request),
+        body: if request.body.is_empty() {
+            Vec::new()
+        } else {
+            vec![request.body.clone()]
+        },
+        trailers: None,
+        proxy_answers: proxy_answer(request),
+    };
+    let attributes = Attributes {
+        client: CLIENT.into(),
+        server: SERVER.into(),
+        protocol: Some(request.version.clone()),
+        ..Attributes::default()
+    };
+    let upstream = || upstream_response(&albedo::respond(request));
+    let driven = drive::drive(loaded.clone(), attributes, &filter_request, upstream, 0)
+        .ok_or("the WAF selected no rule set for the request")?;
+    let uri = String::from_utf8_lossy(&request.path).into_owned();
+    let matched = driven.transaction.matched_rules();
+    Ok(Served {
+        status: driven.response.status(),
+        response: wire_bytes(&driven.response),
+        logged_ids: matched.iter().filter(|m| m.logged).map(|m| m.id).collect(),
+        matched_ids: matched.iter().map(|m| m.id).collect(),
+        log: matched.iter().filter(|m| m.logged).map(|m| log_line(m, &uri)).collect(),
+    })
+}
+
+/// A response as the client reads it: status line, headers (pseudo-headers left out), body.
+pub fn wire_bytes(response: &Response) -> Vec<u8> {
+    let status = response.status();
+    let mut out = format!("HTTP/1.1 {status} {}\r\n", albedo::reason_phrase(status)).into_bytes();
+    for (name, value) in response.headers.iter().filter(|(n, _)| !n.starts_with(b":")) {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(b"\r\n");
+    for chunk in &response.body {
+        out.extend_from_slice(chunk);
+    }
+    out
 }
 
 /// One line in ModSecurity's error-log format, which go-ftw's `match_regex` is written for.

@@ -8,9 +8,10 @@ use crate::http1::{self, ProxyOptions};
 use crate::load::Case;
 use crate::skips::Skips;
 use crate::wire;
-use meshward_seclang::RuleSet;
+use meshward_waf::loaded::Loaded;
 use std::io::Write;
 use std::path::Path;
+use std::rc::Rc;
 
 /// The outcome of one test case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,9 +85,9 @@ impl Totals {
     }
 }
 
-/// Runs one stage through the engine natively and checks it.
-pub fn run_stage(rules: &RuleSet, stage: &Stage, proxy: &ProxyOptions) -> Result<(), Mismatch> {
-    run_stage_with(stage, proxy, |request| Ok(drive::serve(rules, request)))
+/// Runs one stage natively through the filter's exchange and checks it.
+pub fn run_stage(loaded: &Rc<Loaded>, stage: &Stage, proxy: &ProxyOptions) -> Result<(), Mismatch> {
+    run_stage_with(stage, proxy, |request| drive::serve(loaded, request))
 }
 
 /// Runs one stage with `serve` standing for the filter behind the proxy model: a request
@@ -123,8 +124,8 @@ pub fn check_served(stage: &Stage, request: &http1::Request, served: Served) -> 
 pub const ENVOY_EDITS_MARK: &str = "[Envoy edits before the filter: ";
 
 /// Runs every stage of `case` natively; an engine panic is reported as a failure of that case.
-pub fn run_case(rules: &RuleSet, case: &Case, skips: &Skips, proxy: &ProxyOptions) -> CaseResult {
-    run_case_with(case, skips, |_, stage| run_stage(rules, stage, proxy))
+pub fn run_case(loaded: &Rc<Loaded>, case: &Case, skips: &Skips, proxy: &ProxyOptions) -> CaseResult {
+    run_case_with(case, skips, |_, stage| run_stage(loaded, stage, proxy))
 }
 
 /// Runs every stage of `case` with `stage_fn` (given the stage's index), stopping at the first

@@ -3,7 +3,7 @@
 //! the upstream's answer synthesized by albedo.
 
 use crate::albedo;
-use crate::drive::Served;
+use crate::drive::{self, Served};
 use crate::evidence::Event;
 use crate::http1::{ProxyOptions, Request};
 use crate::load::Case;
@@ -82,7 +82,7 @@ impl WasmDriver {
             self.plugin.run(&host_request, &response).map_err(|e| e.to_string())?
         } else {
             // The body never completes: headers (and what arrived of the body) reach the
-            // filter, then Envoy ends the stream itself (see `drive::serve`).
+            // filter, then Envoy ends the stream itself (`drive::proxy_answer`).
             let id = self.plugin.open_stream().map_err(|e| e.to_string())?;
             let mut stream = self.plugin.stream(id);
             stream.send_request_headers(headers, false).map_err(|e| e.to_string())?;
@@ -110,48 +110,31 @@ fn build(host: &Host, module: &Module, config: &str) -> anyhow::Result<Plugin> {
         .build()?)
 }
 
-/// The request headers as Envoy's HTTP/1 codec hands them to a filter: pseudo-headers, then
-/// the others in order (the model already lower-cased names and made its edits).
+/// The request headers as Envoy's HTTP/1 codec hands them to a filter.
 fn request_headers(request: &Request) -> Headers {
     let mut headers = Headers::new();
-    if let Some(host) = request.header_values("host").next() {
-        headers.add(":authority", host);
-    }
-    headers.add(":path", &request.path);
-    headers.add(":method", request.method.as_bytes());
-    headers.add(":scheme", "http");
-    for (name, value) in &request.headers {
-        if name.as_slice() != b"host" {
-            headers.add(&String::from_utf8_lossy(name), value);
-        }
+    for (name, value) in drive::filter_headers(request) {
+        headers.add(&String::from_utf8_lossy(&name), value);
     }
     headers
 }
 
 /// albedo's response as Envoy's codec hands it to a filter (names lower-cased).
 fn response_of(response: &albedo::Response) -> meshward_host_test::Response {
-    let mut out = meshward_host_test::Response::status(response.status);
-    for (name, value) in &response.headers {
-        out.headers.add(&name.to_ascii_lowercase(), value);
+    let upstream = drive::upstream_response(response);
+    let mut out = meshward_host_test::Response::status(upstream.status());
+    for (name, value) in upstream.headers.iter().filter(|(n, _)| !n.starts_with(b":")) {
+        out.headers.add(&String::from_utf8_lossy(name), value);
     }
-    if !response.body.is_empty() {
-        out.chunks = vec![response.body.clone()];
-    }
+    out.chunks = upstream.body;
     out
 }
 
 /// What the client and the WAF's evidence show for one stream.
 fn served(request: &Request, outcome: &Outcome) -> Result<Served, String> {
-    let status = match outcome.status() {
+    // A stream that never got a response got Envoy's own answer.
+    let status = match outcome.status().or_else(|| drive::proxy_answer(request)) {
         Some(status) => status,
-        // The stream never got a response: Envoy's own answer (see `drive::serve`).
-        None if !request.body_complete => {
-            if request.method == "CONNECT" {
-                403
-            } else {
-                408
-            }
-        }
         None => {
             return Err(format!(
                 "no response (verdict {}, paused at {:?})",

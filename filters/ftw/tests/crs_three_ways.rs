@@ -1,9 +1,8 @@
 //! The CRS v4.28 regression suite through the WAF filter's `.wasm`: in host-test it must
-//! agree with the native engine run case by case (except the cases KNOWN-FAILURES.md lists
-//! under `## Evidence gaps` and `## Filter adapter fixes`), and in a real Envoy it must pass
-//! the floor with exactly the failures KNOWN-FAILURES.md lists (`## Failed` plus `## Evidence
-//! gaps`, minus `## Filter adapter fixes`) and Envoy itself must refuse exactly the
-//! `## Proxy-rejected` cases.
+//! agree with the native run of the filter's exchange case by case (except the cases
+//! KNOWN-FAILURES.md lists under `## Evidence gaps`), and in a real Envoy it must pass the
+//! floor with exactly the failures KNOWN-FAILURES.md lists (`## Failed` plus `## Evidence
+//! gaps`) and Envoy itself must refuse exactly the `## Proxy-rejected` cases.
 //!
 //! Needs `meshward_waf.wasm` (`cargo xtask wasm`, or `$MESHWARD_WASM_DIR`) and, for the Envoy
 //! run, Envoy (`$MESHWARD_ENVOY`, else `<workspace>/.venv/bin/envoy`): missing ones fail.
@@ -68,7 +67,7 @@ fn wasm_in_host_test_agrees_with_the_native_engine_case_by_case() {
     let cases = cases();
     let skips = skips();
     let proxy = ProxyOptions::default();
-    let rules = config::load_crs(&config::crs_dir(None)).expect("CRS loads");
+    let rules = config::load_filter().expect("the WAF filter loads");
     let native: Vec<CaseResult> = cases.iter().map(|c| run::run_case(&rules, c, &skips, &proxy)).collect();
     drop(rules);
 
@@ -78,10 +77,7 @@ fn wasm_in_host_test_agrees_with_the_native_engine_case_by_case() {
     let through_wasm: Vec<CaseResult> = cases.iter().map(|c| driver.run_case(c, &skips)).collect();
     assert_eq!(driver.restarts, 0, "the filter's VM failed during the run");
 
-    let gaps: BTreeSet<String> = listed("Evidence gaps")
-        .union(&listed("Filter adapter fixes"))
-        .cloned()
-        .collect();
+    let gaps = listed("Evidence gaps");
     let differing: BTreeSet<String> = native
         .iter()
         .zip(&through_wasm)
@@ -102,13 +98,13 @@ fn wasm_in_host_test_agrees_with_the_native_engine_case_by_case() {
     );
     assert!(
         disagreements.is_empty(),
-        "{} cases differ between the native engine and the wasm filter:\n{}",
+        "{} cases differ between the native exchange and the wasm filter:\n{}",
         disagreements.len(),
         disagreements.join("\n")
     );
     assert!(
         closed.is_empty(),
-        "listed under `## Evidence gaps` / `## Filter adapter fixes` but agreeing now: {closed:?}"
+        "listed under `## Evidence gaps` but agreeing now: {closed:?}"
     );
 }
 
@@ -130,12 +126,7 @@ fn real_envoy_run_meets_the_floor_with_exactly_the_listed_failures() {
     );
 
     let failures = failed(&results);
-    let fixes = listed("Filter adapter fixes");
-    let known: BTreeSet<String> = listed("Failed")
-        .union(&listed("Evidence gaps"))
-        .filter(|id| !fixes.contains(*id))
-        .cloned()
-        .collect();
+    let known: BTreeSet<String> = listed("Failed").union(&listed("Evidence gaps")).cloned().collect();
     let new: Vec<String> = failures
         .iter()
         .filter(|(id, _)| !known.contains(*id))

@@ -1,22 +1,21 @@
-//! The runner end to end on a small rule set: YAML in, engine in the middle, verdicts out.
+//! The runner end to end on a small rule set: YAML in, the WAF filter's exchange in the
+//! middle, verdicts out.
 
+use meshward_ftw::config::load_filter_with;
 use meshward_ftw::http1::ProxyOptions;
 use meshward_ftw::load::parse_file;
 use meshward_ftw::run::{run_case, Outcome};
 use meshward_ftw::skips::Skips;
-use meshward_seclang::RuleSet;
+use serde_json::json;
 use std::path::Path;
 
-const RULES: &str = r#"
-SecRuleEngine DetectionOnly
-SecRequestBodyAccess On
-SecResponseBodyAccess On
-SecResponseBodyMimeType text/plain text/html
-SecRule ARGS:q "@streq attack" "id:1001,phase:2,deny,log,msg:'attack in q',logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
-SecRule REQUEST_HEADERS:X-Quiet "@streq 1" "id:1002,phase:1,pass,nolog"
-SecRule RESPONSE_BODY "@contains secret" "id:1003,phase:4,deny,log,msg:'leak'"
-SecRule REQUEST_METHOD "@streq PUT" "id:1004,phase:1,pass,log,msg:'put'"
-"#;
+/// Detect mode, body access on both ways, responses of these types inspected, no CRS.
+const RULES: [&str; 4] = [
+    r#"SecRule ARGS:q "@streq attack" "id:1001,phase:2,deny,log,msg:'attack in q',logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'""#,
+    r#"SecRule REQUEST_HEADERS:X-Quiet "@streq 1" "id:1002,phase:1,pass,nolog""#,
+    r#"SecRule RESPONSE_BODY "@contains secret" "id:1003,phase:4,deny,log,msg:'leak'""#,
+    r#"SecRule REQUEST_METHOD "@streq PUT" "id:1004,phase:1,pass,log,msg:'put'""#,
+];
 
 const TESTS: &str = r#"
 rule_id: 1001
@@ -102,7 +101,13 @@ tests:
 "#;
 
 fn outcomes() -> Vec<(String, Outcome)> {
-    let rules = RuleSet::from_str(RULES, "end_to_end.conf").expect("rules load");
+    let rules = load_filter_with(&json!({
+        "mode": "detect",
+        "crs": false,
+        "response_body": { "mime_types": ["text/plain", "text/html"] },
+        "directives": RULES,
+    }))
+    .expect("rules load");
     let cases = parse_file(TESTS, Path::new("1001.yaml")).expect("tests load");
     let skips = Skips::parse("[[skip]]\nid = \"1001-8\"\nreason = \"shows skips\"\n").unwrap();
     cases
@@ -130,10 +135,11 @@ fn verdicts() {
 
 #[test]
 fn enforcing_engine_answers_with_its_status() {
-    let rules = RuleSet::from_str(
-        "SecRuleEngine On\nSecRule ARGS:q \"@streq attack\" \"id:7,phase:1,deny,status:418,log,msg:'teapot'\"\n",
-        "enforce.conf",
-    )
+    let rules = load_filter_with(&json!({
+        "mode": "enforce",
+        "crs": false,
+        "directives": [r#"SecRule ARGS:q "@streq attack" "id:7,phase:1,deny,status:418,log,msg:'teapot'""#],
+    }))
     .expect("rules load");
     let tests = r#"
 tests:

@@ -163,6 +163,9 @@ pub struct EventContext<'a> {
     pub mode: Mode,
     /// Status sent when a rule blocks with the engine default.
     pub status: Option<u16>,
+    /// The filter carried out the engine's intervention (sent its local reply). False when
+    /// it could not: a response that started before the request ended is only recorded.
+    pub enforced: bool,
     /// Wall-clock time, ns since the Unix epoch.
     pub now_nanos: u64,
     /// Maximum excerpt length.
@@ -173,6 +176,11 @@ pub struct EventContext<'a> {
     pub config_hash: &'a str,
     /// Limits that applied.
     pub limits: &'a [String],
+}
+
+/// The decision on `tx`: an intervention the filter did not carry out is a `would_block`.
+pub fn decision_of(tx: &Transaction, enforced: bool) -> Decision {
+    Decision::of(tx.intervention().filter(|_| enforced), tx.decision())
 }
 
 /// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
@@ -192,7 +200,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
             logdata: excerpt(&m.variable, m.logdata.as_bytes(), ctx.excerpt_bytes * LOGDATA_EXCERPTS),
         })
         .collect();
-    let decision = Decision::of(tx.intervention(), tx.decision());
+    let decision = decision_of(tx, ctx.enforced);
     // Bytes that went uninspected (a limit applied) are worth an event even without a match.
     if rules.is_empty() && decision == Decision::Pass && ctx.limits.is_empty() {
         return None;
@@ -328,6 +336,7 @@ mod tests {
             info,
             mode,
             status: None,
+            enforced: true,
             now_nanos: 0,
             excerpt_bytes: 4,
             ruleset: "crs-test",

@@ -1,8 +1,6 @@
 //! Everything `on_configure` builds once per VM: the parsed configuration, the compiled
 //! directive sets, the set selector and the configuration hash.
 
-use std::time::Duration;
-
 use meshward_seclang::RuleSet;
 use sha2::{Digest, Sha256};
 
@@ -10,6 +8,9 @@ use crate::assembly::{CompiledSets, DEFAULT_SET};
 use crate::config::{ConfigError, WafConfig};
 use crate::embedded;
 use crate::selector::Selector;
+
+/// Warnings of the rule sets logged at configure time, at the most.
+const MAX_WARNING_LINES: usize = 20;
 
 /// A configured filter, ready to start transactions.
 #[derive(Debug, Clone)]
@@ -79,22 +80,39 @@ impl Loaded {
         }
     }
 
-    /// Collector call timeout.
-    pub fn collector_timeout(&self) -> Duration {
-        Duration::from_millis(
-            self.config
-                .evidence
-                .collector
-                .as_ref()
-                .map(|c| c.timeout_ms)
-                .unwrap_or(2000),
-        )
+    /// The lines `on_configure` logs after loading: what was loaded, in how long, and the
+    /// first rule-set warnings.
+    pub fn configured_lines(&self, load_nanos: u64, wasm_memory_bytes: usize) -> Vec<String> {
+        let report = self.report();
+        let load_ms = load_nanos as f64 / 1e6;
+        let mut lines = vec![format!(
+            "meshward-waf: loaded {} rules ({} distinct rule sets, ruleset {}, mode {}) in {load_ms:.1} ms; \
+             wasm memory {wasm_memory_bytes} bytes; config_hash {}",
+            report.rules,
+            report.sets,
+            self.ruleset,
+            self.config.mode.as_str(),
+            self.config_hash
+        )];
+        let warnings = self.sets.rules.iter().flat_map(|r| r.warnings());
+        lines.extend(warnings.take(MAX_WARNING_LINES).map(|w| format!("meshward-waf: {w}")));
+        lines
     }
 }
 
 /// The error line `on_configure` logs before returning false.
 pub fn invalid_configuration_message(e: &ConfigError) -> String {
     format!("meshward-waf: invalid configuration: {e}")
+}
+
+/// The error line when the host does not hand over the plugin configuration.
+pub fn unreadable_configuration_message(status: impl std::fmt::Display) -> String {
+    format!("meshward-waf: invalid configuration: cannot read the plugin configuration (status {status})")
+}
+
+/// The error line when an event could not be posted to the collector.
+pub fn collector_failed_message(cluster: &str) -> String {
+    format!("meshward-waf: evidence collector call to cluster {cluster} failed")
 }
 
 /// SHA-256 (hex) of the normalized effective configuration (every default filled in, keys
@@ -113,6 +131,20 @@ pub fn config_hash(config: &WafConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_lines_say_what_was_loaded() {
+        let loaded =
+            Loaded::load(br#"{"crs": false, "directives": ["SecRule ARGS \"@rx a\" \"id:1,phase:1,pass\""]}"#).unwrap();
+        let lines = loaded.configured_lines(1_500_000, 65536);
+        assert!(lines[0].starts_with("meshward-waf: loaded "), "{}", lines[0]);
+        assert!(
+            lines[0].contains("in 1.5 ms; wasm memory 65536 bytes; config_hash "),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("ruleset none, mode detect"), "{}", lines[0]);
+    }
 
     #[test]
     fn hash_ignores_spelling_but_not_meaning() {

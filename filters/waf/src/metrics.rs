@@ -27,6 +27,58 @@ pub fn paranoia_name(level: u8) -> String {
     format!("{PREFIX}.paranoia.{level}")
 }
 
+/// One counter the filter increments: an index into [`all_names`], so the adapter defines every
+/// counter once at configure time and a request bumps them without building a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Counter(usize);
+
+impl Counter {
+    /// `meshward_waf.transactions`: every stream with a transaction.
+    pub const TRANSACTIONS: Counter = Counter(0);
+    /// `meshward_waf.matched`: streams where a logged rule matched.
+    pub const MATCHED: Counter = Counter(1);
+    /// `meshward_waf.blocked`.
+    pub const BLOCKED: Counter = Counter(2);
+    /// `meshward_waf.would_block`.
+    pub const WOULD_BLOCK: Counter = Counter(3);
+    /// `meshward_waf.refused`.
+    pub const REFUSED: Counter = Counter(4);
+
+    /// A plain counter of [`COUNTERS`] (`"blocked"`); `None` for a name not in the list.
+    pub fn plain(name: &str) -> Option<Counter> {
+        COUNTERS.iter().position(|c| *c == name).map(Counter)
+    }
+
+    /// The counter of a rule family of [`FAMILIES`] (as [`family_of`] returns it).
+    pub fn family(family: &str) -> Option<Counter> {
+        FAMILIES
+            .iter()
+            .position(|f| *f == family)
+            .map(|i| Counter(COUNTERS.len() + i))
+    }
+
+    /// The counter of a paranoia level (1..=4).
+    pub fn paranoia(level: u8) -> Option<Counter> {
+        (1..=4)
+            .contains(&level)
+            .then(|| Counter(COUNTERS.len() + FAMILIES.len() + usize::from(level) - 1))
+    }
+
+    /// Its position in [`all_names`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Every counter's full name, in [`Counter::index`] order: plain counters, rule families,
+/// paranoia levels.
+pub fn all_names() -> Vec<String> {
+    let plain = COUNTERS.iter().map(|c| counter_name(c));
+    let families = FAMILIES.iter().map(|f| family_name(f));
+    let levels = (1..=4).map(paranoia_name);
+    plain.chain(families).chain(levels).collect()
+}
+
 /// The family label of a rule id: its CRS file number (942100 -> `942`), or `other`.
 pub fn family_of(id: u64) -> &'static str {
     if (900_000..1_000_000).contains(&id) {
@@ -59,6 +111,39 @@ mod tests {
         assert_eq!(family_of(u64::MAX), "other");
         assert_eq!(family_name("942"), "meshward_waf.rule_family.942");
         assert_eq!(counter_name("would_block"), "meshward_waf.would_block");
+    }
+
+    #[test]
+    fn counters_index_all_names() {
+        let names = all_names();
+        assert_eq!(names.len(), COUNTERS.len() + FAMILIES.len() + 4);
+        assert_eq!(
+            names[Counter::plain("blocked").unwrap().index()],
+            "meshward_waf.blocked"
+        );
+        for (c, name) in [
+            (Counter::TRANSACTIONS, "transactions"),
+            (Counter::MATCHED, "matched"),
+            (Counter::BLOCKED, "blocked"),
+            (Counter::WOULD_BLOCK, "would_block"),
+            (Counter::REFUSED, "refused"),
+        ] {
+            assert_eq!(Counter::plain(name), Some(c));
+        }
+        assert_eq!(
+            names[Counter::family("942").unwrap().index()],
+            "meshward_waf.rule_family.942"
+        );
+        assert_eq!(
+            names[Counter::family("other").unwrap().index()],
+            "meshward_waf.rule_family.other"
+        );
+        assert_eq!(names[Counter::paranoia(1).unwrap().index()], "meshward_waf.paranoia.1");
+        assert_eq!(names[Counter::paranoia(4).unwrap().index()], "meshward_waf.paranoia.4");
+        assert_eq!(Counter::paranoia(0), None);
+        assert_eq!(Counter::paranoia(5), None);
+        assert_eq!(Counter::plain("nope"), None);
+        assert_eq!(Counter::family("999"), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `crs-regression`: runs CRS's go-ftw regression suite against the meshward SecLang engine
-//! natively, the WAF filter's `.wasm` in host-test, or the `.wasm` in a real Envoy.
+//! `crs-regression`: runs CRS's go-ftw regression suite against the WAF filter: its exchange
+//! natively (in-process, no wasm), its `.wasm` in host-test, or the `.wasm` in a real Envoy.
 //!
 //! Prints one line per failed test, then `N skipped ...` and, last, `N passed, N failed`.
 
@@ -15,10 +15,12 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: crs-regression [--driver native|wasm|envoy] [--wasm FILE] [--crs DIR] \
 [--include REGEX] [--fail-under PERCENT] [--results FILE] [--skips FILE] [--accept-http10] [--headers-as-sent]
 
-  --driver NAME        native: the engine in-process (default); wasm: meshward_waf.wasm in
-                       host-test; envoy: meshward_waf.wasm in a real Envoy ($MESHWARD_ENVOY)
+  --driver NAME        native: the filter's exchange in-process (default); wasm: meshward_waf.wasm
+                       in host-test; envoy: meshward_waf.wasm in a real Envoy ($MESHWARD_ENVOY)
   --wasm FILE          the WAF filter (default: $MESHWARD_WASM_DIR/meshward_waf.wasm)
-  --crs DIR            CRS checkout (default: $MESHWARD_CRS_DIR, else <workspace>/../shared/crs/v4.28.0)
+  --crs DIR            CRS checkout whose tests run (default: $MESHWARD_CRS_DIR, else
+                       <workspace>/../shared/crs/v4.28.0); the rules are the ones the filter
+                       embedded at build time, from the same variable
   --include REGEX      run only tests whose id (e.g. 920100-4) matches
   --fail-under PCT     exit 1 when passed / (passed + failed) is below PCT
   --results FILE       per-test TSV (default: <workspace>/target/crs-regression/results.tsv)
@@ -121,16 +123,16 @@ fn real_main() -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let results = match options.driver {
         Driver::Native => {
-            let rules = config::load_crs(&crs).with_context(|| format!("loading CRS from {}", crs.display()))?;
+            let loaded = config::load_filter().context("loading the WAF filter's configuration")?;
             eprintln!(
-                "loaded CRS from {} in {:.2?}; running {} tests",
-                crs.display(),
+                "loaded the WAF filter ({}, embedded at build time) in {:.2?}; running {} tests",
+                loaded.ruleset,
                 started.elapsed(),
                 cases.len()
             );
             cases
                 .iter()
-                .map(|case| run::run_case(&rules, case, &skips, &options.proxy))
+                .map(|case| run::run_case(&loaded, case, &skips, &options.proxy))
                 .collect::<Vec<_>>()
         }
         Driver::Wasm => {
