@@ -3,11 +3,11 @@
 
 /// The arguments of one urlencoded string, in order, with ModSecurity's error flag.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UrlEncoded {
+pub(crate) struct UrlEncoded {
     /// Decoded `(name, value)` pairs in input order; duplicates are kept.
-    pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) args: Vec<(Vec<u8>, Vec<u8>)>,
     /// True when a value held an invalid `%` encoding (ModSecurity's URLENCODED_ERROR).
-    pub invalid_encoding: bool,
+    pub(crate) invalid_encoding: bool,
 }
 
 /// Splits `input` on `separator` then on the first `=`, URL-decoding names and values.
@@ -17,7 +17,7 @@ pub struct UrlEncoded {
 /// an empty name and value; `a` alone is the name `a` with an empty value; only the value's
 /// invalid encodings raise the error flag, because ModSecurity resets its counter when it
 /// decodes the value after the name.
-pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+pub(crate) fn parse(input: &[u8], separator: u8) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     for piece in split_like_getline(input, separator) {
         let (name, value) = match piece.iter().position(|&b| b == b'=') {
@@ -48,7 +48,7 @@ fn split_like_getline(input: &[u8], separator: u8) -> impl Iterator<Item = &[u8]
 ///
 /// An invalid or truncated `%` sequence is kept as it is, as ModSecurity's
 /// `urldecode_nonstrict_inplace` does.
-pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
+pub(crate) fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(input.len());
     let mut invalid = 0;
     let mut i = 0;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::x2c;
+use super::ascii::x2c;
 
 /// `t:urlDecode`: `%HH` becomes the byte, `+` a space; invalid or truncated `%` stays as is.
 pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
