@@ -1,6 +1,8 @@
 //! `application/x-www-form-urlencoded` bodies and query strings, split and decoded as
 //! ModSecurity v3 does (`Transaction::extractArguments`).
 
+use crate::transform::{percent_decode, PercentDecoding};
+
 /// The arguments of one urlencoded string, in order, with ModSecurity's error flag.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct UrlEncoded {
@@ -49,47 +51,8 @@ fn split_like_getline(input: &[u8], separator: u8) -> impl Iterator<Item = &[u8]
 /// An invalid or truncated `%` sequence is kept as it is, as ModSecurity's
 /// `urldecode_nonstrict_inplace` does.
 pub(crate) fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
-    let mut out = Vec::with_capacity(input.len());
-    let mut invalid = 0;
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let hex = input
-                    .get(i + 1..i + 3)
-                    .and_then(|h| Some((hex_value(h[0])?, hex_value(h[1])?)));
-                match hex {
-                    Some((hi, lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        invalid += 1;
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    (out, invalid)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    let (decoded, invalid) = percent_decode(input, PercentDecoding::FORM);
+    (decoded.into_owned(), invalid)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::clock;
 use crate::collection::Collection;
 use crate::config::LimitAction;
 use crate::phase::Phase;
+use crate::transform::{self, PercentDecoding};
 
 pub use evidence::{Intervention, InterventionAction, MatchedRule};
 pub use state::{RequestBodyState, Transaction};
@@ -340,32 +341,7 @@ impl Transaction {
 
 /// Decodes valid `%HH` sequences (not `+`), keeping invalid ones, as ModSecurity's uri_decode.
 fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).and_then(|c| hex(*c)),
-                input.get(i + 2).and_then(|c| hex(*c)),
-            ) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    transform::percent_decode(input, PercentDecoding::URI).0.into_owned()
 }
 
 /// For absolute-form URIs (`http://host/path`), keeps the path part as ModSecurity does.

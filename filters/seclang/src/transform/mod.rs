@@ -30,6 +30,7 @@ mod whitespace;
 pub(crate) mod conformance;
 
 pub(crate) use ascii::x2c;
+pub(crate) use url::{percent_decode, PercentDecoding};
 
 /// One SecLang transformation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
