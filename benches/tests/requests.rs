@@ -9,7 +9,7 @@ use meshward_benches::{
     browser_get, browser_get_attack, html_response, json_post, load_filter, logged_rule_ids, multipart_upload,
     run_transaction, urlencoded_post, HttpRequest,
 };
-use meshward_seclang::action::BodyProcessor;
+use meshward_seclang::{BodyProcessor, Phase};
 use meshward_waf::loaded::Loaded;
 
 /// The filter as the benches load it (CRS PL1, enforcing).
@@ -158,6 +158,6 @@ fn attack_variant_is_blocked_in_phase_2() {
     let ids = logged_rule_ids(tx);
     assert!(ids.contains(&942100), "libinjection SQLi rule did not match: {ids:?}");
     let iv = tx.intervention().expect("CRS blocks the SQL injection");
-    assert_eq!((iv.rule_id, iv.status, iv.phase), (949110, 403, 2));
+    assert_eq!((iv.rule_id, iv.status, iv.phase), (949110, 403, Phase::RequestBody));
     assert!(tx.inbound_anomaly_score() >= 5);
 }

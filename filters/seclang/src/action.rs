@@ -2,6 +2,7 @@
 
 use crate::macros::MacroString;
 use crate::parser::actions::RawAction;
+use crate::phase::Phase;
 use crate::transform::Transform;
 use crate::variable::{self, Exclusion};
 
@@ -18,7 +19,7 @@ pub enum EngineMode {
 
 impl EngineMode {
     /// Parses `On`, `Off` or `DetectionOnly` (case-insensitive).
-    pub fn parse(s: &str) -> Option<EngineMode> {
+    pub(crate) fn parse(s: &str) -> Option<EngineMode> {
         match s.trim().to_ascii_lowercase().as_str() {
             "on" => Some(EngineMode::On),
             "off" => Some(EngineMode::Off),
@@ -43,7 +44,7 @@ pub enum BodyProcessor {
 
 impl BodyProcessor {
     /// Parses a processor name as `ctl:requestBodyProcessor` takes it.
-    pub fn parse(s: &str) -> Option<BodyProcessor> {
+    pub(crate) fn parse(s: &str) -> Option<BodyProcessor> {
         match s.trim().to_ascii_uppercase().as_str() {
             "URLENCODED" => Some(BodyProcessor::UrlEncoded),
             "MULTIPART" => Some(BodyProcessor::Multipart),
@@ -66,7 +67,7 @@ impl BodyProcessor {
 
 /// Scope of `allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllowScope {
+pub(crate) enum AllowScope {
     /// `allow`: skip every remaining phase except logging.
     Transaction,
     /// `allow:phase`: skip the rest of the current phase.
@@ -77,7 +78,7 @@ pub enum AllowScope {
 
 /// A disruptive action.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disruptive {
+pub(crate) enum Disruptive {
     /// Continue.
     Pass,
     /// Stop and refuse (status from `status:`, default 403).
@@ -94,7 +95,7 @@ pub enum Disruptive {
 
 impl Disruptive {
     /// The action's SecLang name.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Disruptive::Pass => "pass",
             Disruptive::Deny => "deny",
@@ -108,7 +109,7 @@ impl Disruptive {
 
 /// What `setvar` does to the variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetVarOp {
+pub(crate) enum SetVarOp {
     /// `name=value`.
     Set(MacroString),
     /// `name=+N` / `name+=N`.
@@ -121,13 +122,13 @@ pub enum SetVarOp {
 
 /// One `setvar` action.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetVar {
+pub(crate) struct SetVar {
     /// Collection name, lower-case (`tx`, `ip`...).
-    pub collection: String,
+    pub(crate) collection: String,
     /// The member name; may hold macros.
-    pub key: MacroString,
+    pub(crate) key: MacroString,
     /// The operation.
-    pub op: SetVarOp,
+    pub(crate) op: SetVarOp,
 }
 
 /// Collections `setvar`/`initcol`/`expirevar` may write.
@@ -135,21 +136,21 @@ const WRITABLE: &[&str] = &["tx", "ip", "global", "session", "user", "resource"]
 
 /// A rule id or an inclusive id range (`SecRuleRemoveById 1 5-9`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdRange {
+pub(crate) struct IdRange {
     /// First id.
-    pub start: u64,
+    pub(crate) start: u64,
     /// Last id (inclusive).
-    pub end: u64,
+    pub(crate) end: u64,
 }
 
 impl IdRange {
     /// True when `id` is in the range.
-    pub fn contains(&self, id: u64) -> bool {
+    pub(crate) fn contains(&self, id: u64) -> bool {
         self.start <= id && id <= self.end
     }
 
     /// Parses whitespace- or comma-separated ids and ranges.
-    pub fn parse_list(text: &str) -> Result<Vec<IdRange>, String> {
+    pub(crate) fn parse_list(text: &str) -> Result<Vec<IdRange>, String> {
         let mut out = Vec::new();
         for part in text.split([' ', ',', '\t']).filter(|p| !p.is_empty()) {
             let part = part.trim_matches(['"', '\'']);
@@ -181,7 +182,7 @@ fn parse_id(s: &str) -> Result<u64, String> {
 
 /// A `ctl` action: changes configuration for the current transaction.
 #[derive(Debug, Clone)]
-pub enum Ctl {
+pub(crate) enum Ctl {
     /// `ctl:ruleEngine=On|Off|DetectionOnly`.
     RuleEngine(EngineMode),
     /// `ctl:ruleRemoveById=ID|RANGE`.
@@ -218,7 +219,7 @@ fn parse_on_off(action: &str, v: &str) -> Result<bool, String> {
 
 impl Ctl {
     /// Parses the text after `ctl:`.
-    pub fn parse(text: &str) -> Result<Ctl, String> {
+    pub(crate) fn parse(text: &str) -> Result<Ctl, String> {
         let (name, value) = text.split_once('=').ok_or_else(|| format!("ctl `{text}` has no `=`"))?;
         let name = name.trim();
         let value = value.trim();
@@ -267,7 +268,7 @@ impl Ctl {
 
 /// Non-disruptive actions run after the rule (and its chain) matched, in written order.
 #[derive(Debug, Clone)]
-pub enum RuntimeAction {
+pub(crate) enum RuntimeAction {
     /// `ctl:...`.
     Ctl(Ctl),
     /// `initcol:COLLECTION=KEY`.
@@ -303,7 +304,7 @@ pub enum RuntimeAction {
 }
 
 /// Severity names in ModSecurity order (0 = EMERGENCY).
-pub const SEVERITIES: [&str; 8] = [
+pub(crate) const SEVERITIES: [&str; 8] = [
     "EMERGENCY",
     "ALERT",
     "CRITICAL",
@@ -316,57 +317,57 @@ pub const SEVERITIES: [&str; 8] = [
 
 /// Everything a rule's action list says, before defaults are applied.
 #[derive(Debug, Clone, Default)]
-pub struct ActionList {
+pub(crate) struct ActionList {
     /// `id`.
-    pub id: Option<u64>,
-    /// `phase` (1-5).
-    pub phase: Option<u8>,
+    pub(crate) id: Option<u64>,
+    /// `phase`.
+    pub(crate) phase: Option<Phase>,
     /// `msg`.
-    pub msg: Option<MacroString>,
+    pub(crate) msg: Option<MacroString>,
     /// `logdata`.
-    pub logdata: Option<MacroString>,
+    pub(crate) logdata: Option<MacroString>,
     /// `tag`s in order.
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// `severity` (0-7).
-    pub severity: Option<u8>,
+    pub(crate) severity: Option<u8>,
     /// `ver`.
-    pub ver: Option<String>,
+    pub(crate) ver: Option<String>,
     /// `rev`.
-    pub rev: Option<String>,
+    pub(crate) rev: Option<String>,
     /// `maturity`.
-    pub maturity: Option<u8>,
+    pub(crate) maturity: Option<u8>,
     /// `accuracy`.
-    pub accuracy: Option<u8>,
+    pub(crate) accuracy: Option<u8>,
     /// True when `t:none` appeared (inherited transformations are dropped).
-    pub transforms_reset: bool,
+    pub(crate) transforms_reset: bool,
     /// Transformations after the last `t:none`.
-    pub transforms: Vec<Transform>,
+    pub(crate) transforms: Vec<Transform>,
     /// `setvar`s in order.
-    pub setvars: Vec<SetVar>,
+    pub(crate) setvars: Vec<SetVar>,
     /// `ctl`, `initcol`, `expirevar`... in order.
-    pub runtime: Vec<RuntimeAction>,
+    pub(crate) runtime: Vec<RuntimeAction>,
     /// `capture`.
-    pub capture: bool,
+    pub(crate) capture: bool,
     /// `chain`.
-    pub chain: bool,
+    pub(crate) chain: bool,
     /// `skip:N`.
-    pub skip: Option<u32>,
+    pub(crate) skip: Option<u32>,
     /// `skipAfter:MARKER`.
-    pub skip_after: Option<String>,
+    pub(crate) skip_after: Option<String>,
     /// The disruptive action, if written.
-    pub disruptive: Option<Disruptive>,
+    pub(crate) disruptive: Option<Disruptive>,
     /// `status:N`.
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// `log` / `nolog`.
-    pub log: Option<bool>,
+    pub(crate) log: Option<bool>,
     /// `auditlog` / `noauditlog`.
-    pub auditlog: Option<bool>,
+    pub(crate) auditlog: Option<bool>,
     /// `multiMatch`.
-    pub multi_match: bool,
+    pub(crate) multi_match: bool,
 }
 
 /// Parses a severity name or number.
-pub fn parse_severity(v: &str) -> Option<u8> {
+pub(crate) fn parse_severity(v: &str) -> Option<u8> {
     let v = v.trim();
     if let Ok(n) = v.parse::<u8>() {
         return (n <= 7).then_some(n);
@@ -377,22 +378,12 @@ pub fn parse_severity(v: &str) -> Option<u8> {
         .map(|p| p as u8)
 }
 
-/// Parses a phase number or name (`request` = 2, `response` = 4, `logging` = 5).
-pub fn parse_phase(v: &str) -> Option<u8> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "request" => Some(2),
-        "response" => Some(4),
-        "logging" => Some(5),
-        n => n.parse::<u8>().ok().filter(|p| (1..=5).contains(p)),
-    }
-}
-
 /// Why an action was rejected: (action name, reason, whether the action is unknown).
-pub type ActionError = (String, String, bool);
+pub(crate) type ActionError = (String, String, bool);
 
 impl ActionList {
     /// Parses raw actions into an action list.
-    pub fn parse(raw: &[RawAction]) -> Result<ActionList, ActionError> {
+    pub(crate) fn parse(raw: &[RawAction]) -> Result<ActionList, ActionError> {
         let mut list = ActionList::default();
         for action in raw {
             list.apply(action)?;
@@ -401,7 +392,7 @@ impl ActionList {
     }
 
     /// Adds one raw action to the list.
-    pub fn apply(&mut self, action: &RawAction) -> Result<(), ActionError> {
+    pub(crate) fn apply(&mut self, action: &RawAction) -> Result<(), ActionError> {
         let name = action.name.to_ascii_lowercase();
         let value = action.value.as_deref();
         let bad = |reason: &str| -> ActionError { (action.name.clone(), reason.to_string(), false) };
@@ -417,7 +408,7 @@ impl ActionList {
             }
             "phase" => {
                 self.phase =
-                    Some(parse_phase(need()?).ok_or_else(|| bad("phase must be 1-5, request, response or logging"))?)
+                    Some(Phase::parse(need()?).ok_or_else(|| bad("phase must be 1-5, request, response or logging"))?)
             }
             "msg" => self.msg = Some(MacroString::parse(need()?)),
             "logdata" => self.logdata = Some(MacroString::parse(need()?)),
@@ -539,7 +530,7 @@ impl ActionList {
     }
 
     /// True when any action is only valid on a chain starter.
-    pub fn has_starter_only_actions(&self) -> Option<&'static str> {
+    pub(crate) fn has_starter_only_actions(&self) -> Option<&'static str> {
         if self.id.is_some() {
             Some("id")
         } else if self.phase.is_some() {
@@ -566,7 +557,7 @@ fn writable_collection(name: &str) -> Result<String, String> {
 }
 
 /// Parses the text after `setvar:`.
-pub fn parse_setvar(text: &str) -> Result<SetVar, String> {
+pub(crate) fn parse_setvar(text: &str) -> Result<SetVar, String> {
     let text = text.trim();
     let (delete, text) = match text.strip_prefix('!') {
         Some(rest) => (true, rest),
@@ -628,10 +619,10 @@ mod tests {
 
     #[test]
     fn phases_and_severities() {
-        assert_eq!(parse_phase("request"), Some(2));
-        assert_eq!(parse_phase("response"), Some(4));
-        assert_eq!(parse_phase("logging"), Some(5));
-        assert_eq!(parse_phase("6"), None);
+        assert_eq!(Phase::parse("request"), Some(Phase::RequestBody));
+        assert_eq!(Phase::parse("response"), Some(Phase::ResponseBody));
+        assert_eq!(Phase::parse("logging"), Some(Phase::Logging));
+        assert_eq!(Phase::parse("6"), None);
         assert_eq!(parse_severity("CRITICAL"), Some(2));
         assert_eq!(parse_severity("warning"), Some(4));
         assert_eq!(parse_severity("5"), Some(5));
@@ -672,7 +663,7 @@ mod tests {
                 .unwrap();
         let l = ActionList::parse(&raw).unwrap();
         assert_eq!(l.id, Some(5));
-        assert_eq!(l.phase, Some(2));
+        assert_eq!(l.phase, Some(Phase::RequestBody));
         assert!(l.transforms_reset);
         assert_eq!(l.status, Some(418));
         assert_eq!(l.log, Some(false));

@@ -36,30 +36,30 @@ fn system_now() -> Duration {
 
 /// Calendar fields of a unix time, in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CivilTime {
+pub(crate) struct CivilTime {
     /// Year, e.g. 2026.
-    pub year: i64,
+    pub(crate) year: i64,
     /// Month 1-12.
-    pub month: u32,
+    pub(crate) month: u32,
     /// Day of month 1-31.
-    pub day: u32,
+    pub(crate) day: u32,
     /// Hour 0-23.
-    pub hour: u32,
+    pub(crate) hour: u32,
     /// Minute 0-59.
-    pub minute: u32,
+    pub(crate) minute: u32,
     /// Second 0-59.
-    pub second: u32,
+    pub(crate) second: u32,
     /// Day of week, 0 = Sunday.
-    pub weekday: u32,
+    pub(crate) weekday: u32,
 }
 
 /// Seconds since the unix epoch (0 if the clock is before it).
-pub fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     now().as_secs()
 }
 
 /// Splits a unix time into UTC calendar fields (proleptic Gregorian calendar).
-pub fn civil(unix: u64) -> CivilTime {
+pub(crate) fn civil(unix: u64) -> CivilTime {
     let days = (unix / 86_400) as i64;
     let secs = unix % 86_400;
     // Days-to-civil conversion (Howard Hinnant's algorithm, public domain description).

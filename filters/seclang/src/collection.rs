@@ -38,12 +38,12 @@ pub struct Collection {
 
 impl Collection {
     /// An empty collection.
-    pub fn new() -> Collection {
+    pub(crate) fn new() -> Collection {
         Collection::default()
     }
 
     /// An empty collection with room for `n` members before it grows.
-    pub fn with_capacity(n: usize) -> Collection {
+    pub(crate) fn with_capacity(n: usize) -> Collection {
         Collection {
             entries: Vec::with_capacity(n),
             index: FxHashMap::with_capacity_and_hasher(n, Default::default()),
@@ -52,13 +52,13 @@ impl Collection {
     }
 
     /// Appends a member; keys may repeat (ARGS `a=1&a=2`).
-    pub fn add(&mut self, key: &[u8], value: &[u8]) {
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) {
         let lower = lower(key);
         self.push(key.to_vec(), value.to_vec(), lower);
     }
 
     /// Sets a member, replacing every member with the same key (TX semantics).
-    pub fn set(&mut self, key: &[u8], value: Vec<u8>) {
+    pub(crate) fn set(&mut self, key: &[u8], value: Vec<u8>) {
         let lower = lower(key);
         match self.index.get(lower.as_ref()) {
             Some(&(first, last)) if first == last => {
@@ -95,7 +95,7 @@ impl Collection {
     }
 
     /// Removes every member with `key`; returns whether one existed.
-    pub fn remove(&mut self, key: &[u8]) -> bool {
+    pub(crate) fn remove(&mut self, key: &[u8]) -> bool {
         if self.index.remove(lower(key).as_ref()).is_none() {
             return false;
         }
@@ -138,13 +138,6 @@ impl Collection {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// Removes every member.
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.index.clear();
-        self.next.clear();
     }
 }
 

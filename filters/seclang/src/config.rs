@@ -86,7 +86,7 @@ impl Default for EngineConfig {
 }
 
 /// Outcome of applying a configuration directive.
-pub enum Applied {
+pub(crate) enum Applied {
     /// The directive set a value.
     Set,
     /// The directive is not a configuration directive.
@@ -109,7 +109,7 @@ fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
 
 impl EngineConfig {
     /// Applies configuration directive `name` with `args`; errors are reasons.
-    pub fn apply(&mut self, name: &str, args: &[String]) -> Result<Applied, String> {
+    pub(crate) fn apply(&mut self, name: &str, args: &[String]) -> Result<Applied, String> {
         let lower = name.to_ascii_lowercase();
         let one = || -> Result<&str, String> {
             match args {
@@ -176,7 +176,7 @@ impl EngineConfig {
 }
 
 /// Directives accepted but without effect in a proxy filter, with the reason reported.
-pub fn ignored_reason(name: &str) -> Option<&'static str> {
+pub(crate) fn ignored_reason(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let reason = match lower.as_str() {
         "secauditengine"

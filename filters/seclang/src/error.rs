@@ -93,7 +93,7 @@ pub struct LoadError {
 
 impl LoadError {
     /// Builds an error at `location` without a rule id.
-    pub fn new(location: &Location, kind: ErrorKind) -> LoadError {
+    pub(crate) fn new(location: &Location, kind: ErrorKind) -> LoadError {
         LoadError {
             location: location.clone(),
             rule_id: None,
@@ -102,7 +102,7 @@ impl LoadError {
     }
 
     /// Attaches a rule id.
-    pub fn with_rule(mut self, id: Option<u64>) -> LoadError {
+    pub(crate) fn with_rule(mut self, id: Option<u64>) -> LoadError {
         if self.rule_id.is_none() {
             self.rule_id = id;
         }

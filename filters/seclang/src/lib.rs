@@ -11,40 +11,68 @@
 //! [`Transaction::intervention`] after each phase. Evidence: [`Transaction::matched_rules`],
 //! [`Transaction::decision`], [`Transaction::collection`].
 //!
-//! ```no_run
-//! use meshward_seclang::RuleSet;
-//! let rules = RuleSet::from_str("SecRuleEngine On\nSecRule ARGS \"@unconditionalMatch\" \"id:1,deny\"", "inline").unwrap();
-//! let mut tx = rules.transaction();
-//! tx.process_connection("10.0.0.1", 4242, "10.0.0.2", 80);
-//! tx.process_uri(b"/?a=1", "GET", "1.1");
-//! tx.process_request_headers();
-//! tx.process_request_body();
-//! assert_eq!(tx.intervention().map(|i| i.status), Some(403));
+//! ```
+//! use meshward_seclang::{InterventionAction, Phase, RuleSet};
+//!
+//! let rules = RuleSet::from_str(
+//!     r#"SecRuleEngine On
+//! SecRule ARGS "@rx (?i)union\s+select" "id:1001,phase:1,deny,status:403,msg:'SQL injection'""#,
+//!     "inline",
+//! )?;
+//!
+//! let run = |uri: &[u8]| {
+//!     let mut tx = rules.transaction();
+//!     tx.process_connection("10.0.0.1", 4242, "10.0.0.2", 80);
+//!     tx.process_uri(uri, "GET", "1.1");
+//!     tx.add_request_header(b"Host", b"example.com");
+//!     tx.process_request_headers();
+//!     tx
+//! };
+//!
+//! let clean = run(b"/search?q=shoes");
+//! assert!(clean.intervention().is_none());
+//! assert!(clean.matched_rules().is_empty());
+//!
+//! let attack = run(b"/search?q=1%20UNION%20SELECT%20password");
+//! let denied = attack.intervention().expect("the attack is denied");
+//! assert_eq!(denied.action, InterventionAction::Deny);
+//! assert_eq!((denied.status, denied.rule_id, denied.phase), (403, 1001, Phase::RequestHeaders));
+//! let matched = &attack.matched_rules()[0];
+//! assert_eq!((matched.id, matched.variable.as_str()), (1001, "ARGS:q"));
+//! assert_eq!(matched.msg, "SQL injection");
+//! # Ok::<(), meshward_seclang::LoadError>(())
 //! ```
 
-pub mod action;
-pub mod body;
-pub mod clock;
-pub mod collection;
-pub mod config;
-pub mod crs;
-pub mod error;
-pub mod files;
-pub mod macros;
-pub mod operator;
-pub mod parser;
-pub mod persist;
-mod prefilter;
-pub mod rule;
-pub mod ruleset;
-pub mod transaction;
-pub mod transform;
-pub mod variable;
+#![warn(missing_docs)]
 
-pub use action::EngineMode;
-pub use collection::Collection;
-pub use config::EngineConfig;
+mod action;
+mod body;
+pub mod clock;
+mod collection;
+mod compiled;
+mod compiler;
+mod config;
+pub mod crs;
+mod error;
+mod files;
+mod macros;
+mod operator;
+mod parser;
+mod persist;
+mod phase;
+mod prefilter;
+mod rule;
+mod ruleset;
+mod transaction;
+mod transform;
+mod variable;
+
+pub use action::{BodyProcessor, EngineMode};
+pub use collection::{Collection, Entry};
+pub use compiled::RuleStats;
+pub use config::{EngineConfig, LimitAction};
 pub use error::{ErrorKind, LoadError, LoadWarning, Location};
 pub use files::{DiskFiles, FileSource, Files, MemoryFiles};
-pub use ruleset::{RuleSet, RuleSetBuilder, RuleStats};
-pub use transaction::{Intervention, InterventionAction, MatchedRule, Transaction};
+pub use phase::Phase;
+pub use ruleset::{RuleSet, RuleSetBuilder};
+pub use transaction::{Intervention, InterventionAction, MatchedRule, RequestBodyState, Transaction};

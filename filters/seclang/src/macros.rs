@@ -1,15 +1,17 @@
 //! Macro expansion in SecLang strings: `%{tx.anomaly_score}`, `%{MATCHED_VAR}`, `%{rule.id}`.
 
 /// Resolves one macro reference (the text between `%{` and `}`) to its current value.
-pub trait MacroResolver {
+pub(crate) trait MacroResolver {
     /// Returns the value of `reference` (e.g. `tx.blocking_paranoia_level`, `MATCHED_VAR`),
     /// or `None` when it is unset; an unset macro expands to the empty string.
     fn resolve(&self, reference: &str) -> Option<Vec<u8>>;
 }
 
 /// A resolver that knows no variables; every macro expands to the empty string.
-pub struct NoMacros;
+#[cfg(test)]
+pub(crate) struct NoMacros;
 
+#[cfg(test)]
 impl MacroResolver for NoMacros {
     fn resolve(&self, _reference: &str) -> Option<Vec<u8>> {
         None
@@ -24,13 +26,13 @@ enum Part {
 
 /// A string that may contain `%{...}` macros, parsed once at load time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MacroString {
+pub(crate) struct MacroString {
     parts: Vec<Part>,
 }
 
 impl MacroString {
     /// Parses `text`; an unterminated `%{` is kept as literal text, as ModSecurity does.
-    pub fn parse(text: &str) -> MacroString {
+    pub(crate) fn parse(text: &str) -> MacroString {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
@@ -56,12 +58,13 @@ impl MacroString {
     }
 
     /// True when the string holds at least one macro, so it must be expanded per use.
-    pub fn has_macros(&self) -> bool {
+    pub(crate) fn has_macros(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Reference(_)))
     }
 
     /// The references this string uses, in order (e.g. `["tx.x", "MATCHED_VAR"]`).
-    pub fn references(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn references(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Reference(r) => Some(r.as_str()),
             Part::Literal(_) => None,
@@ -69,7 +72,7 @@ impl MacroString {
     }
 
     /// Expands every macro through `resolver`.
-    pub fn expand(&self, resolver: &dyn MacroResolver) -> Vec<u8> {
+    pub(crate) fn expand(&self, resolver: &dyn MacroResolver) -> Vec<u8> {
         let mut out = Vec::new();
         for part in &self.parts {
             match part {

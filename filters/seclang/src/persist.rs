@@ -6,18 +6,18 @@ use crate::collection::Collection;
 
 /// One stored collection record with per-member expiry times (unix seconds).
 #[derive(Debug, Clone, Default)]
-pub struct StoredRecord {
+pub(crate) struct StoredRecord {
     /// Members.
-    pub values: Collection,
+    pub(crate) values: Collection,
     /// Lower-cased member name -> expiry time.
-    pub expiry: HashMap<Vec<u8>, u64>,
+    pub(crate) expiry: HashMap<Vec<u8>, u64>,
     /// When the whole record expires (unix seconds).
-    pub expires_at: u64,
+    pub(crate) expires_at: u64,
 }
 
 /// In-memory store of persistent collections, keyed by (collection, record key).
 #[derive(Debug, Default)]
-pub struct PersistentStore {
+pub(crate) struct PersistentStore {
     records: HashMap<(String, Vec<u8>), StoredRecord>,
 }
 
@@ -26,7 +26,7 @@ const MAX_RECORDS: usize = 100_000;
 
 impl PersistentStore {
     /// Loads a live copy of a record, dropping expired members.
-    pub fn load(&mut self, collection: &str, key: &[u8], now: u64) -> StoredRecord {
+    pub(crate) fn load(&mut self, collection: &str, key: &[u8], now: u64) -> StoredRecord {
         let id = (collection.to_string(), key.to_vec());
         match self.records.get(&id) {
             Some(r) if r.expires_at > now => {
@@ -52,7 +52,7 @@ impl PersistentStore {
     }
 
     /// Stores a record back.
-    pub fn store(&mut self, collection: &str, key: &[u8], record: StoredRecord) {
+    pub(crate) fn store(&mut self, collection: &str, key: &[u8], record: StoredRecord) {
         if self.records.len() >= MAX_RECORDS {
             if let Some(oldest) = self
                 .records
@@ -66,13 +66,9 @@ impl PersistentStore {
         self.records.insert((collection.to_string(), key.to_vec()), record);
     }
 
-    /// Number of stored records.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
     /// True when nothing is stored.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 }

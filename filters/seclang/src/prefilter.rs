@@ -202,6 +202,7 @@ pub(crate) fn may_match(words: &[u64], offset: u32, slot: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::phase::Phase;
     use crate::RuleSet;
 
     const RULES: &str = r#"
@@ -227,7 +228,12 @@ SecRule ARGS "@rx fo+bar" "id:5,phase:1,pass,log,t:none,capture,setvar:tx.seen=%
     #[test]
     fn links_sharing_a_chain_get_slots() {
         let rules = RuleSet::from_str(RULES, "prefilter-test").expect("loads");
-        let slots: Vec<_> = rules.rules(1).iter().map(|r| r.prefilter_slot).collect();
+        let slots: Vec<_> = rules
+            .compiled()
+            .rules(Phase::RequestHeaders)
+            .iter()
+            .map(|r| r.prefilter_slot)
+            .collect();
         assert!(slots.iter().all(Option::is_some), "{slots:?}");
     }
 

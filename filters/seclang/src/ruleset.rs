@@ -1,84 +1,21 @@
-//! A loaded rule set: directives compiled into per-phase rule lists plus engine settings.
+//! A loaded rule set, the engine's entry point: built from SecLang files and texts, then
+//! shared by every transaction.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crate::action::{ActionList, Disruptive, IdRange};
-use crate::config::{self, Applied, EngineConfig};
-use crate::error::{ErrorKind, LoadError, LoadWarning, Location};
+use crate::compiled::{CompiledRules, RuleStats};
+use crate::compiler;
+use crate::config::EngineConfig;
+use crate::error::{LoadError, LoadWarning};
 use crate::files::Files;
-use crate::macros::MacroString;
-use crate::operator::{CompileEnv, Operator};
-use crate::parser::actions::{split_actions, RawAction};
-use crate::parser::{self, Directive};
-use crate::persist::PersistentStore;
-use crate::prefilter::Prefilters;
-use crate::rule::{Rule, RuleKind};
+use crate::parser;
 use crate::transaction::Transaction;
-use crate::transform::Transform;
-use crate::variable::{self, Target};
-
-/// The default actions of one phase (`SecDefaultAction`).
-#[derive(Debug, Clone)]
-pub struct DefaultAction {
-    /// Transformations every rule of the phase starts with (unless it says `t:none`).
-    pub transforms: Vec<Transform>,
-    /// What `block` means in this phase.
-    pub disruptive: Disruptive,
-    /// Default `status`.
-    pub status: Option<u16>,
-    /// Default `log` flag.
-    pub log: bool,
-    /// Default `auditlog` flag.
-    pub auditlog: bool,
-}
-
-impl Default for DefaultAction {
-    /// ModSecurity's built-in `SecDefaultAction "phase:2,log,auditlog,pass"`.
-    fn default() -> Self {
-        DefaultAction {
-            transforms: Vec::new(),
-            disruptive: Disruptive::Pass,
-            status: None,
-            log: true,
-            auditlog: true,
-        }
-    }
-}
-
-/// Counts of what was loaded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RuleStats {
-    /// `SecRule` directives, counting every chain link.
-    pub sec_rules: usize,
-    /// `SecAction` directives.
-    pub sec_actions: usize,
-    /// `SecMarker` directives.
-    pub markers: usize,
-    /// Distinct rule ids.
-    pub ids: usize,
-    /// `chain` actions (links joined to a following rule), as CRS's inventory counts chains.
-    pub chains: usize,
-    /// Rules that start a chain (a chain of three links counts once here, twice in `chains`).
-    pub chain_starters: usize,
-}
-
-pub(crate) struct Inner {
-    pub(crate) phases: [Vec<Rule>; 5],
-    pub(crate) config: EngineConfig,
-    pub(crate) defaults: [DefaultAction; 5],
-    pub(crate) warnings: Vec<LoadWarning>,
-    pub(crate) store: Mutex<PersistentStore>,
-    pub(crate) stats: RuleStats,
-    /// Per-chain literal prefilters for `@rx` / `@pm` links.
-    pub(crate) prefilters: Prefilters,
-}
 
 /// A compiled rule set; cheap to clone and shared by every transaction.
 #[derive(Clone)]
 pub struct RuleSet {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<CompiledRules>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -115,21 +52,15 @@ impl RuleSet {
         &self.inner.config
     }
 
-    /// Rules of `phase` (1-5) in evaluation order, markers included.
-    pub fn rules(&self, phase: u8) -> &[Rule] {
-        match phase {
-            1..=5 => &self.inner.phases[usize::from(phase - 1)],
-            _ => &[],
-        }
+    /// True when a rule (or `SecAction`) with this id is loaded.
+    pub fn has_rule(&self, id: u64) -> bool {
+        self.inner.rule(id).is_some()
     }
 
-    /// Finds a rule by id.
-    pub fn rule(&self, id: u64) -> Option<&Rule> {
-        self.inner
-            .phases
-            .iter()
-            .flatten()
-            .find(|r| r.id == id && r.marker().is_none())
+    /// The compiled rules, for tests that inspect what loading produced.
+    #[cfg(test)]
+    pub(crate) fn compiled(&self) -> &CompiledRules {
+        &self.inner
     }
 
     /// Counts of loaded rules.
@@ -139,7 +70,7 @@ impl RuleSet {
 
     /// Starts a transaction (one request/response exchange).
     pub fn transaction(&self) -> Transaction {
-        Transaction::new(self.clone())
+        Transaction::new(Arc::clone(&self.inner))
     }
 }
 
@@ -180,7 +111,7 @@ impl RuleSetBuilder {
     }
 
     /// Where files, includes and operator data files are read from (default: the disk); an
-    /// in-memory [`crate::files::MemoryFiles`] loads rule sets where there is no filesystem.
+    /// in-memory [`MemoryFiles`](crate::MemoryFiles) loads rule sets where there is no filesystem.
     pub fn files(mut self, files: Files) -> Self {
         self.files = files;
         self
@@ -192,599 +123,20 @@ impl RuleSetBuilder {
         let base = self.base_dir.clone().unwrap_or_default();
         for source in &self.sources {
             match source {
-                Source::File(p) => parser::read_file_from(&self.files, p, &mut directives)?,
+                Source::File(p) => parser::read_file(&self.files, p, &mut directives)?,
                 Source::Text { text, origin } => {
-                    parser::read_str_from(&self.files, text, Path::new(origin), &base, &mut directives)?
+                    parser::read_str(&self.files, text, Path::new(origin), &base, &mut directives)?
                 }
             }
         }
-        let mut compiler = Compiler::default();
-        for d in &directives {
-            compiler.directive(d)?;
-        }
-        compiler.finish()
+        let compiled = compiler::compile(&directives)?;
+        Ok(RuleSet {
+            inner: Arc::new(compiled),
+        })
     }
 }
 
-/// Load-time exceptions, applied once every rule is known (order-independent, as v3).
-enum Update {
-    RemoveById(Vec<IdRange>),
-    RemoveByTag(String),
-    RemoveByMsg(String),
-    TargetById(Vec<IdRange>, variable::Targets, Option<variable::Targets>),
-    TargetByTag(String, variable::Targets, Option<variable::Targets>),
-    ActionById(Vec<IdRange>, Vec<RawAction>),
-}
-
-#[derive(Default)]
-struct Compiler {
-    config: EngineConfig,
-    defaults: [DefaultAction; 5],
-    phases: [Vec<Rule>; 5],
-    open_chain: Vec<Rule>,
-    ids: HashSet<u64>,
-    warnings: Vec<LoadWarning>,
-    updates: Vec<(Location, Update)>,
-    stats: RuleStats,
-}
-
-fn err(d: &Directive, kind: ErrorKind) -> LoadError {
-    LoadError::new(&d.location, kind)
-}
-
-impl Compiler {
-    fn directive(&mut self, d: &Directive) -> Result<(), LoadError> {
-        let lower = d.name.to_ascii_lowercase();
-        if !self.open_chain.is_empty() && lower != "secrule" {
-            return Err(err(
-                d,
-                ErrorKind::Rule(format!(
-                    "{} inside an unfinished chain (the previous rule has `chain`)",
-                    d.name
-                )),
-            ));
-        }
-        match lower.as_str() {
-            "secrule" => return self.sec_rule(d),
-            "secaction" => return self.sec_action(d),
-            "secmarker" => return self.sec_marker(d),
-            "secdefaultaction" => return self.sec_default_action(d),
-            "secruleremovebyid" => {
-                let ranges = IdRange::parse_list(&d.args.join(" ")).map_err(|r| self.value_err(d, r))?;
-                self.updates.push((d.location.clone(), Update::RemoveById(ranges)));
-                return Ok(());
-            }
-            "secruleremovebytag" | "secruleremovebymsg" => {
-                let [v] = d.args.as_slice() else {
-                    return Err(self.value_err(d, "takes one argument".into()));
-                };
-                let u = if lower == "secruleremovebytag" {
-                    Update::RemoveByTag(v.clone())
-                } else {
-                    Update::RemoveByMsg(v.clone())
-                };
-                self.updates.push((d.location.clone(), u));
-                return Ok(());
-            }
-            "secruleupdatetargetbyid" | "secruleupdatetargetbytag" => {
-                let (who, targets, replaced) = match d.args.as_slice() {
-                    [a, b] => (a, b, None),
-                    [a, b, c] => (a, b, Some(c)),
-                    _ => {
-                        return Err(self.value_err(
-                            d,
-                            "takes a rule id (or tag), targets and optionally a replaced target".into(),
-                        ))
-                    }
-                };
-                let parse = |t: &str| {
-                    variable::parse_targets(t)
-                        .map_err(|(v, r)| err(d, ErrorKind::InvalidVariable { variable: v, reason: r }))
-                };
-                let targets = parse(targets)?;
-                let replaced = replaced.map(|r| parse(r)).transpose()?;
-                let u = if lower == "secruleupdatetargetbyid" {
-                    Update::TargetById(
-                        IdRange::parse_list(who).map_err(|r| self.value_err(d, r))?,
-                        targets,
-                        replaced,
-                    )
-                } else {
-                    Update::TargetByTag(who.clone(), targets, replaced)
-                };
-                self.updates.push((d.location.clone(), u));
-                return Ok(());
-            }
-            "secruleupdateactionbyid" => {
-                let [who, actions] = d.args.as_slice() else {
-                    return Err(self.value_err(d, "takes a rule id and an action list".into()));
-                };
-                let ids = IdRange::parse_list(who).map_err(|r| self.value_err(d, r))?;
-                let raw = split_actions(actions).map_err(|r| err(d, ErrorKind::Syntax(r)))?;
-                // Validate now so the error points at this line.
-                ActionList::parse(&raw).map_err(|e| action_err(d, e))?;
-                self.updates.push((d.location.clone(), Update::ActionById(ids, raw)));
-                return Ok(());
-            }
-            _ => {}
-        }
-        match self.config.apply(&d.name, &d.args) {
-            Ok(Applied::Set) => return Ok(()),
-            Ok(Applied::NotConfig) => {}
-            Err(reason) => return Err(self.value_err(d, reason)),
-        }
-        if let Some(reason) = config::ignored_reason(&d.name) {
-            self.warnings.push(LoadWarning {
-                location: d.location.clone(),
-                directive: d.name.clone(),
-                reason: reason.to_string(),
-            });
-            return Ok(());
-        }
-        Err(err(d, ErrorKind::UnknownDirective(d.name.clone())))
-    }
-
-    fn value_err(&self, d: &Directive, reason: String) -> LoadError {
-        err(
-            d,
-            ErrorKind::InvalidValue {
-                directive: d.name.clone(),
-                reason,
-            },
-        )
-    }
-
-    fn sec_rule(&mut self, d: &Directive) -> Result<(), LoadError> {
-        let (targets_text, operator_text, actions_text) = match d.args.as_slice() {
-            [t, o] => (t, o, ""),
-            [t, o, a] => (t, o, a.as_str()),
-            _ => {
-                return Err(err(
-                    d,
-                    ErrorKind::Syntax("SecRule takes VARIABLES \"OPERATOR\" [\"ACTIONS\"]".into()),
-                ))
-            }
-        };
-        let actions = parse_actions(d, actions_text)?;
-        let id = actions.id;
-        let targets = variable::parse_targets(targets_text).map_err(|(v, r)| {
-            let kind = if r == "unknown variable" {
-                ErrorKind::UnknownVariable(v)
-            } else {
-                ErrorKind::InvalidVariable { variable: v, reason: r }
-            };
-            err(d, kind).with_rule(id)
-        })?;
-        if targets.targets.is_empty() {
-            return Err(err(d, ErrorKind::Syntax("SecRule has no variable to inspect".into())).with_rule(id));
-        }
-        let (operator, negated) = compile_operator(d, operator_text).map_err(|e| e.with_rule(id))?;
-        let kind = RuleKind::Rule {
-            targets,
-            operator,
-            negated,
-        };
-        self.stats.sec_rules += 1;
-        self.add_rule(d, kind, operator_text.clone(), actions)
-    }
-
-    fn sec_action(&mut self, d: &Directive) -> Result<(), LoadError> {
-        let [actions_text] = d.args.as_slice() else {
-            return Err(err(d, ErrorKind::Syntax("SecAction takes one action list".into())));
-        };
-        let actions = parse_actions(d, actions_text)?;
-        if actions.chain {
-            return Err(err(d, ErrorKind::Rule("SecAction cannot start a chain".into())).with_rule(actions.id));
-        }
-        self.stats.sec_actions += 1;
-        self.add_rule(d, RuleKind::Action, String::new(), actions)
-    }
-
-    fn sec_marker(&mut self, d: &Directive) -> Result<(), LoadError> {
-        let [name] = d.args.as_slice() else {
-            return Err(err(d, ErrorKind::Syntax("SecMarker takes one name".into())));
-        };
-        self.stats.markers += 1;
-        // A marker is a skipAfter destination in every phase, as in ModSecurity v3.
-        for (i, phase) in self.phases.iter_mut().enumerate() {
-            phase.push(Rule {
-                id: 0,
-                phase: (i + 1) as u8,
-                kind: RuleKind::Marker(name.clone()),
-                operator_text: String::new(),
-                transforms: Vec::new(),
-                transforms_id: 0,
-                prefilter_slot: None,
-                actions: ActionList::default(),
-                disruptive: Disruptive::Pass,
-                log: false,
-                auditlog: false,
-                chained: None,
-                location: d.location.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    fn sec_default_action(&mut self, d: &Directive) -> Result<(), LoadError> {
-        let [actions_text] = d.args.as_slice() else {
-            return Err(err(
-                d,
-                ErrorKind::Syntax("SecDefaultAction takes one action list".into()),
-            ));
-        };
-        let raw = split_actions(actions_text).map_err(|r| err(d, ErrorKind::Syntax(r)))?;
-        for a in &raw {
-            let allowed = [
-                "phase",
-                "t",
-                "log",
-                "nolog",
-                "auditlog",
-                "noauditlog",
-                "pass",
-                "deny",
-                "drop",
-                "block",
-                "allow",
-                "redirect",
-                "status",
-            ];
-            if !allowed.iter().any(|n| n.eq_ignore_ascii_case(&a.name)) {
-                return Err(err(
-                    d,
-                    ErrorKind::InvalidAction {
-                        action: a.name.clone(),
-                        reason: "not allowed in SecDefaultAction".into(),
-                    },
-                ));
-            }
-        }
-        let list = ActionList::parse(&raw).map_err(|e| action_err(d, e))?;
-        let phase = list.phase.unwrap_or(2);
-        let disruptive = match list.disruptive.clone() {
-            Some(Disruptive::Block) => {
-                return Err(err(
-                    d,
-                    ErrorKind::InvalidAction {
-                        action: "block".into(),
-                        reason: "SecDefaultAction needs a concrete disruptive action".into(),
-                    },
-                ))
-            }
-            Some(x) => x,
-            None => {
-                return Err(err(
-                    d,
-                    ErrorKind::Rule("SecDefaultAction must name a disruptive action".into()),
-                ));
-            }
-        };
-        self.defaults[usize::from(phase - 1)] = DefaultAction {
-            transforms: list.transforms.clone(),
-            disruptive,
-            status: list.status,
-            log: list.log.unwrap_or(true),
-            auditlog: list.auditlog.unwrap_or(true),
-        };
-        Ok(())
-    }
-
-    fn add_rule(
-        &mut self,
-        d: &Directive,
-        kind: RuleKind,
-        operator_text: String,
-        actions: ActionList,
-    ) -> Result<(), LoadError> {
-        let is_link = !self.open_chain.is_empty();
-        let id = actions.id;
-        if is_link {
-            if let Some(what) = actions.has_starter_only_actions() {
-                return Err(err(d, ErrorKind::Rule(format!("{what} is not allowed in a chained rule"))).with_rule(id));
-            }
-        } else if !matches!(kind, RuleKind::Marker(_)) {
-            let Some(id) = id else {
-                return Err(err(d, ErrorKind::Rule("rule has no id".into())));
-            };
-            if !self.ids.insert(id) {
-                return Err(err(d, ErrorKind::DuplicateId(id)).with_rule(Some(id)));
-            }
-        }
-        let phase = match self.open_chain.first() {
-            Some(starter) => starter.phase,
-            None => actions.phase.unwrap_or(2),
-        };
-        let default = &self.defaults[usize::from(phase - 1)];
-        let transforms = if actions.transforms_reset {
-            actions.transforms.clone()
-        } else {
-            default
-                .transforms
-                .iter()
-                .chain(actions.transforms.iter())
-                .copied()
-                .collect()
-        };
-        // As libmodsecurity v3 does: the phase default's disruptive action only acts through
-        // `block`; a rule without a disruptive action passes.
-        let disruptive = actions.disruptive.clone().unwrap_or(Disruptive::Pass);
-        let rule = Rule {
-            id: if is_link { 0 } else { id.unwrap_or(0) },
-            phase,
-            kind,
-            operator_text,
-            transforms,
-            transforms_id: 0,
-            prefilter_slot: None,
-            disruptive,
-            log: actions.log.unwrap_or(default.log),
-            auditlog: actions.auditlog.unwrap_or(default.auditlog),
-            chained: None,
-            location: d.location.clone(),
-            actions,
-        };
-        let continues = rule.actions.chain;
-        self.open_chain.push(rule);
-        if !continues {
-            let mut chain = std::mem::take(&mut self.open_chain);
-            let mut tail = chain.pop();
-            while let Some(mut parent) = chain.pop() {
-                parent.chained = tail.map(Box::new);
-                tail = Some(parent);
-            }
-            if let Some(rule) = tail {
-                if rule.chained.is_some() {
-                    self.stats.chain_starters += 1;
-                    self.stats.chains += rule.chain_len() - 1;
-                }
-                self.phases[usize::from(rule.phase - 1)].push(rule);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<RuleSet, LoadError> {
-        if let Some(open) = self.open_chain.first() {
-            return Err(LoadError::new(
-                &open.location,
-                ErrorKind::Rule("the last rule has `chain` but no rule follows".into()),
-            )
-            .with_rule(Some(open.id)));
-        }
-        for (location, update) in std::mem::take(&mut self.updates) {
-            self.apply_update(&location, update)?;
-        }
-        self.check_skip_after()?;
-        assign_transform_ids(&mut self.phases);
-        let prefilters = Prefilters::build(&mut self.phases);
-        let mut ids = HashSet::new();
-        for r in self.phases.iter().flatten() {
-            if r.marker().is_none() {
-                ids.insert(r.id);
-            }
-        }
-        self.stats.ids = ids.len();
-        let inner = Inner {
-            phases: self.phases,
-            config: self.config,
-            defaults: self.defaults,
-            warnings: self.warnings,
-            store: Mutex::new(PersistentStore::default()),
-            stats: self.stats,
-            prefilters,
-        };
-        Ok(RuleSet { inner: Arc::new(inner) })
-    }
-
-    fn check_skip_after(&self) -> Result<(), LoadError> {
-        for phase in &self.phases {
-            let markers: HashSet<&str> = phase.iter().filter_map(|r| r.marker()).collect();
-            for r in phase {
-                if let Some(m) = &r.actions.skip_after {
-                    if !markers.contains(m.as_str()) {
-                        return Err(LoadError::new(
-                            &r.location,
-                            ErrorKind::Rule(format!("skipAfter:{m} names no SecMarker")),
-                        )
-                        .with_rule(Some(r.id)));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn apply_update(&mut self, location: &Location, update: Update) -> Result<(), LoadError> {
-        match update {
-            Update::RemoveById(ranges) => {
-                for phase in &mut self.phases {
-                    phase.retain(|r| r.marker().is_some() || !ranges.iter().any(|g| g.contains(r.id)));
-                }
-            }
-            Update::RemoveByTag(tag) => {
-                for phase in &mut self.phases {
-                    phase.retain(|r| !r.actions.tags.contains(&tag));
-                }
-            }
-            Update::RemoveByMsg(msg) => {
-                let target = MacroString::parse(&msg);
-                for phase in &mut self.phases {
-                    phase.retain(|r| r.actions.msg.as_ref() != Some(&target));
-                }
-            }
-            Update::TargetById(ranges, targets, replaced) => {
-                for rule in self
-                    .phases
-                    .iter_mut()
-                    .flatten()
-                    .filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id)))
-                {
-                    update_targets(rule, &targets, replaced.as_ref());
-                }
-            }
-            Update::TargetByTag(tag, targets, replaced) => {
-                for rule in self
-                    .phases
-                    .iter_mut()
-                    .flatten()
-                    .filter(|r| r.actions.tags.contains(&tag))
-                {
-                    update_targets(rule, &targets, replaced.as_ref());
-                }
-            }
-            Update::ActionById(ranges, raw) => {
-                for i in 0..5 {
-                    let default = self.defaults[i].clone();
-                    for rule in self.phases[i]
-                        .iter_mut()
-                        .filter(|r| r.marker().is_none() && ranges.iter().any(|g| g.contains(r.id)))
-                    {
-                        update_actions(rule, &raw, &default).map_err(|e| {
-                            LoadError::new(
-                                location,
-                                ErrorKind::InvalidAction {
-                                    action: e.0,
-                                    reason: e.1,
-                                },
-                            )
-                            .with_rule(Some(rule.id))
-                        })?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Numbers each distinct transformation chain so transformed values can be cached per chain.
-fn assign_transform_ids(phases: &mut [Vec<Rule>; 5]) {
-    let mut ids: std::collections::HashMap<Vec<Transform>, u32> = std::collections::HashMap::new();
-    for phase in phases.iter_mut() {
-        for rule in phase.iter_mut() {
-            let mut link = Some(rule);
-            while let Some(r) = link {
-                let next = ids.len() as u32;
-                r.transforms_id = *ids.entry(r.transforms.clone()).or_insert(next);
-                link = r.chained.as_deref_mut();
-            }
-        }
-    }
-}
-
-fn update_targets(rule: &mut Rule, targets: &variable::Targets, replaced: Option<&variable::Targets>) {
-    let RuleKind::Rule { targets: current, .. } = &mut rule.kind else {
-        return;
-    };
-    if let Some(replaced) = replaced {
-        // Three-argument form: the new target replaces the named one.
-        current.targets.retain(|t: &Target| {
-            !replaced
-                .targets
-                .iter()
-                .any(|r| r.variable == t.variable && r.count == t.count && r.selector.same_as(&t.selector))
-        });
-    }
-    current.targets.extend(targets.targets.iter().cloned());
-    current.exclusions.extend(targets.exclusions.iter().cloned());
-}
-
-/// Assigns each named field of `$update` that is `Some` to the same field of `$target`.
-macro_rules! for_each_set {
-    ($target:ident, $update:ident, $($field:ident),+) => {
-        $(if $update.$field.is_some() {
-            $target.$field = $update.$field;
-        })+
-    };
-}
-
-fn update_actions(rule: &mut Rule, raw: &[RawAction], default: &DefaultAction) -> Result<(), (String, String)> {
-    let mut update = ActionList::default();
-    for a in raw {
-        update.apply(a).map_err(|e| (e.0, e.1))?;
-    }
-    if update.id.is_some() || update.phase.is_some() || update.chain {
-        return Err((
-            "SecRuleUpdateActionById".into(),
-            "cannot change id, phase or chain".into(),
-        ));
-    }
-    let a = &mut rule.actions;
-    // Only the actions the update names replace the rule's own.
-    for_each_set!(a, update, msg, logdata, severity, ver, rev, maturity, accuracy, status, skip, skip_after);
-    a.tags.extend(update.tags);
-    a.setvars.extend(update.setvars);
-    a.runtime.extend(update.runtime);
-    a.capture |= update.capture;
-    a.multi_match |= update.multi_match;
-    if let Some(d) = update.disruptive {
-        rule.disruptive = d.clone();
-        a.disruptive = Some(d);
-    }
-    if let Some(l) = update.log {
-        rule.log = l;
-    }
-    if let Some(l) = update.auditlog {
-        rule.auditlog = l;
-    }
-    if update.transforms_reset {
-        rule.transforms = update.transforms;
-    } else if !update.transforms.is_empty() {
-        rule.transforms.extend(update.transforms);
-    }
-    let _ = default;
-    Ok(())
-}
-
-fn action_err(d: &Directive, (action, reason, unknown): (String, String, bool)) -> LoadError {
-    if unknown {
-        if action == "t" {
-            return err(
-                d,
-                ErrorKind::UnknownTransformation(reason.trim_start_matches("unknown transformation ").to_string()),
-            );
-        }
-        return err(d, ErrorKind::UnknownAction(action));
-    }
-    err(d, ErrorKind::InvalidAction { action, reason })
-}
-
-fn parse_actions(d: &Directive, text: &str) -> Result<ActionList, LoadError> {
-    let raw = split_actions(text).map_err(|r| err(d, ErrorKind::Syntax(r)))?;
-    // Find the id first so every later error names the rule.
-    let id = raw
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case("id"))
-        .and_then(|a| a.value.as_deref())
-        .and_then(|v| v.trim().parse().ok());
-    ActionList::parse(&raw).map_err(|e| action_err(d, e).with_rule(id))
-}
-
-/// Splits `!@name argument` and compiles it; no `@` means `@rx`.
-fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadError> {
-    let (negated, rest) = match text.strip_prefix('!') {
-        Some(r) => (true, r),
-        None => (false, text),
-    };
-    let (name, arg) = match rest.strip_prefix('@') {
-        Some(r) => {
-            let end = r.find(char::is_whitespace).unwrap_or(r.len());
-            (&r[..end], r[end..].trim_start())
-        }
-        None => ("rx", rest),
-    };
-    // Struct update keeps this compiling if the operator module adds settings.
-    #[allow(clippy::needless_update)]
-    let env = CompileEnv {
-        base_dir: d.base_dir.clone(),
-        files: d.files.clone(),
-        ..CompileEnv::default()
-    };
-    let op = Operator::compile(name, arg, &env).map_err(|e| err(d, ErrorKind::Operator(e.to_string())))?;
-    Ok((op, negated))
-}
-
+/// Compile-time check: a rule set can be shared across threads.
 #[allow(dead_code)]
 fn assert_send_sync() {
     fn is<T: Send + Sync>() {}

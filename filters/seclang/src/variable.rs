@@ -8,22 +8,22 @@ macro_rules! variables {
         /// A SecLang variable (scalar or collection).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[allow(missing_docs)]
-        pub enum Variable { $( $variant, )* }
+        pub(crate) enum Variable { $( $variant, )* }
 
         impl Variable {
             /// Looks a variable up by name, case-insensitively.
-            pub fn from_name(name: &str) -> Option<Variable> {
+            pub(crate) fn from_name(name: &str) -> Option<Variable> {
                 $( if name.eq_ignore_ascii_case($name) { return Some(Variable::$variant); } )*
                 None
             }
 
             /// The canonical (upper-case) SecLang name.
-            pub fn name(self) -> &'static str {
+            pub(crate) fn name(self) -> &'static str {
                 match self { $( Variable::$variant => $name, )* }
             }
 
             /// True for variables holding named members (`ARGS`, `TX`...), which accept selectors.
-            pub fn is_collection(self) -> bool {
+            pub(crate) fn is_collection(self) -> bool {
                 match self { $( Variable::$variant => $collection, )* }
             }
         }
@@ -135,7 +135,7 @@ variables! {
 
 /// Which members of a collection a target reads.
 #[derive(Debug, Clone)]
-pub enum Selector {
+pub(crate) enum Selector {
     /// Every member (`ARGS`).
     All,
     /// The members with this key, compared case-insensitively (`ARGS:foo`); stored lower-case.
@@ -148,7 +148,7 @@ pub enum Selector {
 
 impl Selector {
     /// True when `key` is selected.
-    pub fn selects(&self, key: &[u8]) -> bool {
+    pub(crate) fn selects(&self, key: &[u8]) -> bool {
         match self {
             Selector::All => true,
             Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(key),
@@ -158,7 +158,7 @@ impl Selector {
     }
 
     /// True when two selectors are the same as written (for exclusion bookkeeping).
-    pub fn same_as(&self, other: &Selector) -> bool {
+    pub(crate) fn same_as(&self, other: &Selector) -> bool {
         match (self, other) {
             (Selector::All, Selector::All) => true,
             (Selector::Key(a), Selector::Key(b)) => a == b,
@@ -171,42 +171,42 @@ impl Selector {
 
 /// One variable a rule inspects.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// The variable.
-    pub variable: Variable,
+    pub(crate) variable: Variable,
     /// Which members.
-    pub selector: Selector,
+    pub(crate) selector: Selector,
     /// `&VAR`: the rule tests the number of selected members instead of their values.
-    pub count: bool,
+    pub(crate) count: bool,
 }
 
 /// A `!VAR:key` exclusion: members removed from the rule's targets of the same variable.
 #[derive(Debug, Clone)]
-pub struct Exclusion {
+pub(crate) struct Exclusion {
     /// The variable.
-    pub variable: Variable,
+    pub(crate) variable: Variable,
     /// Which members to remove (`All` removes the whole variable).
-    pub selector: Selector,
+    pub(crate) selector: Selector,
 }
 
 impl Exclusion {
     /// True when this exclusion removes `key` of `variable`.
-    pub fn excludes(&self, variable: Variable, key: &[u8]) -> bool {
+    pub(crate) fn excludes(&self, variable: Variable, key: &[u8]) -> bool {
         self.variable == variable && self.selector.selects(key)
     }
 }
 
 /// The parsed target list of a rule.
 #[derive(Debug, Clone, Default)]
-pub struct Targets {
+pub(crate) struct Targets {
     /// Variables read, in order.
-    pub targets: Vec<Target>,
+    pub(crate) targets: Vec<Target>,
     /// Members excluded from them.
-    pub exclusions: Vec<Exclusion>,
+    pub(crate) exclusions: Vec<Exclusion>,
 }
 
 /// Parses a `|`-separated target list (`ARGS|!ARGS:foo|&TX:x|REQUEST_COOKIES:/re|x/`).
-pub fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
+pub(crate) fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
     let mut out = Targets::default();
     for item in split_targets(text)? {
         let item = item.trim();
@@ -247,7 +247,7 @@ pub fn parse_targets(text: &str) -> Result<Targets, (String, String)> {
 }
 
 /// Parses the text after `VAR:` into a selector.
-pub fn parse_selector(variable: Variable, sel: &str) -> Result<Selector, String> {
+pub(crate) fn parse_selector(variable: Variable, sel: &str) -> Result<Selector, String> {
     let sel = sel.trim();
     let sel = if sel.len() >= 2 && sel.starts_with('\'') && sel.ends_with('\'') {
         &sel[1..sel.len() - 1]

@@ -45,73 +45,10 @@ fn crs_loads_with_expected_inventory() {
     assert_eq!(stats.markers, 30, "{stats:?}");
     // 629 ids in rules/ + 900990 from crs-setup.conf.example.
     assert_eq!(stats.ids, 630, "{stats:?}");
-    assert!(rules.rule(942100).is_some());
-    assert!(rules.rule(900990).is_some());
+    assert!(rules.has_rule(942100));
+    assert!(rules.has_rule(900990));
     // The only directives CRS has that do nothing here would be reported as warnings.
     assert!(rules.warnings().is_empty(), "{:?}", rules.warnings());
-}
-
-#[test]
-fn crs_update_target_exclusions_are_applied() {
-    let rules = load_crs();
-    // REQUEST-999 adds `!REQUEST_COOKIES:/^_ga(?:_\w+)?$/` to 942550.
-    let rule = rules.rule(942550).expect("942550 loaded");
-    match &rule.kind {
-        meshward_seclang::rule::RuleKind::Rule { targets, .. } => {
-            assert!(targets
-                .exclusions
-                .iter()
-                .any(|e| e.excludes(meshward_seclang::variable::Variable::RequestCookies, b"_ga_ABC")));
-        }
-        other => panic!("unexpected kind {other:?}"),
-    }
-}
-
-/// Parser-level check, independent of operator compilation: every CRS directive, target
-/// list and action list is read, and the counts match the inventory.
-#[test]
-fn crs_directives_targets_and_actions_parse() {
-    use meshward_seclang::action::ActionList;
-    use meshward_seclang::parser::{self, actions::split_actions};
-    use meshward_seclang::variable::parse_targets;
-
-    let dir = crs_dir();
-    assert!(dir.join("rules").is_dir(), "CRS not found at {}", dir.display());
-    let mut directives = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir.join("rules"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-        .collect();
-    files.sort();
-    for f in &files {
-        parser::read_file(f, &mut directives).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let (mut sec_rules, mut chains) = (0, 0);
-    let mut ids = std::collections::HashSet::new();
-    for d in &directives {
-        let actions = match d.name.as_str() {
-            "SecRule" => {
-                sec_rules += 1;
-                assert!(d.args.len() == 3 || d.args.len() == 2, "{}: {:?}", d.location, d.args);
-                parse_targets(&d.args[0]).unwrap_or_else(|e| panic!("{}: {e:?}", d.location));
-                d.args.get(2).cloned().unwrap_or_default()
-            }
-            "SecAction" => d.args[0].clone(),
-            _ => continue,
-        };
-        let raw = split_actions(&actions).unwrap_or_else(|e| panic!("{}: {e}", d.location));
-        let list = ActionList::parse(&raw).unwrap_or_else(|e| panic!("{}: {e:?}", d.location));
-        if list.chain {
-            chains += 1;
-        }
-        if let Some(id) = list.id {
-            ids.insert(id);
-        }
-    }
-    assert_eq!(sec_rules, 695);
-    assert_eq!(ids.len(), 629);
-    assert_eq!(chains, 73);
 }
 
 fn crs_request(rules: &RuleSet, uri: &str, headers: &[(&str, &str)]) -> meshward_seclang::Transaction {

@@ -1,7 +1,7 @@
 //! End-to-end engine tests: a few rules, one transaction, expected evidence.
 //! These use only `@unconditionalMatch` so they pin the engine core, not operator behaviour.
 
-use meshward_seclang::{EngineMode, ErrorKind, InterventionAction, RuleSet, Transaction};
+use meshward_seclang::{EngineMode, ErrorKind, InterventionAction, Phase, RuleSet, Transaction};
 
 fn load(text: &str) -> RuleSet {
     RuleSet::from_str(text, "test.conf").unwrap_or_else(|e| panic!("load failed: {e}"))
@@ -68,7 +68,7 @@ fn deny_is_enforced_when_on() {
     let iv = tx.intervention().expect("intervention");
     assert_eq!(iv.status, 418);
     assert_eq!(iv.rule_id, 10);
-    assert_eq!(iv.phase, 1);
+    assert_eq!(iv.phase, Phase::RequestHeaders);
     assert_eq!(iv.action, InterventionAction::Deny);
     assert_eq!(iv.log, "no GET");
     // Phase 2 never ran.
@@ -343,7 +343,7 @@ fn matched_rule_evidence() {
     let tx = run_get(&rules, "/?q=SELECT");
     let m = &tx.matched_rules()[0];
     assert_eq!(m.id, 942999);
-    assert_eq!(m.phase, 2);
+    assert_eq!(m.phase, Phase::RequestBody);
     assert_eq!(m.msg, "SQLi in ARGS:q");
     assert_eq!(m.logdata, "Matched Data: select");
     assert_eq!(m.value, b"select");

@@ -186,8 +186,8 @@ mod tests {
             .unwrap();
         let sets = CompiledSets::build(&c, &embedded::files()).unwrap();
         let rules = sets.get(DEFAULT_SET).unwrap();
-        assert!(rules.rule(1).is_some());
-        assert!(rules.rule(942100).is_none());
+        assert!(rules.has_rule(1));
+        assert!(!rules.has_rule(942100));
     }
 
     #[test]
@@ -213,8 +213,8 @@ mod tests {
             "`same` adds nothing, so it shares the default rule set"
         );
         assert_eq!(sets.by_name["same"], sets.by_name[DEFAULT_SET]);
-        assert!(sets.get(DEFAULT_SET).unwrap().rule(942100).is_some());
-        assert!(sets.get("admin").unwrap().rule(942100).is_none());
-        assert!(sets.get(DEFAULT_SET).unwrap().rule(SETTINGS_RULE_ID).is_some());
+        assert!(sets.get(DEFAULT_SET).unwrap().has_rule(942100));
+        assert!(!sets.get("admin").unwrap().has_rule(942100));
+        assert!(sets.get(DEFAULT_SET).unwrap().has_rule(SETTINGS_RULE_ID));
     }
 }

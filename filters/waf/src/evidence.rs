@@ -219,7 +219,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         mode: ctx.mode.as_str(),
         decision,
         status: ctx.status.or(decided.map(|d| d.status)),
-        phase: decided.map(|d| d.phase),
+        phase: decided.map(|d| d.phase.number()),
         scores: Scores {
             inbound: tx.inbound_anomaly_score(),
             outbound: tx.outbound_anomaly_score(),

@@ -10,13 +10,13 @@ use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess,
 use std::fmt;
 
 /// ModSecurity's default nesting limit (SecRequestBodyJsonDepthLimit not set).
-pub const DEFAULT_MAX_DEPTH: usize = 10_000;
+pub(crate) const DEFAULT_MAX_DEPTH: usize = 10_000;
 
 /// Settings for the JSON processor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JsonConfig {
+pub(crate) struct JsonConfig {
     /// Deepest nesting of objects and arrays accepted (SecRequestBodyJsonDepthLimit).
-    pub max_depth: usize,
+    pub(crate) max_depth: usize,
 }
 
 impl Default for JsonConfig {
@@ -29,17 +29,17 @@ impl Default for JsonConfig {
 
 /// What the JSON processor extracted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Json {
+pub(crate) struct Json {
     /// Arguments as `(name, value)` in document order (ARGS_POST).
-    pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) args: Vec<(Vec<u8>, Vec<u8>)>,
     /// The parse error (REQBODY_ERROR_MSG), if any; arguments before it are kept.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// True when the error is the nesting limit.
-    pub depth_exceeded: bool,
+    pub(crate) depth_exceeded: bool,
 }
 
 /// Parses `body` as one JSON document.
-pub fn parse(body: &[u8], config: &JsonConfig) -> Json {
+pub(crate) fn parse(body: &[u8], config: &JsonConfig) -> Json {
     let mut walker = Walker {
         config: *config,
         containers: Vec::new(),

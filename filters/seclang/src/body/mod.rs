@@ -3,7 +3,7 @@
 //! Each is a pure function over the body bytes (plus the Content-Type where it matters) that
 //! returns what the engine turns into ARGS_POST, FILES*, MULTIPART_*, XML and REQBODY_ERROR.
 
-pub mod json;
-pub mod multipart;
-pub mod urlencoded;
-pub mod xml;
+pub(crate) mod json;
+pub(crate) mod multipart;
+pub(crate) mod urlencoded;
+pub(crate) mod xml;

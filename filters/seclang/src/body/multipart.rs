@@ -12,47 +12,47 @@ const BUF_SIZE: usize = 4096;
 
 /// Settings for the multipart parser.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MultipartConfig {
+pub(crate) struct MultipartConfig {
     /// Most file parts accepted (SecUploadFileLimit); more set MULTIPART_FILE_LIMIT_EXCEEDED.
-    pub file_limit: Option<usize>,
+    pub(crate) file_limit: Option<usize>,
 }
 
 /// The strictness flags behind CRS's MULTIPART_* variables.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MultipartFlags {
+pub(crate) struct MultipartFlags {
     /// A hard parsing error occurred (part of MULTIPART_STRICT_ERROR).
-    pub error: bool,
+    pub(crate) error: bool,
     /// MULTIPART_BOUNDARY_QUOTED: the boundary was quoted in Content-Type.
-    pub boundary_quoted: bool,
+    pub(crate) boundary_quoted: bool,
     /// MULTIPART_BOUNDARY_WHITESPACE: whitespace around the boundary parameter.
-    pub boundary_whitespace: bool,
+    pub(crate) boundary_whitespace: bool,
     /// MULTIPART_DATA_BEFORE: bytes before the first boundary.
-    pub data_before: bool,
+    pub(crate) data_before: bool,
     /// MULTIPART_DATA_AFTER: bytes after the final boundary.
-    pub data_after: bool,
+    pub(crate) data_after: bool,
     /// MULTIPART_HEADER_FOLDING: a part header was folded.
-    pub header_folding: bool,
+    pub(crate) header_folding: bool,
     /// MULTIPART_LF_LINE: a line ended in a bare LF.
-    pub lf_line: bool,
+    pub(crate) lf_line: bool,
     /// A line ended in CRLF (with `lf_line`, gives MULTIPART_CRLF_LF_LINES).
-    pub crlf_line: bool,
+    pub(crate) crlf_line: bool,
     /// MULTIPART_MISSING_SEMICOLON: no `;` before `boundary` in Content-Type.
-    pub missing_semicolon: bool,
+    pub(crate) missing_semicolon: bool,
     /// MULTIPART_INVALID_QUOTING: single quotes or stray quotes in Content-Disposition.
-    pub invalid_quoting: bool,
+    pub(crate) invalid_quoting: bool,
     /// MULTIPART_INVALID_PART: a part without a name, or a boundary where data should start.
-    pub invalid_part: bool,
+    pub(crate) invalid_part: bool,
     /// MULTIPART_INVALID_HEADER_FOLDING: folding with whitespace other than SP/HTAB.
-    pub invalid_header_folding: bool,
+    pub(crate) invalid_header_folding: bool,
     /// MULTIPART_FILE_LIMIT_EXCEEDED: more file parts than the configured limit.
-    pub file_limit_exceeded: bool,
+    pub(crate) file_limit_exceeded: bool,
     /// MULTIPART_UNMATCHED_BOUNDARY: 0 none, 1 a boundary look-alike, 2 after a real one.
-    pub unmatched_boundary: u8,
+    pub(crate) unmatched_boundary: u8,
 }
 
 impl MultipartFlags {
     /// MULTIPART_STRICT_ERROR: any of the strict flags (not the unmatched boundary).
-    pub fn strict_error(&self) -> bool {
+    pub(crate) fn strict_error(&self) -> bool {
         self.error
             || self.boundary_quoted
             || self.boundary_whitespace
@@ -68,51 +68,51 @@ impl MultipartFlags {
     }
 
     /// MULTIPART_CRLF_LF_LINES: both CRLF and bare LF line endings were seen.
-    pub fn crlf_lf_lines(&self) -> bool {
+    pub(crate) fn crlf_lf_lines(&self) -> bool {
         self.crlf_line && self.lf_line
     }
 }
 
 /// One uploaded file (a part with a `filename`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FilePart {
+pub(crate) struct FilePart {
     /// The form field name (FILES_NAMES, key of FILES).
-    pub name: Vec<u8>,
+    pub(crate) name: Vec<u8>,
     /// The file name sent by the client (FILES).
-    pub filename: Vec<u8>,
+    pub(crate) filename: Vec<u8>,
     /// Content size in bytes (FILES_SIZES).
-    pub size: usize,
+    pub(crate) size: usize,
     /// The part's Content-Type header, if any.
-    pub content_type: Option<Vec<u8>>,
+    pub(crate) content_type: Option<Vec<u8>>,
     /// The file content.
-    pub content: Vec<u8>,
+    pub(crate) content: Vec<u8>,
     /// The part's headers as `(name, value)`, in order.
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Everything the multipart processor extracts from one body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     /// Form fields as `(name, value)` (ARGS_POST), in order.
-    pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) args: Vec<(Vec<u8>, Vec<u8>)>,
     /// Uploaded files, in order.
-    pub files: Vec<FilePart>,
+    pub(crate) files: Vec<FilePart>,
     /// MULTIPART_PART_HEADERS: `(part name, raw header line)` for every part.
-    pub part_headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) part_headers: Vec<(Vec<u8>, Vec<u8>)>,
     /// MULTIPART_NAME: every `name=` value seen in a Content-Disposition.
-    pub names: Vec<Vec<u8>>,
+    pub(crate) names: Vec<Vec<u8>>,
     /// MULTIPART_FILENAME: every `filename=` value seen in a Content-Disposition.
-    pub filenames: Vec<Vec<u8>>,
+    pub(crate) filenames: Vec<Vec<u8>>,
     /// The strictness flags.
-    pub flags: MultipartFlags,
+    pub(crate) flags: MultipartFlags,
     /// The parsing error (REQBODY_ERROR_MSG without ModSecurity's "Multipart parsing error: ").
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Bytes of the body outside file contents (checked against SecRequestBodyNoFilesLimit).
-    pub no_files_length: usize,
+    pub(crate) no_files_length: usize,
 }
 
 /// Parses `body` with the boundary taken from the request's `content_type` header value.
-pub fn parse(content_type: &[u8], body: &[u8], config: &MultipartConfig) -> Multipart {
+pub(crate) fn parse(content_type: &[u8], body: &[u8], config: &MultipartConfig) -> Multipart {
     let mut parser = Parser::new(*config);
     if parser.init(content_type) {
         parser.process(body);

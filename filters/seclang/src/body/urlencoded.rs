@@ -1,13 +1,15 @@
 //! `application/x-www-form-urlencoded` bodies and query strings, split and decoded as
 //! ModSecurity v3 does (`Transaction::extractArguments`).
 
+use crate::transform::{percent_decode, PercentDecoding};
+
 /// The arguments of one urlencoded string, in order, with ModSecurity's error flag.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UrlEncoded {
+pub(crate) struct UrlEncoded {
     /// Decoded `(name, value)` pairs in input order; duplicates are kept.
-    pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) args: Vec<(Vec<u8>, Vec<u8>)>,
     /// True when a value held an invalid `%` encoding (ModSecurity's URLENCODED_ERROR).
-    pub invalid_encoding: bool,
+    pub(crate) invalid_encoding: bool,
 }
 
 /// Splits `input` on `separator` then on the first `=`, URL-decoding names and values.
@@ -17,7 +19,7 @@ pub struct UrlEncoded {
 /// an empty name and value; `a` alone is the name `a` with an empty value; only the value's
 /// invalid encodings raise the error flag, because ModSecurity resets its counter when it
 /// decodes the value after the name.
-pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+pub(crate) fn parse(input: &[u8], separator: u8) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     for piece in split_like_getline(input, separator) {
         let (name, value) = match piece.iter().position(|&b| b == b'=') {
@@ -48,48 +50,9 @@ fn split_like_getline(input: &[u8], separator: u8) -> impl Iterator<Item = &[u8]
 ///
 /// An invalid or truncated `%` sequence is kept as it is, as ModSecurity's
 /// `urldecode_nonstrict_inplace` does.
-pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
-    let mut out = Vec::with_capacity(input.len());
-    let mut invalid = 0;
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let hex = input
-                    .get(i + 1..i + 3)
-                    .and_then(|h| Some((hex_value(h[0])?, hex_value(h[1])?)));
-                match hex {
-                    Some((hi, lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        invalid += 1;
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    (out, invalid)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+pub(crate) fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
+    let (decoded, invalid) = percent_decode(input, PercentDecoding::FORM);
+    (decoded.into_owned(), invalid)
 }
 
 #[cfg(test)]

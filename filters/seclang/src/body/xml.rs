@@ -8,7 +8,7 @@ use thiserror::Error;
 
 /// Why an XML body could not be parsed (REQBODY_ERROR).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum XmlError {
+pub(crate) enum XmlError {
     /// The body is not well-formed XML.
     #[error("XML parsing error: {0}")]
     Malformed(String),
@@ -19,18 +19,18 @@ pub enum XmlError {
 
 /// The parts of a parsed XML document that rules can address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct XmlDocument {
+pub(crate) struct XmlDocument {
     /// Text content of the root element (`XML:/*`).
-    pub root_text: Vec<u8>,
+    pub(crate) root_text: Vec<u8>,
     /// Every text node (including CDATA), in document order.
-    pub text_nodes: Vec<Vec<u8>>,
+    pub(crate) text_nodes: Vec<Vec<u8>>,
     /// Every attribute as `(name, value)`, in document order (`XML://@*` gives the values).
-    pub attributes: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) attributes: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl XmlDocument {
     /// Values of one of the XPath expressions CRS uses, or `None` for any other expression.
-    pub fn xpath(&self, expression: &str) -> Option<Vec<&[u8]>> {
+    pub(crate) fn xpath(&self, expression: &str) -> Option<Vec<&[u8]>> {
         match expression.trim() {
             "/*" => Some(vec![self.root_text.as_slice()]),
             "//@*" => Some(self.attributes.iter().map(|(_, v)| v.as_slice()).collect()),
@@ -43,7 +43,7 @@ impl XmlDocument {
 const NODES_LIMIT: u32 = 1_000_000;
 
 /// Parses `body` as an XML document.
-pub fn parse(body: &[u8]) -> Result<XmlDocument, XmlError> {
+pub(crate) fn parse(body: &[u8]) -> Result<XmlDocument, XmlError> {
     let text = decode(body)?;
     // No entity resolver: external entities are never loaded.
     let options = roxmltree::ParsingOptions {

@@ -1,8 +1,8 @@
 //! Required literals of a regex: a set of byte strings such that every match of the regex
 //! contains at least one of them (compared ASCII case-insensitively).
 //!
-//! The engine uses them to reject values before running the regex (see `crate::prefilter`),
-//! so the answer must never miss a literal a match could need: when in doubt a node yields
+//! The engine's multi-rule prefilter uses them to reject values before running the regex, so
+//! the answer must never miss a literal a match could need: when in doubt a node yields
 //! nothing, and a regex without a usable set always runs.
 
 use regex_syntax::hir::{Class, Hir, HirKind};

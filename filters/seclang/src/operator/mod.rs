@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::macros::MacroResolver;
 
 mod argument;
+mod captures;
 mod injection;
 mod ip;
 mod literals;
@@ -34,18 +35,20 @@ mod crs;
 use argument::Argument;
 use numeric::Comparison;
 
+pub(crate) use captures::Captures;
+
 /// What an operator may read while it compiles (data files are relative to `base_dir`).
 #[derive(Debug, Clone, Default)]
-pub struct CompileEnv {
+pub(crate) struct CompileEnv {
     /// Directory of the rule file that holds the operator.
-    pub base_dir: PathBuf,
+    pub(crate) base_dir: PathBuf,
     /// Where data files are read from (the disk unless the rule set was loaded from memory).
-    pub files: crate::files::Files,
+    pub(crate) files: crate::files::Files,
 }
 
 /// Errors raised while compiling an operator; the engine adds file, line and rule id.
 #[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
+pub(crate) enum OperatorError {
     /// The operator name is not one this engine knows.
     #[error("unknown operator @{0}")]
     Unknown(String),
@@ -59,16 +62,8 @@ pub enum OperatorError {
     },
 }
 
-/// Capture groups set by a matching operator when its rule has the `capture` action
-/// (`TX.0` .. `TX.9`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Captures {
-    /// Index `i` holds `TX.i`; unset groups are `None`.
-    pub groups: [Option<Vec<u8>>; 10],
-}
-
 /// SecLang operator names (canonical spelling), for diagnostics and documentation.
-pub const OPERATOR_NAMES: &[&str] = &[
+pub(crate) const OPERATOR_NAMES: &[&str] = &[
     "beginsWith",
     "contains",
     "containsWord",
@@ -125,14 +120,16 @@ enum Kind {
 
 /// A compiled operator.
 #[derive(Debug)]
-pub struct Operator {
+pub(crate) struct Operator {
+    /// The canonical name, checked by tests (the engine logs the operator as written).
+    #[cfg(test)]
     name: &'static str,
     kind: Kind,
 }
 
 impl Operator {
     /// Compiles operator `name` (without `@`, case-insensitive) with its raw `argument`.
-    pub fn compile(name: &str, argument: &str, env: &CompileEnv) -> Result<Operator, OperatorError> {
+    pub(crate) fn compile(name: &str, argument: &str, env: &CompileEnv) -> Result<Operator, OperatorError> {
         let canonical = OPERATOR_NAMES
             .iter()
             .copied()
@@ -188,11 +185,16 @@ impl Operator {
             "noMatch" => Kind::NoMatch,
             other => return Err(OperatorError::Unknown(other.to_string())),
         };
-        Ok(Operator { name: canonical, kind })
+        Ok(Operator {
+            #[cfg(test)]
+            name: canonical,
+            kind,
+        })
     }
 
     /// The operator's SecLang name, without `@`.
-    pub fn name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
         self.name
     }
 
@@ -209,7 +211,7 @@ impl Operator {
     /// Tests one (already transformed) value. With `captures`, a match fills the groups
     /// ModSecurity would store in TX (`@rx`: the match and its groups; `@pm`: the phrase;
     /// `@detectSQLi`: the fingerprint; `@detectXSS`: the value; `@verifyCC`: the number).
-    pub fn matches(&self, value: &[u8], macros: &dyn MacroResolver, captures: Option<&mut Captures>) -> bool {
+    pub(crate) fn matches(&self, value: &[u8], macros: &dyn MacroResolver, captures: Option<&mut Captures>) -> bool {
         let set0 = |captures: Option<&mut Captures>, v: &[u8]| {
             if let Some(c) = captures {
                 c.groups[0] = Some(v.to_vec());

@@ -3,8 +3,8 @@
 use regex::bytes::Regex;
 
 use super::argument::Argument;
+use super::captures::Captures;
 use super::regex::{compile, translate};
-use super::Captures;
 use crate::macros::MacroResolver;
 
 /// A compiled `@rx` / `@rxGlobal`.

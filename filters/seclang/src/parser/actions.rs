@@ -2,15 +2,15 @@
 
 /// One action as written: name and optional unquoted value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawAction {
+pub(crate) struct RawAction {
     /// Action name (e.g. `setvar`), as written.
-    pub name: String,
+    pub(crate) name: String,
     /// The value after the first `:`, with single quotes removed and `\'` unescaped.
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// Splits `text` on commas outside single quotes.
-pub fn split_actions(text: &str) -> Result<Vec<RawAction>, String> {
+pub(crate) fn split_actions(text: &str) -> Result<Vec<RawAction>, String> {
     let mut out = Vec::new();
     let mut piece = String::new();
     let mut in_quote = false;

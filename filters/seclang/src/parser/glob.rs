@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use crate::files::FileSource;
 
 /// True when the path's file name holds a wildcard.
-pub fn has_wildcards(path: &Path) -> bool {
+pub(crate) fn has_wildcards(path: &Path) -> bool {
     path.to_string_lossy().contains(['*', '?', '['])
 }
 
 /// Lists the files of `files` matching `pattern` in lexical order (wildcards only in the last component).
-pub fn expand(files: &dyn FileSource, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn expand(files: &dyn FileSource, pattern: &Path) -> Result<Vec<PathBuf>, String> {
     let dir = pattern.parent().unwrap_or(Path::new("."));
     if has_wildcards(dir) {
         return Err("wildcards are supported in the file name only".into());

@@ -1,6 +1,6 @@
 //! Reads SecLang text into directives: comments, line continuations, quoting and `Include`.
 
-pub mod actions;
+pub(crate) mod actions;
 mod glob;
 
 use std::path::{Path, PathBuf};
@@ -13,36 +13,27 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// One directive with its unquoted arguments, as ModSecurity's lexer hands it to the parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
+pub(crate) struct Directive {
     /// The directive name as written (e.g. `SecRule`).
-    pub name: String,
+    pub(crate) name: String,
     /// Arguments with their surrounding double quotes removed and `\"` unescaped.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
     /// Where the directive starts.
-    pub location: Location,
+    pub(crate) location: Location,
     /// Directory that relative paths in this directive (data files) are resolved against.
-    pub base_dir: PathBuf,
+    pub(crate) base_dir: PathBuf,
     /// Where the directive's file was read from; its data files are read from there too.
-    pub files: Files,
+    pub(crate) files: Files,
 }
 
-/// Reads a rule file (and what it includes) from the disk into directives.
-pub fn read_file(path: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
-    read_file_at(&Files::disk(), path, out, 0, None)
-}
-
-/// Reads SecLang `text` named `origin`; relative includes resolve against `base_dir` on the disk.
-pub fn read_str(text: &str, origin: &Path, base_dir: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
-    read_text(&Files::disk(), text, origin, base_dir, out, 0)
-}
-
-/// As [`read_file`], reading the file, its includes and data files from `files`.
-pub fn read_file_from(files: &Files, path: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
+/// Reads a rule file (and what it includes) from `files` into directives; its data files
+/// will be read from `files` too.
+pub(crate) fn read_file(files: &Files, path: &Path, out: &mut Vec<Directive>) -> Result<(), LoadError> {
     read_file_at(files, path, out, 0, None)
 }
 
-/// As [`read_str`], resolving includes and data files in `files`.
-pub fn read_str_from(
+/// Reads SecLang `text` named `origin`; relative includes resolve against `base_dir` in `files`.
+pub(crate) fn read_str(
     files: &Files,
     text: &str,
     origin: &Path,
@@ -152,7 +143,7 @@ fn read_text(
 
 /// Joins continued lines (`\` as the last character) and drops comments and blank lines;
 /// yields each logical line with the number of its first physical line.
-pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
+pub(crate) fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut start = 0;
@@ -184,7 +175,7 @@ pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
 }
 
 /// Splits a logical line into the directive name and its arguments.
-pub fn tokenize(line: &str) -> Result<(Option<String>, Vec<String>), String> {
+pub(crate) fn tokenize(line: &str) -> Result<(Option<String>, Vec<String>), String> {
     let mut tokens = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -287,5 +278,48 @@ mod tests {
     #[test]
     fn unterminated_quote_is_an_error() {
         assert!(tokenize(r#"SecRule ARGS "@rx a"#).is_err());
+    }
+
+    /// Parser-level check, independent of operator compilation: every CRS directive, target
+    /// list and action list is read, and the counts match the inventory.
+    #[test]
+    fn crs_directives_targets_and_actions_parse() {
+        use crate::action::ActionList;
+        use crate::crs::{crs_dir, crs_files};
+        use crate::parser::actions::split_actions;
+        use crate::variable::parse_targets;
+
+        let dir = crs_dir();
+        let rules_dir = dir.join("rules");
+        let files = crs_files(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let mut directives = Vec::new();
+        for f in files.iter().filter(|f| f.starts_with(&rules_dir)) {
+            read_file(&Files::disk(), f, &mut directives).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let (mut sec_rules, mut chains) = (0, 0);
+        let mut ids = std::collections::HashSet::new();
+        for d in &directives {
+            let actions = match d.name.as_str() {
+                "SecRule" => {
+                    sec_rules += 1;
+                    assert!(d.args.len() == 3 || d.args.len() == 2, "{}: {:?}", d.location, d.args);
+                    parse_targets(&d.args[0]).unwrap_or_else(|e| panic!("{}: {e:?}", d.location));
+                    d.args.get(2).cloned().unwrap_or_default()
+                }
+                "SecAction" => d.args[0].clone(),
+                _ => continue,
+            };
+            let raw = split_actions(&actions).unwrap_or_else(|e| panic!("{}: {e}", d.location));
+            let list = ActionList::parse(&raw).unwrap_or_else(|e| panic!("{}: {e:?}", d.location));
+            if list.chain {
+                chains += 1;
+            }
+            if let Some(id) = list.id {
+                ids.insert(id);
+            }
+        }
+        assert_eq!(sec_rules, 695);
+        assert_eq!(ids.len(), 629);
+        assert_eq!(chains, 73);
     }
 }

@@ -2,34 +2,8 @@
 
 use crate::action::BodyProcessor;
 use crate::body::{json, multipart, urlencoded, xml};
-use crate::collection::Collection;
 
-use super::Transaction;
-
-/// What the request body processor produced (ARGS_POST, FILES*, MULTIPART_*, XML, REQBODY_*).
-#[derive(Debug, Default)]
-pub struct RequestBodyState {
-    /// The processor that ran (REQBODY_PROCESSOR).
-    pub processor: Option<BodyProcessor>,
-    /// True once the body was processed.
-    pub processed: bool,
-    /// The error message (REQBODY_ERROR_MSG); REQBODY_ERROR is 1 when set.
-    pub error: Option<String>,
-    /// Arguments from the body (ARGS_POST).
-    pub args_post: Collection,
-    /// Uploaded files: (field name, file name, size).
-    pub files: Vec<(Vec<u8>, Vec<u8>, usize)>,
-    /// MULTIPART_PART_HEADERS: (part name, header line).
-    pub part_headers: Collection,
-    /// MULTIPART_NAME values.
-    pub multipart_names: Vec<Vec<u8>>,
-    /// MULTIPART_FILENAME values.
-    pub multipart_filenames: Vec<Vec<u8>>,
-    /// Multipart strictness flags.
-    pub multipart_flags: Option<multipart::MultipartFlags>,
-    /// The parsed XML document.
-    pub xml: Option<xml::XmlDocument>,
-}
+use super::state::Transaction;
 
 impl Transaction {
     /// The processor for this request: `ctl:requestBodyProcessor`, else the one the
@@ -64,7 +38,7 @@ impl Transaction {
             .map(|e| e.value.clone())
             .unwrap_or_default();
         let rules = self.rules.clone();
-        let config = &rules.inner.config;
+        let config = &rules.config;
         let limit = config.arguments_limit.unwrap_or(usize::MAX);
         let body = std::mem::take(&mut self.request_body);
         let no_files_limit = usize::try_from(config.request_body_no_files_limit).unwrap_or(usize::MAX);

@@ -5,13 +5,16 @@ use std::borrow::Cow;
 use crate::action::{AllowScope, Ctl, Disruptive, EngineMode, RuntimeAction, SetVar, SetVarOp};
 use crate::clock;
 use crate::collection::Collection;
+use crate::macros::MacroString;
 use crate::operator::{Captures, Operator};
+use crate::phase::Phase;
 use crate::rule::{Rule, RuleKind};
 use crate::transform::apply_chain;
 use crate::variable::{Exclusion, Selector, Targets, Variable};
 
+use super::evidence::{Intervention, InterventionAction, MatchRecord};
 use super::resolver::Resolver;
-use super::{Bound, Intervention, InterventionAction, MatchRecord, Transaction};
+use super::state::{Bound, Transaction};
 
 /// One value that satisfied a rule link's operator.
 struct Hit {
@@ -87,16 +90,16 @@ fn hit_name(variable: Variable, key: Option<&[u8]>) -> String {
 
 impl Transaction {
     /// Evaluates every rule of `phase` in order.
-    pub(crate) fn run_phase(&mut self, phase: u8) {
+    pub(crate) fn run_phase(&mut self, phase: Phase) {
         if self.engine == EngineMode::Off {
             return;
         }
-        if self.intervention.is_some() && phase < 5 {
+        if self.intervention.is_some() && phase < Phase::Logging {
             return;
         }
         match self.allow {
-            Some(AllowScope::Transaction) if phase < 5 => return,
-            Some(AllowScope::Request) if phase <= 2 => return,
+            Some(AllowScope::Transaction) if phase < Phase::Logging => return,
+            Some(AllowScope::Request) if phase <= Phase::RequestBody => return,
             Some(AllowScope::Phase) => self.allow = None,
             _ => {}
         }
@@ -226,7 +229,7 @@ impl Transaction {
         let extra = self.extra_exclusions(starter);
         let mut hits = Vec::new();
         let capture = link.actions.capture;
-        let prefilters = &self.rules.inner.prefilters;
+        let prefilters = &self.rules.prefilters;
         let multi = link.actions.multi_match;
         for target in &targets.targets {
             let variable = target.variable;
@@ -331,7 +334,7 @@ impl Transaction {
         if let Some(known) = self.transform_cache.borrow().union_may_match(variable, chain, slot) {
             return known;
         }
-        let prefilters = &self.rules.inner.prefilters;
+        let prefilters = &self.rules.prefilters;
         let mut cache = self.transform_cache.borrow_mut();
         cache.build_union(
             prefilters,
@@ -366,13 +369,13 @@ impl Transaction {
     }
 
     /// Logging and the disruptive action once the whole chain matched.
-    fn on_full_match(&mut self, rule: &Rule, phase: u8, index: usize, matches: Vec<(String, Vec<u8>)>) -> Flow {
+    fn on_full_match(&mut self, rule: &Rule, phase: Phase, index: usize, matches: Vec<(String, Vec<u8>)>) -> Flow {
         let (msg, logdata) = {
             let r = Resolver {
                 tx: self,
                 rule: Some(rule),
             };
-            let expand = |m: &Option<crate::macros::MacroString>| {
+            let expand = |m: &Option<MacroString>| {
                 m.as_ref()
                     .map(|m| String::from_utf8_lossy(&m.expand(&r)).into_owned())
                     .unwrap_or_default()
@@ -384,7 +387,7 @@ impl Transaction {
                 self.highest_severity = self.highest_severity.min(s);
             }
         }
-        let defaults = &self.rules.inner.defaults[usize::from(phase.clamp(1, 5) - 1)];
+        let defaults = self.rules.defaults(phase);
         let disruptive = match &rule.disruptive {
             Disruptive::Block => defaults.disruptive.clone(),
             other => other.clone(),
@@ -407,7 +410,7 @@ impl Transaction {
                     return Flow::Continue;
                 }
                 self.allow = Some(match scope {
-                    AllowScope::Request if phase > 2 => AllowScope::Phase,
+                    AllowScope::Request if phase > Phase::RequestBody => AllowScope::Phase,
                     s => s,
                 });
                 return Flow::StopPhase;
@@ -518,7 +521,7 @@ impl Transaction {
                     key.expand(&r)
                 };
                 let now = clock::now_unix();
-                let record = match self.rules.inner.store.lock() {
+                let record = match self.rules.store.lock() {
                     Ok(mut store) => store.load(collection, &key, now),
                     Err(_) => Default::default(),
                 };

@@ -4,259 +4,24 @@
 
 mod body;
 mod eval;
+mod evidence;
 mod resolver;
+mod state;
 mod transform_cache;
 mod vars;
 
-use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use crate::action::{AllowScope, BodyProcessor, EngineMode, IdRange};
+use crate::action::EngineMode;
 use crate::body::urlencoded;
 use crate::clock;
 use crate::collection::Collection;
 use crate::config::LimitAction;
-use crate::persist::StoredRecord;
-use crate::ruleset::RuleSet;
-use crate::variable::Exclusion;
+use crate::phase::Phase;
+use crate::transform::{self, PercentDecoding};
 
-use transform_cache::TransformCache;
-
-pub use body::RequestBodyState;
-
-/// The disruptive action behind an intervention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InterventionAction {
-    /// `deny`: refuse with `status`.
-    Deny,
-    /// `drop`: close the connection.
-    Drop,
-    /// `redirect`: answer with `status` and `url`.
-    Redirect,
-    /// A body exceeded its limit with `Reject` configured.
-    BodyLimit,
-}
-
-/// A decision to interrupt the exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Intervention {
-    /// HTTP status to answer with.
-    pub status: u16,
-    /// Redirect target, for `redirect`.
-    pub url: Option<String>,
-    /// What caused it.
-    pub action: InterventionAction,
-    /// The rule that decided (0 for body limits).
-    pub rule_id: u64,
-    /// Phase in which it was decided.
-    pub phase: u8,
-    /// The rule's expanded `msg` (or the limit that was exceeded).
-    pub log: String,
-}
-
-/// A rule whose whole chain matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchedRule {
-    /// Rule id.
-    pub id: u64,
-    /// Phase it ran in.
-    pub phase: u8,
-    /// Expanded `msg`.
-    pub msg: String,
-    /// Expanded `logdata`.
-    pub logdata: String,
-    /// Severity 0-7, when set.
-    pub severity: Option<u8>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// `ver`.
-    pub ver: Option<String>,
-    /// `rev`.
-    pub rev: Option<String>,
-    /// `maturity`.
-    pub maturity: Option<u8>,
-    /// `accuracy`.
-    pub accuracy: Option<u8>,
-    /// Name of the variable that matched in the chain starter (e.g. `ARGS:q`).
-    pub variable: String,
-    /// The transformed value that matched in the chain starter.
-    pub value: Vec<u8>,
-    /// Every (variable, transformed value) that matched, across all chain links.
-    pub matches: Vec<(String, Vec<u8>)>,
-    /// The effective disruptive action name (`pass`, `deny`, `block`...).
-    pub disruptive: &'static str,
-    /// False for `nolog` rules: ModSecurity would not write them to its error log.
-    pub logged: bool,
-}
-
-static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Room reserved in TX up front, so setting CRS's variables does not regrow it repeatedly.
-const TX_CAPACITY: usize = 128;
-
-/// A rule whose chain matched, as recorded during evaluation.
-#[derive(Debug)]
-pub(crate) struct MatchRecord {
-    /// Phase and position of the rule in the rule set's phase list.
-    pub(crate) phase: u8,
-    pub(crate) index: usize,
-    /// Expanded `msg` and `logdata`.
-    pub(crate) msg: String,
-    pub(crate) logdata: String,
-    /// Every (variable, transformed value) matched across the chain.
-    pub(crate) matches: Vec<(String, Vec<u8>)>,
-}
-
-/// Per-rule state changes made by `ctl` during this transaction.
-#[derive(Debug, Default)]
-pub(crate) struct Overrides {
-    pub(crate) removed_ids: Vec<IdRange>,
-    pub(crate) removed_tags: Vec<String>,
-    pub(crate) target_by_id: Vec<(Vec<IdRange>, Vec<Exclusion>)>,
-    pub(crate) target_by_tag: Vec<(String, Vec<Exclusion>)>,
-    pub(crate) body_processor: Option<BodyProcessor>,
-    pub(crate) force_request_body_variable: bool,
-    pub(crate) request_body_access: Option<bool>,
-    pub(crate) response_body_access: Option<bool>,
-    pub(crate) request_body_limit: Option<u64>,
-    pub(crate) audit_engine: Option<String>,
-    pub(crate) audit_log_parts: Option<String>,
-}
-
-/// A persistent collection bound by `initcol`.
-#[derive(Debug, Clone)]
-pub(crate) struct Bound {
-    pub(crate) key: Vec<u8>,
-    pub(crate) record: StoredRecord,
-}
-
-/// One request/response exchange.
-pub struct Transaction {
-    pub(crate) rules: RuleSet,
-    pub(crate) engine: EngineMode,
-    /// Start time since the epoch, from [`clock::now`] (DURATION is measured against it).
-    pub(crate) started: Duration,
-    pub(crate) unique_id: String,
-
-    pub(crate) remote_addr: String,
-    pub(crate) remote_port: u16,
-    pub(crate) server_addr: String,
-    pub(crate) server_port: u16,
-
-    pub(crate) method: Vec<u8>,
-    pub(crate) uri_raw: Vec<u8>,
-    pub(crate) request_uri: Vec<u8>,
-    pub(crate) filename: Vec<u8>,
-    pub(crate) basename: Vec<u8>,
-    pub(crate) query_string: Vec<u8>,
-    pub(crate) protocol: Vec<u8>,
-    pub(crate) request_line: Vec<u8>,
-    pub(crate) args_get: Collection,
-    pub(crate) request_headers: Collection,
-    pub(crate) request_cookies: Collection,
-    pub(crate) request_body: Vec<u8>,
-    pub(crate) body: RequestBodyState,
-    pub(crate) inbound_data_error: bool,
-    pub(crate) outbound_data_error: bool,
-    pub(crate) urlencoded_error: bool,
-
-    pub(crate) response_status: u16,
-    pub(crate) response_protocol: Vec<u8>,
-    pub(crate) response_headers: Collection,
-    pub(crate) response_body: Vec<u8>,
-
-    pub(crate) tx: Collection,
-    pub(crate) persistent: HashMap<String, Bound>,
-    pub(crate) env: Collection,
-    pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
-    pub(crate) highest_severity: u8,
-
-    pub(crate) overrides: Overrides,
-    pub(crate) phases_done: u8,
-    pub(crate) allow: Option<AllowScope>,
-    pub(crate) intervention: Option<Intervention>,
-    pub(crate) decision: Option<Intervention>,
-    /// Full matches as recorded during evaluation (cheap: no metadata copies).
-    pub(crate) matches: Vec<MatchRecord>,
-    /// `matches` turned into evidence on first request; reset when a rule matches again.
-    pub(crate) matched_rules: OnceCell<Vec<MatchedRule>>,
-    pub(crate) persisted: bool,
-    /// Transformed values of request data, keyed by (value address, length, chain id).
-    pub(crate) transform_cache: RefCell<TransformCache>,
-}
-
-impl std::fmt::Debug for Transaction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction")
-            .field("unique_id", &self.unique_id)
-            .field("phases_done", &self.phases_done)
-            .field("intervention", &self.intervention)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Transaction {
-    fn drop(&mut self) {
-        std::mem::take(self.transform_cache.get_mut()).release();
-    }
-}
+pub use evidence::{Intervention, InterventionAction, MatchedRule};
+pub use state::{RequestBodyState, Transaction};
 
 impl Transaction {
-    pub(crate) fn new(rules: RuleSet) -> Transaction {
-        let started = clock::now();
-        let started_unix = started.as_secs();
-        let n = UNIQUE_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let engine = rules.inner.config.rule_engine;
-        Transaction {
-            rules,
-            engine,
-            started,
-            unique_id: format!("{started_unix}.{n:08}"),
-            remote_addr: String::new(),
-            remote_port: 0,
-            server_addr: String::new(),
-            server_port: 0,
-            method: Vec::new(),
-            uri_raw: Vec::new(),
-            request_uri: Vec::new(),
-            filename: Vec::new(),
-            basename: Vec::new(),
-            query_string: Vec::new(),
-            protocol: Vec::new(),
-            request_line: Vec::new(),
-            args_get: Collection::new(),
-            request_headers: Collection::new(),
-            request_cookies: Collection::new(),
-            request_body: Vec::new(),
-            body: RequestBodyState::default(),
-            inbound_data_error: false,
-            outbound_data_error: false,
-            urlencoded_error: false,
-            response_status: 0,
-            response_protocol: Vec::new(),
-            response_headers: Collection::new(),
-            response_body: Vec::new(),
-            // CRS sets about a hundred TX variables on every request.
-            tx: Collection::with_capacity(TX_CAPACITY),
-            persistent: HashMap::new(),
-            env: Collection::new(),
-            matched_vars: Vec::new(),
-            highest_severity: 255,
-            overrides: Overrides::default(),
-            phases_done: 0,
-            allow: None,
-            intervention: None,
-            decision: None,
-            matches: Vec::new(),
-            matched_rules: OnceCell::new(),
-            persisted: false,
-            transform_cache: RefCell::new(TransformCache::take()),
-        }
-    }
-
     /// Records the connection's addresses (REMOTE_ADDR/PORT, SERVER_ADDR/PORT).
     pub fn process_connection(&mut self, client_ip: &str, client_port: u16, server_ip: &str, server_port: u16) {
         self.remote_addr = client_ip.to_string();
@@ -303,14 +68,14 @@ impl Transaction {
             None => Vec::new(),
         };
         if let Some(q) = query {
-            let parsed = urlencoded::parse(q, self.rules.inner.config.argument_separator);
+            let parsed = urlencoded::parse(q, self.rules.config.argument_separator);
             if parsed.invalid_encoding {
                 self.urlencoded_error = true;
             }
             for (k, v) in parsed
                 .args
                 .iter()
-                .take(self.rules.inner.config.arguments_limit.unwrap_or(usize::MAX))
+                .take(self.rules.config.arguments_limit.unwrap_or(usize::MAX))
             {
                 self.args_get.add(k, v);
             }
@@ -327,7 +92,7 @@ impl Transaction {
 
     /// Runs phase 1 (request headers).
     pub fn process_request_headers(&mut self) {
-        self.run_phases_through(1);
+        self.run_phases_through(Phase::RequestHeaders);
     }
 
     /// Buffers a chunk of the request body, applying SecRequestBodyLimit and its action.
@@ -338,7 +103,7 @@ impl Transaction {
         let limit = self
             .overrides
             .request_body_limit
-            .unwrap_or(self.rules.inner.config.request_body_limit);
+            .unwrap_or(self.rules.config.request_body_limit);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let room = limit.saturating_sub(self.request_body.len());
         if chunk.len() <= room {
@@ -350,10 +115,10 @@ impl Transaction {
             return;
         }
         self.inbound_data_error = true;
-        if self.rules.inner.config.request_body_limit_action == LimitAction::Reject {
+        if self.rules.config.request_body_limit_action == LimitAction::Reject {
             self.body_limit_decision(
                 413,
-                2,
+                Phase::RequestBody,
                 format!("Request body is larger than the configured limit ({limit} bytes)"),
             );
         }
@@ -361,11 +126,11 @@ impl Transaction {
 
     /// Runs the body processor, then phase 2 (request body).
     pub fn process_request_body(&mut self) {
-        self.run_phases_through(1);
-        if self.phases_done < 2 && self.request_body_access() {
+        self.run_phases_through(Phase::RequestHeaders);
+        if !self.ran(Phase::RequestBody) && self.request_body_access() {
             self.process_body();
         }
-        self.run_phases_through(2);
+        self.run_phases_through(Phase::RequestBody);
     }
 
     /// Adds one response header.
@@ -375,10 +140,10 @@ impl Transaction {
 
     /// Records the response status and runs phase 3 (response headers).
     pub fn process_response_headers(&mut self, status: u16, protocol: &str) {
-        self.run_phases_through(2);
+        self.run_phases_through(Phase::RequestBody);
         self.response_status = status;
         self.response_protocol = protocol.as_bytes().to_vec();
-        self.run_phases_through(3);
+        self.run_phases_through(Phase::ResponseHeaders);
     }
 
     /// Buffers a chunk of the response body when SecResponseBodyAccess and the MIME type allow it.
@@ -386,7 +151,7 @@ impl Transaction {
         if !self.response_body_wanted() {
             return;
         }
-        let limit = usize::try_from(self.rules.inner.config.response_body_limit).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.rules.config.response_body_limit).unwrap_or(usize::MAX);
         let room = limit.saturating_sub(self.response_body.len());
         if chunk.len() <= room {
             self.response_body.extend_from_slice(chunk);
@@ -397,10 +162,10 @@ impl Transaction {
             return;
         }
         self.outbound_data_error = true;
-        if self.rules.inner.config.response_body_limit_action == LimitAction::Reject {
+        if self.rules.config.response_body_limit_action == LimitAction::Reject {
             self.body_limit_decision(
                 500,
-                4,
+                Phase::ResponseBody,
                 format!("Response body is larger than the configured limit ({limit} bytes)"),
             );
         }
@@ -408,12 +173,12 @@ impl Transaction {
 
     /// Runs phase 4 (response body).
     pub fn process_response_body(&mut self) {
-        self.run_phases_through(4);
+        self.run_phases_through(Phase::ResponseBody);
     }
 
     /// Runs phase 5 (logging) and stores persistent collections.
     pub fn process_logging(&mut self) {
-        self.run_phases_through(5);
+        self.run_phases_through(Phase::Logging);
         self.persist();
     }
 
@@ -429,31 +194,11 @@ impl Transaction {
 
     /// Rules whose whole chain matched, in evaluation order (`nolog` rules have `logged == false`).
     pub fn matched_rules(&self) -> &[MatchedRule] {
-        self.matched_rules
-            .get_or_init(|| self.matches.iter().filter_map(|m| self.evidence(m)).collect())
-    }
-
-    /// Builds the evidence of one recorded match from its rule's metadata.
-    fn evidence(&self, m: &MatchRecord) -> Option<MatchedRule> {
-        let rule = self.rules.rules(m.phase).get(m.index)?;
-        let a = &rule.actions;
-        let (variable, value) = m.matches.first().cloned().unwrap_or_default();
-        Some(MatchedRule {
-            id: rule.id,
-            phase: m.phase,
-            msg: m.msg.clone(),
-            logdata: m.logdata.clone(),
-            severity: a.severity,
-            tags: a.tags.clone(),
-            ver: a.ver.clone(),
-            rev: a.rev.clone(),
-            maturity: a.maturity,
-            accuracy: a.accuracy,
-            variable,
-            value,
-            matches: m.matches.clone(),
-            disruptive: rule.disruptive.name(),
-            logged: rule.log,
+        self.matched_rules.get_or_init(|| {
+            self.matches
+                .iter()
+                .filter_map(|m| Some(MatchedRule::new(self.rules.rules(m.phase).get(m.index)?, m)))
+                .collect()
         })
     }
 
@@ -519,24 +264,24 @@ impl Transaction {
     pub(crate) fn request_body_access(&self) -> bool {
         self.overrides
             .request_body_access
-            .unwrap_or(self.rules.inner.config.request_body_access)
+            .unwrap_or(self.rules.config.request_body_access)
     }
 
     fn response_body_wanted(&self) -> bool {
         if !self
             .overrides
             .response_body_access
-            .unwrap_or(self.rules.inner.config.response_body_access)
+            .unwrap_or(self.rules.config.response_body_access)
         {
             return false;
         }
         let ct = self.response_headers.get(b"content-type").unwrap_or(b"");
         let mime = ct.split(|&b| b == b';').next().unwrap_or(b"");
         let mime = String::from_utf8_lossy(mime).trim().to_ascii_lowercase();
-        self.rules.inner.config.response_body_mime_types.contains(&mime)
+        self.rules.config.response_body_mime_types.contains(&mime)
     }
 
-    fn body_limit_decision(&mut self, status: u16, phase: u8, log: String) {
+    fn body_limit_decision(&mut self, status: u16, phase: Phase, log: String) {
         let iv = Intervention {
             status,
             url: None,
@@ -553,15 +298,22 @@ impl Transaction {
         }
     }
 
-    /// Runs every phase not yet run up to `phase`, in order.
-    fn run_phases_through(&mut self, phase: u8) {
-        while self.phases_done < phase {
-            let next = self.phases_done + 1;
-            self.phases_done = next;
-            if next == 2 && !self.body.processed && self.request_body_access() {
+    /// True once `phase` ran (or began running).
+    fn ran(&self, phase: Phase) -> bool {
+        self.last_phase.is_some_and(|last| last >= phase)
+    }
+
+    /// Runs every phase not yet run up to `last`, in order.
+    fn run_phases_through(&mut self, last: Phase) {
+        for phase in Phase::ALL.into_iter().take_while(|&p| p <= last) {
+            if self.ran(phase) {
+                continue;
+            }
+            self.last_phase = Some(phase);
+            if phase == Phase::RequestBody && !self.body.processed && self.request_body_access() {
                 self.process_body();
             }
-            self.run_phase(next);
+            self.run_phase(phase);
         }
     }
 
@@ -570,9 +322,9 @@ impl Transaction {
             return;
         }
         self.persisted = true;
-        let timeout = self.rules.inner.config.collection_timeout;
+        let timeout = self.rules.config.collection_timeout;
         let now = clock::now_unix();
-        let Ok(mut store) = self.rules.inner.store.lock() else {
+        let Ok(mut store) = self.rules.store.lock() else {
             return;
         };
         for (name, bound) in &self.persistent {
@@ -588,33 +340,8 @@ impl Transaction {
 }
 
 /// Decodes valid `%HH` sequences (not `+`), keeping invalid ones, as ModSecurity's uri_decode.
-pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).and_then(|c| hex(*c)),
-                input.get(i + 2).and_then(|c| hex(*c)),
-            ) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
-}
-
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    transform::percent_decode(input, PercentDecoding::URI).0.into_owned()
 }
 
 /// For absolute-form URIs (`http://host/path`), keeps the path part as ModSecurity does.

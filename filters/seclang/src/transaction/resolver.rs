@@ -4,7 +4,7 @@ use crate::macros::MacroResolver;
 use crate::rule::Rule;
 use crate::variable::{Selector, Variable};
 
-use super::Transaction;
+use super::state::Transaction;
 
 /// Resolves macros for one rule evaluation.
 pub(crate) struct Resolver<'a> {

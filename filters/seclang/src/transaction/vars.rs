@@ -2,13 +2,15 @@
 
 use std::borrow::Cow;
 
-use crate::action::SEVERITIES;
+use crate::action::{BodyProcessor, SEVERITIES};
 use crate::clock;
 use crate::collection::Collection;
+use crate::macros::{MacroResolver, MacroString};
 use crate::rule::Rule;
+use crate::transform::Transform;
 use crate::variable::{Selector, Variable};
 
-use super::Transaction;
+use super::state::Transaction;
 
 /// Receives one value: its key within the collection (None for scalars) and the bytes.
 pub(crate) type Sink<'s> = dyn FnMut(Option<&[u8]>, &[u8]) + 's;
@@ -77,7 +79,7 @@ impl Transaction {
             // 944100-11), while they rely on it for JSON keys (934210-13).
             V::RequestBody => {
                 let available = match self.body.processor {
-                    None | Some(crate::action::BodyProcessor::UrlEncoded | crate::action::BodyProcessor::Json) => true,
+                    None | Some(BodyProcessor::UrlEncoded | BodyProcessor::Json) => true,
                     Some(_) => self.overrides.force_request_body_variable,
                 };
                 scalar(if available { &self.request_body } else { b"" }, sink)
@@ -329,9 +331,7 @@ impl Transaction {
         if !scheme.eq_ignore_ascii_case(b"basic") {
             return Vec::new();
         }
-        let decoded = crate::transform::Transform::Base64Decode
-            .apply(cred.trim_ascii())
-            .into_owned();
+        let decoded = Transform::Base64Decode.apply(cred.trim_ascii()).into_owned();
         decoded.split(|&b| b == b':').next().unwrap_or(b"").to_vec()
     }
 }
@@ -385,7 +385,7 @@ fn visit_collection(
 
 /// The RULE collection of a rule: id, msg, severity, tags...
 fn rule_fields(r: &Rule) -> Vec<(&'static str, String)> {
-    let mut out = vec![("id", r.id.to_string()), ("phase", r.phase.to_string())];
+    let mut out = vec![("id", r.id.to_string()), ("phase", r.phase.number().to_string())];
     if let Some(m) = &r.actions.msg {
         out.push(("msg", literal(m)));
     }
@@ -417,13 +417,13 @@ fn rule_fields(r: &Rule) -> Vec<(&'static str, String)> {
 }
 
 /// The text of a macro string with macros left unexpanded.
-fn literal(m: &crate::macros::MacroString) -> String {
+fn literal(m: &MacroString) -> String {
     String::from_utf8_lossy(&m.expand(&Unexpanded)).into_owned()
 }
 
 struct Unexpanded;
 
-impl crate::macros::MacroResolver for Unexpanded {
+impl MacroResolver for Unexpanded {
     fn resolve(&self, reference: &str) -> Option<Vec<u8>> {
         Some(format!("%{{{reference}}}").into_bytes())
     }

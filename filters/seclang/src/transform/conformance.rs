@@ -7,14 +7,14 @@ use super::Transform;
 /// One test case of the SecRules Test Set.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct Case {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub param: Option<String>,
-    pub input: String,
+    pub(crate) param: Option<String>,
+    pub(crate) input: String,
     #[serde(default)]
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
     #[serde(default)]
-    pub ret: Option<i64>,
+    pub(crate) ret: Option<i64>,
 }
 
 /// Parses a test file.

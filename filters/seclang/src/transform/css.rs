@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{hex_val, is_c_space, x2c};
+use super::ascii::{hex_val, is_c_space, x2c};
 
 /// `t:cssDecode`: decodes CSS 2 escapes `\H`..`\HHHHHH` to one byte (the last two hex digits;
 /// full-width ASCII mapped back to ASCII), skips one whitespace after a hex escape, drops

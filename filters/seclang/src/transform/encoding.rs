@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 
-use super::x2c;
+use super::ascii::x2c;
 
 /// Value of a base64 digit, or `None` for any other byte.
 fn b64_value(c: u8) -> Option<u8> {

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::x2c;
+use super::ascii::x2c;
 
 /// `t:escapeSeqDecode`: decodes ANSI C escapes `\a \b \f \n \r \t \v \\ \? \' \"`, `\xHH` and
 /// octal `\O`..`\OOO`; for an unknown escape the backslash is dropped. A trailing backslash is kept.

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::x2c;
+use super::ascii::x2c;
 
 /// `t:jsDecode`: decodes `\uHHHH` (low byte kept, full-width ASCII mapped to ASCII), `\xHH`,
 /// octal `\OOO` (at most one byte), the C escapes `\a\b\f\n\r\t\v`, and drops the backslash of

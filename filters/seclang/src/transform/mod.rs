@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+mod ascii;
 mod case;
 mod cmdline;
 mod comments;
@@ -28,9 +29,12 @@ mod whitespace;
 #[cfg(test)]
 pub(crate) mod conformance;
 
+pub(crate) use ascii::x2c;
+pub(crate) use url::{percent_decode, PercentDecoding};
+
 /// One SecLang transformation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transform {
+pub(crate) enum Transform {
     /// `t:none`: clears the transformations inherited so far.
     None,
     /// `t:base64Decode`: strict RFC 4648 decoding; invalid input gives an empty value.
@@ -152,7 +156,7 @@ const NAMES: &[(&str, Transform)] = &[
 
 impl Transform {
     /// Looks up a transformation by its SecLang name, case-insensitively.
-    pub fn from_name(name: &str) -> Option<Transform> {
+    pub(crate) fn from_name(name: &str) -> Option<Transform> {
         NAMES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -160,7 +164,8 @@ impl Transform {
     }
 
     /// The canonical SecLang name of this transformation.
-    pub fn name(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn name(self) -> &'static str {
         NAMES
             .iter()
             .find(|&&(_, t)| t == self)
@@ -168,13 +173,14 @@ impl Transform {
             .unwrap_or("none")
     }
 
-    /// Every supported SecLang name (aliases included), for documentation and diagnostics.
-    pub fn all_names() -> impl Iterator<Item = &'static str> {
+    /// Every supported SecLang name (aliases included).
+    #[cfg(test)]
+    pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
         NAMES.iter().map(|&(n, _)| n)
     }
 
     /// Applies the transformation; borrows the input when it does not change.
-    pub fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
+    pub(crate) fn apply(self, input: &[u8]) -> Cow<'_, [u8]> {
         match self {
             Transform::None => Cow::Borrowed(input),
             Transform::Base64Decode => Cow::Owned(encoding::base64_decode(input)),
@@ -234,26 +240,6 @@ pub(crate) fn apply_chain<'v>(chain: &[Transform], value: &'v [u8]) -> Cow<'v, [
         };
     }
     current
-}
-
-/// Value of one ASCII hex digit; callers check `is_ascii_hexdigit` first.
-pub(crate) fn hex_val(c: u8) -> u8 {
-    // Same arithmetic as ModSecurity's xsingle2c, which hexDecode also applies to non-hex bytes.
-    if c >= b'A' {
-        (c & 0xdf).wrapping_sub(b'A').wrapping_add(10)
-    } else {
-        c.wrapping_sub(b'0')
-    }
-}
-
-/// Byte from two hex digits (ModSecurity's x2c).
-pub(crate) fn x2c(hi: u8, lo: u8) -> u8 {
-    hex_val(hi).wrapping_mul(16).wrapping_add(hex_val(lo))
-}
-
-/// C `isspace` in the "C" locale: space, \t, \n, \v, \f, \r.
-pub(crate) fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 #[cfg(test)]

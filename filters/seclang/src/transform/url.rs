@@ -1,67 +1,100 @@
-//! URL encodings: `urlDecode`, `urlDecodeUni`, `urlEncode`.
+//! Percent-decoding, the one implementation the engine has, and the URL transformations:
+//! `urlDecode`, `urlDecodeUni`, `urlEncode`.
+//!
+//! ModSecurity decodes `%` escapes in three flavours, which differ only in what they accept
+//! besides `%HH`; [`PercentDecoding`] names them. All keep an invalid or truncated escape as
+//! it is and never fail.
 
 use std::borrow::Cow;
 
-use super::x2c;
+use super::ascii::x2c;
 
-/// `t:urlDecode`: `%HH` becomes the byte, `+` a space; invalid or truncated `%` stays as is.
-pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr2(b'%', b'+', input).is_none() {
-        return Cow::Borrowed(input);
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
+/// What a percent-decoder accepts besides `%HH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PercentDecoding {
+    /// `+` decodes to a space (form encoding); otherwise it stays.
+    plus_is_space: bool,
+    /// IIS `%uHHHH` decodes to its low byte, full-width ASCII mapped back to ASCII.
+    iis_unicode: bool,
+}
+
+impl PercentDecoding {
+    /// ModSecurity's `urldecode_nonstrict`: `t:urlDecode`, query strings and form bodies.
+    pub(crate) const FORM: PercentDecoding = PercentDecoding {
+        plus_is_space: true,
+        iis_unicode: false,
+    };
+
+    /// ModSecurity's `urldecode_uni_nonstrict`: `t:urlDecodeUni` (form encoding plus `%u`).
+    pub(crate) const FORM_UNICODE: PercentDecoding = PercentDecoding {
+        plus_is_space: true,
+        iis_unicode: true,
+    };
+
+    /// ModSecurity's `uri_decode`: REQUEST_URI and REQUEST_FILENAME, where `+` is a `+`.
+    pub(crate) const URI: PercentDecoding = PercentDecoding {
+        plus_is_space: false,
+        iis_unicode: false,
+    };
+}
+
+/// Decodes `%HH`, plus what `how` accepts; an invalid or truncated escape is kept as is.
+/// Returns the bytes (borrowed when there was nothing to decode) and how many escapes were
+/// invalid (ModSecurity's URLENCODED_ERROR counts them).
+pub(crate) fn percent_decode(input: &[u8], how: PercentDecoding) -> (Cow<'_, [u8]>, usize) {
+    let first = if how.plus_is_space {
+        memchr::memchr2(b'%', b'+', input)
+    } else {
+        memchr::memchr(b'%', input)
+    };
+    let Some(first) = first else {
+        return (Cow::Borrowed(input), 0);
+    };
+    let len = input.len();
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&input[..first]);
+    let mut invalid = 0;
+    let mut i = first;
+    while i < len {
         let c = input[i];
-        if c == b'%' && i + 2 < input.len() && is_hex_pair(input, i + 1) {
+        if c != b'%' {
+            out.push(if c == b'+' && how.plus_is_space { b' ' } else { c });
+            i += 1;
+        } else if how.iis_unicode && matches!(input.get(i + 1), Some(b'u' | b'U')) {
+            if i + 5 < len && is_hex_pair(input, i + 2) && is_hex_pair(input, i + 4) {
+                let mut b = x2c(input[i + 4], input[i + 5]);
+                if b > 0x00 && b < 0x5f && (input[i + 2] | 0x20) == b'f' && (input[i + 3] | 0x20) == b'f' {
+                    b += 0x20;
+                }
+                out.push(b);
+                i += 6;
+            } else {
+                // Invalid or truncated %u: both characters are copied and skipped.
+                out.extend_from_slice(&input[i..i + 2]);
+                invalid += 1;
+                i += 2;
+            }
+        } else if i + 2 < len && is_hex_pair(input, i + 1) {
             out.push(x2c(input[i + 1], input[i + 2]));
             i += 3;
         } else {
-            out.push(if c == b'+' { b' ' } else { c });
+            out.push(c);
+            invalid += 1;
             i += 1;
         }
     }
-    Cow::Owned(out)
+    (Cow::Owned(out), invalid)
+}
+
+/// `t:urlDecode`: `%HH` becomes the byte, `+` a space; invalid or truncated `%` stays as is.
+pub(crate) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    percent_decode(input, PercentDecoding::FORM).0
 }
 
 /// `t:urlDecodeUni`: as `urlDecode`, plus IIS `%uHHHH`, of which only the low byte is kept
 /// (full-width ASCII `%uFF01`..`%uFF5E` is mapped back to ASCII, as IIS does).
 pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr2(b'%', b'+', input).is_none() {
-        return Cow::Borrowed(input);
-    }
-    let len = input.len();
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0;
-    while i < len {
-        let c = input[i];
-        if c == b'%' {
-            if i + 1 < len && (input[i + 1] == b'u' || input[i + 1] == b'U') {
-                if i + 5 < len && is_hex_pair(input, i + 2) && is_hex_pair(input, i + 4) {
-                    let mut b = x2c(input[i + 4], input[i + 5]);
-                    if b > 0x00 && b < 0x5f && (input[i + 2] | 0x20) == b'f' && (input[i + 3] | 0x20) == b'f' {
-                        b += 0x20;
-                    }
-                    out.push(b);
-                    i += 6;
-                } else {
-                    // Invalid or truncated %u: both characters are copied and skipped.
-                    out.extend_from_slice(&input[i..i + 2]);
-                    i += 2;
-                }
-            } else if i + 2 < len && is_hex_pair(input, i + 1) {
-                out.push(x2c(input[i + 1], input[i + 2]));
-                i += 3;
-            } else {
-                out.push(c);
-                i += 1;
-            }
-        } else {
-            out.push(if c == b'+' { b' ' } else { c });
-            i += 1;
-        }
-    }
-    Cow::Owned(out)
+    percent_decode(input, PercentDecoding::FORM_UNICODE).0
 }
 
 /// `t:urlEncode`: keeps `*`, ASCII letters and digits, turns space into `+`, the rest `%hh`.
@@ -91,6 +124,23 @@ fn is_hex_pair(input: &[u8], at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flavours_differ_only_in_plus_and_u() {
+        let input = b"a+b%20%u0041%zz";
+        let decode = |how| {
+            let (v, invalid) = percent_decode(input, how);
+            (v.into_owned(), invalid)
+        };
+        assert_eq!(decode(PercentDecoding::FORM), (b"a b %u0041%zz".to_vec(), 2));
+        assert_eq!(decode(PercentDecoding::FORM_UNICODE), (b"a b A%zz".to_vec(), 1));
+        assert_eq!(decode(PercentDecoding::URI), (b"a+b %u0041%zz".to_vec(), 2));
+        assert!(matches!(
+            percent_decode(b"a+b", PercentDecoding::URI),
+            (Cow::Borrowed(_), 0)
+        ));
+        assert_eq!(&*percent_decode(b"a+b", PercentDecoding::FORM).0, b"a b");
+    }
 
     #[test]
     fn url_decode_valid_and_plus() {

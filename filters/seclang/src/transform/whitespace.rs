@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::is_c_space;
+use super::ascii::is_c_space;
 
 /// `t:removeWhitespace`: removes whitespace and the bytes 0xA0 and 0xC2 (NBSP in Latin-1 and
 /// the lead byte of UTF-8 NBSP).
