@@ -11,7 +11,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 use crate::config::OnLimit;
 use crate::evidence::{self, Decision, EventContext, RequestInfo};
-use crate::hostcall::{self, LOG_ERROR, LOG_INFO};
+use crate::hostcall::{self, BufferType, LogLevel as Level, MapType};
 use crate::loaded::Loaded;
 use crate::metrics;
 
@@ -19,7 +19,7 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     // The engine's TIME*/DURATION variables and unique ids read the proxy's clock
     // (wasm32-unknown-unknown has no system clock at all).
-    meshward_seclang::clock::set_source(|| std::time::Duration::from_nanos(hostcall::now_nanos()));
+    meshward_seclang::clock::set_source(|| std::time::Duration::from_nanos(hostcall::now_nanos().unwrap_or(0)));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(WafRoot { shared: None }) });
 }}
 
@@ -61,7 +61,7 @@ impl MetricIds {
 
     fn bump(&self, counter: &str) {
         if let Some((_, id)) = self.counters.iter().find(|(c, _)| *c == counter) {
-            hostcall::increment(*id);
+            let _ = hostcall::increment(*id);
         }
     }
 }
@@ -79,33 +79,34 @@ struct WafRoot {
 impl Context for WafRoot {}
 
 impl RootContext for WafRoot {
-    fn on_configure(&mut self, size: usize) -> bool {
-        let bytes = match hostcall::buffer(hostcall::PLUGIN_CONFIGURATION, 0, size.max(1)) {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = match hostcall::plugin_configuration() {
             Ok(b) => b,
             Err(status) => {
-                hostcall::log(
-                    LOG_ERROR,
+                let _ = hostcall::log(
+                    Level::Error,
                     &format!(
-                        "meshward-waf: invalid configuration: cannot read the plugin configuration (status {status})"
+                        "meshward-waf: invalid configuration: cannot read the plugin configuration (status {})",
+                        status.code()
                     ),
                 );
                 return false;
             }
         };
         // The host clock (not `Instant`, which has no clock on wasm32-unknown-unknown).
-        let started = hostcall::now_nanos();
+        let started = hostcall::now_nanos().unwrap_or(0);
         let loaded = match Loaded::load(&bytes) {
             Ok(l) => l,
             Err(e) => {
-                hostcall::log(LOG_ERROR, &crate::loaded::invalid_configuration_message(&e));
+                let _ = hostcall::log(Level::Error, &crate::loaded::invalid_configuration_message(&e));
                 return false;
             }
         };
-        let load_ms = hostcall::now_nanos().saturating_sub(started) as f64 / 1e6;
+        let load_ms = hostcall::now_nanos().unwrap_or(0).saturating_sub(started) as f64 / 1e6;
         let memory = core::arch::wasm32::memory_size(0) * 65536;
         let report = loaded.report();
-        hostcall::log(
-            LOG_INFO,
+        let _ = hostcall::log(
+            Level::Info,
             &format!(
                 "meshward-waf: loaded {} rules ({} distinct rule sets, ruleset {}, mode {}) in {load_ms:.1} ms; \
                  wasm memory {memory} bytes; config_hash {}",
@@ -117,7 +118,7 @@ impl RootContext for WafRoot {
             ),
         );
         for w in loaded.sets.rules.iter().flat_map(|r| r.warnings()).take(20) {
-            hostcall::log(LOG_INFO, &format!("meshward-waf: {w}"));
+            let _ = hostcall::log(Level::Info, &format!("meshward-waf: {w}"));
         }
         self.shared = Some(Rc::new(Shared {
             loaded,
@@ -249,8 +250,8 @@ impl WafStream {
             "meshward_waf_blocked"
         };
         if hostcall::send_local_response(status, &headers, body.as_bytes(), details).is_err() {
-            hostcall::log(
-                LOG_ERROR,
+            let _ = hostcall::log(
+                Level::Error,
                 "meshward-waf: local reply refused by the host; resetting is up to Envoy",
             );
         }
@@ -290,8 +291,8 @@ impl WafStream {
     /// Reads the body bytes not yet seen, up to `limit + 1` in total, into the transaction.
     /// A held body is cumulative in Envoy's buffer (read from `seen`); a streamed one holds
     /// only the current chunk (read from 0).
-    fn feed(&mut self, buffer: u32, size: usize, limit: usize) {
-        let seen = if buffer == hostcall::REQUEST_BODY {
+    fn feed(&mut self, buffer: BufferType, size: usize, limit: usize) {
+        let seen = if buffer == BufferType::HttpRequestBody {
             self.request_seen
         } else {
             self.response_seen
@@ -315,13 +316,13 @@ impl WafStream {
         };
         let new_seen = seen + chunk.len();
         if let Some(tx) = self.tx.as_mut() {
-            if buffer == hostcall::REQUEST_BODY {
+            if buffer == BufferType::HttpRequestBody {
                 tx.append_request_body(&chunk);
             } else {
                 tx.append_response_body(&chunk);
             }
         }
-        if buffer == hostcall::REQUEST_BODY {
+        if buffer == BufferType::HttpRequestBody {
             self.request_seen = new_seen;
         } else {
             self.response_seen = new_seen;
@@ -329,8 +330,8 @@ impl WafStream {
     }
 
     /// True once a body has gone past its limit (held: Envoy's cumulative size; streamed: bytes seen).
-    fn over_limit(&self, buffer: u32, size: usize, limit: usize) -> bool {
-        let seen = if buffer == hostcall::REQUEST_BODY {
+    fn over_limit(&self, buffer: BufferType, size: usize, limit: usize) -> bool {
+        let seen = if buffer == BufferType::HttpRequestBody {
             self.request_seen
         } else {
             self.response_seen
@@ -378,13 +379,13 @@ impl WafStream {
             let families: BTreeSet<&str> = logged.iter().map(|r| metrics::family_of(r.id)).collect();
             for f in families {
                 if let Some((_, id)) = m.families.iter().find(|(n, _)| *n == f) {
-                    hostcall::increment(*id);
+                    let _ = hostcall::increment(*id);
                 }
             }
             let levels: BTreeSet<u8> = logged.iter().filter_map(|r| metrics::paranoia_of(&r.tags)).collect();
             for l in levels {
                 if let Some(Some(id)) = m.paranoia.get(usize::from(l) - 1) {
-                    hostcall::increment(*id);
+                    let _ = hostcall::increment(*id);
                 }
             }
         }
@@ -396,7 +397,7 @@ impl WafStream {
             info: &self.info,
             mode: config.mode,
             status,
-            now_nanos: hostcall::now_nanos(),
+            now_nanos: hostcall::now_nanos().unwrap_or(0),
             excerpt_bytes: config.evidence.excerpt_bytes,
             ruleset: &shared.loaded.ruleset,
             config_hash: &shared.loaded.config_hash,
@@ -404,7 +405,7 @@ impl WafStream {
         };
         let Some(event) = evidence::event(tx, &ctx) else { return };
         if config.evidence.log {
-            hostcall::log(LOG_INFO, &event.log_line());
+            let _ = hostcall::log(Level::Info, &event.log_line());
         }
         if let Some(c) = &config.evidence.collector {
             let body = event.to_json();
@@ -416,12 +417,14 @@ impl WafStream {
             ];
             let timeout = Duration::from_millis(c.timeout_ms);
             // Fire and forget: the reply (delivered to the root context) is not awaited.
+            // Through the SDK, not `hostcall::http_call`: the SDK dispatches the reply and
+            // panics (a trap) on a token its own `dispatch_http_call` did not register.
             if self
                 .dispatch_http_call(&c.cluster, headers, Some(body.as_bytes()), vec![], timeout)
                 .is_err()
             {
-                hostcall::log(
-                    LOG_ERROR,
+                let _ = hostcall::log(
+                    Level::Error,
                     &format!("meshward-waf: evidence collector call to cluster {} failed", c.cluster),
                 );
             }
@@ -437,7 +440,7 @@ impl HttpContext for WafStream {
             return Action::Continue;
         };
         // Envoy makes request headers unreadable once this callback returns: read them all now.
-        let headers = hostcall::header_pairs(hostcall::REQUEST_HEADERS).unwrap_or_default();
+        let headers = hostcall::header_pairs(MapType::HttpRequestHeaders).unwrap_or_default();
         let pseudo = |name: &str| {
             headers
                 .iter()
@@ -448,15 +451,21 @@ impl HttpContext for WafStream {
         self.info.method = pseudo(":method").unwrap_or_else(|| "GET".into());
         self.info.path = pseudo(":path").unwrap_or_else(|| "/".into());
         self.info.authority = authority.clone().unwrap_or_default();
-        self.info.route = hostcall::property_text(&["xds", "route_name"]);
+        self.info.route = hostcall::property_text(&["xds", "route_name"]).ok().flatten();
         self.info.request_id = pseudo("x-request-id")
-            .or_else(|| hostcall::property_text(&["request", "id"]))
+            .or_else(|| hostcall::property_text(&["request", "id"]).ok().flatten())
             .unwrap_or_default();
-        self.info.client = hostcall::property_text(&["source", "address"]).unwrap_or_default();
-        if let Some(p) = hostcall::property_text(&["request", "protocol"]) {
+        self.info.client = hostcall::property_text(&["source", "address"])
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if let Some(p) = hostcall::property_text(&["request", "protocol"]).ok().flatten() {
             self.protocol = p;
         }
-        let server = hostcall::property_text(&["destination", "address"]).unwrap_or_default();
+        let server = hostcall::property_text(&["destination", "address"])
+            .ok()
+            .flatten()
+            .unwrap_or_default();
 
         let Some((set, rules)) = shared.loaded.select(self.info.route.as_deref(), authority.as_deref()) else {
             return Action::Continue;
@@ -514,8 +523,8 @@ impl HttpContext for WafStream {
         }
         let body = &shared.loaded.config.request_body;
         let limit = usize::try_from(body.limit).unwrap_or(usize::MAX);
-        self.feed(hostcall::REQUEST_BODY, body_size, limit);
-        let over = self.over_limit(hostcall::REQUEST_BODY, body_size, limit);
+        self.feed(BufferType::HttpRequestBody, body_size, limit);
+        let over = self.over_limit(BufferType::HttpRequestBody, body_size, limit);
         if over {
             self.limit(match body.on_limit {
                 OnLimit::Reject => "request_body_over_limit",
@@ -560,7 +569,7 @@ impl HttpContext for WafStream {
             self.request_cut = true;
             self.limit("request_incomplete");
         }
-        let headers = hostcall::header_pairs(hostcall::RESPONSE_HEADERS).unwrap_or_default();
+        let headers = hostcall::header_pairs(MapType::HttpResponseHeaders).unwrap_or_default();
         let status = headers
             .iter()
             .find(|(k, _)| k.as_slice() == b":status")
@@ -607,8 +616,8 @@ impl HttpContext for WafStream {
         }
         let body = &shared.loaded.config.response_body;
         let limit = usize::try_from(body.limit).unwrap_or(usize::MAX);
-        self.feed(hostcall::RESPONSE_BODY, body_size, limit);
-        let over = self.over_limit(hostcall::RESPONSE_BODY, body_size, limit);
+        self.feed(BufferType::HttpResponseBody, body_size, limit);
+        let over = self.over_limit(BufferType::HttpResponseBody, body_size, limit);
         if over {
             self.limit(match body.on_limit {
                 OnLimit::Reject => "response_body_over_limit",
