@@ -37,12 +37,12 @@ fn with_returned_bytes(call: impl FnOnce(*mut *mut u8, *mut usize) -> u32) -> (u
     let mut data = null_mut();
     let mut size = 0usize;
     let code = call(&raw mut data, &raw mut size);
-    let returned = (!data.is_null()).then_some(());
+    let returned = !data.is_null();
     // SAFETY: the host either left `data` null or set `data`/`size` to a buffer it allocated
     // through `proxy_on_memory_allocate(size)` and handed to us (the ABI's contract for every
     // `return_data`/`return_size` pair); it is taken exactly once, here.
     let bytes = unsafe { take(data, size) };
-    (code, returned.map(|()| bytes))
+    (code, returned.then_some(bytes))
 }
 
 /// Writes a log line.
