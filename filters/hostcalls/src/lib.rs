@@ -1,36 +1,27 @@
 //! The proxy-wasm host calls meshward's filters make on the request path, as raw imports whose
-//! every status is returned to the caller.
+//! every status is returned to the caller as a [`Status`].
 //!
 //! The Rust SDK's wrappers panic on statuses they do not expect (Envoy answers BadArgument for a
-//! header map read outside its callback, see `host-test/ENVOY.md` E05), and a panic aborts the
-//! VM, failing every request it serves. The filters keep the SDK for context dispatch and use
-//! these for everything a request can reach. The imports exist only on wasm32; the pair
-//! encoding is plain code, tested natively.
+//! header map read outside its callback, see `host-test/ENVOY.md` E05, and the SDK unwraps it),
+//! and a panic aborts the VM, failing every request it serves. The filters keep the SDK for
+//! context dispatch and use these for everything a request can reach.
+//!
+//! The ABI itself (statuses, enum codes, the header-map encoding) is `meshward-abi`'s; this crate
+//! adds the calls. The imports exist only on wasm32; what turns host results into values
+//! (`status`, `encoding`) is plain code, tested natively.
 
-pub mod pairs;
+// Plain code the wasm32 calls use (natively only their tests do).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod encoding;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod status;
 
 #[cfg(target_arch = "wasm32")]
-mod abi;
+mod calls;
 #[cfg(target_arch = "wasm32")]
-pub use abi::*;
+mod imports;
+#[cfg(target_arch = "wasm32")]
+pub use calls::*;
 
-/// `proxy_log` level: debug.
-pub const LOG_DEBUG: u32 = 1;
-/// `proxy_log` level: info.
-pub const LOG_INFO: u32 = 2;
-/// `proxy_log` level: warn.
-pub const LOG_WARN: u32 = 3;
-/// `proxy_log` level: error.
-pub const LOG_ERROR: u32 = 4;
-
-/// Header map: request headers.
-pub const REQUEST_HEADERS: u32 = 0;
-/// Header map: response headers.
-pub const RESPONSE_HEADERS: u32 = 2;
-
-/// Buffer: request body.
-pub const REQUEST_BODY: u32 = 0;
-/// Buffer: response body.
-pub const RESPONSE_BODY: u32 = 1;
-/// Buffer: plugin configuration.
-pub const PLUGIN_CONFIGURATION: u32 = 7;
+pub use meshward_abi::pairs::Pair;
+pub use meshward_abi::{BufferType, LogLevel, MapType, MetricType, Status};

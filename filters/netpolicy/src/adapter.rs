@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use meshward_hostcalls::{self as host, LogLevel, MapType};
 use meshward_policy::{Direction, Engine, Request};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType};
 
-use crate::host::{self, LogLevel as Level};
 use crate::plan::{self, metric_names};
 
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Trace);
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Trace);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
@@ -30,18 +30,30 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let config = self.get_plugin_configuration().unwrap_or_default();
+        let config = match host::plugin_configuration() {
+            Ok(c) => c,
+            Err(st) => {
+                let _ = host::log(
+                    LogLevel::Error,
+                    &format!(
+                        "meshward.policy: cannot read the plugin configuration (status {})",
+                        st.code()
+                    ),
+                );
+                return false;
+            }
+        };
         let text = match std::str::from_utf8(&config) {
             Ok(t) => t,
             Err(_) => {
-                host::log(Level::Error, "meshward.policy: configuration is not UTF-8");
+                let _ = host::log(LogLevel::Error, "meshward.policy: configuration is not UTF-8");
                 return false;
             }
         };
         let engine = match Engine::from_text(text) {
             Ok(e) => e,
             Err(e) => {
-                host::log(Level::Error, &format!("meshward.policy: invalid policy: {e}"));
+                let _ = host::log(LogLevel::Error, &format!("meshward.policy: invalid policy: {e}"));
                 return false;
             }
         };
@@ -51,14 +63,16 @@ impl RootContext for Root {
                 Ok(id) => {
                     metrics.insert(name, id);
                 }
-                Err(st) => host::log(
-                    Level::Warn,
-                    &format!("meshward.policy: cannot define metric {name} (status {st})"),
-                ),
+                Err(st) => {
+                    let _ = host::log(
+                        LogLevel::Warn,
+                        &format!("meshward.policy: cannot define metric {name} (status {})", st.code()),
+                    );
+                }
             }
         }
-        host::log(
-            Level::Info,
+        let _ = host::log(
+            LogLevel::Info,
             &format!(
                 "meshward.policy: configured {} policies ({} clauses), mode {}",
                 engine.policy_count(),
@@ -86,9 +100,34 @@ struct Stream {
 
 impl Context for Stream {}
 
+/// An attribute's bytes; `None` when absent or unreadable.
+fn attribute(path: &[&str]) -> Option<Vec<u8>> {
+    host::property(path).ok().flatten()
+}
+
+/// An attribute as text (lossy for invalid UTF-8, which Envoy does not produce for these); an
+/// empty value stays `Some("")`.
+fn attribute_text(path: &[&str]) -> Option<String> {
+    attribute(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// The request headers, names lowercased.
+fn request_headers() -> Result<Vec<(String, String)>, host::Status> {
+    let pairs = host::header_pairs(MapType::HttpRequestHeaders)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&k).to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect())
+}
+
 fn direction() -> Option<Direction> {
     // Envoy's listener_direction: 0 unspecified, 1 inbound, 2 outbound (int64 little-endian).
-    let b = host::property(&["listener_direction"])?;
+    let b = attribute(&["listener_direction"])?;
     let v = i64::from_le_bytes(b.get(..8)?.try_into().ok()?);
     match v {
         1 => Some(Direction::Ingress),
@@ -99,24 +138,24 @@ fn direction() -> Option<Direction> {
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _n: usize, _end: bool) -> Action {
-        let headers = match host::request_headers() {
+        let headers = match request_headers() {
             Ok(h) => h,
             Err(st) => {
-                host::log(
-                    Level::Error,
-                    &format!("meshward.policy: cannot read request headers (status {st})"),
+                let _ = host::log(
+                    LogLevel::Error,
+                    &format!("meshward.policy: cannot read request headers (status {})", st.code()),
                 );
                 Vec::new()
             }
         };
         let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-        let source = host::property_string(&["source", "address"]);
-        let destination = host::property_string(&["destination", "address"]);
-        let mtls = host::property(&["connection", "mtls"]).is_some_and(|b| b.first() == Some(&1));
-        let san = host::property_string(&["connection", "uri_san_peer_certificate"]);
-        let sni = host::property_string(&["connection", "requested_server_name"]);
-        let route = host::property_string(&["xds", "route_name"]);
-        let cluster = host::property_string(&["xds", "cluster_name"]);
+        let source = attribute_text(&["source", "address"]);
+        let destination = attribute_text(&["destination", "address"]);
+        let mtls = attribute(&["connection", "mtls"]).is_some_and(|b| b.first() == Some(&1));
+        let san = attribute_text(&["connection", "uri_san_peer_certificate"]);
+        let sni = attribute_text(&["connection", "requested_server_name"]);
+        let route = attribute_text(&["xds", "route_name"]);
+        let cluster = attribute_text(&["xds", "cluster_name"]);
         let req = Request {
             method: get(":method").unwrap_or(""),
             path: get(":path").unwrap_or(""),
@@ -133,25 +172,26 @@ impl HttpContext for Stream {
         };
         let decision = self.shared.engine.decide(&req);
         let p = plan::plan(&decision);
-        let level = match p.level {
-            plan::Level::Debug => Level::Debug,
-            plan::Level::Info => Level::Info,
-            plan::Level::Warn => Level::Warn,
-        };
-        host::log(level, &p.line);
+        let _ = host::log(p.level, &p.line);
         for c in &p.counters {
             if let Some(id) = self.shared.metrics.get(c) {
-                host::increment(*id);
+                // A lost count must not fail the request.
+                let _ = host::increment(*id);
             }
         }
         match p.reply {
             None => Action::Continue,
-            Some((status, body)) => match host::send_local_response(status, body, &[("content-type", "text/plain")]) {
+            Some((status, body)) => match host::send_local_response(
+                status,
+                &[("content-type", "text/plain")],
+                body.as_bytes(),
+                "meshward_policy",
+            ) {
                 Ok(()) => Action::Pause,
                 Err(st) => {
-                    host::log(
-                        Level::Error,
-                        &format!("meshward.policy: local reply refused (status {st})"),
+                    let _ = host::log(
+                        LogLevel::Error,
+                        &format!("meshward.policy: local reply refused (status {})", st.code()),
                     );
                     Action::Pause
                 }

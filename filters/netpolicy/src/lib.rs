@@ -9,5 +9,3 @@ pub mod plan;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;
-#[cfg(target_arch = "wasm32")]
-mod host;

@@ -1,5 +1,6 @@
 //! What the filter does with a decision: log level, counters to bump, local reply.
 
+use meshward_abi::LogLevel;
 use meshward_policy::{Decision, Verdict};
 
 /// Body of the 403 reply (names no policy, rule or reason).
@@ -38,22 +39,12 @@ pub fn metric_names<'a>(policies: impl Iterator<Item = &'a str>) -> Vec<String> 
     names
 }
 
-/// Log level of the decision line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    /// Plain allows.
-    Debug,
-    /// Allows with audit matches.
-    Info,
-    /// Denies, dry-run denies, refused paths.
-    Warn,
-}
-
 /// The filter's actions for one decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Level of the event line.
-    pub level: Level,
+    /// Level of the event line: debug for plain allows, info for allows with audit matches,
+    /// warn for denies, dry-run denies and refused paths.
+    pub level: LogLevel,
     /// The event line (prefix + JSON).
     pub line: String,
     /// Counters to increment by one.
@@ -94,9 +85,9 @@ pub fn plan(d: &Decision<'_>) -> Plan {
         counters.push(policy_metric(a.policy, "audited"));
     }
     let level = match d.verdict {
-        Verdict::Allow if d.audits.is_empty() => Level::Debug,
-        Verdict::Allow => Level::Info,
-        _ => Level::Warn,
+        Verdict::Allow if d.audits.is_empty() => LogLevel::Debug,
+        Verdict::Allow => LogLevel::Info,
+        _ => LogLevel::Warn,
     };
     let reply = d.status.map(|s| {
         (
@@ -140,7 +131,7 @@ mod tests {
         );
         assert_eq!(p.reply, Some((403, DENY_BODY)));
         assert_eq!(p.counters, vec![DENIED, "meshward_policy.policy.d.denied"]);
-        assert_eq!(p.level, Level::Warn);
+        assert_eq!(p.level, LogLevel::Warn);
         assert!(p.line.starts_with("meshward.policy.event {"));
     }
 
@@ -170,7 +161,7 @@ mod tests {
             "/",
         );
         assert_eq!(p.reply, None);
-        assert_eq!(p.level, Level::Info);
+        assert_eq!(p.level, LogLevel::Info);
         assert_eq!(
             p.counters,
             vec![

@@ -9,7 +9,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 use crate::exchange::{Attributes, Exchange, Step};
-use crate::hostcall::{self, LOG_ERROR, LOG_INFO};
+use crate::hostcall::{self, BufferType, LogLevel as Level, MapType};
 use crate::loaded::{self, Loaded};
 use crate::metrics;
 
@@ -17,7 +17,7 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     // The engine's TIME*/DURATION variables and unique ids read the proxy's clock
     // (wasm32-unknown-unknown has no system clock at all).
-    meshward_seclang::clock::set_source(|| std::time::Duration::from_nanos(hostcall::now_nanos()));
+    meshward_seclang::clock::set_source(|| std::time::Duration::from_nanos(now()));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(WafRoot { shared: None }) });
 }}
 
@@ -35,27 +35,27 @@ struct WafRoot {
 impl Context for WafRoot {}
 
 impl RootContext for WafRoot {
-    fn on_configure(&mut self, size: usize) -> bool {
-        let bytes = match hostcall::buffer(hostcall::PLUGIN_CONFIGURATION, 0, size.max(1)) {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = match hostcall::plugin_configuration() {
             Ok(b) => b,
             Err(status) => {
-                hostcall::log(LOG_ERROR, &loaded::unreadable_configuration_message(status));
+                log(Level::Error, &loaded::unreadable_configuration_message(status.code()));
                 return false;
             }
         };
         // The host clock (not `Instant`, which has no clock on wasm32-unknown-unknown).
-        let started = hostcall::now_nanos();
+        let started = now();
         let loaded = match Loaded::load(&bytes) {
             Ok(l) => l,
             Err(e) => {
-                hostcall::log(LOG_ERROR, &loaded::invalid_configuration_message(&e));
+                log(Level::Error, &loaded::invalid_configuration_message(&e));
                 return false;
             }
         };
-        let load_nanos = hostcall::now_nanos().saturating_sub(started);
+        let load_nanos = now().saturating_sub(started);
         let memory = core::arch::wasm32::memory_size(0) * 65536;
         for line in loaded.configured_lines(load_nanos, memory) {
-            hostcall::log(LOG_INFO, &line);
+            log(Level::Info, &line);
         }
         let counters = metrics::all_names()
             .iter()
@@ -94,8 +94,8 @@ fn carry(step: Step) -> Action {
         Step::Reply(reply) => {
             let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             if hostcall::send_local_response(reply.status, &headers, reply.body.as_bytes(), reply.details).is_err() {
-                hostcall::log(
-                    LOG_ERROR,
+                log(
+                    Level::Error,
                     "meshward-waf: local reply refused by the host; resetting is up to Envoy",
                 );
             }
@@ -112,8 +112,23 @@ impl WafStream {
 }
 
 /// Reads `len` bytes of a body buffer from `start` (`None` when the host refuses).
-fn read_body(buffer: u32) -> impl FnOnce(usize, usize) -> Option<Vec<u8>> {
+fn read_body(buffer: BufferType) -> impl FnOnce(usize, usize) -> Option<Vec<u8>> {
     move |start, len| hostcall::buffer(buffer, start, len).ok()
+}
+
+/// Logs a line; a log the host refuses has nowhere else to go.
+fn log(level: Level, message: &str) {
+    let _ = hostcall::log(level, message);
+}
+
+/// The host's wall clock in ns since the Unix epoch (0 if it does not answer).
+fn now() -> u64 {
+    hostcall::now_nanos().unwrap_or(0)
+}
+
+/// An attribute as text; absent, empty and unreadable are all `None`.
+fn attribute(path: &[&str]) -> Option<String> {
+    hostcall::property_text(path).ok().flatten()
 }
 
 impl Context for WafStream {}
@@ -124,13 +139,13 @@ impl HttpContext for WafStream {
             return Action::Continue;
         };
         // Envoy makes request headers unreadable once this callback returns: read them all now.
-        let headers = hostcall::header_pairs(hostcall::REQUEST_HEADERS).unwrap_or_default();
+        let headers = hostcall::header_pairs(MapType::HttpRequestHeaders).unwrap_or_default();
         let attributes = Attributes {
-            route: hostcall::property_text(&["xds", "route_name"]),
-            request_id: hostcall::property_text(&["request", "id"]),
-            client: hostcall::property_text(&["source", "address"]).unwrap_or_default(),
-            server: hostcall::property_text(&["destination", "address"]).unwrap_or_default(),
-            protocol: hostcall::property_text(&["request", "protocol"]),
+            route: attribute(&["xds", "route_name"]),
+            request_id: attribute(&["request", "id"]),
+            client: attribute(&["source", "address"]).unwrap_or_default(),
+            server: attribute(&["destination", "address"]).unwrap_or_default(),
+            protocol: attribute(&["request", "protocol"]),
         };
         match Exchange::start(shared.loaded.clone(), &headers, attributes, end_of_stream) {
             Some((exchange, step)) => {
@@ -142,7 +157,7 @@ impl HttpContext for WafStream {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        self.on(|x| x.request_body(body_size, end_of_stream, read_body(hostcall::REQUEST_BODY)))
+        self.on(|x| x.request_body(body_size, end_of_stream, read_body(BufferType::HttpRequestBody)))
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
@@ -153,12 +168,12 @@ impl HttpContext for WafStream {
         let Some(x) = self.exchange.as_mut() else {
             return Action::Continue;
         };
-        let headers = hostcall::header_pairs(hostcall::RESPONSE_HEADERS).unwrap_or_default();
+        let headers = hostcall::header_pairs(MapType::HttpResponseHeaders).unwrap_or_default();
         carry(x.response_headers(&headers, end_of_stream))
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        self.on(|x| x.response_body(body_size, end_of_stream, read_body(hostcall::RESPONSE_BODY)))
+        self.on(|x| x.response_body(body_size, end_of_stream, read_body(BufferType::HttpResponseBody)))
     }
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
@@ -169,14 +184,15 @@ impl HttpContext for WafStream {
         let (Some(shared), Some(exchange)) = (&self.shared, self.exchange.take()) else {
             return;
         };
-        let (plan, _) = exchange.finish(hostcall::now_nanos());
+        let (plan, _) = exchange.finish(now());
         for counter in &plan.counters {
             if let Some(Some(id)) = shared.counters.get(counter.index()) {
-                hostcall::increment(*id);
+                // A lost count must never fail the request.
+                let _ = hostcall::increment(*id);
             }
         }
         if let Some(line) = &plan.log_line {
-            hostcall::log(LOG_INFO, line);
+            log(Level::Info, line);
         }
         if let Some(call) = &plan.collector {
             let headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -188,7 +204,7 @@ impl HttpContext for WafStream {
                 .dispatch_http_call(&call.cluster, headers, Some(call.body.as_bytes()), vec![], timeout)
                 .is_err()
             {
-                hostcall::log(LOG_ERROR, &loaded::collector_failed_message(&call.cluster));
+                log(Level::Error, &loaded::collector_failed_message(&call.cluster));
             }
         }
     }
