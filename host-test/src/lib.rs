@@ -13,15 +13,15 @@
 
 #![warn(missing_docs)]
 
-pub mod abi;
+mod dir;
 mod error;
+mod exchange;
 mod headers;
 pub mod http1;
 mod imports;
 mod memory;
 mod metrics;
 mod outcome;
-pub mod pairs;
 mod plugin;
 pub mod property;
 pub mod replay;
@@ -32,9 +32,11 @@ mod stream;
 mod upstream;
 mod wasi;
 
-pub use abi::Status;
 pub use error::Error;
+pub use exchange::{Request, Response};
 pub use headers::Headers;
+/// The status every host function returns, from `meshward-abi`.
+pub use meshward_abi::Status;
 pub use metrics::Metric;
 pub use outcome::{Message, Outcome};
 pub use plugin::{Host, Module, Plugin, PluginBuilder};
@@ -42,6 +44,6 @@ pub use property::Value;
 pub use shared::SharedStore;
 pub use state::{LocalResponse, LogEntry};
 pub use stats::{CallbackStats, CallbackTime};
-pub use stream::{HttpStream, Request, Response, Step, StreamId, BUFFER_LIMIT};
+pub use stream::{HttpStream, Step, StreamId, BUFFER_LIMIT};
 pub use upstream::{CallReply, HttpCall};
 pub use wasi::ProcExit;

@@ -1,6 +1,6 @@
 //! Filter-defined metrics with Envoy's id scheme (type in the low 2 bits) and semantics.
 
-use crate::abi::{metric, Status};
+use meshward_abi::{MetricType, Status};
 use std::collections::{BTreeMap, HashMap};
 
 /// The current value of one metric.
@@ -35,18 +35,16 @@ pub struct Metrics {
 impl Metrics {
     /// Defines (or re-defines) a metric; returns its id.
     pub fn define(&mut self, kind: u32, name: &str) -> Result<u32, Status> {
-        if kind > metric::MAX {
-            return Err(Status::BadArgument);
-        }
+        let kind = MetricType::from_code(kind).ok_or(Status::BadArgument)?;
         // Envoy: next id = previous + 4, starting from the type tag; the first is 4 + type.
-        let slot = &mut self.next[kind as usize];
+        let slot = &mut self.next[kind.code() as usize];
         *slot += 4;
-        let id = *slot + kind;
+        let id = *slot + kind.code();
         self.ids.insert(id, name.to_string());
         let fresh = match kind {
-            metric::COUNTER => Metric::Counter { value: 0 },
-            metric::GAUGE => Metric::Gauge { value: 0 },
-            _ => Metric::Histogram { values: Vec::new() },
+            MetricType::Counter => Metric::Counter { value: 0 },
+            MetricType::Gauge => Metric::Gauge { value: 0 },
+            MetricType::Histogram => Metric::Histogram { values: Vec::new() },
         };
         // Redefining an existing name keeps its value (same stat in Envoy's scope).
         let entry = self.values.entry(name.to_string()).or_insert(fresh.clone());
@@ -63,8 +61,8 @@ impl Metrics {
 
     /// `proxy_increment_metric`: counters need a positive offset; histograms are rejected.
     pub fn increment(&mut self, id: u32, offset: i64) -> Status {
-        match id & 3 {
-            metric::COUNTER => match self.find(id) {
+        match MetricType::from_code(id & 3) {
+            Some(MetricType::Counter) => match self.find(id) {
                 Some(Metric::Counter { value }) if offset > 0 => {
                     *value = value.wrapping_add(offset as u64);
                     Status::Ok
@@ -72,7 +70,7 @@ impl Metrics {
                 Some(_) => Status::BadArgument,
                 None => Status::NotFound,
             },
-            metric::GAUGE => match self.find(id) {
+            Some(MetricType::Gauge) => match self.find(id) {
                 Some(Metric::Gauge { value }) => {
                     *value = value.wrapping_add(offset);
                     Status::Ok
@@ -96,7 +94,10 @@ impl Metrics {
 
     /// `proxy_get_metric`: counters and gauges only; histograms are BadArgument.
     pub fn get(&mut self, id: u32) -> Result<u64, Status> {
-        if id & 3 == metric::HISTOGRAM || id & 3 == 3 {
+        if !matches!(
+            MetricType::from_code(id & 3),
+            Some(MetricType::Counter | MetricType::Gauge)
+        ) {
             return Err(Status::BadArgument);
         }
         match self.find(id) {
@@ -124,9 +125,9 @@ mod tests {
     #[test]
     fn envoy_id_scheme_and_rules() {
         let mut m = Metrics::default();
-        let c = m.define(metric::COUNTER, "c").unwrap();
-        let g = m.define(metric::GAUGE, "g").unwrap();
-        let h = m.define(metric::HISTOGRAM, "h").unwrap();
+        let c = m.define(MetricType::Counter.code(), "c").unwrap();
+        let g = m.define(MetricType::Gauge.code(), "g").unwrap();
+        let h = m.define(MetricType::Histogram.code(), "h").unwrap();
         assert_eq!((c, g, h), (4, 5, 6));
         assert_eq!(m.define(3, "x"), Err(Status::BadArgument));
         assert_eq!(m.increment(c, 2), Status::Ok);
@@ -142,7 +143,7 @@ mod tests {
         assert_eq!(m.get(h), Err(Status::BadArgument));
         assert_eq!(m.get(100), Err(Status::NotFound));
         assert_eq!(m.record(100, 1), Status::NotFound);
-        let c2 = m.define(metric::COUNTER, "c").unwrap();
+        let c2 = m.define(MetricType::Counter.code(), "c").unwrap();
         assert_eq!(c2, 8);
         assert_eq!(m.get(c2), Ok(2));
     }

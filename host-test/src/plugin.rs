@@ -1,15 +1,16 @@
 //! `Host` (shared engine), `Module` (compiled filter) and `Plugin` (one VM with its root
 //! contexts, started and configured the way Envoy does it).
 
-use crate::abi::GRPC_UNAVAILABLE;
+use crate::dir::PerDir;
 use crate::error::Error;
 use crate::headers::Headers;
 use crate::metrics::Metric;
 use crate::property::{PropertyMap, Value};
 use crate::shared::SharedStore;
-use crate::state::{HostState, LogEntry, RootData};
+use crate::state::{CallResponse, HostState, LogEntry, RootData};
 use crate::stats::CallbackStats;
 use crate::upstream::{CallReply, HttpCall, Responder, Upstreams};
+use meshward_abi::{LogLevel, Status};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,9 +40,9 @@ impl Host {
     pub fn new() -> Result<Host, Error> {
         let engine = Engine::default();
         let mut linker = Linker::new(&engine);
-        crate::imports::add(&mut linker).map_err(|e| Error::Load(e.to_string()))?;
+        crate::imports::add_to_linker(&mut linker).map_err(|e| Error::Load(e.to_string()))?;
         crate::wasi::add(&mut linker).map_err(|e| Error::Load(e.to_string()))?;
-        let mut store = Store::new(&engine, empty_state(SharedStore::default()));
+        let mut store = Store::new(&engine, HostState::new(SharedStore::default()));
         let known = linker
             .iter(&mut store)
             .map(|(m, n, _)| (m.to_string(), n.to_string()))
@@ -93,7 +94,7 @@ impl Host {
             properties: default_properties(),
             upstreams: Upstreams::default(),
             time: None,
-            log_level: crate::abi::log::INFO,
+            log_level: LogLevel::Info.code(),
             env: Vec::new(),
         }
     }
@@ -118,40 +119,16 @@ fn default_properties() -> PropertyMap {
     p
 }
 
-fn empty_state(shared: SharedStore) -> HostState {
-    HostState {
-        memory: None,
-        malloc: None,
-        plugin_uid: 0,
-        vm_id: String::new(),
-        plugin_name: String::new(),
-        current: 0,
-        effective: 0,
-        roots: BTreeMap::new(),
-        streams: Default::default(),
-        vm_config: Vec::new(),
-        configuring: None,
-        properties: PropertyMap::new(),
-        logs: Vec::new(),
-        log_level: crate::abi::log::INFO,
-        metrics: Default::default(),
-        shared,
-        upstreams: Upstreams::default(),
-        pending_http: Vec::new(),
-        pending_grpc: Vec::new(),
-        http_calls: Vec::new(),
-        call_response: None,
-        status: (0, Vec::new()),
-        next_http_token: 1,
-        next_grpc_token: 1,
-        now_ns: 0,
-        rng: 0x5EED,
-        stop_next_iteration: false,
-        done: Vec::new(),
-        released: Vec::new(),
-        exit_code: None,
-        stats: CallbackStats::default(),
-        env: Vec::new(),
+/// The reply Envoy's async client makes up when a call gets no response (row E21).
+fn synthetic_reply(status: u16, body: &str) -> CallResponse {
+    let mut headers = Headers::new();
+    headers.add(":status", status.to_string());
+    headers.add("content-length", body.len().to_string());
+    headers.add("content-type", "text/plain");
+    CallResponse {
+        headers,
+        body: body.as_bytes().to_vec(),
+        trailers: None,
     }
 }
 
@@ -248,7 +225,7 @@ impl PluginBuilder {
 
     /// Instantiates the module and runs VM start and configure for every root context.
     pub fn build(self) -> Result<Plugin, Error> {
-        let mut state = empty_state(self.host.shared.clone());
+        let mut state = HostState::new(self.host.shared.clone());
         state.plugin_uid = PLUGIN_UIDS.fetch_add(1, Ordering::Relaxed);
         state.vm_id = self.vm_id;
         state.plugin_name = self.name;
@@ -308,12 +285,9 @@ pub(crate) struct Exports {
     pub on_vm_start: F<(i32, i32), i32>,
     pub on_configure: F<(i32, i32), i32>,
     pub on_tick: F<i32, ()>,
-    pub on_request_headers: F<(i32, i32, i32), i32>,
-    pub on_request_body: F<(i32, i32, i32), i32>,
-    pub on_request_trailers: F<(i32, i32), i32>,
-    pub on_response_headers: F<(i32, i32, i32), i32>,
-    pub on_response_body: F<(i32, i32, i32), i32>,
-    pub on_response_trailers: F<(i32, i32), i32>,
+    pub on_headers: PerDir<F<(i32, i32, i32), i32>>,
+    pub on_body: PerDir<F<(i32, i32, i32), i32>>,
+    pub on_trailers: PerDir<F<(i32, i32), i32>>,
     pub on_log: F<i32, ()>,
     pub on_done: F<i32, i32>,
     pub on_delete: F<i32, ()>,
@@ -334,12 +308,9 @@ impl Exports {
             on_vm_start: f!("proxy_on_vm_start"),
             on_configure: f!("proxy_on_configure"),
             on_tick: f!("proxy_on_tick"),
-            on_request_headers: f!("proxy_on_request_headers"),
-            on_request_body: f!("proxy_on_request_body"),
-            on_request_trailers: f!("proxy_on_request_trailers"),
-            on_response_headers: f!("proxy_on_response_headers"),
-            on_response_body: f!("proxy_on_response_body"),
-            on_response_trailers: f!("proxy_on_response_trailers"),
+            on_headers: PerDir::new(f!("proxy_on_request_headers"), f!("proxy_on_response_headers")),
+            on_body: PerDir::new(f!("proxy_on_request_body"), f!("proxy_on_response_body")),
+            on_trailers: PerDir::new(f!("proxy_on_request_trailers"), f!("proxy_on_response_trailers")),
             on_log: f!("proxy_on_log"),
             on_done: f!("proxy_on_done"),
             on_delete: f!("proxy_on_delete"),
@@ -470,12 +441,7 @@ impl Plugin {
             }
             if !s.pending_grpc.is_empty() {
                 let g = s.pending_grpc.remove(0);
-                let msg: &[u8] = if g.status == GRPC_UNAVAILABLE {
-                    b"unavailable: host-test runs no gRPC upstreams"
-                } else {
-                    b"protocol error: the cluster is not a gRPC service"
-                };
-                s.status = (g.status, msg.to_vec());
+                s.status = (g.status, g.message.to_vec());
                 let r = match self.exports.on_grpc_close.clone() {
                     Some(f) => self
                         .call(
@@ -526,7 +492,7 @@ impl Plugin {
         let Some(f) = self.exports.on_http_call_response.clone() else {
             return Ok(());
         };
-        let (args, response) = match reply {
+        let response = match reply {
             CallReply::Response {
                 mut headers,
                 body,
@@ -536,30 +502,26 @@ impl Plugin {
                 if headers.get_bytes("x-envoy-upstream-service-time").is_none() {
                     headers.add("x-envoy-upstream-service-time", "0");
                 }
-                let nt = trailers.as_ref().map_or(0, Headers::len);
-                ((headers.len(), body.len(), nt), Some((headers, body, trailers)))
+                Some(CallResponse {
+                    headers,
+                    body,
+                    trailers,
+                })
             }
-            CallReply::Timeout => {
-                let mut h = Headers::new();
-                h.add(":status", "504");
-                h.add("content-length", "24");
-                h.add("content-type", "text/plain");
-                let body = b"upstream request timeout".to_vec();
-                ((h.len(), body.len(), 0), Some((h, body, None)))
-            }
-            CallReply::Refused => {
-                let body = b"upstream connect error or disconnect/reset before headers. reset reason: remote connection failure".to_vec();
-                let mut h = Headers::new();
-                h.add(":status", "503");
-                h.add("content-length", body.len().to_string());
-                h.add("content-type", "text/plain");
-                ((h.len(), body.len(), 0), Some((h, body, None)))
-            }
-            CallReply::Reset => ((0, 0, 0), None),
+            CallReply::Timeout => Some(synthetic_reply(504, "upstream request timeout")),
+            CallReply::Refused => Some(synthetic_reply(
+                503,
+                "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
+            )),
+            CallReply::Reset => None,
         };
+        let args = response.as_ref().map_or((0, 0, 0), |r| {
+            let trailers = r.trailers.as_ref().map_or(0, Headers::len);
+            (r.headers.len(), r.body.len(), trailers)
+        });
         let s = self.store.data_mut();
         if response.is_none() {
-            s.status = (crate::abi::Status::BrokenConnection as u32, b"reset".to_vec());
+            s.status = (Status::BrokenConnection.code(), b"reset".to_vec());
         }
         s.call_response = response;
         let r = self.call(

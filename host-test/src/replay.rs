@@ -2,10 +2,11 @@
 //! describes what the filter did as one JSON object.
 
 use crate::error::Error;
+use crate::exchange::{Request, Response};
 use crate::plugin::Host;
 use crate::property::Value;
-use crate::stream::{Request, Response};
 use crate::upstream::CallReply;
+use meshward_abi::LogLevel;
 use std::path::PathBuf;
 
 /// Parsed `replay` arguments.
@@ -71,11 +72,11 @@ pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
             }
             "--log-level" => {
                 let v = value()?;
-                let level = ["trace", "debug", "info", "warn", "error", "critical"]
+                let level = LogLevel::ALL
                     .iter()
-                    .position(|l| *l == v)
+                    .find(|l| l.name() == v)
                     .ok_or_else(|| Error::Usage(format!("unknown log level {v:?}")))?;
-                a.log_level = Some(level as u32);
+                a.log_level = Some(level.code());
             }
             other => return Err(Error::Usage(format!("unknown argument {other:?}\n{USAGE}"))),
         }

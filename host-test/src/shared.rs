@@ -1,7 +1,7 @@
 //! Shared key-value data (with compare-and-swap) and shared queues, shared by every plugin
 //! created from one `Host` with the same VM id, as Envoy shares them between VMs.
 
-use crate::abi::Status;
+use meshward_abi::Status;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -1,11 +1,14 @@
-//! The per-VM state wasmtime hands to every host function (`Store<HostState>` data).
+//! The per-VM state wasmtime hands to every host function (`Store<HostState>` data). The host
+//! functions' Envoy behaviour is in `imports/`, one `impl HostState` per ABI area.
 
+use crate::dir::PerDir;
 use crate::headers::Headers;
 use crate::metrics::Metrics;
-use crate::property::{PropertyMap, Value};
+use crate::property::PropertyMap;
 use crate::shared::SharedStore;
 use crate::stats::CallbackStats;
 use crate::upstream::{HttpCall, Upstreams};
+use meshward_abi::LogLevel;
 use std::collections::{BTreeMap, HashMap};
 use wasmtime::{Memory, TypedFunc};
 
@@ -18,18 +21,6 @@ pub struct LogEntry {
     pub message: String,
     /// Context id that was current (or effective) when it was logged.
     pub context_id: u32,
-}
-
-/// Name of a proxy-wasm log level.
-pub fn level_name(level: u32) -> &'static str {
-    match level {
-        0 => "trace",
-        1 => "debug",
-        2 => "info",
-        3 => "warn",
-        4 => "error",
-        _ => "critical",
-    }
 }
 
 /// A local response a filter asked for with `proxy_send_local_response`.
@@ -56,27 +47,41 @@ pub(crate) struct RootData {
     pub next_tick_ns: u64,
 }
 
+/// What the filter can see and change of one direction of a stream.
+#[derive(Debug, Default)]
+pub(crate) struct DirData {
+    /// The header map, kept after its callback (`on_log` reads it).
+    pub headers: Headers,
+    /// The body of the current body callback (all of it while the filter buffers).
+    pub body: Vec<u8>,
+    /// The trailer map, once the peer sent one or the filter added one.
+    pub trailers: Option<Headers>,
+    /// The parts the filter may use now.
+    pub live: Live,
+    /// The filter asked to resume this direction (`proxy_continue_stream`).
+    pub resume: bool,
+}
+
+/// Which parts of a direction the filter may use: each from its callback until the direction
+/// goes on, as Envoy hands out and takes back its pointers to them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Live {
+    pub headers: bool,
+    pub body: bool,
+    pub trailers: bool,
+}
+
 /// What the filter can see and change of one HTTP stream, as Envoy's `Context` holds it.
 #[derive(Debug, Default)]
 pub(crate) struct StreamData {
     pub root: u32,
-    pub req_headers: Headers,
-    pub req_headers_live: bool,
-    pub req_body: Vec<u8>,
-    pub req_body_live: bool,
-    pub req_trailers: Option<Headers>,
-    pub req_trailers_live: bool,
-    pub resp_headers: Headers,
-    pub resp_headers_live: bool,
-    pub resp_body: Vec<u8>,
-    pub resp_body_live: bool,
-    pub resp_trailers: Option<Headers>,
-    pub resp_trailers_live: bool,
+    /// Request and response.
+    pub dirs: PerDir<DirData>,
+    /// `end_of_stream` of the last headers or body callback.
     pub end_of_stream: bool,
+    /// `proxy_on_log` is running: maps are readable, not writable.
     pub access_log_phase: bool,
     pub local_response: Option<LocalResponse>,
-    pub continue_request: bool,
-    pub continue_response: bool,
     pub close: bool,
     pub properties: PropertyMap,
     pub filter_state: HashMap<Vec<u8>, Vec<u8>>,
@@ -88,12 +93,23 @@ pub(crate) struct StreamData {
     pub connection_id: u64,
 }
 
-/// A gRPC call waiting to be answered with UNAVAILABLE.
+/// A gRPC call waiting to be closed with a gRPC status.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingGrpc {
     pub root: u32,
     pub token: u32,
+    /// gRPC status code `proxy_on_grpc_close` gets.
     pub status: u32,
+    /// Message `proxy_get_status` returns in that callback.
+    pub message: &'static [u8],
+}
+
+/// An http call's response while `proxy_on_http_call_response` handles it.
+#[derive(Debug, Default)]
+pub(crate) struct CallResponse {
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    pub trailers: Option<Headers>,
 }
 
 /// The whole VM state.
@@ -118,7 +134,7 @@ pub struct HostState {
     pub(crate) pending_http: Vec<u32>,
     pub(crate) pending_grpc: Vec<PendingGrpc>,
     pub(crate) http_calls: Vec<HttpCall>,
-    pub(crate) call_response: Option<(Headers, Vec<u8>, Option<Headers>)>,
+    pub(crate) call_response: Option<CallResponse>,
     pub(crate) status: (u32, Vec<u8>),
     pub(crate) next_http_token: u32,
     pub(crate) next_grpc_token: u32,
@@ -133,6 +149,44 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// A VM with no module attached yet, no contexts, and Envoy's default log level (info).
+    pub(crate) fn new(shared: SharedStore) -> HostState {
+        HostState {
+            memory: None,
+            malloc: None,
+            plugin_uid: 0,
+            vm_id: String::new(),
+            plugin_name: String::new(),
+            current: 0,
+            effective: 0,
+            roots: BTreeMap::new(),
+            streams: HashMap::new(),
+            vm_config: Vec::new(),
+            configuring: None,
+            properties: PropertyMap::new(),
+            logs: Vec::new(),
+            log_level: LogLevel::Info.code(),
+            metrics: Metrics::default(),
+            shared,
+            upstreams: Upstreams::default(),
+            pending_http: Vec::new(),
+            pending_grpc: Vec::new(),
+            http_calls: Vec::new(),
+            call_response: None,
+            status: (0, Vec::new()),
+            next_http_token: 1,
+            next_grpc_token: 1,
+            now_ns: 0,
+            rng: 0x5EED,
+            stop_next_iteration: false,
+            done: Vec::new(),
+            released: Vec::new(),
+            exit_code: None,
+            stats: CallbackStats::default(),
+            env: Vec::new(),
+        }
+    }
+
     /// Context id host calls act on: the effective one if set and alive, else the current one.
     pub(crate) fn context(&self) -> u32 {
         if self.effective != 0
@@ -149,14 +203,15 @@ impl HostState {
         self.streams.get(&ctx).map(|s| s.root).unwrap_or(ctx)
     }
 
-    /// Records a log line.
-    pub(crate) fn log(&mut self, level: u32, message: &[u8]) {
-        let context_id = self.context();
-        self.logs.push(LogEntry {
-            level: level_name(level),
-            message: String::from_utf8_lossy(message).into_owned(),
-            context_id,
-        });
+    /// The stream host calls act on, if the acting context is a stream.
+    pub(crate) fn stream(&self) -> Option<&StreamData> {
+        self.streams.get(&self.context())
+    }
+
+    /// The stream host calls act on, to change it.
+    pub(crate) fn stream_mut(&mut self) -> Option<&mut StreamData> {
+        let ctx = self.context();
+        self.streams.get_mut(&ctx)
     }
 
     /// Next pseudo-random u64 (splitmix64; seeded per plugin so runs are reproducible).
@@ -167,74 +222,42 @@ impl HostState {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
+}
 
-    /// Property lookup as Envoy resolves it for the acting context.
-    pub(crate) fn property(&self, segments: &[String]) -> Option<Value> {
-        let ctx = self.context();
-        let root = self.root_of(ctx);
-        match segments.first().map(String::as_str) {
-            Some("plugin_name") if segments.len() == 1 => return Some(Value::Str(self.plugin_name.clone())),
-            Some("plugin_root_id") if segments.len() == 1 => {
-                return self.roots.get(&root).map(|r| Value::Str(r.root_id.clone()))
-            }
-            Some("plugin_vm_id") if segments.len() == 1 => return Some(Value::Str(self.vm_id.clone())),
-            _ => {}
-        }
-        if let Some(s) = self.streams.get(&ctx) {
-            if segments.len() == 1 {
-                if let Some(v) = s.filter_state.get(segments[0].as_bytes()) {
-                    return Some(Value::Bytes(v.clone()));
-                }
-            }
-            let mut derived = PropertyMap::new();
-            if s.req_headers_live || s.access_log_phase {
-                crate::property::from_request_headers(&s.req_headers, &mut derived);
-            }
-            if s.resp_headers_live || s.access_log_phase {
-                crate::property::from_response_headers(&s.resp_headers, &mut derived);
-            }
-            // Stream-info values Envoy derives (rows E13/E14).
-            let content_length = (s.req_headers_live || s.access_log_phase)
-                .then(|| s.req_headers.get("content-length").and_then(|v| v.parse::<i64>().ok()))
-                .flatten();
-            derived.insert(
-                "request.size".into(),
-                Value::Int(content_length.unwrap_or(s.request_bytes as i64)),
-            );
-            derived.insert("request.time".into(), Value::Int(s.start_ns as i64));
-            if s.access_log_phase {
-                derived.insert(
-                    "request.duration".into(),
-                    Value::Int(self.now_ns.saturating_sub(s.start_ns) as i64),
-                );
-            }
-            derived.insert("response.size".into(), Value::Int(s.response_bytes as i64));
-            if let Some(d) = &s.code_details {
-                derived.insert("response.code_details".into(), Value::Str(d.clone()));
-            }
-            derived.insert("connection.id".into(), Value::Uint(s.connection_id));
-            if let Some(v) = crate::property::lookup(&derived, segments) {
-                return Some(v);
-            }
-            if let Some(v) = crate::property::lookup(&s.properties, segments) {
-                return Some(v);
-            }
-            if segments.first().map(String::as_str) == Some("upstream") && !s.upstream_contacted {
-                return None;
-            }
-        }
-        // Root contexts have no stream info: only node properties are visible (Envoy row E14).
-        if !self.streams.contains_key(&ctx)
-            && !matches!(segments.first().map(String::as_str), Some("node") | Some("xds"))
-        {
-            return None;
-        }
-        if !self.streams.contains_key(&ctx)
-            && segments.first().map(String::as_str) == Some("xds")
-            && segments.get(1).map(String::as_str) != Some("node")
-        {
-            return None;
-        }
-        crate::property::lookup(&self.properties, segments)
+/// A VM state for unit tests of the host functions' behaviour, without wasm.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The root context id of [`with_stream`].
+    pub const ROOT: u32 = 1;
+    /// The stream context id of [`with_stream`].
+    pub const STREAM: u32 = 2;
+
+    /// A VM with root context 1 (root_id "") and stream context 2, acting as the stream.
+    pub fn with_stream() -> HostState {
+        let mut s = HostState::new(SharedStore::default());
+        s.roots.insert(
+            ROOT,
+            RootData {
+                root_id: String::new(),
+                tick_ms: 0,
+                next_tick_ns: 0,
+            },
+        );
+        s.streams.insert(
+            STREAM,
+            StreamData {
+                root: ROOT,
+                ..Default::default()
+            },
+        );
+        s.current = STREAM;
+        s
+    }
+
+    /// Headers from `(name, value)` pairs.
+    pub fn headers(pairs: &[(&str, &str)]) -> Headers {
+        Headers::from_pairs(pairs.iter().copied())
     }
 }

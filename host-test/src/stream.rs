@@ -1,165 +1,18 @@
 //! HTTP streams driven the way Envoy's filter manager drives one proxy-wasm filter:
-//! `Request`/`Response` builders, `HttpStream` (event by event) and `Plugin::run`.
+//! `HttpStream` (event by event) and `Plugin::run`.
 
+use crate::dir::{Dir, Part, PerDir};
 use crate::error::Error;
+use crate::exchange::{Request, Response};
 use crate::headers::Headers;
 use crate::outcome::{Message, Outcome};
 use crate::plugin::Plugin;
 use crate::property::Value;
 use crate::state::{LocalResponse, StreamData};
+use wasmtime::{TypedFunc, WasmParams};
 
 /// Envoy's default per-connection buffer limit (1 MiB): a paused body beyond it is refused.
 pub const BUFFER_LIMIT: usize = 1024 * 1024;
-
-/// A request as the client sends it: headers, body chunks (the test picks the chunking), trailers.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// Request headers, pseudo-headers included.
-    pub headers: Headers,
-    /// Body chunks, delivered one `proxy_on_request_body` at a time.
-    pub chunks: Vec<Vec<u8>>,
-    /// Trailers, if any.
-    pub trailers: Option<Headers>,
-    /// Stream-level properties (`source.address`, `connection.uri_san_peer_certificate`...).
-    pub properties: Vec<(String, Value)>,
-}
-
-impl Request {
-    /// A request with `:method`, `:path`, `:scheme` http and `:authority` example.com.
-    pub fn new(method: &str, path: &str) -> Self {
-        let mut headers = Headers::new();
-        headers.add(":authority", "example.com");
-        headers.add(":path", path);
-        headers.add(":method", method);
-        headers.add(":scheme", "http");
-        Request {
-            headers,
-            ..Default::default()
-        }
-    }
-
-    /// A GET request.
-    pub fn get(path: &str) -> Self {
-        Self::new("GET", path)
-    }
-
-    /// A POST request with a one-chunk body.
-    pub fn post(path: &str, body: impl Into<Vec<u8>>) -> Self {
-        Self::new("POST", path).body(body)
-    }
-
-    /// Parses a raw HTTP/1.1 request (chunked bodies decoded, `Host` → `:authority`).
-    pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
-        let m = crate::http1::parse_request(raw)?;
-        let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
-        Ok(Request {
-            headers: m.headers,
-            chunks,
-            trailers: m.trailers,
-            properties: Vec::new(),
-        })
-    }
-
-    /// Adds a header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.add(name, value);
-        self
-    }
-
-    /// Replaces the body with one chunk.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.chunks = vec![body.into()];
-        self
-    }
-
-    /// Replaces the body with these chunks.
-    pub fn chunks<I: IntoIterator<Item = B>, B: Into<Vec<u8>>>(mut self, chunks: I) -> Self {
-        self.chunks = chunks.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Splits the current body into chunks of at most `size` bytes.
-    pub fn chunked(mut self, size: usize) -> Self {
-        let body: Vec<u8> = self.chunks.concat();
-        self.chunks = body.chunks(size.max(1)).map(<[u8]>::to_vec).collect();
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.get_or_insert_with(Headers::new).add(name, value);
-        self
-    }
-
-    /// Sets a property for this stream only.
-    pub fn property(mut self, path: &str, value: impl Into<Value>) -> Self {
-        self.properties.push((path.to_string(), value.into()));
-        self
-    }
-}
-
-/// A response as the upstream sends it.
-#[derive(Debug, Clone, Default)]
-pub struct Response {
-    /// Response headers including `:status`.
-    pub headers: Headers,
-    /// Body chunks, one `proxy_on_response_body` each.
-    pub chunks: Vec<Vec<u8>>,
-    /// Trailers, if any.
-    pub trailers: Option<Headers>,
-}
-
-impl Response {
-    /// A response with this status and no body.
-    pub fn status(code: u16) -> Self {
-        let mut headers = Headers::new();
-        headers.add(":status", code.to_string());
-        Response {
-            headers,
-            ..Default::default()
-        }
-    }
-
-    /// `200` with no body.
-    pub fn ok() -> Self {
-        Self::status(200)
-    }
-
-    /// Parses a raw HTTP/1.1 response.
-    pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
-        let m = crate::http1::parse_response(raw)?;
-        let chunks = if m.body.is_empty() { Vec::new() } else { vec![m.body] };
-        Ok(Response {
-            headers: m.headers,
-            chunks,
-            trailers: m.trailers,
-        })
-    }
-
-    /// Adds a header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.add(name, value);
-        self
-    }
-
-    /// Replaces the body with one chunk.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.chunks = vec![body.into()];
-        self
-    }
-
-    /// Replaces the body with these chunks.
-    pub fn chunks<I: IntoIterator<Item = B>, B: Into<Vec<u8>>>(mut self, chunks: I) -> Self {
-        self.chunks = chunks.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Adds a trailer.
-    pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.get_or_insert_with(Headers::new).add(name, value);
-        self
-    }
-}
 
 /// Handle of an open stream of a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,12 +32,7 @@ pub enum Step {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    Request,
-    Response,
-}
-
+/// Host-side flow state of one direction: where it waits, and what left the filter.
 #[derive(Debug, Default)]
 struct DirFlow {
     headers_stopped: bool,
@@ -200,11 +48,36 @@ struct DirFlow {
     out: Option<Message>,
 }
 
+impl DirFlow {
+    /// The part this direction waits in, if the filter paused it.
+    fn paused_in(&self) -> Option<Part> {
+        if self.headers_stopped {
+            Some(Part::Headers)
+        } else if self.stalled_end || self.buffering {
+            Some(Part::Body)
+        } else if self.stalled_trailers {
+            Some(Part::Trailers)
+        } else {
+            None
+        }
+    }
+
+    /// Appends what the filter let through; `end` completes the direction with `trailers`.
+    fn forward(&mut self, body: &[u8], end: bool, trailers: Option<Headers>) {
+        if let Some(out) = self.out.as_mut() {
+            out.body.extend_from_slice(body);
+            if end {
+                out.trailers = trailers;
+                out.complete = true;
+            }
+        }
+    }
+}
+
 /// Host-side flow state of one stream.
 #[derive(Debug, Default)]
 pub(crate) struct Flow {
-    req: DirFlow,
-    resp: DirFlow,
+    dirs: PerDir<DirFlow>,
     local: Option<LocalResponse>,
     replaying_local: bool,
     router_headers: bool,
@@ -270,7 +143,7 @@ impl Plugin {
             .data()
             .streams
             .iter()
-            .filter(|(_, d)| d.continue_request || d.continue_response || d.close || d.local_response.is_some())
+            .filter(|(_, d)| Dir::BOTH.iter().any(|&dir| d.dirs[dir].resume) || d.close || d.local_response.is_some())
             .map(|(id, _)| *id)
             .collect();
         for id in waiting {
@@ -332,11 +205,7 @@ impl HttpStream<'_> {
     }
 
     fn dir(&mut self, d: Dir) -> &mut DirFlow {
-        let f = self.flow();
-        match d {
-            Dir::Request => &mut f.req,
-            Dir::Response => &mut f.resp,
-        }
+        &mut self.flow().dirs[d]
     }
 
     /// Context id of this stream.
@@ -353,7 +222,7 @@ impl HttpStream<'_> {
 
     /// True once the whole request went upstream.
     pub fn request_complete(&mut self) -> bool {
-        self.alive().is_ok() && self.flow().req.out.as_ref().is_some_and(|m| m.complete)
+        self.alive().is_ok() && self.dir(Dir::Request).out.as_ref().is_some_and(|m| m.complete)
     }
 
     /// True once the stream was answered locally, reset or failed.
@@ -484,29 +353,17 @@ impl HttpStream<'_> {
         self.trailers(Dir::Response, t)
     }
 
-    /// Calls a stream callback; a trap fails the stream the way Envoy's fail-closed policy does.
-    fn invoke3(&mut self, name: &'static str, args: (i32, i32, i32)) -> Result<Option<i32>, Error> {
-        let e = &self.plugin.exports;
-        let f = match name {
-            "proxy_on_request_headers" => e.on_request_headers.clone(),
-            "proxy_on_request_body" => e.on_request_body.clone(),
-            "proxy_on_response_headers" => e.on_response_headers.clone(),
-            _ => e.on_response_body.clone(),
-        };
+    /// Calls the stream callback of `d`'s `part` (Continue if the module lacks it); a trap
+    /// fails the stream the way Envoy's fail-closed policy does (None).
+    fn invoke<P: WasmParams>(
+        &mut self,
+        d: Dir,
+        part: Part,
+        f: Option<TypedFunc<P, i32>>,
+        args: P,
+    ) -> Result<Option<i32>, Error> {
         let Some(f) = f else { return Ok(Some(0)) };
-        let r = self.plugin.call(name, self.id, &f, args);
-        self.trap_guard(r)
-    }
-
-    fn invoke2(&mut self, name: &'static str, args: (i32, i32)) -> Result<Option<i32>, Error> {
-        let e = &self.plugin.exports;
-        let f = if name == "proxy_on_request_trailers" {
-            e.on_request_trailers.clone()
-        } else {
-            e.on_response_trailers.clone()
-        };
-        let Some(f) = f else { return Ok(Some(0)) };
-        let r = self.plugin.call(name, self.id, &f, args);
+        let r = self.plugin.call(d.callback(part), self.id, &f, args);
         self.trap_guard(r)
     }
 
@@ -516,10 +373,10 @@ impl HttpStream<'_> {
             Err(Error::Trap { callback, message }) => {
                 let f = self.flow();
                 f.trap = Some(format!("{callback}: {message}"));
-                if f.resp.out.is_none() {
+                if f.dirs[Dir::Response].out.is_none() {
                     let mut h = Headers::new();
                     h.add(":status", "503");
-                    f.resp.out = Some(Message {
+                    f.dirs[Dir::Response].out = Some(Message {
                         headers: h,
                         body: Vec::new(),
                         trailers: None,
@@ -549,35 +406,18 @@ impl HttpStream<'_> {
             return Ok(Step::Skipped);
         }
         let n = h.len() as i32;
-        {
-            let sd = self.data();
-            sd.end_of_stream = eos;
-            match d {
-                Dir::Request => {
-                    sd.req_headers = h;
-                    sd.req_headers_live = true;
-                }
-                Dir::Response => {
-                    sd.resp_headers = h;
-                    sd.resp_headers_live = true;
-                }
-            }
-        }
-        if d == Dir::Response {
-            let details = self.flow().replaying_local;
-            if !details {
-                self.data().code_details = Some("via_upstream".into());
-            }
+        let sd = self.data();
+        sd.end_of_stream = eos;
+        sd.dirs[d].headers = h;
+        sd.dirs[d].live.headers = true;
+        if d == Dir::Response && !self.flow().replaying_local {
+            self.data().code_details = Some("via_upstream".into());
         }
         let df = self.dir(d);
         df.input_ended = eos;
         df.delivered_headers = true;
-        let name = if d == Dir::Request {
-            "proxy_on_request_headers"
-        } else {
-            "proxy_on_response_headers"
-        };
-        let Some(r) = self.invoke3(name, (self.id as i32, n, i32::from(eos)))? else {
+        let f = self.plugin.exports.on_headers[d].clone();
+        let Some(r) = self.invoke(d, Part::Headers, f, (self.id as i32, n, i32::from(eos)))? else {
             return Ok(Step::Skipped);
         };
         // Envoy turns a headers Pause into StopAllIterationAndWatermark (ABI 0.2.x default).
@@ -593,27 +433,21 @@ impl HttpStream<'_> {
     }
 
     fn forward_headers(&mut self, d: Dir) {
-        let sd = self.data();
-        let headers = match d {
-            Dir::Request => {
-                sd.req_headers_live = false;
-                sd.req_headers.clone()
-            }
-            Dir::Response => {
-                // The connection manager drops the upstream framing header after the filters
-                // (the filter saw it; on_log and the client's map do not).
-                sd.resp_headers.remove("transfer-encoding");
-                sd.resp_headers_live = false;
-                sd.resp_headers.clone()
-            }
-        };
-        let mut headers = headers;
+        let side = &mut self.data().dirs[d];
+        side.live.headers = false;
+        if d == Dir::Response {
+            // The connection manager drops the upstream framing header after the filters
+            // (the filter saw it; on_log and the client's map do not).
+            side.headers.remove("transfer-encoding");
+        }
         if d == Dir::Request && self.flow().router_headers {
             // The router adds its timeout header to the same map after the filter chain (row
             // E37), so on_log sees it too.
-            headers.add("x-envoy-expected-rq-timeout-ms", "15000");
-            self.data().req_headers.add("x-envoy-expected-rq-timeout-ms", "15000");
+            self.data().dirs[d]
+                .headers
+                .add("x-envoy-expected-rq-timeout-ms", "15000");
         }
+        let headers = self.data().dirs[d].headers.clone();
         if d == Dir::Request {
             self.data().upstream_contacted = true;
         }
@@ -649,21 +483,16 @@ impl HttpStream<'_> {
 
     fn deliver_body(&mut self, d: Dir, chunk: Vec<u8>, eos: bool) -> Result<Step, Error> {
         let buffering = self.dir(d).buffering;
-        let size = {
-            let sd = self.data();
-            sd.end_of_stream = eos;
-            let (body, live) = match d {
-                Dir::Request => (&mut sd.req_body, &mut sd.req_body_live),
-                Dir::Response => (&mut sd.resp_body, &mut sd.resp_body_live),
-            };
-            if buffering {
-                body.extend_from_slice(&chunk);
-            } else {
-                *body = chunk;
-            }
-            *live = true;
-            body.len()
-        };
+        let sd = self.data();
+        sd.end_of_stream = eos;
+        let side = &mut sd.dirs[d];
+        if buffering {
+            side.body.extend_from_slice(&chunk);
+        } else {
+            side.body = chunk;
+        }
+        side.live.body = true;
+        let size = side.body.len();
         if buffering && size > BUFFER_LIMIT {
             // Envoy refuses a buffered body over the limit: 413 on requests, 500 on responses.
             let (code, text) = if d == Dir::Request {
@@ -686,12 +515,8 @@ impl HttpStream<'_> {
             })?;
             return Ok(Step::Skipped);
         }
-        let name = if d == Dir::Request {
-            "proxy_on_request_body"
-        } else {
-            "proxy_on_response_body"
-        };
-        let Some(r) = self.invoke3(name, (self.id as i32, size as i32, i32::from(eos)))? else {
+        let f = self.plugin.exports.on_body[d].clone();
+        let Some(r) = self.invoke(d, Part::Body, f, (self.id as i32, size as i32, i32::from(eos)))? else {
             return Ok(Step::Skipped);
         };
         let stop_next = self.stop_next() || self.data().close;
@@ -701,17 +526,7 @@ impl HttpStream<'_> {
             self.take_body(d);
             Step::Stopped
         } else if r == 0 {
-            let body = self.take_body(d);
-            self.count_forwarded(d, &body);
-            let trailers = if eos { self.take_trailers(d) } else { None };
-            let df = self.dir(d);
-            if let Some(out) = df.out.as_mut() {
-                out.body.extend_from_slice(&body);
-                if eos {
-                    out.trailers = trailers;
-                    out.complete = true;
-                }
-            }
+            self.forward_body(d, eos);
             Step::Continue
         } else {
             let df = self.dir(d);
@@ -732,32 +547,26 @@ impl HttpStream<'_> {
         }
     }
 
+    /// Takes the body away from the filter, to forward or drop it.
     fn take_body(&mut self, d: Dir) -> Vec<u8> {
-        let sd = self.data();
-        match d {
-            Dir::Request => {
-                sd.req_body_live = false;
-                std::mem::take(&mut sd.req_body)
-            }
-            Dir::Response => {
-                sd.resp_body_live = false;
-                std::mem::take(&mut sd.resp_body)
-            }
-        }
+        let side = &mut self.data().dirs[d];
+        side.live.body = false;
+        std::mem::take(&mut side.body)
     }
 
+    /// Takes the trailers away from the filter, to forward them (`on_log` still reads them).
     fn take_trailers(&mut self, d: Dir) -> Option<Headers> {
-        let sd = self.data();
-        match d {
-            Dir::Request => {
-                sd.req_trailers_live = false;
-                sd.req_trailers.clone()
-            }
-            Dir::Response => {
-                sd.resp_trailers_live = false;
-                sd.resp_trailers.clone()
-            }
-        }
+        let side = &mut self.data().dirs[d];
+        side.live.trailers = false;
+        side.trailers.clone()
+    }
+
+    /// Forwards the body the filter holds; `end` completes the direction with its trailers.
+    fn forward_body(&mut self, d: Dir, end: bool) {
+        let body = self.take_body(d);
+        self.count_forwarded(d, &body);
+        let trailers = if end { self.take_trailers(d) } else { None };
+        self.dir(d).forward(&body, end, trailers);
     }
 
     fn trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
@@ -776,25 +585,11 @@ impl HttpStream<'_> {
 
     fn deliver_trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
         let n = t.len() as i32;
-        {
-            let sd = self.data();
-            match d {
-                Dir::Request => {
-                    sd.req_trailers = Some(t);
-                    sd.req_trailers_live = true;
-                }
-                Dir::Response => {
-                    sd.resp_trailers = Some(t);
-                    sd.resp_trailers_live = true;
-                }
-            }
-        }
-        let name = if d == Dir::Request {
-            "proxy_on_request_trailers"
-        } else {
-            "proxy_on_response_trailers"
-        };
-        let Some(r) = self.invoke2(name, (self.id as i32, n))? else {
+        let side = &mut self.data().dirs[d];
+        side.trailers = Some(t);
+        side.live.trailers = true;
+        let f = self.plugin.exports.on_trailers[d].clone();
+        let Some(r) = self.invoke(d, Part::Trailers, f, (self.id as i32, n))? else {
             return Ok(Step::Skipped);
         };
         let stop = self.stop_next() || r != 0 || self.data().close;
@@ -817,11 +612,7 @@ impl HttpStream<'_> {
         df.buffering = false;
         df.stalled_trailers = false;
         df.stalled_end = false;
-        if let Some(out) = df.out.as_mut() {
-            out.body.extend_from_slice(&body);
-            out.trailers = trailers;
-            out.complete = true;
-        }
+        df.forward(&body, true, trailers);
     }
 
     /// Resumes a stopped direction (`proxy_continue_stream`), as Envoy's continueDecoding does.
@@ -848,16 +639,7 @@ impl HttpStream<'_> {
             let end = df.stalled_end;
             df.buffering = false;
             df.stalled_end = false;
-            let body = self.take_body(d);
-            self.count_forwarded(d, &body);
-            let trailers = if end { self.take_trailers(d) } else { None };
-            if let Some(out) = self.dir(d).out.as_mut() {
-                out.body.extend_from_slice(&body);
-                if end {
-                    out.trailers = trailers;
-                    out.complete = true;
-                }
-            }
+            self.forward_body(d, end);
         }
         Ok(())
     }
@@ -876,19 +658,14 @@ impl HttpStream<'_> {
                 self.apply_local(lr)?;
                 continue;
             }
-            if std::mem::take(&mut sd.continue_request) {
-                if !self.skip(Dir::Request) {
-                    self.resume(Dir::Request)?;
-                }
-                continue;
+            // The request resumes first when the filter continued both.
+            let Some(d) = Dir::BOTH.into_iter().find(|&d| sd.dirs[d].resume) else {
+                break;
+            };
+            self.data().dirs[d].resume = false;
+            if !self.skip(d) {
+                self.resume(d)?;
             }
-            if std::mem::take(&mut sd.continue_response) {
-                if !self.skip(Dir::Response) {
-                    self.resume(Dir::Response)?;
-                }
-                continue;
-            }
-            break;
         }
         Ok(())
     }
@@ -900,11 +677,11 @@ impl HttpStream<'_> {
         if f.local.is_some() {
             return Ok(());
         }
-        if f.resp.out.is_some() {
+        if f.dirs[Dir::Response].out.is_some() {
             f.reset = true;
             return Ok(());
         }
-        let in_response_phase = f.resp.delivered_headers;
+        let in_response_phase = f.dirs[Dir::Response].delivered_headers;
         f.local = Some(lr.clone());
         self.data().code_details = Some(lr.details.clone());
         let mut h = Headers::new();
@@ -921,18 +698,19 @@ impl HttpStream<'_> {
         if in_response_phase {
             // The filter itself replied while encoding; the reply goes on to the client.
             self.data().response_bytes = lr.body.len() as u64;
-            let f = self.flow();
-            f.resp = DirFlow::default();
-            f.resp.out = Some(Message {
-                headers: h,
-                body: lr.body,
-                trailers: None,
-                complete: true,
-            });
+            *self.dir(Dir::Response) = DirFlow {
+                out: Some(Message {
+                    headers: h,
+                    body: lr.body,
+                    trailers: None,
+                    complete: true,
+                }),
+                ..Default::default()
+            };
             return Ok(());
         }
         let f = self.flow();
-        f.resp = DirFlow::default();
+        f.dirs[Dir::Response] = DirFlow::default();
         f.replaying_local = true;
         let eos = lr.body.is_empty();
         let r = self.headers(Dir::Response, h, eos);
@@ -975,20 +753,10 @@ impl HttpStream<'_> {
         let f = self.flow();
         let paused_at = if f.local.is_some() || f.reset || f.trap.is_some() {
             None
-        } else if f.req.headers_stopped {
-            Some("request_headers")
-        } else if f.req.stalled_end || f.req.buffering {
-            Some("request_body")
-        } else if f.req.stalled_trailers {
-            Some("request_trailers")
-        } else if f.resp.headers_stopped {
-            Some("response_headers")
-        } else if f.resp.stalled_end || f.resp.buffering {
-            Some("response_body")
-        } else if f.resp.stalled_trailers {
-            Some("response_trailers")
         } else {
-            None
+            Dir::BOTH
+                .into_iter()
+                .find_map(|d| f.dirs[d].paused_in().map(|part| d.place(part)))
         };
         let verdict = if f.trap.is_some() {
             "failed"
@@ -1005,13 +773,12 @@ impl HttpStream<'_> {
             verdict,
             local_response: f.local.clone(),
             // A request cut short by a local reply or reset never reaches the upstream server.
-            upstream_request: f
-                .req
+            upstream_request: f.dirs[Dir::Request]
                 .out
                 .clone()
                 .filter(|m| m.complete || (f.local.is_none() && !f.reset))
                 .map(as_read),
-            downstream_response: f.resp.out.clone().map(as_read),
+            downstream_response: f.dirs[Dir::Response].out.clone().map(as_read),
             paused_at,
             reset: f.reset,
             trap: f.trap.clone(),

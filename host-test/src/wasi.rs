@@ -1,10 +1,19 @@
 //! The WASI preview1 functions Envoy provides (proxy-wasm-cpp-host), under both
 //! `wasi_snapshot_preview1` and `wasi_unstable`, plus the cheap `env` legacy imports.
 
-use crate::abi::errno;
 use crate::memory::{read, set_u32, set_u64, write, Ctx};
 use crate::state::HostState;
+use meshward_abi::LogLevel;
 use wasmtime::{Linker, Result};
+
+/// WASI errno values the functions Envoy provides return.
+mod errno {
+    pub const SUCCESS: i32 = 0;
+    pub const BADF: i32 = 8;
+    pub const FAULT: i32 = 21;
+    pub const NOSYS: i32 = 52;
+    pub const NOTSUP: i32 = 58;
+}
 
 /// Trap payload of `proc_exit`, so the host can tell it from other traps.
 #[derive(Debug)]
@@ -25,8 +34,8 @@ fn add_module(linker: &mut Linker<HostState>, m: &str) -> Result<()> {
         "fd_write",
         |mut c: Ctx<'_>, fd: i32, iovs: i32, n: i32, nwritten: i32| -> i32 {
             let level = match fd {
-                1 => crate::abi::log::INFO,
-                2 => crate::abi::log::ERROR,
+                1 => LogLevel::Info,
+                2 => LogLevel::Error,
                 _ => return errno::BADF,
             };
             let mut out = Vec::new();
@@ -48,9 +57,7 @@ fn add_module(linker: &mut Linker<HostState>, m: &str) -> Result<()> {
                 if out.last() == Some(&b'\n') {
                     out.pop();
                 }
-                if level >= c.data().log_level {
-                    c.data_mut().log(level, &out);
-                }
+                c.data_mut().log(level, &out);
             }
             if set_u32(&mut c, nwritten, written) {
                 errno::SUCCESS
