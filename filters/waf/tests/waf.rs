@@ -52,8 +52,15 @@ fn enforce_blocks_sqli_before_the_upstream() {
     );
     let local = out.local_response.as_ref().expect("local reply");
     let body = String::from_utf8_lossy(&local.body);
-    assert!(body.starts_with("Request blocked ("), "{body}");
-    assert!(!body.contains("942"), "the reply names no rule");
+    // The reply names the transaction (`<start>.<counter>`, digits only), never the rule.
+    let id = body
+        .strip_prefix("Request blocked (")
+        .and_then(|rest| rest.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_digit() || c == '.'),
+        "the reply names no rule: {body}"
+    );
     let e = event(&out);
     assert_eq!(e["decision"], "block");
     assert_eq!(e["mode"], "enforce");
