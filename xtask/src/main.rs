@@ -2,6 +2,7 @@
 
 mod envoy;
 mod foreign;
+mod lint;
 mod toolchain;
 mod wasm;
 
@@ -18,7 +19,8 @@ commands:
   wasm [--target T]   build every filter to target/filters/<T>/*.wasm, and the filters
                       written with other SDKs (host-test/foreign) to target/filters/foreign
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
-  test                setup, build the wasm filters for both targets, run every test
+  lint                cargo fmt --check, clippy -D warnings on the host and on wasm32
+  test                setup, lint, build the wasm filters for both targets, run every test
   demo                setup, build, then run Envoy with the filters in front of a demo upstream
 ";
 
@@ -41,6 +43,10 @@ fn run() -> Result<()> {
                 wasm::build_all(&root, &toolchain, target)?;
             }
             foreign::build_foreign(&root).map(|_| ())
+        }
+        Some("lint") => {
+            let toolchain = toolchain::WasmToolchain::detect_or_install(&root)?;
+            lint::check_all(&root, &toolchain)
         }
         Some("test") => test(&root),
         Some("demo") => demo(&root),
@@ -68,6 +74,7 @@ fn setup(root: &Path) -> Result<Setup> {
 
 fn test(root: &Path) -> Result<()> {
     let setup = setup(root)?;
+    lint::check_all(root, &setup.toolchain)?;
     for target in wasm::ALL_TARGETS {
         wasm::build_all(root, &setup.toolchain, target)?;
     }

@@ -18,6 +18,7 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "cargo-web",
     "rust-web-src",
     "rust-web-llvm",
+    "rust-web-clippy",
     "lld-22",
     "wasi-libc",
 ];
@@ -26,6 +27,8 @@ const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_STD_SRC: &str = "/usr/lib/rustlib/src/rust/library";
 /// The linker rustc-web uses for wasm targets (package `rust-web-llvm`).
 const DEBIAN_LINKER: &str = "/usr/bin/rust-lld";
+/// Clippy for rustc-web (package `rust-web-clippy`): lints the filters as compiled for wasm32.
+const DEBIAN_CLIPPY: &str = "/usr/bin/cargo-clippy";
 const DEBIAN_WASI_LIBC: &str = "/usr/lib/wasm32-wasi";
 
 /// How wasm artifacts get built on this machine.
@@ -77,20 +80,41 @@ impl WasmToolchain {
     /// A `cargo build --release --target T` command for `target`, with the environment the
     /// chosen path needs. Artifacts land in `target_dir/<target>/release`.
     pub fn cargo_build(&self, root: &Path, target: &str, target_dir: &Path) -> Result<Command> {
+        self.cargo(root, Subcommand::Build, target, target_dir)
+    }
+
+    /// A `cargo clippy --target T` command for `target` (lint what only compiles for wasm32:
+    /// the proxy-wasm adapters), with the environment the chosen path needs.
+    pub fn cargo_clippy(&self, root: &Path, target: &str, target_dir: &Path) -> Result<Command> {
+        self.cargo(root, Subcommand::Clippy, target, target_dir)
+    }
+
+    fn cargo(&self, root: &Path, subcommand: Subcommand, target: &str, target_dir: &Path) -> Result<Command> {
         let mut cmd;
         if self.rustup_has(target) {
             cmd = Command::new(crate::cargo_bin());
-            cmd.args(["build", "--release", "--target", target]);
+            cmd.args(subcommand.args()).args(["--target", target]);
         } else if self.debian {
-            cmd = Command::new(DEBIAN_CARGO);
+            cmd = match subcommand {
+                Subcommand::Build => Command::new(DEBIAN_CARGO),
+                // cargo-clippy runs `$CARGO check` with clippy-driver as the workspace wrapper.
+                Subcommand::Clippy => Command::new(DEBIAN_CLIPPY),
+            };
             // xtask runs under rustup's cargo: its variables must not leak into Debian's.
-            for var in ["RUSTUP_TOOLCHAIN", "RUSTC_WRAPPER", "CARGO_ENCODED_RUSTFLAGS", "CARGO"] {
+            for var in [
+                "RUSTUP_TOOLCHAIN",
+                "RUSTC_WRAPPER",
+                "RUSTC_WORKSPACE_WRAPPER",
+                "CARGO_ENCODED_RUSTFLAGS",
+            ] {
                 cmd.env_remove(var);
             }
-            cmd.env("RUSTC", DEBIAN_RUSTC)
+            cmd.env("CARGO", DEBIAN_CARGO)
+                .env("RUSTC", DEBIAN_RUSTC)
                 .env("RUSTDOC", "/usr/bin/rustdoc")
                 .env("RUSTC_BOOTSTRAP", "1")
-                .args(["build", "--release", "--target", target, "-Zbuild-std=std,panic_abort"]);
+                .args(subcommand.args())
+                .args(["--target", target, "-Zbuild-std=std,panic_abort"]);
             if target == "wasm32-wasip1" {
                 cmd.env("RUSTFLAGS", format!("-L {DEBIAN_WASI_LIBC}"));
             } else {
@@ -109,6 +133,24 @@ impl WasmToolchain {
     }
 }
 
+/// What a wasm cargo command does.
+#[derive(Clone, Copy)]
+enum Subcommand {
+    /// `build --release`: the artifacts.
+    Build,
+    /// `clippy`: lint, no artifacts.
+    Clippy,
+}
+
+impl Subcommand {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Subcommand::Build => &["build", "--release"],
+            Subcommand::Clippy => &["clippy"],
+        }
+    }
+}
+
 /// The active rustup toolchain's sysroot, if `rustc` runs.
 fn rustup_sysroot() -> Option<PathBuf> {
     let out = Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
@@ -123,6 +165,7 @@ fn debian_ready() -> bool {
         DEBIAN_RUSTC,
         DEBIAN_STD_SRC,
         DEBIAN_LINKER,
+        DEBIAN_CLIPPY,
         DEBIAN_WASI_LIBC,
     ]
     .iter()

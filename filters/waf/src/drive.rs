@@ -143,7 +143,7 @@ pub fn drive(
             break;
         }
         let eos = i == last && request.trailers.is_none() && request.proxy_answers.is_none();
-        step = feed.push(chunk, |size, read| x.request_body(size, eos, |s, l| read(s, l)));
+        step = feed.push(chunk, |size, read| x.request_body(size, eos, read));
     }
     if let (Some(_), false) = (&request.trailers, matches!(step, Step::Reply(_))) {
         step = x.request_trailers();
@@ -210,7 +210,7 @@ fn respond(x: &mut Exchange, response: &Response) -> Answer {
     let last = response.body.len().saturating_sub(1);
     for (i, chunk) in response.body.iter().enumerate() {
         let eos = i == last && response.trailers.is_none();
-        if let Step::Reply(r) = feed.push(chunk, |size, read| x.response_body(size, eos, |s, l| read(s, l))) {
+        if let Step::Reply(r) = feed.push(chunk, |size, read| x.response_body(size, eos, read)) {
             return Answer::Reset(r);
         }
     }

@@ -110,7 +110,8 @@ enum Kind {
     Within(Argument),
     Compare(Comparison, Argument),
     IpMatch(ip::IpSet),
-    ValidateByteRange(validate::ByteRange),
+    /// Boxed: its 256-entry table would make every operator that large.
+    ValidateByteRange(Box<validate::ByteRange>),
     ValidateUtf8,
     ValidateUrlEncoding,
     VerifyCc(verify::VerifyCc),
@@ -177,7 +178,9 @@ impl Operator {
                 set.add_file_contents(&text).map_err(invalid)?;
                 Kind::IpMatch(set)
             }
-            "validateByteRange" => Kind::ValidateByteRange(validate::ByteRange::parse(argument).map_err(invalid)?),
+            "validateByteRange" => {
+                Kind::ValidateByteRange(Box::new(validate::ByteRange::parse(argument).map_err(invalid)?))
+            }
             "validateUtf8Encoding" => Kind::ValidateUtf8,
             "validateUrlEncoding" => Kind::ValidateUrlEncoding,
             "verifyCC" => Kind::VerifyCc(verify::VerifyCc::new(argument).map_err(invalid)?),
