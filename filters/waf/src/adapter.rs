@@ -38,19 +38,13 @@ impl RootContext for WafRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = match hostcall::plugin_configuration() {
             Ok(b) => b,
-            Err(status) => {
-                log(Level::Error, &loaded::unreadable_configuration_message(status.code()));
-                return false;
-            }
+            Err(status) => return refuse(&loaded::unreadable_configuration_message(status.code())),
         };
         // The host clock (not `Instant`, which has no clock on wasm32-unknown-unknown).
         let started = now();
         let loaded = match Loaded::load(&bytes) {
             Ok(l) => l,
-            Err(e) => {
-                log(Level::Error, &loaded::invalid_configuration_message(&e));
-                return false;
-            }
+            Err(e) => return refuse(&loaded::invalid_configuration_message(&e)),
         };
         let load_nanos = now().saturating_sub(started);
         let memory = core::arch::wasm32::memory_size(0) * 65536;
@@ -114,6 +108,12 @@ impl WafStream {
 /// Reads `len` bytes of a body buffer from `start` (`None` when the host refuses).
 fn read_body(buffer: BufferType) -> impl FnOnce(usize, usize) -> Option<Vec<u8>> {
     move |start, len| hostcall::buffer(buffer, start, len).ok()
+}
+
+/// Refuses a configuration: Envoy rejects the filter, and the log says why.
+fn refuse(message: &str) -> bool {
+    log(Level::Error, message);
+    false
 }
 
 /// Logs a line; a log the host refuses has nowhere else to go.
