@@ -158,7 +158,9 @@ impl EnvoyConfig {
             routes: Vec::new(),
             route_timeout: Duration::from_secs(15),
             log_level: "info".into(),
-            ready_timeout: Duration::from_secs(20),
+            // An upper bound, free when Envoy is quick: each wasm VM compiles its rules at start
+            // (CRS takes seconds of V8 time on a loaded 2-core machine), so 20 s was seen to be short.
+            ready_timeout: Duration::from_secs(60),
         }
     }
 
