@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use meshward_seclang::{LoadError, RuleSet};
 
-pub use meshward_seclang::crs::{crs_dir, crs_files, CrsError, CRS_DIR_ENV};
+pub use meshward_seclang::crs::{crs_files, CrsError, CRS_DIR_ENV};
+pub use meshward_testkit::locate::crs_dir;
 
 /// The zero-config setup measured: meshward's recommended base with the engine blocking.
 pub const ENGINE_CONF: &str = "SecRuleEngine On\n";

@@ -7,85 +7,46 @@ use meshward_seclang::{RuleSet, Transaction};
 pub const BODY_CHUNK: usize = 16 * 1024;
 
 /// A client request: request line, headers in wire order, body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    /// Method (`GET`, `POST`...).
-    pub method: String,
-    /// Request target in origin form (`/path?query`), as sent (percent-encoded).
-    pub uri: String,
-    /// HTTP version without the `HTTP/` prefix.
-    pub version: String,
-    /// Header fields in the order the client sends them.
-    pub headers: Vec<(String, String)>,
-    /// Body bytes (empty for GET).
-    pub body: Vec<u8>,
-}
+pub use meshward_testkit::http1::Request as HttpRequest;
+/// An upstream response: status, headers in wire order, body.
+pub use meshward_testkit::http1::Response as HttpResponse;
 
-impl HttpRequest {
-    /// The value of the first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Size on the wire: request line, headers, blank line and body.
-    pub fn wire_len(&self) -> usize {
-        let line = self.method.len() + 1 + self.uri.len() + 1 + 5 + self.version.len() + 2;
-        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + 2 + v.len() + 2).sum();
-        line + headers + 2 + self.body.len()
-    }
-
-    /// The same request as the proxy-wasm host delivers it (HTTP/2-style lowercase names,
-    /// `Host` as `:authority`, hop-by-hop `Connection` dropped, as Envoy does).
-    #[cfg(feature = "host")]
-    pub fn to_host_request(&self) -> meshward_host_test::Request {
-        let mut headers = meshward_host_test::Headers::new();
-        headers.add(":authority", self.header("host").unwrap_or("localhost"));
-        headers.add(":path", &self.uri);
-        headers.add(":method", &self.method);
-        headers.add(":scheme", "https");
-        for (k, v) in &self.headers {
-            if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("connection") {
-                continue;
-            }
-            headers.add(&k.to_ascii_lowercase(), v);
+/// The request as the proxy-wasm host delivers it (HTTP/2-style lowercase names, `Host` as
+/// `:authority`, hop-by-hop `Connection` dropped, as Envoy does; the body in
+/// [`BODY_CHUNK`] pieces).
+#[cfg(feature = "host")]
+pub fn to_host_request(request: &HttpRequest) -> meshward_host_test::Request {
+    let mut headers = meshward_host_test::Headers::new();
+    headers.add(":authority", request.header("host").unwrap_or("localhost"));
+    headers.add(":path", &request.target);
+    headers.add(":method", &request.method);
+    headers.add(":scheme", "https");
+    for (k, v) in &request.headers {
+        if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("connection") {
+            continue;
         }
-        let chunks: Vec<Vec<u8>> = self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
-        meshward_host_test::Request {
-            headers,
-            chunks,
-            trailers: None,
-            properties: Vec::new(),
-        }
+        headers.add(&k.to_ascii_lowercase(), v);
+    }
+    let chunks: Vec<Vec<u8>> = request.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
+    meshward_host_test::Request {
+        headers,
+        chunks,
+        trailers: None,
+        properties: Vec::new(),
     }
 }
 
-/// An upstream response: status, headers, body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Header fields in wire order.
-    pub headers: Vec<(String, String)>,
-    /// Body bytes.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The same response as the proxy-wasm host delivers it (`:status` plus lowercase names).
-    #[cfg(feature = "host")]
-    pub fn to_host_response(&self) -> meshward_host_test::Response {
-        let mut r = meshward_host_test::Response::status(self.status);
-        for (k, v) in &self.headers {
-            r.headers.add(&k.to_ascii_lowercase(), v);
-        }
-        if !self.body.is_empty() {
-            r.chunks = self.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
-        }
-        r
+/// The response as the proxy-wasm host delivers it (`:status` plus lowercase names).
+#[cfg(feature = "host")]
+pub fn to_host_response(response: &HttpResponse) -> meshward_host_test::Response {
+    let mut r = meshward_host_test::Response::status(response.status);
+    for (k, v) in &response.headers {
+        r.headers.add(&k.to_ascii_lowercase(), v);
     }
+    if !response.body.is_empty() {
+        r.chunks = response.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect();
+    }
+    r
 }
 
 /// Client and server addresses every benchmark transaction uses.
@@ -99,9 +60,9 @@ const SERVER: (&str, u16) = ("10.0.0.5", 8080);
 pub fn run_transaction(rules: &RuleSet, request: &HttpRequest, response: &HttpResponse) -> Transaction {
     let mut tx = rules.transaction();
     tx.process_connection(CLIENT.0, CLIENT.1, SERVER.0, SERVER.1);
-    tx.process_uri(request.uri.as_bytes(), &request.method, &request.version);
+    tx.process_uri(request.target.as_bytes(), &request.method, &request.version);
     for (k, v) in &request.headers {
-        tx.add_request_header(k.as_bytes(), v.as_bytes());
+        tx.add_request_header(k.as_bytes(), v);
     }
     tx.process_request_headers();
     if tx.intervention().is_none() {
@@ -112,7 +73,7 @@ pub fn run_transaction(rules: &RuleSet, request: &HttpRequest, response: &HttpRe
     }
     if tx.intervention().is_none() {
         for (k, v) in &response.headers {
-            tx.add_response_header(k.as_bytes(), v.as_bytes());
+            tx.add_response_header(k.as_bytes(), v);
         }
         tx.process_response_headers(response.status, "HTTP/1.1");
         if tx.intervention().is_none() {
@@ -131,9 +92,9 @@ pub fn run_transaction(rules: &RuleSet, request: &HttpRequest, response: &HttpRe
 pub fn run_request_phases(rules: &RuleSet, request: &HttpRequest) -> Transaction {
     let mut tx = rules.transaction();
     tx.process_connection(CLIENT.0, CLIENT.1, SERVER.0, SERVER.1);
-    tx.process_uri(request.uri.as_bytes(), &request.method, &request.version);
+    tx.process_uri(request.target.as_bytes(), &request.method, &request.version);
     for (k, v) in &request.headers {
-        tx.add_request_header(k.as_bytes(), v.as_bytes());
+        tx.add_request_header(k.as_bytes(), v);
     }
     tx.process_request_headers();
     if tx.intervention().is_none() {

@@ -12,6 +12,8 @@ pub mod requests;
 
 pub use crs::{crs_dir, load_crs, LoadCrsError, ENGINE_CONF};
 pub use http::{logged_rule_ids, run_request_phases, run_transaction, HttpRequest, HttpResponse};
+#[cfg(feature = "host")]
+pub use http::{to_host_request, to_host_response};
 pub use requests::{
     bench_requests, browser_get, browser_get_attack, html_response, json_post, multipart_upload, urlencoded_post,
 };

@@ -1,12 +1,12 @@
 //! The `env.proxy_*` host functions of ABI 0.2.1, with Envoy's statuses.
 
 use crate::abi::{buffer, map, metric, stream, Status, GRPC_UNAVAILABLE};
-use crate::headers::Headers;
 use crate::memory::{copy_out, read, set_u32, set_u64, write, Ctx};
 use crate::pairs;
 use crate::property::split_path;
 use crate::state::{HostState, LocalResponse, PendingGrpc};
 use crate::upstream::HttpCall;
+use crate::Headers;
 use wasmtime::{Linker, Result};
 
 const OK: i32 = Status::Ok as i32;
@@ -146,11 +146,20 @@ fn write_map_value(
     };
     match mut_map(c.data_mut(), ty as u32) {
         Some(m) => {
-            write(m, &text(&k), v);
+            write(m, &text(&k).to_ascii_lowercase(), v);
             OK
         }
         None => st(Status::BadArgument),
     }
+}
+
+/// A header map a filter handed over, as Envoy stores it: names lower-cased (a malformed
+/// map is empty, as in proxy-wasm-cpp-host).
+fn envoy_map(bytes: &[u8]) -> Headers {
+    let mut map = Headers::new();
+    map.replace_all(pairs::decode(bytes));
+    map.lowercase_names();
+    map
 }
 
 fn text(b: &[u8]) -> String {
@@ -373,7 +382,7 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             };
             match mut_map(c.data_mut(), ty as u32) {
                 Some(m) => {
-                    m.replace_all(pairs::decode(&data));
+                    *m = envoy_map(&data);
                     OK
                 }
                 None => st(Status::BadArgument),
@@ -536,10 +545,7 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             else {
                 return st(Status::InvalidMemoryAccess);
             };
-            let mut headers = Headers::new();
-            for (k, v) in pairs::decode(&hdrs) {
-                headers.add(&text(&k), v);
-            }
+            let headers = envoy_map(&hdrs);
             let s = c.data_mut();
             let ctx = s.context();
             if let Some(d) = s.streams.get_mut(&ctx) {
@@ -657,10 +663,7 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             if !s.upstreams.clusters.contains_key(&cluster) {
                 return st(Status::BadArgument);
             }
-            let mut headers = Headers::new();
-            for (k, v) in pairs::decode(&h) {
-                headers.add(&text(&k), v);
-            }
+            let mut headers = envoy_map(&h);
             if headers.get_bytes(":path").is_none()
                 || headers.get_bytes(":method").is_none()
                 || headers.get_bytes(":authority").is_none() && headers.get_bytes("host").is_none()
@@ -670,10 +673,7 @@ pub(crate) fn add(linker: &mut Linker<HostState>) -> Result<()> {
             if !body.is_empty() {
                 headers.set("content-length", body.len().to_string());
             }
-            let mut trailers = Headers::new();
-            for (k, v) in pairs::decode(&t) {
-                trailers.add(&text(&k), v);
-            }
+            let trailers = envoy_map(&t);
             let token = s.next_http_token;
             s.next_http_token += 1;
             let context_id = s.context();

@@ -15,7 +15,6 @@
 
 pub mod abi;
 mod error;
-mod headers;
 pub mod http1;
 mod imports;
 mod memory;
@@ -29,12 +28,13 @@ mod shared;
 mod state;
 mod stats;
 mod stream;
+pub mod testing;
 mod upstream;
 mod wasi;
 
 pub use abi::Status;
 pub use error::Error;
-pub use headers::Headers;
+pub use meshward_testkit::http1::Headers;
 pub use metrics::Metric;
 pub use outcome::{Message, Outcome};
 pub use plugin::{Host, Module, Plugin, PluginBuilder};

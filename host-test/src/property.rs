@@ -2,8 +2,8 @@
 //! `proxy_get_property`: strings/bytes raw, integers and timestamps 8-byte little-endian,
 //! booleans one byte, doubles 8-byte IEEE little-endian, maps and lists as pairs.
 
-use crate::headers::Headers;
 use crate::pairs;
+use crate::Headers;
 use std::collections::BTreeMap;
 
 /// A typed property value, as set by a test or derived from the stream.

@@ -1,11 +1,11 @@
 //! The per-VM state wasmtime hands to every host function (`Store<HostState>` data).
 
-use crate::headers::Headers;
 use crate::metrics::Metrics;
 use crate::property::{PropertyMap, Value};
 use crate::shared::SharedStore;
 use crate::stats::CallbackStats;
 use crate::upstream::{HttpCall, Upstreams};
+use crate::Headers;
 use std::collections::{BTreeMap, HashMap};
 use wasmtime::{Memory, TypedFunc};
 

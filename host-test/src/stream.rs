@@ -2,11 +2,11 @@
 //! `Request`/`Response` builders, `HttpStream` (event by event) and `Plugin::run`.
 
 use crate::error::Error;
-use crate::headers::Headers;
 use crate::outcome::{Message, Outcome};
 use crate::plugin::Plugin;
 use crate::property::Value;
 use crate::state::{LocalResponse, StreamData};
+use crate::Headers;
 
 /// Envoy's default per-connection buffer limit (1 MiB): a paused body beyond it is refused.
 pub const BUFFER_LIMIT: usize = 1024 * 1024;
@@ -62,7 +62,7 @@ impl Request {
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.add(name, value);
+        self.headers.add(&name.to_ascii_lowercase(), value);
         self
     }
 
@@ -87,7 +87,9 @@ impl Request {
 
     /// Adds a trailer.
     pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.get_or_insert_with(Headers::new).add(name, value);
+        self.trailers
+            .get_or_insert_with(Headers::new)
+            .add(&name.to_ascii_lowercase(), value);
         self
     }
 
@@ -138,7 +140,7 @@ impl Response {
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.add(name, value);
+        self.headers.add(&name.to_ascii_lowercase(), value);
         self
     }
 
@@ -156,7 +158,9 @@ impl Response {
 
     /// Adds a trailer.
     pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.get_or_insert_with(Headers::new).add(name, value);
+        self.trailers
+            .get_or_insert_with(Headers::new)
+            .add(&name.to_ascii_lowercase(), value);
         self
     }
 }
@@ -543,7 +547,9 @@ impl HttpStream<'_> {
         self.plugin.store.data().stop_next_iteration
     }
 
-    fn headers(&mut self, d: Dir, h: Headers, eos: bool) -> Result<Step, Error> {
+    fn headers(&mut self, d: Dir, mut h: Headers, eos: bool) -> Result<Step, Error> {
+        // Envoy's codec lower-cases every name it receives.
+        h.lowercase_names();
         self.alive()?;
         if self.skip(d) {
             return Ok(Step::Skipped);
@@ -760,7 +766,8 @@ impl HttpStream<'_> {
         }
     }
 
-    fn trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
+    fn trailers(&mut self, d: Dir, mut t: Headers) -> Result<Step, Error> {
+        t.lowercase_names();
         self.alive()?;
         if self.skip(d) {
             return Ok(Step::Skipped);

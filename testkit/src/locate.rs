@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub const CRS_DIR_ENV: &str = "MESHWARD_CRS_DIR";
 /// Environment variable naming the directory of the built `.wasm` filters.
 pub const WASM_DIR_ENV: &str = "MESHWARD_WASM_DIR";
+/// Environment variable naming the directory of the filters written with other SDKs.
+pub const FOREIGN_WASM_DIR_ENV: &str = "MESHWARD_FOREIGN_WASM_DIR";
 /// Environment variable naming the Envoy binary.
 pub const ENVOY_ENV: &str = "MESHWARD_ENVOY";
 
@@ -18,6 +20,8 @@ pub const ENVOY_ENV: &str = "MESHWARD_ENVOY";
 pub const DEFAULT_CRS_DIR: &str = "../shared/crs/v4.28.0";
 /// Where `cargo xtask wasm` puts the filters for the default target, relative to the workspace root.
 pub const DEFAULT_WASM_DIR: &str = "target/filters/wasm32-wasip1";
+/// Where `cargo xtask wasm` puts the filters written with other SDKs (`host-test/foreign`).
+pub const DEFAULT_FOREIGN_WASM_DIR: &str = "target/filters/foreign";
 /// Where `cargo xtask setup` installs Envoy, relative to the workspace root.
 pub const DEFAULT_ENVOY: &str = ".venv/bin/envoy";
 
@@ -25,10 +29,12 @@ pub const DEFAULT_ENVOY: &str = ".venv/bin/envoy";
 #[derive(Debug, thiserror::Error)]
 pub enum LocateError {
     /// A built filter is missing.
-    #[error("wasm file {path} is missing; build the filters with `cargo xtask wasm` (or set {WASM_DIR_ENV})")]
+    #[error("wasm file {path} is missing; build the filters with `cargo xtask wasm` (or set {dir_env})")]
     WasmMissing {
         /// The file looked for.
         path: PathBuf,
+        /// The variable that names its directory.
+        dir_env: &'static str,
     },
     /// The Envoy binary is missing or not a file.
     #[error("Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set {ENVOY_ENV}")]
@@ -67,6 +73,18 @@ pub fn wasm_file(name: &str) -> Result<PathBuf, LocateError> {
     Resolver::process().wasm_file(name)
 }
 
+/// A built filter at an explicit path (a `--wasm FILE` option, a test's own choice); it
+/// must exist, else the error says how to build it.
+pub fn wasm_file_at(path: &Path) -> Result<PathBuf, LocateError> {
+    existing_wasm(path.to_path_buf(), WASM_DIR_ENV)
+}
+
+/// A built filter written with another SDK (`as_header_gate`): in `$MESHWARD_FOREIGN_WASM_DIR`,
+/// else `<workspace>/target/filters/foreign`; it must exist.
+pub fn foreign_wasm_file(name: &str) -> Result<PathBuf, LocateError> {
+    Resolver::process().foreign_wasm_file(name)
+}
+
 /// The Envoy binary: `$MESHWARD_ENVOY`, else `<workspace>/.venv/bin/envoy`; it must be a file.
 pub fn envoy_binary() -> Result<PathBuf, LocateError> {
     Resolver::process().envoy_binary()
@@ -76,6 +94,15 @@ pub fn envoy_binary() -> Result<PathBuf, LocateError> {
 fn artifact_file_name(name: &str) -> String {
     let stem = name.strip_suffix(".wasm").unwrap_or(name);
     format!("{}.wasm", stem.replace('-', "_"))
+}
+
+/// `path` if it is a file, else the error naming `dir_env`.
+fn existing_wasm(path: PathBuf, dir_env: &'static str) -> Result<PathBuf, LocateError> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(LocateError::WasmMissing { path, dir_env })
+    }
 }
 
 /// Resolves locations against a workspace root and an environment lookup, so that the rules
@@ -110,12 +137,14 @@ impl Resolver<'_> {
     }
 
     fn wasm_file(&self, name: &str) -> Result<PathBuf, LocateError> {
-        let path = self.wasm_dir().join(artifact_file_name(name));
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(LocateError::WasmMissing { path })
-        }
+        existing_wasm(self.wasm_dir().join(artifact_file_name(name)), WASM_DIR_ENV)
+    }
+
+    fn foreign_wasm_file(&self, name: &str) -> Result<PathBuf, LocateError> {
+        let dir = self
+            .env_path(FOREIGN_WASM_DIR_ENV)
+            .unwrap_or_else(|| self.root.join(DEFAULT_FOREIGN_WASM_DIR));
+        existing_wasm(dir.join(artifact_file_name(name)), FOREIGN_WASM_DIR_ENV)
     }
 
     fn envoy_binary(&self) -> Result<PathBuf, LocateError> {
@@ -205,6 +234,10 @@ mod tests {
             e.wasm_file("meshward-waf").unwrap_err().to_string(),
             u.wasm_file("meshward-waf").unwrap_err().to_string()
         );
+        assert_eq!(
+            e.foreign_wasm_file("as_header_gate").unwrap_err().to_string(),
+            u.foreign_wasm_file("as_header_gate").unwrap_err().to_string()
+        );
     }
 
     #[test]
@@ -229,7 +262,7 @@ mod tests {
         let unset = |_: &str| None;
         let err = with_env(Path::new(ROOT), &unset).wasm_file("meshward-waf").unwrap_err();
         assert!(
-            matches!(&err, LocateError::WasmMissing { path } if path == Path::new("/ws/target/filters/wasm32-wasip1/meshward_waf.wasm")),
+            matches!(&err, LocateError::WasmMissing { path, .. } if path == Path::new("/ws/target/filters/wasm32-wasip1/meshward_waf.wasm")),
             "{err:?}"
         );
         assert_eq!(
@@ -237,6 +270,32 @@ mod tests {
             "wasm file /ws/target/filters/wasm32-wasip1/meshward_waf.wasm is missing; build the filters with \
              `cargo xtask wasm` (or set MESHWARD_WASM_DIR)"
         );
+    }
+
+    #[test]
+    fn foreign_filters_have_their_own_directory_and_variable() {
+        let unset = |_: &str| None;
+        let err = with_env(Path::new(ROOT), &unset)
+            .foreign_wasm_file("as_header_gate")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wasm file /ws/target/filters/foreign/as_header_gate.wasm is missing; build the filters with \
+             `cargo xtask wasm` (or set MESHWARD_FOREIGN_WASM_DIR)"
+        );
+        let dir = scratch("foreign");
+        std::fs::write(dir.join("as_header_gate.wasm"), b"\0asm").unwrap();
+        let var = |name: &str| (name == FOREIGN_WASM_DIR_ENV).then(|| dir.clone().into_os_string());
+        let r = with_env(Path::new(ROOT), &var);
+        assert_eq!(
+            r.foreign_wasm_file("as_header_gate").unwrap(),
+            dir.join("as_header_gate.wasm")
+        );
+        assert!(
+            r.wasm_file("as_header_gate").is_err(),
+            "the other directory is not searched"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

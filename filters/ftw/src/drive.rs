@@ -4,6 +4,7 @@
 use crate::albedo::{self, Response};
 use crate::http1::Request;
 use meshward_seclang::{MatchedRule, RuleSet};
+use meshward_testkit::http1::Frame;
 use std::collections::BTreeSet;
 
 /// Addresses of the test connection (go-ftw connects to 127.0.0.1:80).
@@ -78,7 +79,7 @@ pub fn serve(rules: &RuleSet, request: &Request) -> Served {
     let matched = tx.matched_rules();
     Served {
         status: response.status,
-        response: response.to_bytes(),
+        response: response.to_bytes(Frame::Bare),
         logged_ids: matched.iter().filter(|m| m.logged).map(|m| m.id).collect(),
         matched_ids: matched.iter().map(|m| m.id).collect(),
         log: matched.iter().filter(|m| m.logged).map(|m| log_line(m, &uri)).collect(),
@@ -87,11 +88,9 @@ pub fn serve(rules: &RuleSet, request: &Request) -> Served {
 
 /// The proxy's own answer when the WAF interrupts the transaction.
 fn local_reply(status: u16) -> Response {
-    Response {
-        status,
-        headers: vec![("Content-Length".to_string(), b"0".to_vec())],
-        body: Vec::new(),
-    }
+    let mut reply = Response::new(status);
+    reply.headers.add("Content-Length", "0");
+    reply
 }
 
 /// One line in ModSecurity's error-log format, which go-ftw's `match_regex` is written for.

@@ -1,7 +1,7 @@
 //! HTTP/1.1 requests and responses: reading one from a stream or from bytes, and writing one.
 
 use super::body::{read_body, request_framing, response_framing, BodyFraming};
-use super::error::{Error, FramingError, Part};
+use super::error::{Error, FramingError, Part, StartLineError};
 use super::head::{parse_request_line, parse_status_line, read_head, Limits};
 use super::headers::Headers;
 use std::io::BufRead;
@@ -122,25 +122,19 @@ impl Response {
 }
 
 /// Reads a request's line and headers, leaving the body unread (`body` and `trailers` empty):
-/// for a server that records a request before its body arrives. `Ok(None)` when the input
-/// ends before a request starts.
+/// for a server that records a request before its body arrives. Returns it with the bytes
+/// the head took; `Ok(None)` when the input ends before a request starts.
 pub fn read_request_head(reader: &mut impl BufRead, limits: &Limits) -> Result<Option<(Request, u64)>, Error> {
-    let Some(head) = read_head(reader, limits)? else {
+    let Some(((method, target, version), headers, head_len)) = read_parsed_head(reader, limits, parse_request_line)?
+    else {
         return Ok(None);
     };
-    let (method, target, version) = parse_request_line(&head.start_line).map_err(|error| Error::StartLine {
-        line: head.start_line_number,
-        error,
-    })?;
     let request = Request {
-        method,
-        target,
+        headers,
         version,
-        headers: head.headers()?,
-        body: Vec::new(),
-        trailers: Headers::new(),
+        ..Request::new(&method, &target)
     };
-    Ok(Some((request, head.len)))
+    Ok(Some((request, head_len)))
 }
 
 /// Reads the body of `request` (read with [`read_request_head`], whose head took `head_len`
@@ -151,8 +145,8 @@ pub fn read_request_body(
     head_len: u64,
     limits: &Limits,
 ) -> Result<(), Error> {
-    let framing = request.framing()?;
-    request.trailers = read_body(reader, framing, limits, &mut request.body).map_err(|e| e.shifted(head_len))?;
+    let framing = request.framing();
+    request.trailers = read_framed_body(reader, framing, head_len, limits, &mut request.body)?;
     Ok(())
 }
 
@@ -166,25 +160,20 @@ pub fn read_request(reader: &mut impl BufRead, limits: &Limits) -> Result<Option
 }
 
 /// Reads a response's status line and headers, leaving the body unread: for a client that
-/// tells a broken head from a broken body. `Ok(None)` when the input ends before a response
-/// starts.
+/// tells a broken head from a broken body. Returns it with the bytes the head took;
+/// `Ok(None)` when the input ends before a response starts.
 pub fn read_response_head(reader: &mut impl BufRead, limits: &Limits) -> Result<Option<(Response, u64)>, Error> {
-    let Some(head) = read_head(reader, limits)? else {
+    let Some(((version, status, reason), headers, head_len)) = read_parsed_head(reader, limits, parse_status_line)?
+    else {
         return Ok(None);
     };
-    let (version, status, reason) = parse_status_line(&head.start_line).map_err(|error| Error::StartLine {
-        line: head.start_line_number,
-        error,
-    })?;
     let response = Response {
         version,
-        status,
         reason,
-        headers: head.headers()?,
-        body: Vec::new(),
-        trailers: Headers::new(),
+        headers,
+        ..Response::new(status)
     };
-    Ok(Some((response, head.len)))
+    Ok(Some((response, head_len)))
 }
 
 /// Reads the body of `response` to a `request_method` request (read with
@@ -196,8 +185,8 @@ pub fn read_response_body(
     head_len: u64,
     limits: &Limits,
 ) -> Result<(), Error> {
-    let framing = response_framing(request_method, response.status, &response.headers)?;
-    response.trailers = read_body(reader, framing, limits, &mut response.body).map_err(|e| e.shifted(head_len))?;
+    let framing = response_framing(request_method, response.status, &response.headers);
+    response.trailers = read_framed_body(reader, framing, head_len, limits, &mut response.body)?;
     Ok(())
 }
 
@@ -218,22 +207,52 @@ pub fn read_response(
 /// Parses the request at the start of `bytes`; returns it and the bytes it took (what follows
 /// is a pipelined next message, not looked at). Bounded by the input's own size.
 pub fn parse_request(bytes: &[u8]) -> Result<(Request, usize), Error> {
-    let mut input = bytes;
-    match read_request(&mut input, &Limits::within(bytes.len()))? {
-        Some(request) => Ok((request, bytes.len() - input.len())),
-        None => Err(Error::Truncated {
-            offset: bytes.len() as u64,
-            part: Part::Head,
-        }),
-    }
+    parse_whole(bytes, |input, limits| read_request(input, limits))
 }
 
 /// Parses the response (to a `request_method` request) at the start of `bytes`; returns it
 /// and the bytes it took.
 pub fn parse_response(bytes: &[u8], request_method: &str) -> Result<(Response, usize), Error> {
+    parse_whole(bytes, |input, limits| read_response(input, request_method, limits))
+}
+
+/// A head whose start line `parse` understands: (start line parts, headers, bytes taken).
+type ParsedHead<T> = (T, Headers, u64);
+
+fn read_parsed_head<T>(
+    reader: &mut impl BufRead,
+    limits: &Limits,
+    parse: fn(&[u8]) -> Result<T, StartLineError>,
+) -> Result<Option<ParsedHead<T>>, Error> {
+    let Some(head) = read_head(reader, limits)? else {
+        return Ok(None);
+    };
+    let start = parse(&head.start_line).map_err(|error| Error::StartLine {
+        line: head.start_line_number,
+        error,
+    })?;
+    Ok(Some((start, head.headers()?, head.len)))
+}
+
+/// Reads a body after a head of `head_len` bytes; returns its trailers.
+fn read_framed_body(
+    reader: &mut impl BufRead,
+    framing: Result<BodyFraming, FramingError>,
+    head_len: u64,
+    limits: &Limits,
+    body: &mut Vec<u8>,
+) -> Result<Headers, Error> {
+    read_body(reader, framing?, limits, body).map_err(|e| e.shifted(head_len))
+}
+
+/// One message read from all of `bytes`, with the bytes it took; no message is an error.
+fn parse_whole<T>(
+    bytes: &[u8],
+    read: impl FnOnce(&mut &[u8], &Limits) -> Result<Option<T>, Error>,
+) -> Result<(T, usize), Error> {
     let mut input = bytes;
-    match read_response(&mut input, request_method, &Limits::within(bytes.len()))? {
-        Some(response) => Ok((response, bytes.len() - input.len())),
+    match read(&mut input, &Limits::within(bytes.len()))? {
+        Some(message) => Ok((message, bytes.len() - input.len())),
         None => Err(Error::Truncated {
             offset: bytes.len() as u64,
             part: Part::Head,
