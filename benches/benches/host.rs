@@ -6,30 +6,17 @@
 //! (fixtures from `$MESHWARD_WASM_DIR`, default `<workspace>/target/filters/wasm32-wasip1`).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use meshward_benches::{browser_get, html_response};
+use meshward_benches::{browser_get, html_response, to_host_request, to_host_response};
 use meshward_host_test::{Headers, Host, Module, Plugin, Step};
-
-/// Fixture directory: `$MESHWARD_WASM_DIR`, else `<workspace>/target/filters/wasm32-wasip1`.
-fn wasm_dir() -> PathBuf {
-    match std::env::var_os("MESHWARD_WASM_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/wasm32-wasip1"),
-    }
-}
+use meshward_testkit::locate;
 
 /// The `hello` fixture's bytes, or a stop with the command that builds it.
 fn hello_bytes() -> Vec<u8> {
-    let path = wasm_dir().join("meshward_fixture_hello.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}): run `cargo xtask wasm` first (or set MESHWARD_WASM_DIR)",
-            path.display()
-        )
-    })
+    let path = locate::wasm_file("meshward_fixture_hello").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 fn start(host: &Host, module: &Module) -> Plugin {
@@ -76,8 +63,8 @@ fn stream(c: &mut Criterion) {
         .compile(&hello_bytes())
         .unwrap_or_else(|e| panic!("hello fixture does not compile: {e}"));
     let mut plugin = start(&host, &module);
-    let request = browser_get().to_host_request().headers;
-    let mut response = html_response().to_host_response().headers;
+    let request = to_host_request(&browser_get()).headers;
+    let mut response = to_host_response(&html_response()).headers;
     response.remove("content-length");
 
     // The measured path must be the pass-through one: the filter adds x-hello both ways.

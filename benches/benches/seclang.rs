@@ -14,6 +14,7 @@ use meshward_benches::{
     bench_requests, browser_get, html_response, load_filter, logged_rule_ids, run_request_phases, run_transaction,
     FILTER_CONFIG,
 };
+use meshward_testkit::http1::Frame;
 use meshward_waf::loaded::Loaded;
 
 /// Loads the filter or stops the bench with the reason (the engine's error names file, line
@@ -51,7 +52,7 @@ fn transactions(c: &mut Criterion) {
         let blocked = driven.transaction.intervention().map(|i| i.rule_id);
         eprintln!(
             "{name}: {} bytes, matched {ids:?}, intervention {blocked:?}",
-            req.wire_len()
+            req.to_bytes(Frame::Bare).len()
         );
         if name.ends_with("_sqli") {
             assert_eq!(blocked, Some(949110), "{name} must be blocked by CRS (matched {ids:?})");
@@ -64,7 +65,7 @@ fn transactions(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("seclang_transaction");
     for (name, req) in &requests {
-        g.throughput(Throughput::Bytes(req.wire_len() as u64));
+        g.throughput(Throughput::Bytes(req.to_bytes(Frame::Bare).len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), req, |b, req| {
             b.iter(|| run_transaction(black_box(&rules), black_box(req), black_box(&response)))
         });

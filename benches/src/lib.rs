@@ -13,6 +13,8 @@ pub mod requests;
 
 pub use filter::{load_filter, FILTER_CONFIG};
 pub use http::{logged_rule_ids, run_request_phases, run_transaction, HttpRequest, HttpResponse};
+#[cfg(feature = "host")]
+pub use http::{to_host_request, to_host_response};
 pub use requests::{
     bench_requests, browser_get, browser_get_attack, html_response, json_post, multipart_upload, urlencoded_post,
 };

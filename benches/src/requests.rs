@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::http::{HttpRequest, HttpResponse};
+use meshward_testkit::http1::Headers;
 
 /// Host every request is addressed to.
 pub const HOST: &str = "shop.example.com";
@@ -90,16 +91,24 @@ fn chrome_headers(fetch_site: &str, referer: &str) -> Vec<(String, String)> {
 
 /// A POST from a Chrome page: its headers, then `Content-Type` and `Content-Length`.
 fn chrome_post(uri: &str, content_type: &str, body: Vec<u8>) -> HttpRequest {
+    request("POST", uri, chrome_post_headers(uri, content_type, body.len()), body)
+}
+
+/// The headers of [`chrome_post`], to adjust before building the request.
+fn chrome_post_headers(uri: &str, content_type: &str, body_len: usize) -> Vec<(String, String)> {
     let mut headers = chrome_headers("same-origin", &format!("https://{HOST}{uri}"));
-    headers.insert(2, ("Content-Length".into(), body.len().to_string()));
+    headers.insert(2, ("Content-Length".into(), body_len.to_string()));
     headers.push(("Origin".into(), format!("https://{HOST}")));
     headers.push(("Content-Type".into(), content_type.to_string()));
+    headers
+}
+
+/// An HTTP/1.1 request with these headers, in order, and body.
+fn request(method: &str, uri: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> HttpRequest {
     HttpRequest {
-        method: "POST".into(),
-        uri: uri.into(),
-        version: "1.1".into(),
-        headers,
+        headers: Headers::from_pairs(headers),
         body,
+        ..HttpRequest::new(method, uri)
     }
 }
 
@@ -121,13 +130,7 @@ fn search_get(q: &str) -> HttpRequest {
         "same-origin",
         &format!("https://{HOST}/shop/search?q=running+shoes&category=footwear"),
     );
-    HttpRequest {
-        method: "GET".into(),
-        uri,
-        version: "1.1".into(),
-        headers,
-        body: Vec::new(),
-    }
+    request("GET", &uri, headers, Vec::new())
 }
 
 /// Form-encodes a value (`application/x-www-form-urlencoded`: space as `+`).
@@ -232,18 +235,19 @@ pub fn json_post(body_len: usize) -> HttpRequest {
     let room = body_len.saturating_sub(body.len() + 3);
     body.push_str(&prose(room));
     body.push_str("\"}}");
-    let mut r = chrome_post("/api/v1/orders", "application/json", body.into_bytes());
+    let uri = "/api/v1/orders";
+    let mut headers = chrome_post_headers(uri, "application/json", body.len());
     // An API call from page script, not a navigation.
-    set_header(&mut r, "Accept", "application/json");
-    set_header(&mut r, "Sec-Fetch-Mode", "cors");
-    set_header(&mut r, "Sec-Fetch-Dest", "empty");
-    r.headers
-        .retain(|(k, _)| k != "Sec-Fetch-User" && k != "Upgrade-Insecure-Requests");
-    r
+    set_header(&mut headers, "Accept", "application/json");
+    set_header(&mut headers, "Sec-Fetch-Mode", "cors");
+    set_header(&mut headers, "Sec-Fetch-Dest", "empty");
+    headers.retain(|(k, _)| k != "Sec-Fetch-User" && k != "Upgrade-Insecure-Requests");
+    request("POST", uri, headers, body.into_bytes())
 }
 
-fn set_header(r: &mut HttpRequest, name: &str, value: &str) {
-    if let Some(h) = r.headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+/// Replaces the value of header `name` where it stands.
+fn set_header(headers: &mut [(String, String)], name: &str, value: &str) {
+    if let Some(h) = headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
         h.1 = value.to_string();
     }
 }
@@ -341,16 +345,11 @@ pub fn html_response() -> HttpResponse {
         ("Cache-Control", "private, max-age=0"),
         ("X-Content-Type-Options", "nosniff"),
     ];
-    let mut headers: Vec<(String, String)> = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    headers.push(("Content-Length".into(), body.len().to_string()));
-    HttpResponse {
-        status: 200,
-        headers,
-        body: body.into_bytes(),
-    }
+    let mut response = HttpResponse::new(200);
+    response.headers = Headers::from_pairs(headers);
+    response.headers.add("Content-Length", body.len().to_string());
+    response.body = body.into_bytes();
+    response
 }
 
 /// The named benchmark requests: the four benign kinds, then the attack variant of (a).

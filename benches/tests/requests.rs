@@ -31,7 +31,7 @@ fn bodies_have_the_advertised_sizes() {
         (json_post(JSON_LEN), 16384),
         (multipart_upload(MULTIPART_LEN), 65536),
     ] {
-        assert_eq!(r.body.len(), len, "{}", r.uri);
+        assert_eq!(r.body.len(), len, "{}", r.target);
         assert_eq!(content_length(&r), len);
         assert_eq!(r.method, "POST");
     }
@@ -40,14 +40,7 @@ fn bodies_have_the_advertised_sizes() {
     assert_eq!(json_post(3000).body.len(), 3000);
     assert_eq!(multipart_upload(10_000).body.len(), 10_000);
     let resp = html_response();
-    let cl: usize = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k == "Content-Length")
-        .unwrap()
-        .1
-        .parse()
-        .unwrap();
+    let cl: usize = resp.header("Content-Length").unwrap().parse().unwrap();
     assert_eq!(cl, resp.body.len());
     assert!(resp.body.len() > 700 && resp.body.len() < 2048, "{}", resp.body.len());
 }
@@ -81,7 +74,7 @@ fn multipart_body_is_framed_by_its_boundary() {
 fn browser_get_looks_like_chrome() {
     let r = browser_get();
     assert_eq!(r.method, "GET");
-    assert!(r.uri.contains('?'));
+    assert!(r.target.contains('?'));
     assert!(r.header("user-agent").unwrap().contains("Chrome/131"));
     assert!(r.header("cookie").unwrap().contains("session_id="));
     assert!(r.headers.len() >= 15);

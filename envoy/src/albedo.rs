@@ -8,66 +8,9 @@
 //! unclean paths, and the 400 for targets whose %-escapes are invalid.
 
 use base64::Engine as _;
+use meshward_testkit::http1::{Headers, Request, Response};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-/// A response as the proxy receives it from upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Headers in the order Go writes them (sorted by name).
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    /// The value of header `name` (case-insensitive), if present.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-
-    /// The response as bytes on the wire (status line, headers, body).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, reason_phrase(self.status)).into_bytes();
-        for (name, value) in &self.headers {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
-        out
-    }
-}
-
-/// The standard reason phrase of `status`.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Payload Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
 
 /// albedo's reflection spec (the JSON body of `POST /reflect`).
 #[derive(Debug, Default, Deserialize)]
@@ -79,10 +22,10 @@ struct ReflectionSpec {
     encoded_body: String,
 }
 
-/// How albedo answers a request with `method`, request target `target` (as the upstream
-/// receives it, origin form) and `body`.
-pub fn respond(method: &str, target: &[u8], body: &[u8]) -> Response {
-    let (path, query) = split_query(target);
+/// How albedo answers `request` (its target as the upstream receives it, origin form).
+pub fn respond(request: &Request) -> Response {
+    let method = request.method.as_str();
+    let (path, query) = split_query(request.target.as_bytes());
     if method == "CONNECT" || path == b"*" {
         return finish(200, BTreeMap::new(), Vec::new());
     }
@@ -111,7 +54,7 @@ pub fn respond(method: &str, target: &[u8], body: &[u8]) -> Response {
     }
     let reflect_path = decoded == b"/reflect" || decoded.starts_with(b"/reflect/");
     if reflect_path && method == "POST" {
-        return reflect(body);
+        return reflect(&request.body);
     }
     finish(200, BTreeMap::new(), Vec::new())
 }
@@ -151,7 +94,8 @@ pub fn reflect(body: &[u8]) -> Response {
     finish(status, headers, body)
 }
 
-/// Adds what Go's server adds: Content-Type (sniffed) for non-empty bodies, Content-Length.
+/// Adds what Go's server adds: Content-Type (sniffed) for non-empty bodies, Content-Length;
+/// headers in the order Go writes them (sorted by name).
 fn finish(status: u16, mut headers: BTreeMap<String, Vec<u8>>, body: Vec<u8>) -> Response {
     if !body.is_empty() && !headers.contains_key("Content-Type") {
         headers.insert(
@@ -164,9 +108,9 @@ fn finish(status: u16, mut headers: BTreeMap<String, Vec<u8>>, body: Vec<u8>) ->
     }
     headers.insert("Date".to_string(), b"Thu, 01 Jan 2026 00:00:00 GMT".to_vec());
     Response {
-        status,
-        headers: headers.into_iter().collect(),
+        headers: Headers::from_pairs(headers),
         body,
+        ..Response::new(status)
     }
 }
 
@@ -326,13 +270,17 @@ pub fn detect_content_type(body: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshward_testkit::http1::Frame;
 
-    fn request<'a>(method: &'a str, path: &'a str, body: &'a str) -> (&'a str, &'a [u8], &'a [u8]) {
-        (method, path.as_bytes(), body.as_bytes())
+    fn request(method: &str, path: &str, body: &str) -> Request {
+        Request {
+            body: body.into(),
+            ..Request::new(method, path)
+        }
     }
 
-    fn respond(r: (&str, &[u8], &[u8])) -> Response {
-        super::respond(r.0, r.1, r.2)
+    fn respond(r: Request) -> Response {
+        super::respond(&r)
     }
 
     #[test]
@@ -340,7 +288,7 @@ mod tests {
         let r = respond(request("GET", "/get?x=1", ""));
         assert_eq!(r.status, 200);
         assert!(r.body.is_empty());
-        assert_eq!(r.header("Content-Length"), Some(&b"0"[..]));
+        assert_eq!(r.header("Content-Length"), Some("0"));
         assert_eq!(r.header("Content-Type"), None);
     }
 
@@ -353,14 +301,14 @@ mod tests {
         ));
         assert_eq!(r.status, 200);
         assert_eq!(r.body, b"Maximum allowed file size is 10 MB");
-        assert_eq!(r.header("content-type"), Some(&b"text/plain; charset=utf-8"[..]));
-        assert_eq!(r.header("Content-Length"), Some(&b"34"[..]));
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(r.header("Content-Length"), Some("34"));
         let html = respond(request(
             "POST",
             "/reflect",
             r#"{"body": "<html><body>x</body></html>"}"#,
         ));
-        assert_eq!(html.header("Content-Type"), Some(&b"text/html; charset=utf-8"[..]));
+        assert_eq!(html.header("Content-Type"), Some("text/html; charset=utf-8"));
     }
 
     #[test]
@@ -372,8 +320,8 @@ mod tests {
         ));
         assert_eq!(r.status, 404);
         assert_eq!(r.body, br#"{"a":1}"#);
-        assert_eq!(r.header("Content-Type"), Some(&b"application/json"[..]));
-        assert_eq!(r.header("X-A"), Some(&b"1"[..]));
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(r.header("X-A"), Some("1"));
     }
 
     #[test]
@@ -388,11 +336,8 @@ mod tests {
     fn unclean_paths_redirect_and_bad_escapes_fail() {
         let r = respond(request("GET", "/a/../etc/passwd?x", ""));
         assert_eq!(r.status, 301);
-        assert_eq!(r.header("Location"), Some(&b"/etc/passwd?x"[..]));
-        assert_eq!(
-            respond(request("GET", "/a//b/", "")).header("Location"),
-            Some(&b"/a/b/"[..])
-        );
+        assert_eq!(r.header("Location"), Some("/etc/passwd?x"));
+        assert_eq!(respond(request("GET", "/a//b/", "")).header("Location"), Some("/a/b/"));
         assert_eq!(respond(request("GET", "/%2e%2e/x", "")).status, 301);
         assert_eq!(respond(request("GET", "/%zz", "")).status, 400);
         assert_eq!(respond(request("GET", "/ok/", "")).status, 200);
@@ -415,7 +360,7 @@ mod tests {
     #[test]
     fn wire_form() {
         let r = respond(request("GET", "/", ""));
-        let text = String::from_utf8(r.to_bytes()).unwrap();
+        let text = String::from_utf8(r.to_bytes(Frame::Bare)).unwrap();
         assert!(
             text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: "),
             "{text}"

@@ -1,10 +1,13 @@
 //! A raw HTTP/1.1 client: sends exact bytes, parses one response, with timeouts.
 
-use crate::http::{self, Frame, Framing, Headers};
 use crate::HarnessError;
+use meshward_testkit::http1::{self, Frame, Headers, Limits};
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
+
+/// A response as received (status, reason, headers, body, trailers).
+pub use meshward_testkit::http1::Response;
 
 /// Time a test request may take before it fails.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,22 +42,22 @@ impl Request {
         Request {
             method: method.into(),
             path: path.into(),
-            headers: Vec::new(),
+            headers: Headers::new(),
             body,
-            trailers: Vec::new(),
+            trailers: Headers::new(),
             chunked: false,
         }
     }
 
     /// Adds a header line.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.add(name, value);
         self
     }
 
     /// Adds a trailer (the body is then sent chunked).
     pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.push((name.into(), value.into()));
+        self.trailers.add(name, value);
         self
     }
 
@@ -66,11 +69,13 @@ impl Request {
 
     /// The exact bytes this request puts on the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut headers = self.headers.clone();
-        if http::header(&headers, "host").is_none() {
-            headers.insert(0, ("host".into(), "meshward.test".into()));
+        let mut message = http1::Request::new(&self.method, &self.path);
+        if !self.headers.contains("host") {
+            message.headers.add("host", "meshward.test");
         }
-        let start = format!("{} {} HTTP/1.1", self.method, self.path);
+        message.headers.extend(self.headers.iter());
+        message.body.clone_from(&self.body);
+        message.trailers.clone_from(&self.trailers);
         let frame = if self.chunked || !self.trailers.is_empty() {
             Frame::Chunked
         } else if self.body.is_empty() && matches!(self.method.as_str(), "GET" | "HEAD" | "DELETE" | "OPTIONS") {
@@ -78,34 +83,7 @@ impl Request {
         } else {
             Frame::Length
         };
-        http::write_message(&start, &headers, &self.body, &self.trailers, frame)
-    }
-}
-
-/// A response as received.
-#[derive(Clone, Debug)]
-pub struct Response {
-    pub status: u16,
-    pub reason: String,
-    pub headers: Headers,
-    pub body: Vec<u8>,
-    pub trailers: Headers,
-}
-
-impl Response {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        http::header(&self.headers, name)
-    }
-
-    /// All values of header `name` (case-insensitive).
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        http::header_all(&self.headers, name)
-    }
-
-    /// The body as (lossy) UTF-8.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+        message.to_bytes(frame)
     }
 }
 
@@ -135,35 +113,24 @@ pub fn send_raw(
     // A server may answer (e.g. 413) and close before it read everything: a failed write is
     // only an error if no response can be read afterwards.
     let write_error = stream.write_all(bytes).err();
+    let context = || {
+        write_error
+            .as_ref()
+            .map(|e| format!(" (after write error: {e})"))
+            .unwrap_or_default()
+    };
+    let method = if head_request { "HEAD" } else { "GET" };
+    let limits = Limits::default();
     let mut reader = BufReader::new(stream);
     loop {
-        let context = || {
-            write_error
-                .as_ref()
-                .map(|e| format!(" (after write error: {e})"))
-                .unwrap_or_default()
-        };
-        let head = http::read_head(&mut reader)
+        let (mut response, head_len) = http1::read_response_head(&mut reader, &limits)
             .map_err(|e| fail(format!("reading response head: {e}{}", context())))?
             .ok_or_else(|| fail(format!("connection closed without a response{}", context())))?;
-        let status: u16 = head.parts[1]
-            .parse()
-            .map_err(|_| fail(format!("bad status line {:?}", head.parts)))?;
-        if (100..200).contains(&status) {
+        if (100..200).contains(&response.status) {
             continue;
         }
-        let framing = if head_request || status == 204 || status == 304 {
-            Framing::None
-        } else {
-            http::framing(&head.headers, Framing::UntilClose).map_err(|e| fail(e.to_string()))?
-        };
-        let (body, trailers) = http::read_body(&mut reader, framing).map_err(|e| fail(format!("reading body: {e}")))?;
-        return Ok(Response {
-            status,
-            reason: head.parts[2].clone(),
-            headers: head.headers,
-            body,
-            trailers,
-        });
+        http1::read_response_body(&mut reader, &mut response, method, head_len, &limits)
+            .map_err(|e| fail(format!("reading body: {e}")))?;
+        return Ok(response);
     }
 }

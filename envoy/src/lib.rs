@@ -16,8 +16,6 @@ pub mod albedo;
 pub mod bootstrap;
 pub mod client;
 mod error;
-pub mod http;
-pub mod locate;
 pub mod logs;
 pub mod mesh;
 mod process;
@@ -25,9 +23,13 @@ pub mod rbac;
 pub mod upstream;
 pub mod waf;
 
+/// Where Envoy and the built filters are (`meshward_testkit::locate`).
+pub use meshward_testkit::locate;
+
 pub use bootstrap::{EnvoyConfig, WasmFilter};
 pub use client::{Request, Response};
 pub use error::HarnessError;
 pub use logs::{ProbeLine, WasmLog};
+pub use meshward_testkit::http1::Headers;
 pub use process::Envoy;
 pub use upstream::{RecordedRequest, Upstream, UpstreamResponse};

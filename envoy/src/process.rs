@@ -2,8 +2,9 @@
 
 use crate::bootstrap::EnvoyConfig;
 use crate::client::{self, Request, Response};
+use crate::locate;
 use crate::logs::{self, ProbeLine, WasmLog};
-use crate::{locate, HarnessError};
+use crate::HarnessError;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,11 +28,7 @@ impl Envoy {
         // A missing Envoy is named first: it is the one fix that unblocks every test.
         locate::envoy_binary()?;
         for filter in &config.filters {
-            if !filter.wasm.is_file() {
-                return Err(HarnessError::WasmMissing {
-                    path: filter.wasm.clone(),
-                });
-            }
+            locate::wasm_file_at(&filter.wasm)?;
         }
         Envoy::start_bootstrap(&config.bootstrap(), &config.log_level, config.ready_timeout)
     }

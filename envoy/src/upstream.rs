@@ -3,8 +3,8 @@
 //! albedo's answer to every request).
 
 use crate::albedo;
-use crate::http::{self, Frame, Framing, Headers};
 use crate::HarnessError;
+use meshward_testkit::http1::{self, Frame, Headers, Limits, Request};
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,30 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A request the upstream received, exactly as it arrived.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    pub method: String,
-    pub path: String,
-    pub version: String,
-    /// Header lines in arrival order, names in arrival case.
-    pub headers: Headers,
-    pub body: Vec<u8>,
-    /// Trailers of a chunked body.
-    pub trailers: Headers,
-}
-
-impl RecordedRequest {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        http::header(&self.headers, name)
-    }
-
-    /// All values of header `name` (case-insensitive).
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        http::header_all(&self.headers, name)
-    }
-}
+/// A request the upstream received, exactly as it arrived: header lines in arrival order and
+/// case, the body de-chunked, and the trailers of a chunked body.
+pub type RecordedRequest = Request;
 
 /// What the upstream answers.
 #[derive(Clone, Debug)]
@@ -56,9 +35,9 @@ impl UpstreamResponse {
     pub fn new(status: u16) -> Self {
         UpstreamResponse {
             status,
-            headers: Vec::new(),
+            headers: Headers::new(),
             body: Vec::new(),
-            trailers: Vec::new(),
+            trailers: Headers::new(),
             chunked: false,
             delay: Duration::ZERO,
         }
@@ -74,13 +53,13 @@ impl UpstreamResponse {
 
     /// Adds a header line.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.add(name, value);
         self
     }
 
     /// Adds a trailer (the body is then sent chunked).
     pub fn trailer(mut self, name: &str, value: &str) -> Self {
-        self.trailers.push((name.into(), value.into()));
+        self.trailers.add(name, value);
         self
     }
 
@@ -98,13 +77,18 @@ impl UpstreamResponse {
 
     /// The exact bytes the upstream sends.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let start = format!("HTTP/1.1 {} {}", self.status, reason(self.status));
         let frame = if self.chunked || !self.trailers.is_empty() {
             Frame::Chunked
         } else {
             Frame::Length
         };
-        http::write_message(&start, &self.headers, &self.body, &self.trailers, frame)
+        http1::Response {
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            trailers: self.trailers.clone(),
+            ..http1::Response::new(self.status)
+        }
+        .to_bytes(frame)
     }
 }
 
@@ -269,34 +253,15 @@ fn serve(stream: TcpStream, shared: Arc<Shared>) {
 fn serve_requests(stream: TcpStream, shared: &Shared) {
     let Ok(mut writer) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);
+    let limits = Limits::default();
     while !shared.stop.load(Ordering::SeqCst) {
-        let head = match http::read_head(&mut reader) {
-            Ok(Some(head)) => head,
-            _ => return,
-        };
-        let [method, path, version] = head.parts;
-        lock(&shared.heads).push(RecordedRequest {
-            method: method.clone(),
-            path: path.clone(),
-            version: version.clone(),
-            headers: head.headers.clone(),
-            body: Vec::new(),
-            trailers: Vec::new(),
-        });
-        let Ok(framing) = http::framing(&head.headers, Framing::None) else {
+        let Ok(Some((mut request, head_len))) = http1::read_request_head(&mut reader, &limits) else {
             return;
         };
-        let Ok((body, trailers)) = http::read_body(&mut reader, framing) else {
+        lock(&shared.heads).push(request.clone());
+        if http1::read_request_body(&mut reader, &mut request, head_len, &limits).is_err() {
             return;
-        };
-        let request = RecordedRequest {
-            method,
-            path,
-            version,
-            headers: head.headers,
-            body,
-            trailers,
-        };
+        }
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
@@ -320,10 +285,10 @@ fn serve_requests(stream: TcpStream, shared: &Shared) {
 }
 
 fn answer(shared: &Shared, request: &RecordedRequest) -> UpstreamResponse {
-    let reflect =
-        request.path == "/reflect" || request.path.starts_with("/reflect/") || request.path.starts_with("/reflect?");
+    let target = &request.target;
+    let reflect = target == "/reflect" || target.starts_with("/reflect/") || target.starts_with("/reflect?");
     if shared.albedo.load(Ordering::SeqCst) || (request.method == "POST" && reflect) {
-        return albedo::respond(&request.method, request.path.as_bytes(), &request.body).into();
+        return albedo::respond(request).into();
     }
     let handler = lock(&shared.handler).clone();
     if let Some(response) = handler.and_then(|h| h(request)) {
@@ -337,38 +302,13 @@ pub fn reflect(spec: &[u8]) -> UpstreamResponse {
     albedo::reflect(spec).into()
 }
 
-impl From<albedo::Response> for UpstreamResponse {
-    fn from(r: albedo::Response) -> Self {
-        let headers = r
-            .headers
-            .into_iter()
-            .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
-            .collect();
+impl From<http1::Response> for UpstreamResponse {
+    fn from(r: http1::Response) -> Self {
         UpstreamResponse {
-            headers,
+            headers: r.headers,
             body: r.body,
+            trailers: r.trailers,
             ..UpstreamResponse::new(r.status)
         }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        413 => "Payload Too Large",
-        418 => "I'm a teapot",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
     }
 }

@@ -7,6 +7,7 @@ mod common;
 
 use common::scenarios::{self as sc, Scenario};
 use common::{run_envoy, Observed};
+use meshward_envoy::Headers;
 use meshward_host_test as ht;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -65,17 +66,11 @@ fn keep(name: &str) -> bool {
     !n.starts_with(':') && !NOT_COMPARED.contains(&n.as_str()) && !ROUTER_HEADERS.contains(&n.as_str())
 }
 
-fn filtered(headers: &[(String, String)]) -> Vec<(String, String)> {
+fn filtered(headers: &Headers) -> Vec<(String, String)> {
     headers
         .iter()
         .filter(|(k, _)| keep(k))
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect()
-}
-
-fn ht_pairs(h: &ht::Headers) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(v).into_owned()))
         .collect()
 }
 
@@ -173,7 +168,7 @@ fn envoy_seen(o: &Observed) -> Seen {
             .iter()
             .map(|r| UpstreamSeen {
                 method: r.method.clone(),
-                path: r.path.clone(),
+                path: r.target.clone(),
                 headers: filtered(&r.headers),
                 body: String::from_utf8_lossy(&r.body).into_owned(),
                 trailers: filtered(&r.trailers),
@@ -291,23 +286,20 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
         (Some(m), false) => (
             outcome.status(),
             Some(m.body_text()),
-            filtered(&ht_pairs(&m.headers)),
-            m.trailers.as_ref().map(|t| filtered(&ht_pairs(t))).unwrap_or_default(),
+            filtered(&m.headers),
+            m.trailers.as_ref().map(filtered).unwrap_or_default(),
         ),
         _ => (None, None, Vec::new(), Vec::new()),
     };
     let upstream = outcome
         .upstream_request
         .iter()
-        .map(|m| {
-            let pairs = ht_pairs(&m.headers);
-            UpstreamSeen {
-                method: m.headers.get(":method").unwrap_or_default(),
-                path: m.headers.get(":path").unwrap_or_default(),
-                headers: filtered(&pairs),
-                body: m.body_text(),
-                trailers: m.trailers.as_ref().map(|t| filtered(&ht_pairs(t))).unwrap_or_default(),
-            }
+        .map(|m| UpstreamSeen {
+            method: m.headers.get(":method").unwrap_or_default(),
+            path: m.headers.get(":path").unwrap_or_default(),
+            headers: filtered(&m.headers),
+            body: m.body_text(),
+            trailers: m.trailers.as_ref().map(filtered).unwrap_or_default(),
         })
         .collect();
     Ok(Seen {

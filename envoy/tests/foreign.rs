@@ -21,20 +21,9 @@ const NOT_COMPARED: [&str; 6] = [
     "transfer-encoding",
 ];
 
-/// The built foreign filter: `$MESHWARD_FOREIGN_WASM_DIR/<name>.wasm`, default
-/// `<workspace>/target/filters/foreign`; a missing file fails the test with the build command.
+/// The built foreign filter; a missing file fails the test with the build command.
 fn foreign_wasm(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("MESHWARD_FOREIGN_WASM_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => locate::workspace_root().join("target/filters/foreign"),
-    };
-    let path = dir.join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "foreign filter {} is missing: run `cargo xtask wasm` first",
-        path.display()
-    );
-    path
+    locate::foreign_wasm_file(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn gate(config: &str) -> WasmFilter {
@@ -131,7 +120,7 @@ fn tagged_request_is_the_same_in_envoy_and_replay() {
     assert_eq!(response.header("x-foreign-seen"), Some("blue"));
     let seen = upstream.requests();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].path, "/tagged?q=1");
+    assert_eq!(seen[0].target, "/tagged?q=1");
     // proxy_add_header_map_value appends: the client's value stays, the filter's follows.
     assert_eq!(seen[0].header_all("x-foreign-tag"), vec!["from-client", "blue"]);
     assert_eq!(envoy.stat("wasmcustom.foreign_requests").unwrap(), Some(1));
@@ -150,11 +139,16 @@ fn tagged_request_is_the_same_in_envoy_and_replay() {
     assert_eq!(json["verdict"], "continue", "{json:#}");
     assert_eq!(json["local_response"], Value::Null);
     let up = &json["upstream_request"];
-    assert_eq!(json_header(up, ":path").as_deref(), Some(seen[0].path.as_str()));
+    assert_eq!(json_header(up, ":path").as_deref(), Some(seen[0].target.as_str()));
     assert_eq!(json_header(up, ":method").as_deref(), Some(seen[0].method.as_str()));
     assert_eq!(
         json_headers(up),
-        compared(seen[0].headers.clone()),
+        compared(
+            seen[0]
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+        ),
         "headers the upstream saw"
     );
     let down = &json["downstream_response"];

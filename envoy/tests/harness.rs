@@ -1,7 +1,7 @@
 //! The harness's own pieces without Envoy: test upstream, albedo /reflect, raw client parsing.
 
 use meshward_envoy::client::{send, send_raw, Request};
-use meshward_envoy::{Upstream, UpstreamResponse};
+use meshward_envoy::{Headers, Upstream, UpstreamResponse};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
@@ -25,10 +25,10 @@ fn upstream_records_requests_exactly_and_answers_the_canned_response() {
     assert_eq!(seen.len(), 1);
     let r = &seen[0];
     assert_eq!(
-        (r.method.as_str(), r.path.as_str(), r.version.as_str()),
+        (r.method.as_str(), r.target.as_str(), r.version.as_str()),
         ("POST", "/p?q=1", "HTTP/1.1")
     );
-    let names: Vec<&str> = r.headers.iter().map(|(k, _)| k.as_str()).collect();
+    let names: Vec<&str> = r.headers.iter().map(|(k, _)| k).collect();
     assert_eq!(names, vec!["host", "X-Case", "x-dup", "x-dup", "content-length"]);
     assert_eq!(r.body, b"body bytes");
 }
@@ -46,15 +46,16 @@ fn upstream_reads_chunked_bodies_with_trailers_and_keeps_connections_alive() {
     let seen = upstream.requests();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].body, b"abcde");
-    assert_eq!(seen[0].trailers, vec![("x-t".to_string(), "1".to_string())]);
-    assert_eq!(seen[1].path, "/b");
+    assert_eq!(seen[0].trailers, Headers::from_pairs([("x-t", "1")]));
+    assert_eq!(seen[1].target, "/b");
 }
 
 #[test]
 fn handler_chooses_responses_and_can_delay_them() {
     let upstream = Upstream::start().unwrap();
-    upstream
-        .set_handler(|r| (r.path == "/teapot").then(|| UpstreamResponse::new(418).delayed(Duration::from_millis(50))));
+    upstream.set_handler(|r| {
+        (r.target == "/teapot").then(|| UpstreamResponse::new(418).delayed(Duration::from_millis(50)))
+    });
     assert_eq!(send(upstream.addr(), &Request::get("/teapot")).unwrap().status, 418);
     assert_eq!(send(upstream.addr(), &Request::get("/other")).unwrap().status, 200);
 }
@@ -124,7 +125,7 @@ fn client_parses_chunked_responses_with_trailers_and_skips_100_continue() {
     )
     .unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "wikipedia"));
-    assert_eq!(r.trailers, vec![("x-trailer".to_string(), "t".to_string())]);
+    assert_eq!(r.trailers, Headers::from_pairs([("x-trailer", "t")]));
 }
 
 #[test]

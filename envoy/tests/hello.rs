@@ -21,7 +21,7 @@ fn request_passes_with_x_hello_added_upstream() {
     assert_eq!(response.header("x-hello"), Some("bonjour"));
     let seen = upstream.requests();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].path, "/greet");
+    assert_eq!(seen[0].target, "/greet");
     assert_eq!(seen[0].header("x-hello"), Some("bonjour"));
     assert_eq!(
         envoy.stat("wasmcustom.hello_streams").unwrap(),

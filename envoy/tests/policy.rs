@@ -69,7 +69,7 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
     assert_eq!(through.status, 200, "dry-run never blocks: {}", through.text());
     let seen = mesh.app.wait_for_requests(2, WAIT);
     assert_eq!(
-        seen.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        seen.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
         ["/api/users", "/api/secrets"]
     );
 
@@ -139,7 +139,7 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     let seen_after = mesh.app.requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(
-        seen_after.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        seen_after.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
         ["/api/users/7"],
         "only the frontend's GET reached the app"
     );
@@ -210,7 +210,7 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
         .app
         .wait_for_requests(2, WAIT)
         .iter()
-        .map(|r| r.path.clone())
+        .map(|r| r.target.clone())
         .collect();
     assert_eq!(paths, ["/beta/new", "/public"]);
 }

@@ -90,9 +90,9 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
     assert_eq!(received.len(), controls.len(), "the app received only the controls");
     for request in &received {
         assert!(
-            controls.contains(&request.path.as_str()),
+            controls.contains(&request.target.as_str()),
             "the app received {:?}",
-            request.path
+            request.target
         );
     }
 }

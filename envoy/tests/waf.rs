@@ -401,7 +401,7 @@ fn a_body_ending_in_trailers_is_still_inspected() {
     assert_eq!(forwarded[0].body, b"q=hello");
     assert_eq!(
         forwarded[0].trailers,
-        vec![("x-checksum".to_string(), "abc".to_string())],
+        meshward_envoy::Headers::from_pairs([("x-checksum", "abc")]),
         "trailers are forwarded"
     );
 }

@@ -5,18 +5,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use meshward_testkit::locate::{self, CRS_DIR_ENV};
 use sha2::{Digest, Sha256};
-
-const CRS_DIR_ENV: &str = "MESHWARD_CRS_DIR";
 
 fn main() {
     println!("cargo:rerun-if-env-changed={CRS_DIR_ENV}");
     println!("cargo:rerun-if-changed=build.rs");
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let dir = match std::env::var_os(CRS_DIR_ENV).filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => manifest.join("../../../shared/crs/v4.28.0"),
-    };
+    let dir = locate::crs_dir();
     let files = match crs_files(&dir) {
         Ok(f) => f,
         Err(reason) => panic!(

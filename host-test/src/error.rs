@@ -51,13 +51,11 @@ pub enum Error {
     #[error("the VM failed earlier and is unusable")]
     VmFailed,
     /// A raw HTTP/1.1 message could not be parsed.
-    #[error("invalid HTTP/1.1 message at line {line}: {reason}")]
-    Http1 {
-        /// 1-based line (0 when in the body).
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error("invalid HTTP/1.1 message: {0}")]
+    Http1(#[from] meshward_testkit::http1::Error),
+    /// A built filter is not where the settings say.
+    #[error(transparent)]
+    Locate(#[from] meshward_testkit::locate::LocateError),
     /// A command-line argument is wrong.
     #[error("{0}")]
     Usage(String),

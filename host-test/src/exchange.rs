@@ -1,8 +1,8 @@
 //! What a test sends through a filter: the client's `Request` and the upstream's `Response`.
 
 use crate::error::Error;
-use crate::headers::Headers;
 use crate::property::Value;
+use crate::Headers;
 
 /// The builder methods `Request` and `Response` share: each is headers, body chunks and
 /// trailers.
@@ -10,7 +10,7 @@ macro_rules! message_builders {
     () => {
         /// Adds a header.
         pub fn header(mut self, name: &str, value: &str) -> Self {
-            self.headers.add(name, value);
+            self.headers.add(&name.to_ascii_lowercase(), value);
             self
         }
 
@@ -28,7 +28,9 @@ macro_rules! message_builders {
 
         /// Adds a trailer.
         pub fn trailer(mut self, name: &str, value: &str) -> Self {
-            self.trailers.get_or_insert_with(Headers::new).add(name, value);
+            self.trailers
+                .get_or_insert_with(Headers::new)
+                .add(&name.to_ascii_lowercase(), value);
             self
         }
     };

@@ -1,8 +1,11 @@
-//! A small raw HTTP/1.1 message parser for the CLI: request/status line, headers, and a body
-//! framed by `Content-Length`, chunked encoding (with trailers) or the end of input.
+//! Raw HTTP/1.1 messages for the CLI, in Envoy's form: the message is read by
+//! `meshward_testkit::http1` (framing, chunked bodies and trailers, bounded), then its headers
+//! become what Envoy's codec hands a filter — names lower-cased, pseudo-headers first, `Host`
+//! as `:authority`.
 
 use crate::error::Error;
-use crate::headers::Headers;
+use crate::Headers;
+use meshward_testkit::http1;
 
 /// A parsed HTTP/1.1 message, headers already in Envoy's form (pseudo-headers first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,173 +18,46 @@ pub struct Message {
     pub trailers: Option<Headers>,
 }
 
-fn bad(what: &str, line: usize) -> Error {
-    Error::Http1 {
-        line,
-        reason: what.to_string(),
-    }
-}
-
-/// Splits the head (up to the blank line) from the rest, accepting CRLF or LF line ends.
-fn split_head(raw: &[u8]) -> Result<(Vec<String>, &[u8]), Error> {
-    let mut lines = Vec::new();
-    let mut at = 0;
-    loop {
-        let Some(nl) = raw[at..].iter().position(|&b| b == b'\n') else {
-            // No blank line: the whole input is the head.
-            let rest = &raw[at..];
-            if !rest.is_empty() {
-                lines.push(String::from_utf8_lossy(rest).trim_end_matches('\r').to_string());
-            }
-            return Ok((lines, &raw[raw.len()..]));
-        };
-        let line = String::from_utf8_lossy(&raw[at..at + nl])
-            .trim_end_matches('\r')
-            .to_string();
-        at += nl + 1;
-        if line.is_empty() {
-            if lines.is_empty() {
-                continue; // tolerate leading blank lines
-            }
-            return Ok((lines, &raw[at..]));
-        }
-        lines.push(line);
-    }
-}
-
-fn parse_fields(lines: &[String], first_line: usize) -> Result<Vec<(String, String)>, Error> {
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let (k, v) = l
-                .split_once(':')
-                .ok_or_else(|| bad("header line without ':'", first_line + i))?;
-            let k = k.trim();
-            if k.is_empty() || k.contains(' ') {
-                return Err(bad("invalid header name", first_line + i));
-            }
-            Ok((k.to_ascii_lowercase(), v.trim().to_string()))
-        })
-        .collect()
-}
-
-/// Decodes a chunked body; returns the body and trailers (if any trailer line was present).
-pub fn decode_chunked(mut data: &[u8]) -> Result<(Vec<u8>, Option<Headers>), Error> {
-    let mut body = Vec::new();
-    loop {
-        let nl = data
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| bad("chunk size line not terminated", 0))?;
-        let line = String::from_utf8_lossy(&data[..nl]).trim_end_matches('\r').to_string();
-        data = &data[nl + 1..];
-        let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad("invalid chunk size", 0))?;
-        if size == 0 {
-            let (lines, _) = split_head(data)?;
-            let fields = parse_fields(&lines, 0)?;
-            let trailers = if fields.is_empty() {
-                None
-            } else {
-                Some(Headers::from_pairs(fields))
-            };
-            return Ok((body, trailers));
-        }
-        if data.len() < size {
-            return Err(bad("chunk shorter than its size", 0));
-        }
-        body.extend_from_slice(&data[..size]);
-        data = &data[size..];
-        if data.starts_with(b"\r\n") {
-            data = &data[2..];
-        } else if data.starts_with(b"\n") {
-            data = &data[1..];
-        }
-    }
-}
-
-fn parse_body(fields: &[(String, String)], rest: &[u8]) -> Result<(Vec<u8>, Option<Headers>), Error> {
-    let chunked = fields
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        return decode_chunked(rest);
-    }
-    if let Some((_, len)) = fields.iter().find(|(k, _)| k == "content-length") {
-        let len: usize = len.parse().map_err(|_| bad("invalid content-length", 0))?;
-        if rest.len() < len {
-            return Err(bad("body shorter than content-length", 0));
-        }
-        return Ok((rest[..len].to_vec(), None));
-    }
-    Ok((rest.to_vec(), None))
-}
-
-/// Parses a raw HTTP/1.1 request into Envoy-style headers (`Host` becomes `:authority`).
+/// Parses a raw HTTP/1.1 request into Envoy-style headers (`Host` becomes `:authority`; an
+/// absolute-form target gives `:scheme`, `:authority` and `:path`). Bytes after the request
+/// are ignored.
 pub fn parse_request(raw: &[u8]) -> Result<Message, Error> {
-    let (lines, rest) = split_head(raw)?;
-    let first = lines.first().ok_or_else(|| bad("empty request", 1))?;
-    let mut parts = first.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("request line must be `METHOD TARGET HTTP/1.x`", 1));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(bad("only HTTP/1.x requests are supported", 1));
-    }
-    let fields = parse_fields(&lines[1..], 2)?;
-    let (body, trailers) = parse_body(&fields, rest)?;
-    let mut headers = Headers::new();
-    let mut path = target.to_string();
-    let mut authority = fields.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone());
+    let (request, _) = http1::parse_request(raw)?;
+    let mut path = request.target.clone();
+    let mut authority = request.headers.get("host");
     let mut scheme = "http".to_string();
-    // Absolute-form targets carry scheme and authority.
-    if let Some((s, after)) = target.split_once("://") {
+    if let Some((s, after)) = request.target.split_once("://") {
         scheme = s.to_ascii_lowercase();
         let (auth, p) = after.split_at(after.find('/').unwrap_or(after.len()));
         authority = Some(auth.to_string());
         path = if p.is_empty() { "/".to_string() } else { p.to_string() };
     }
+    let mut headers = Headers::new();
     headers.add(":authority", authority.unwrap_or_default());
     headers.add(":path", path);
-    headers.add(":method", method);
+    headers.add(":method", &request.method);
     headers.add(":scheme", scheme);
-    for (k, v) in fields {
-        if k == "host" {
-            continue;
-        }
-        headers.add(&k, v);
-    }
-    Ok(Message {
-        headers,
-        body,
-        trailers,
-    })
+    headers.extend(request.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")));
+    Ok(envoy_form(headers, request.body, request.trailers))
 }
 
 /// Parses a raw HTTP/1.1 response (`HTTP/1.1 200 OK` ...) into headers with `:status`.
 pub fn parse_response(raw: &[u8]) -> Result<Message, Error> {
-    let (lines, rest) = split_head(raw)?;
-    let first = lines.first().ok_or_else(|| bad("empty response", 1))?;
-    let mut parts = first.split_whitespace();
-    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
-        return Err(bad("status line must be `HTTP/1.x CODE [REASON]`", 1));
-    };
-    if !version.starts_with("HTTP/1.") || code.parse::<u16>().is_err() {
-        return Err(bad("status line must be `HTTP/1.x CODE [REASON]`", 1));
-    }
-    let fields = parse_fields(&lines[1..], 2)?;
-    let (body, trailers) = parse_body(&fields, rest)?;
+    let (response, _) = http1::parse_response(raw, "GET")?;
     let mut headers = Headers::new();
-    headers.add(":status", code);
-    for (k, v) in fields {
-        headers.add(&k, v);
-    }
-    Ok(Message {
+    headers.add(":status", response.status.to_string());
+    headers.extend(response.headers.iter());
+    Ok(envoy_form(headers, response.body, response.trailers))
+}
+
+fn envoy_form(mut headers: Headers, body: Vec<u8>, mut trailers: Headers) -> Message {
+    headers.lowercase_names();
+    trailers.lowercase_names();
+    Message {
         headers,
         body,
-        trailers,
-    })
+        trailers: (!trailers.is_empty()).then_some(trailers),
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +76,11 @@ mod tests {
         assert_eq!(m.headers.get("host"), None);
         assert_eq!(m.headers.get("x-y").as_deref(), Some("z"));
         assert_eq!(m.body, b"abc");
+        let names: Vec<&str> = m.headers.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [":authority", ":path", ":method", ":scheme", "content-length", "x-y"]
+        );
     }
 
     #[test]
@@ -207,7 +88,9 @@ mod tests {
         let raw = b"POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n3\nabc\n2;ext=1\nde\n0\nX-T: 1\n\n";
         let m = parse_request(raw).unwrap();
         assert_eq!(m.body, b"abcde");
-        assert_eq!(m.trailers.unwrap().get("x-t").as_deref(), Some("1"));
+        let trailers = m.trailers.unwrap();
+        assert_eq!(trailers.get("x-t").as_deref(), Some("1"));
+        assert_eq!(trailers.iter().next().map(|(k, _)| k), Some("x-t"));
     }
 
     #[test]
@@ -221,9 +104,15 @@ mod tests {
     #[test]
     fn bad_request_line_names_line() {
         let err = parse_request(b"GARBAGE\r\n\r\n").unwrap_err();
-        assert!(matches!(err, Error::Http1 { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, Error::Http1(http1::Error::StartLine { line: 1, .. })),
+            "{err}"
+        );
         let err = parse_request(b"GET / HTTP/1.1\r\nno-colon\r\n\r\n").unwrap_err();
-        assert!(matches!(err, Error::Http1 { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, Error::Http1(http1::Error::Field { line: 2, .. })),
+            "{err}"
+        );
     }
 
     #[test]
@@ -232,5 +121,15 @@ mod tests {
         assert_eq!(m.headers.get(":status").as_deref(), Some("404"));
         assert_eq!(m.body, b"no");
         assert!(parse_response(b"HTTP/1.1 abc\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn a_truncated_message_is_an_error() {
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nabc";
+        let err = parse_request(raw).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid HTTP/1.1 message: the message ends at byte 50, inside the body"
+        );
     }
 }

@@ -16,7 +16,6 @@
 mod dir;
 mod error;
 mod exchange;
-mod headers;
 pub mod http1;
 mod imports;
 mod memory;
@@ -29,14 +28,15 @@ mod shared;
 mod state;
 mod stats;
 mod stream;
+pub mod testing;
 mod upstream;
 mod wasi;
 
 pub use error::Error;
 pub use exchange::{Request, Response};
-pub use headers::Headers;
 /// The status every host function returns, from `meshward-abi`.
 pub use meshward_abi::Status;
+pub use meshward_testkit::http1::Headers;
 pub use metrics::Metric;
 pub use outcome::{Message, Outcome};
 pub use plugin::{Host, Module, Plugin, PluginBuilder};

@@ -1,9 +1,9 @@
 //! What a filter did to one stream, in a form tests and the CLI can inspect.
 
-use crate::headers::Headers;
 use crate::metrics::Metric;
 use crate::state::{LocalResponse, LogEntry};
 use crate::upstream::HttpCall;
+use crate::Headers;
 use serde::Serializer;
 use std::collections::BTreeMap;
 

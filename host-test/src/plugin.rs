@@ -3,13 +3,13 @@
 
 use crate::dir::PerDir;
 use crate::error::Error;
-use crate::headers::Headers;
 use crate::metrics::Metric;
 use crate::property::{PropertyMap, Value};
 use crate::shared::SharedStore;
 use crate::state::{CallResponse, HostState, LogEntry, RootData};
 use crate::stats::CallbackStats;
 use crate::upstream::{CallReply, HttpCall, Responder, Upstreams};
+use crate::Headers;
 use meshward_abi::{LogLevel, Status};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,6 +63,12 @@ impl Host {
             source,
         })?;
         self.compile(&bytes)
+    }
+
+    /// Reads and compiles the built filter `name` (crate or artifact name, e.g. `meshward_waf`)
+    /// from where `cargo xtask wasm` puts it (`meshward_testkit::locate::wasm_file`).
+    pub fn load_filter(&self, name: &str) -> Result<Module, Error> {
+        self.load(meshward_testkit::locate::wasm_file(name)?)
     }
 
     /// Compiles a module from bytes, rejecting imports Envoy would not provide.
@@ -496,8 +502,13 @@ impl Plugin {
             CallReply::Response {
                 mut headers,
                 body,
-                trailers,
+                mut trailers,
             } => {
+                // Envoy's codec lower-cases every name it receives.
+                headers.lowercase_names();
+                if let Some(t) = &mut trailers {
+                    t.lowercase_names();
+                }
                 // Envoy's router adds this to every upstream response (row E22).
                 if headers.get_bytes("x-envoy-upstream-service-time").is_none() {
                     headers.add("x-envoy-upstream-service-time", "0");

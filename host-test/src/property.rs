@@ -2,7 +2,7 @@
 //! `proxy_get_property`: strings/bytes raw, integers and timestamps 8-byte little-endian,
 //! booleans one byte, doubles 8-byte IEEE little-endian, maps and lists as pairs.
 
-use crate::headers::Headers;
+use crate::Headers;
 use meshward_abi::pairs;
 use std::collections::BTreeMap;
 

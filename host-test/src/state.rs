@@ -2,12 +2,12 @@
 //! functions' Envoy behaviour is in `imports/`, one `impl HostState` per ABI area.
 
 use crate::dir::PerDir;
-use crate::headers::Headers;
 use crate::metrics::Metrics;
 use crate::property::PropertyMap;
 use crate::shared::SharedStore;
 use crate::stats::CallbackStats;
 use crate::upstream::{HttpCall, Upstreams};
+use crate::Headers;
 use meshward_abi::LogLevel;
 use std::collections::{BTreeMap, HashMap};
 use wasmtime::{Memory, TypedFunc};

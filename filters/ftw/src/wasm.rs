@@ -10,7 +10,9 @@ use crate::load::Case;
 use crate::run::{self, CaseResult};
 use crate::skips::Skips;
 use meshward_host_test::{Headers, Host, Module, Outcome, Plugin};
-use std::path::Path;
+use meshward_testkit::http1::{self, Frame};
+use meshward_testkit::locate;
+use std::path::{Path, PathBuf};
 
 /// The WAF filter loaded once, with one plugin (one VM) serving every test request.
 pub struct WasmDriver {
@@ -26,11 +28,7 @@ pub struct WasmDriver {
 impl WasmDriver {
     /// Loads `wasm` and configures it with `config` (the plugin configuration JSON).
     pub fn new(wasm: &Path, config: &str, proxy: ProxyOptions) -> anyhow::Result<WasmDriver> {
-        anyhow::ensure!(
-            wasm.is_file(),
-            "{} is missing; build the filters with `cargo xtask wasm` (or set MESHWARD_WASM_DIR)",
-            wasm.display()
-        );
+        locate::wasm_file_at(wasm)?;
         let host = Host::new()?;
         let module = host.load(wasm)?;
         let plugin = build(&host, &module, config)?;
@@ -142,17 +140,15 @@ fn served(request: &Request, outcome: &Outcome) -> Result<Served, String> {
             ))
         }
     };
-    let mut response = format!("HTTP/1.1 {status} {}\r\n", albedo::reason_phrase(status)).into_bytes();
-    if let Some(message) = &outcome.downstream_response {
-        for (name, value) in message.headers.iter().filter(|(n, _)| !n.starts_with(':')) {
-            response.extend_from_slice(name.as_bytes());
-            response.extend_from_slice(b": ");
-            response.extend_from_slice(value);
-            response.extend_from_slice(b"\r\n");
+    let response = match &outcome.downstream_response {
+        Some(message) => http1::Response {
+            headers: message.headers.iter().filter(|(n, _)| !n.starts_with(':')).collect(),
+            body: message.body.clone(),
+            ..http1::Response::new(status)
         }
-        response.extend_from_slice(b"\r\n");
-        response.extend_from_slice(&message.body);
-    }
+        .to_bytes(Frame::Bare),
+        None => format!("HTTP/1.1 {status} {}\r\n", albedo::reason_phrase(status)).into_bytes(),
+    };
     let events: Vec<Event> = outcome.logs.iter().filter_map(|l| Event::parse(&l.message)).collect();
     if events.len() > 1 {
         return Err(format!("{} evidence events for one stream", events.len()));
@@ -169,7 +165,8 @@ fn served(request: &Request, outcome: &Outcome) -> Result<Served, String> {
 }
 
 /// `$MESHWARD_WASM_DIR/meshward_waf.wasm`, else the workspace's
-/// `target/filters/wasm32-wasip1/meshward_waf.wasm`.
-pub fn default_wasm() -> std::path::PathBuf {
-    meshward_envoy::locate::wasm_dir().join("meshward_waf.wasm")
+/// `target/filters/wasm32-wasip1/meshward_waf.wasm` (whether it exists or not: the driver
+/// says so when it does not).
+pub fn default_wasm() -> PathBuf {
+    locate::wasm_dir().join("meshward_waf.wasm")
 }

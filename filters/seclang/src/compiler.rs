@@ -599,10 +599,11 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
 
 #[cfg(test)]
 mod tests {
-    use crate::crs::{crs_dir, crs_files};
+    use crate::crs::crs_files;
     use crate::rule::RuleKind;
     use crate::variable::Variable;
     use crate::RuleSet;
+    use meshward_testkit::locate::crs_dir;
 
     #[test]
     fn crs_update_target_exclusions_are_applied() {

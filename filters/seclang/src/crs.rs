@@ -1,8 +1,9 @@
 //! The OWASP Core Rule Set release on disk: where it is, which of its files make a rule set, and
 //! meshward's base configuration that goes under it.
 //!
-//! CRS is not part of this repository: it is found through `MESHWARD_CRS_DIR`, defaulting to
-//! `../shared/crs/v4.28.0` beside the workspace (what CI uses; `rules/README.md` says how to get it).
+//! CRS is not part of this repository: tools and tests find it through `MESHWARD_CRS_DIR`,
+//! defaulting to `../shared/crs/v4.28.0` beside the workspace (`meshward_testkit::locate::crs_dir`;
+//! what CI uses; `rules/README.md` says how to get it).
 
 use std::path::{Path, PathBuf};
 
@@ -32,14 +33,6 @@ pub enum CrsError {
         /// The I/O error.
         source: std::io::Error,
     },
-}
-
-/// The CRS directory: `$MESHWARD_CRS_DIR`, else `<workspace>/../shared/crs/v4.28.0`.
-pub fn crs_dir() -> PathBuf {
-    match std::env::var_os(CRS_DIR_ENV).filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0"),
-    }
 }
 
 /// The files of a CRS release that make the rule set, in load order:

@@ -1,17 +1,7 @@
 //! Loads OWASP CRS v4 (crs-setup.conf.example + rules/*.conf) and checks the inventory.
 
-use std::path::PathBuf;
-
 use meshward_seclang::RuleSet;
-
-/// CRS location: MESHWARD_CRS_DIR, else `<workspace>/../shared/crs/v4.28.0`.
-fn crs_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MESHWARD_CRS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    workspace.join("../shared/crs/v4.28.0")
-}
+use meshward_testkit::locate::crs_dir;
 
 fn load_crs() -> RuleSet {
     let dir = crs_dir();

@@ -2,21 +2,13 @@
 //! requests in host-test. Run: `cargo xtask wasm`, then
 //! `cargo run -p meshward-waf --example measure [-- N]`.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use meshward_host_test::{Host, Request, Response};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let dir = match std::env::var_os("MESHWARD_WASM_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/filters/wasm32-wasip1"),
-    };
-    let path = dir.join("meshward_waf.wasm");
-    if !path.exists() {
-        return Err(format!("{} is missing: run `cargo xtask wasm` first", path.display()).into());
-    }
+    let path = meshward_testkit::locate::wasm_file("meshward_waf")?;
     println!("wasm size: {} bytes", std::fs::metadata(&path)?.len());
     let host = Host::new()?;
     let module = host.load(&path)?;

@@ -2,8 +2,7 @@
 //! `proxy_get_status` (Envoy rows E19-E23). Calls are only recorded here; the plugin delivers
 //! their results after the current callback, as Envoy does.
 
-use super::{arg, put_bytes, put_u32, text};
-use crate::headers::Headers;
+use super::{arg, envoy_map, put_bytes, put_u32, text};
 use crate::memory::Ctx;
 use crate::state::{HostState, PendingGrpc};
 use crate::upstream::HttpCall;
@@ -96,7 +95,7 @@ impl HostState {
         if !self.upstreams.clusters.contains_key(&cluster) {
             return Err(Status::BadArgument);
         }
-        let mut headers = Headers::from_pairs(headers.iter().map(|(k, v)| (text(k), v)));
+        let mut headers = envoy_map(&headers);
         let missing = |name: &str| headers.get_bytes(name).is_none();
         if missing(":path") || missing(":method") || missing(":authority") && missing("host") {
             return Err(Status::BadArgument);
@@ -104,7 +103,7 @@ impl HostState {
         if !body.is_empty() {
             headers.set("content-length", body.len().to_string());
         }
-        let trailers = Headers::from_pairs(trailers.iter().map(|(k, v)| (text(k), v)));
+        let trailers = envoy_map(&trailers);
         let token = self.next_http_token;
         self.next_http_token += 1;
         let context_id = self.context();

@@ -3,9 +3,8 @@
 //! E16-E19, E33, E39-E41). The host only records what the filter asked for; the stream driver
 //! applies it when the callback returns.
 
-use super::{arg, enum_arg, text};
+use super::{arg, enum_arg, envoy_map, text};
 use crate::dir::Dir;
-use crate::headers::Headers;
 use crate::state::{HostState, Live, LocalResponse};
 use meshward_abi::pairs::{self, Pair};
 use meshward_abi::{Status, StreamType};
@@ -85,10 +84,7 @@ impl HostState {
         grpc_status: u32,
     ) {
         if let Some(d) = self.stream_mut() {
-            let mut h = Headers::new();
-            for (k, v) in headers {
-                h.add(&text(&k), v);
-            }
+            let h = envoy_map(&headers);
             d.local_response.get_or_insert(LocalResponse {
                 status,
                 headers: h,

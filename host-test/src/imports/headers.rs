@@ -1,11 +1,11 @@
 //! Header maps: `proxy_get/set_header_map_pairs`, `proxy_get/add/replace/remove_header_map_value`,
 //! `proxy_get_header_map_size` (Envoy rows E05-E08, E22, E35).
 
-use super::{arg, enum_arg, put_bytes, put_u32, text};
+use super::{arg, enum_arg, envoy_map, header_name, put_bytes, put_u32, text};
 use crate::dir::{Dir, Part};
-use crate::headers::Headers;
 use crate::memory::Ctx;
 use crate::state::HostState;
+use crate::Headers;
 use meshward_abi::pairs::{self, Pair};
 use meshward_abi::{MapType, Status};
 use wasmtime::Linker;
@@ -122,7 +122,7 @@ impl HostState {
 
     /// Replaces every pair of `map`; BadArgument when it is not writable here.
     pub(crate) fn set_header_map_pairs(&mut self, map: MapType, new: Vec<Pair>) -> Result<(), Status> {
-        self.writable_map(map).ok_or(Status::BadArgument)?.replace_all(new);
+        *self.writable_map(map).ok_or(Status::BadArgument)? = envoy_map(&new);
         Ok(())
     }
 
@@ -145,7 +145,7 @@ impl HostState {
     pub(crate) fn add_header_map_value(&mut self, map: MapType, key: &[u8], value: Vec<u8>) -> Result<(), Status> {
         self.writable_map(map)
             .ok_or(Status::BadArgument)?
-            .add(&text(key), value);
+            .add(&header_name(key), value);
         Ok(())
     }
 
@@ -153,7 +153,7 @@ impl HostState {
     pub(crate) fn replace_header_map_value(&mut self, map: MapType, key: &[u8], value: Vec<u8>) -> Result<(), Status> {
         self.writable_map(map)
             .ok_or(Status::BadArgument)?
-            .set(&text(key), value);
+            .set(&header_name(key), value);
         Ok(())
     }
 

@@ -121,3 +121,13 @@ fn result_of(status: Status) -> Result<(), Status> {
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A header name a filter handed over, as Envoy stores it: lower-cased (row E07).
+fn header_name(b: &[u8]) -> String {
+    text(b).to_ascii_lowercase()
+}
+
+/// A header map a filter handed over, as Envoy stores it: names lower-cased.
+fn envoy_map(pairs: &[meshward_abi::pairs::Pair]) -> crate::Headers {
+    crate::Headers::from_pairs(pairs.iter().map(|(k, v)| (header_name(k), v)))
+}

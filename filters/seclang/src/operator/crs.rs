@@ -5,14 +5,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{CompileEnv, Operator};
+use meshward_testkit::locate::crs_dir;
 
-fn crs_dir() -> PathBuf {
-    match std::env::var_os("MESHWARD_CRS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs/v4.28.0"),
-    }
-}
+use super::{CompileEnv, Operator};
 
 /// (file, negated, operator name, argument) for every SecRule in the CRS rule files.
 fn crs_operators() -> Vec<(String, bool, String, String)> {

@@ -285,9 +285,10 @@ mod tests {
     #[test]
     fn crs_directives_targets_and_actions_parse() {
         use crate::action::ActionList;
-        use crate::crs::{crs_dir, crs_files};
+        use crate::crs::crs_files;
         use crate::parser::actions::split_actions;
         use crate::variable::parse_targets;
+        use meshward_testkit::locate::crs_dir;
 
         let dir = crs_dir();
         let rules_dir = dir.join("rules");

@@ -1,42 +1,18 @@
-//! Loads the WAF .wasm into host-test and reads its evidence lines.
+//! Loads the WAF .wasm into host-test (`meshward_host_test::testing`) and reads its evidence lines.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use meshward_host_test::testing;
 
-use meshward_host_test::{Host, LogEntry, Metric, Module, Outcome, Plugin, PluginBuilder};
+pub use meshward_host_test::testing::host;
+use meshward_host_test::{LogEntry, Metric, Module, Outcome, Plugin, PluginBuilder};
+pub use meshward_testkit::locate::wasm_dir;
 
 /// Prefix of evidence lines (the filter's contract).
 pub const EVENT_PREFIX: &str = "meshward.waf.event ";
 
-/// Directory of built filters: $MESHWARD_WASM_DIR or <workspace>/target/filters/wasm32-wasip1.
-pub fn wasm_dir() -> PathBuf {
-    match std::env::var_os("MESHWARD_WASM_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/filters/wasm32-wasip1"),
-    }
-}
-
-/// One host per test binary.
-pub fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| Host::new().expect("host"))
-}
-
 /// The compiled WAF module; a missing .wasm fails the test with the command to build it.
 pub fn module() -> Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE
-        .get_or_init(|| {
-            let path = wasm_dir().join("meshward_waf.wasm");
-            assert!(
-                path.exists(),
-                "{} is missing: run `cargo xtask wasm` first (or set MESHWARD_WASM_DIR)",
-                path.display()
-            );
-            host().load(&path).expect("meshward_waf.wasm compiles")
-        })
-        .clone()
+    testing::module("meshward_waf")
 }
 
 /// A plugin builder with `config` as plugin configuration.
@@ -53,9 +29,9 @@ pub fn plugin(config: &str) -> Plugin {
 
 /// Evidence events in log lines.
 pub fn events_in(logs: &[LogEntry]) -> Vec<serde_json::Value> {
-    logs.iter()
-        .filter_map(|l| l.message.strip_prefix(EVENT_PREFIX))
-        .map(|j| serde_json::from_str(j).expect("event line is JSON"))
+    testing::json_lines(logs, EVENT_PREFIX)
+        .into_iter()
+        .map(|(_, event)| event)
         .collect()
 }
 

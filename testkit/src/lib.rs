@@ -1,0 +1,10 @@
+//! Test support shared by meshward's crates, so each of these exists once:
+//!
+//! - [`locate`]: the workspace, the OWASP CRS release, the built wasm filters and the Envoy
+//!   binary, each overridable by an environment variable (an empty variable counts as unset);
+//! - [`http1`]: HTTP/1.1 messages — one [`http1::Headers`] type, bounded readers for requests
+//!   and responses with their framing rules, and writers — for the test clients, upstreams and
+//!   parsers.
+
+pub mod http1;
+pub mod locate;
