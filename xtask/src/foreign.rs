@@ -80,43 +80,16 @@ fn has(program: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 /// Makes `node` and `npm` available: present already, or installed with apt-get as root.
 fn ensure_node() -> Result<()> {
     if has("node") && has("npm") {
         return Ok(());
     }
-    if !Path::new("/usr/bin/apt-get").exists() || !is_root() {
-        bail!(
-            "the foreign (AssemblyScript) filters need node and npm; install Node.js >= 18 with npm \
-             (on Debian, as root: apt-get install {})",
-            NODE_PACKAGES.join(" ")
-        );
-    }
-    println!("xtask: installing {} with apt-get", NODE_PACKAGES.join(" "));
-    let update = Command::new("apt-get")
-        .args(["update", "-qq"])
-        .status()
-        .context("running apt-get update")?;
-    if !update.success() {
-        bail!("apt-get update failed ({update})");
-    }
-    let install = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(NODE_PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("running apt-get install")?;
-    if !install.success() {
-        bail!("apt-get install {} failed ({install})", NODE_PACKAGES.join(" "));
-    }
+    crate::apt::install(
+        &NODE_PACKAGES,
+        "node and npm (the foreign AssemblyScript filters need Node.js >= 18 with npm)",
+        "Install Node.js >= 18 with npm.",
+    )?;
     if !(has("node") && has("npm")) {
         bail!(
             "node and npm are still missing after apt-get install {}",

@@ -1,5 +1,6 @@
 //! `cargo xtask`: set-up, wasm builds, tests and the demo, the same on a laptop and in CI.
 
+mod apt;
 mod envoy;
 mod foreign;
 mod lint;

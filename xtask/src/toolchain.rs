@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 /// Debian packages that provide a wasm-capable compiler and the std sources.
 // `rust-web-llvm` provides `rust-lld`, the linker rustc-web uses for wasm (a recommended, not
@@ -173,36 +173,9 @@ fn debian_ready() -> bool {
 }
 
 fn install_debian_packages() -> Result<()> {
-    let has_apt = Path::new("/usr/bin/apt-get").exists();
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !has_apt || !is_root {
-        bail!(
-            "no wasm32 std found for the active toolchain. Install either:\n  \
-             rustup target add wasm32-wasip1 wasm32-unknown-unknown\n  \
-             or, on Debian (as root): apt-get install {}",
-            DEBIAN_PACKAGES.join(" ")
-        );
-    }
-    println!("xtask: installing {} with apt-get", DEBIAN_PACKAGES.join(" "));
-    let update = Command::new("apt-get")
-        .args(["update", "-qq"])
-        .status()
-        .context("running apt-get update")?;
-    if !update.success() {
-        bail!("apt-get update failed ({update})");
-    }
-    let install = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(DEBIAN_PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("running apt-get install")?;
-    if !install.success() {
-        bail!("apt-get install {} failed ({install})", DEBIAN_PACKAGES.join(" "));
-    }
-    Ok(())
+    crate::apt::install(
+        DEBIAN_PACKAGES,
+        "a wasm32 std for the active toolchain and Debian's wasm toolchain",
+        "Install either with rustup: rustup target add wasm32-wasip1 wasm32-unknown-unknown",
+    )
 }
