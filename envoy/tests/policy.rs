@@ -1,5 +1,5 @@
 //! The netpolicy filter in two real Envoys joined by mTLS (certificates generated here):
-//! principal-based allow and deny end to end, dry-run then enforce, and an egress allow-list on
+//! principal-based allow and block end to end, detect then enforce, and an egress allow-list on
 //! the client sidecar. The bypass corpus is in `policy_bypass.rs`, the RBAC comparison in
 //! `policy_rbac.rs`. Missing Envoy or wasm files fail the tests with a message; nothing is skipped.
 
@@ -44,9 +44,9 @@ fn get(path: &str) -> Request {
 }
 
 /// The filter's global decision counters (Envoy prefixes wasm metrics with `wasmcustom.`).
-fn counters(envoy: &meshward_envoy::Envoy) -> [(&'static str, Option<u64>); 3] {
+fn counters(envoy: &meshward_envoy::Envoy) -> [(&'static str, Option<u64>); 4] {
     let stats = envoy.stats().expect("stats");
-    ["allowed", "denied", "dry_run_denied"]
+    ["allowed", "blocked", "would_block", "refused"]
         .map(|name| (name, stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied()))
 }
 
@@ -59,14 +59,14 @@ fn event_for<'a>(events: &'a [Value], path: &str) -> &'a Value {
 }
 
 #[test]
-fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
+fn detect_records_the_intruders_would_block_and_lets_it_through() {
     let _one = mesh::exclusive();
     let ids = Identities::generate().expect("identities");
-    let mesh = start(&ids, &frontend_only("dry-run"));
+    let mesh = start(&ids, &frontend_only("detect"));
     let ok = mesh.send(Caller::Frontend, &get("/api/users")).expect("frontend");
     assert_eq!(ok.status, 200, "{}", ok.text());
     let through = mesh.send(Caller::Intruder, &get("/api/secrets")).expect("intruder");
-    assert_eq!(through.status, 200, "dry-run never blocks: {}", through.text());
+    assert_eq!(through.status, 200, "detect never blocks: {}", through.text());
     let seen = mesh.app.wait_for_requests(2, WAIT);
     assert_eq!(
         seen.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
@@ -75,9 +75,9 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
 
     let events = mesh::wait_policy_events(&mesh.server, 1, WAIT);
     let event = event_for(&events, "/api/secrets");
-    assert_eq!(event["decision"], "dry_run_deny", "{event}");
+    assert_eq!(event["decision"], "would_block", "{event}");
     assert_eq!(event["enforced"], json!(false), "{event}");
-    assert_eq!(event["dry_run"], "deny", "{event}");
+    assert_eq!(event["all_enforced"], "block", "{event}");
     assert_eq!(event["effective"], "allow", "{event}");
     assert_eq!(
         event["principal"], ids.intruder.spiffe_id,
@@ -92,7 +92,12 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", Some(1)), ("denied", Some(0)), ("dry_run_denied", Some(1))]
+        [
+            ("allowed", Some(1)),
+            ("blocked", Some(0)),
+            ("would_block", Some(1)),
+            ("refused", Some(0))
+        ]
     );
 }
 
@@ -145,7 +150,7 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     );
 
     let events = mesh::wait_policy_events(&mesh.server, denied.len(), WAIT);
-    let denies: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denies: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denies.len(), denied.len(), "{events:#?}");
     assert!(denies.iter().all(|e| e["enforced"] == json!(true)), "{denies:#?}");
     let principals: Vec<&str> = denies.iter().filter_map(|e| e["principal"].as_str()).collect();
@@ -160,26 +165,31 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", Some(1)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+        [
+            ("allowed", Some(1)),
+            ("blocked", Some(4)),
+            ("would_block", Some(0)),
+            ("refused", Some(0))
+        ]
     );
 }
 
 #[test]
-fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
+fn a_detect_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
     let _one = mesh::exclusive();
     let ids = Identities::generate().expect("identities");
     let document = json!({
         "mode": "enforce",
         "policies": [
             { "name": "no-evil", "action": "DENY", "rules": [{ "from": [{ "namespaces": ["evil"] }] }] },
-            { "name": "no-beta", "action": "DENY", "mode": "dry-run", "rules": [{ "to": [{ "paths": ["/beta/*"] }] }] }
+            { "name": "no-beta", "action": "DENY", "mode": "detect", "rules": [{ "to": [{ "paths": ["/beta/*"] }] }] }
         ]
     });
     let mesh = start(&ids, &document);
     assert_eq!(
         mesh.send(Caller::Frontend, &get("/beta/new")).expect("beta").status,
         200,
-        "dry-run policy does not block"
+        "detect-mode policy does not block"
     );
     assert_eq!(
         mesh.send(Caller::Intruder, &get("/public")).expect("evil").status,
@@ -194,7 +204,7 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
     let beta = event_for(&events, "/beta/new");
     assert_eq!(
         (beta["decision"].as_str(), beta["policy"].as_str()),
-        (Some("dry_run_deny"), Some("no-beta")),
+        (Some("would_block"), Some("no-beta")),
         "{beta}"
     );
     let evil = events
@@ -203,7 +213,7 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
         .expect("intruder event");
     assert_eq!(
         (evil["decision"].as_str(), evil["policy"].as_str()),
-        (Some("deny"), Some("no-evil")),
+        (Some("block"), Some("no-evil")),
         "{evil}"
     );
     let paths: Vec<String> = mesh
@@ -273,7 +283,7 @@ fn egress_allow_list_on_the_client_sidecar() {
     assert_eq!(mesh.app.wait_for_requests(1, WAIT).len(), 1);
 
     let events = mesh::wait_policy_events(&mesh.client, 4, WAIT);
-    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denied.len(), 4, "{events:#?}");
     assert!(
         denied
@@ -283,11 +293,21 @@ fn egress_allow_list_on_the_client_sidecar() {
     );
     assert_eq!(
         counters(&mesh.client),
-        [("allowed", Some(3)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+        [
+            ("allowed", Some(3)),
+            ("blocked", Some(4)),
+            ("would_block", Some(0)),
+            ("refused", Some(0))
+        ]
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", None), ("denied", None), ("dry_run_denied", None)],
+        [
+            ("allowed", None),
+            ("blocked", None),
+            ("would_block", None),
+            ("refused", None)
+        ],
         "no filter on the server here"
     );
 }
@@ -336,7 +356,7 @@ fn unauthenticated_callers_never_match_a_principal_rule() {
     assert_eq!(mesh.app.wait_for_requests(2, WAIT).len(), 2);
 
     let events = mesh::wait_policy_events(&mesh.server, 2, WAIT);
-    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denied.len(), 2, "{events:#?}");
     assert!(
         denied.iter().all(|e| e["principal"].is_null()),
