@@ -101,6 +101,41 @@ fn detect_records_the_intruders_would_block_and_lets_it_through() {
     );
 }
 
+/// The old mode word still works in Envoy (as `detect`), and the filter warns about it when
+/// configured (once per VM), naming where it is.
+#[test]
+fn a_deprecated_mode_word_is_read_as_detect_and_logged_at_warn() {
+    let _one = mesh::exclusive();
+    let ids = Identities::generate().expect("identities");
+    let mesh = start(&ids, &frontend_only("dry-run"));
+    let through = mesh.send(Caller::Intruder, &get("/api/secrets")).expect("intruder");
+    assert_eq!(through.status, 200, "read as detect, never blocks: {}", through.text());
+    let events = mesh::wait_policy_events(&mesh.server, 1, WAIT);
+    let event = event_for(&events, "/api/secrets");
+    assert_eq!(
+        (event["decision"].as_str(), event["reason"].as_str()),
+        (Some("would_block"), Some("no ALLOW policy matched (detect)")),
+        "{event}"
+    );
+    let mut warnings: Vec<(String, String)> = mesh
+        .server
+        .wasm_logs()
+        .into_iter()
+        .filter(|l| l.message.contains("deprecated"))
+        .map(|l| (l.level, l.message))
+        .collect();
+    warnings.dedup();
+    assert_eq!(
+        warnings,
+        [(
+            "warning".to_string(),
+            "meshward.policy: field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\""
+                .to_string()
+        )],
+        "the same warning from each VM, at configure time"
+    );
+}
+
 #[test]
 fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     let _one = mesh::exclusive();
