@@ -43,11 +43,13 @@ fn get(path: &str) -> Request {
     Request::get(path).header("host", SERVER_HOST)
 }
 
-/// The filter's global decision counters (Envoy prefixes wasm metrics with `wasmcustom.`).
-fn counters(envoy: &meshward_envoy::Envoy) -> [(&'static str, Option<u64>); 4] {
+/// The filter's global decision counters, in this order (each request bumps exactly one).
+const DECISIONS: [&str; 4] = ["allowed", "blocked", "would_block", "refused"];
+
+/// The values of the [`DECISIONS`] counters (Envoy prefixes wasm metrics with `wasmcustom.`).
+fn counters(envoy: &meshward_envoy::Envoy) -> [Option<u64>; 4] {
     let stats = envoy.stats().expect("stats");
-    ["allowed", "blocked", "would_block", "refused"]
-        .map(|name| (name, stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied()))
+    DECISIONS.map(|name| stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied())
 }
 
 /// The event whose normalized path is `path` (panics with all events when missing).
@@ -92,12 +94,8 @@ fn detect_records_the_intruders_would_block_and_lets_it_through() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [
-            ("allowed", Some(1)),
-            ("blocked", Some(0)),
-            ("would_block", Some(1)),
-            ("refused", Some(0))
-        ]
+        [Some(1), Some(0), Some(1), Some(0)],
+        "{DECISIONS:?}"
     );
 }
 
@@ -200,12 +198,8 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [
-            ("allowed", Some(1)),
-            ("blocked", Some(4)),
-            ("would_block", Some(0)),
-            ("refused", Some(0))
-        ]
+        [Some(1), Some(4), Some(0), Some(0)],
+        "{DECISIONS:?}"
     );
 }
 
@@ -328,22 +322,13 @@ fn egress_allow_list_on_the_client_sidecar() {
     );
     assert_eq!(
         counters(&mesh.client),
-        [
-            ("allowed", Some(3)),
-            ("blocked", Some(4)),
-            ("would_block", Some(0)),
-            ("refused", Some(0))
-        ]
+        [Some(3), Some(4), Some(0), Some(0)],
+        "{DECISIONS:?}"
     );
     assert_eq!(
         counters(&mesh.server),
-        [
-            ("allowed", None),
-            ("blocked", None),
-            ("would_block", None),
-            ("refused", None)
-        ],
-        "no filter on the server here"
+        [None, None, None, None],
+        "{DECISIONS:?}: no filter on the server here"
     );
 }
 
