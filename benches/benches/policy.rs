@@ -13,7 +13,8 @@ use std::hint::black_box;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion};
-use meshward_policy::{Engine, Request, Verdict};
+use meshward_policy::{Engine, Request};
+use meshward_vocab::Decision;
 
 /// 1,000 rules in 250 policies of 4 rules, mixing every matcher kind an operator writes.
 fn policy_1000_rules() -> String {
@@ -137,11 +138,11 @@ fn decide_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
         path: "/api/v1%2Forders",
         ..allowed
     };
-    assert_eq!(engine.decide(&allowed).verdict, Verdict::Allow);
-    assert_eq!(engine.decide(&denied).verdict, Verdict::Deny);
-    assert_eq!(engine.decide(&unmatched).verdict, Verdict::Deny);
-    assert_eq!(engine.decide(&regex).verdict, Verdict::Allow);
-    assert_eq!(engine.decide(&invalid).verdict, Verdict::InvalidPath);
+    assert_eq!(engine.decide(&allowed).decision, Decision::Allow);
+    assert_eq!(engine.decide(&denied).decision, Decision::Block);
+    assert_eq!(engine.decide(&unmatched).decision, Decision::Block);
+    assert_eq!(engine.decide(&regex).decision, Decision::Allow);
+    assert_eq!(engine.decide(&invalid).decision, Decision::Refused);
 
     let mut g = c.benchmark_group(group);
     for (name, req) in [
@@ -151,7 +152,7 @@ fn decide_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
         ("allow_by_regex_and_header", &regex),
         ("invalid_path", &invalid),
     ] {
-        g.bench_function(name, |b| b.iter(|| black_box(engine.decide(black_box(req)).verdict)));
+        g.bench_function(name, |b| b.iter(|| black_box(engine.decide(black_box(req)).decision)));
     }
     g.bench_function("decide_and_event_json", |b| {
         b.iter(|| black_box(engine.decide(black_box(&denied)).event_json()))

@@ -540,7 +540,7 @@ impl Mesh {
 }
 
 /// Prefix of the netpolicy filter's decision-event log lines.
-pub const EVENT_PREFIX: &str = "meshward.policy.event ";
+pub const EVENT_PREFIX: &str = meshward_vocab::Filter::Policy.event_prefix();
 
 /// The netpolicy filter's decision events in `envoy`'s log, in order.
 pub fn policy_events(envoy: &Envoy) -> Vec<Value> {

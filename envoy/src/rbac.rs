@@ -1,6 +1,7 @@
 //! Translates a meshward policy document (the subset used in the comparison tests) into Envoy's
 //! native RBAC HTTP filters, the way Istio translates an `AuthorizationPolicy`: one RBAC filter
-//! with the DENY policies, then one with the ALLOW policies; dry-run policies become shadow rules.
+//! with the DENY policies, then one with the ALLOW policies; detect-mode policies become shadow
+//! rules.
 //!
 //! Supported: `from` principals / namespaces / serviceAccounts / trustDomains / ipBlocks /
 //! remoteIpBlocks (and their `not` forms), `to` hosts / ports / methods / paths / pathRegex /
@@ -8,6 +9,7 @@
 //! refused with [`RbacError::Unsupported`] rather than translated loosely.
 
 use crate::mesh::rbac_http_filter;
+use meshward_vocab::{Mode, WrittenMode};
 use serde_json::{json, Map, Value};
 
 /// Why a policy document could not be translated.
@@ -23,7 +25,7 @@ pub enum RbacError {
 
 /// The RBAC HTTP filter entries (in chain order) equivalent to `document`.
 pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
-    let doc_mode = document.get("mode").and_then(Value::as_str).unwrap_or("dry-run");
+    let doc_mode = Ctx { policy: "" }.mode(document, Mode::Detect)?;
     let default_deny = document.get("default").and_then(Value::as_str) == Some("deny");
     let mut deny = (Map::new(), Map::new());
     let mut allow = (Map::new(), Map::new());
@@ -37,7 +39,7 @@ pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
             .get("action")
             .and_then(Value::as_str)
             .ok_or_else(|| ctx.malformed("action", "missing"))?;
-        let mode = policy.get("mode").and_then(Value::as_str).unwrap_or(doc_mode);
+        let mode = ctx.mode(policy, doc_mode)?;
         let target = match action {
             "DENY" => &mut deny,
             "ALLOW" => {
@@ -46,8 +48,8 @@ pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
             }
             other => return Err(ctx.unsupported("action", &format!("{other} has no RBAC equivalent here"))),
         };
-        // Enforced policies go to `rules`, dry-run ones to `shadow_rules` (evaluated, never applied).
-        let rules = if mode == "enforce" {
+        // Enforced policies go to `rules`, detect-mode ones to `shadow_rules` (evaluated, never applied).
+        let rules = if mode == Mode::Enforce {
             &mut target.0
         } else {
             &mut target.1
@@ -67,7 +69,7 @@ pub fn translate(document: &Value) -> Result<Vec<Value>, RbacError> {
         filters.push(filter("DENY", deny));
     }
     // Default deny with no ALLOW policy: an ALLOW filter with no policies denies everything.
-    if any_allow || (default_deny && doc_mode == "enforce") {
+    if any_allow || (default_deny && doc_mode == Mode::Enforce) {
         filters.push(filter("ALLOW", allow));
     }
     Ok(filters)
@@ -100,6 +102,17 @@ impl Ctx<'_> {
             policy: self.policy.into(),
             field: field.into(),
             why: why.into(),
+        }
+    }
+
+    /// The `mode` of a document or policy (as the policy engine reads it), else `default`.
+    fn mode(&self, holder: &Value, default: Mode) -> Result<Mode, RbacError> {
+        match holder.get("mode").map(|m| m.as_str().ok_or("not a string")) {
+            None => Ok(default),
+            Some(Err(why)) => Err(self.malformed("mode", why)),
+            Some(Ok(word)) => WrittenMode::parse(word)
+                .map(WrittenMode::mode)
+                .map_err(|e| self.malformed("mode", &e.to_string())),
         }
     }
 
@@ -403,12 +416,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deny_then_allow_filters_with_dry_run_as_shadow_rules() {
+    fn deny_then_allow_filters_with_detect_as_shadow_rules() {
         let doc = json!({
             "mode": "enforce",
             "policies": [
                 { "name": "no-admin", "action": "DENY", "rules": [{ "to": [{ "paths": ["/admin/{**}"] }] }] },
-                { "name": "beta", "action": "DENY", "mode": "dry-run", "rules": [{ "to": [{ "paths": ["/beta*"] }] }] },
+                { "name": "beta", "action": "DENY", "mode": "detect", "rules": [{ "to": [{ "paths": ["/beta*"] }] }] },
                 { "name": "web", "action": "ALLOW", "rules": [{ "from": [{ "principals": ["cluster.local/ns/web/sa/*"] }] }] }
             ]
         });
@@ -422,6 +435,9 @@ mod tests {
             "/admin/.*"
         );
         assert!(deny["shadow_rules"]["policies"].get("beta-0").is_some());
+        assert!(deny["rules"]["policies"].get("beta-0").is_none());
+        let unknown_mode = json!({ "mode": "maybe", "policies": [] });
+        assert!(matches!(translate(&unknown_mode), Err(RbacError::Malformed { .. })));
         let allow = &filters[1]["typed_config"]["rules"];
         assert_eq!(allow["action"], "ALLOW");
         let principal = &allow["policies"]["web-0"]["principals"][0]["and_ids"]["ids"][0]["or_ids"]["ids"][0];

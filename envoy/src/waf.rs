@@ -2,12 +2,13 @@
 //! log lines and the `wasmcustom.meshward_waf.*` counters.
 
 use crate::process::Envoy;
+use meshward_vocab::Filter;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The prefix of the WAF's evidence log messages.
-pub const EVENT_PREFIX: &str = "meshward.waf.event ";
+pub const EVENT_PREFIX: &str = Filter::Waf.event_prefix();
 
 /// The prefix of the WAF's counters in Envoy's stats.
 pub const STATS_PREFIX: &str = "wasmcustom.meshward_waf.";

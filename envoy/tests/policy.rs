@@ -1,5 +1,5 @@
 //! The netpolicy filter in two real Envoys joined by mTLS (certificates generated here):
-//! principal-based allow and deny end to end, dry-run then enforce, and an egress allow-list on
+//! principal-based allow and block end to end, detect then enforce, and an egress allow-list on
 //! the client sidecar. The bypass corpus is in `policy_bypass.rs`, the RBAC comparison in
 //! `policy_rbac.rs`. Missing Envoy or wasm files fail the tests with a message; nothing is skipped.
 
@@ -43,11 +43,13 @@ fn get(path: &str) -> Request {
     Request::get(path).header("host", SERVER_HOST)
 }
 
-/// The filter's global decision counters (Envoy prefixes wasm metrics with `wasmcustom.`).
-fn counters(envoy: &meshward_envoy::Envoy) -> [(&'static str, Option<u64>); 3] {
+/// The filter's global decision counters, in this order (each request bumps exactly one).
+const DECISIONS: [&str; 4] = ["allowed", "blocked", "would_block", "refused"];
+
+/// The values of the [`DECISIONS`] counters (Envoy prefixes wasm metrics with `wasmcustom.`).
+fn counters(envoy: &meshward_envoy::Envoy) -> [Option<u64>; 4] {
     let stats = envoy.stats().expect("stats");
-    ["allowed", "denied", "dry_run_denied"]
-        .map(|name| (name, stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied()))
+    DECISIONS.map(|name| stats.get(&format!("wasmcustom.meshward_policy.{name}")).copied())
 }
 
 /// The event whose normalized path is `path` (panics with all events when missing).
@@ -59,14 +61,14 @@ fn event_for<'a>(events: &'a [Value], path: &str) -> &'a Value {
 }
 
 #[test]
-fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
+fn detect_records_the_intruders_would_block_and_lets_it_through() {
     let _one = mesh::exclusive();
     let ids = Identities::generate().expect("identities");
-    let mesh = start(&ids, &frontend_only("dry-run"));
+    let mesh = start(&ids, &frontend_only("detect"));
     let ok = mesh.send(Caller::Frontend, &get("/api/users")).expect("frontend");
     assert_eq!(ok.status, 200, "{}", ok.text());
     let through = mesh.send(Caller::Intruder, &get("/api/secrets")).expect("intruder");
-    assert_eq!(through.status, 200, "dry-run never blocks: {}", through.text());
+    assert_eq!(through.status, 200, "detect never blocks: {}", through.text());
     let seen = mesh.app.wait_for_requests(2, WAIT);
     assert_eq!(
         seen.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
@@ -75,9 +77,9 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
 
     let events = mesh::wait_policy_events(&mesh.server, 1, WAIT);
     let event = event_for(&events, "/api/secrets");
-    assert_eq!(event["decision"], "dry_run_deny", "{event}");
+    assert_eq!(event["decision"], "would_block", "{event}");
     assert_eq!(event["enforced"], json!(false), "{event}");
-    assert_eq!(event["dry_run"], "deny", "{event}");
+    assert_eq!(event["all_enforced"], "block", "{event}");
     assert_eq!(event["effective"], "allow", "{event}");
     assert_eq!(
         event["principal"], ids.intruder.spiffe_id,
@@ -92,7 +94,43 @@ fn dry_run_records_the_intruders_would_deny_and_lets_it_through() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", Some(1)), ("denied", Some(0)), ("dry_run_denied", Some(1))]
+        [Some(1), Some(0), Some(1), Some(0)],
+        "{DECISIONS:?}"
+    );
+}
+
+/// The old mode word still works in Envoy (as `detect`), and the filter warns about it when
+/// configured (once per VM), naming where it is.
+#[test]
+fn a_deprecated_mode_word_is_read_as_detect_and_logged_at_warn() {
+    let _one = mesh::exclusive();
+    let ids = Identities::generate().expect("identities");
+    let mesh = start(&ids, &frontend_only("dry-run"));
+    let through = mesh.send(Caller::Intruder, &get("/api/secrets")).expect("intruder");
+    assert_eq!(through.status, 200, "read as detect, never blocks: {}", through.text());
+    let events = mesh::wait_policy_events(&mesh.server, 1, WAIT);
+    let event = event_for(&events, "/api/secrets");
+    assert_eq!(
+        (event["decision"].as_str(), event["reason"].as_str()),
+        (Some("would_block"), Some("no ALLOW policy matched (detect)")),
+        "{event}"
+    );
+    let mut warnings: Vec<(String, String)> = mesh
+        .server
+        .wasm_logs()
+        .into_iter()
+        .filter(|l| l.message.contains("deprecated"))
+        .map(|l| (l.level, l.message))
+        .collect();
+    warnings.dedup();
+    assert_eq!(
+        warnings,
+        [(
+            "warning".to_string(),
+            "meshward.policy: field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\""
+                .to_string()
+        )],
+        "the same warning from each VM, at configure time"
     );
 }
 
@@ -145,7 +183,7 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     );
 
     let events = mesh::wait_policy_events(&mesh.server, denied.len(), WAIT);
-    let denies: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denies: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denies.len(), denied.len(), "{events:#?}");
     assert!(denies.iter().all(|e| e["enforced"] == json!(true)), "{denies:#?}");
     let principals: Vec<&str> = denies.iter().filter_map(|e| e["principal"].as_str()).collect();
@@ -160,26 +198,27 @@ fn enforce_blocks_the_intruder_and_the_app_never_sees_it() {
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", Some(1)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+        [Some(1), Some(4), Some(0), Some(0)],
+        "{DECISIONS:?}"
     );
 }
 
 #[test]
-fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
+fn a_detect_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
     let _one = mesh::exclusive();
     let ids = Identities::generate().expect("identities");
     let document = json!({
         "mode": "enforce",
         "policies": [
             { "name": "no-evil", "action": "DENY", "rules": [{ "from": [{ "namespaces": ["evil"] }] }] },
-            { "name": "no-beta", "action": "DENY", "mode": "dry-run", "rules": [{ "to": [{ "paths": ["/beta/*"] }] }] }
+            { "name": "no-beta", "action": "DENY", "mode": "detect", "rules": [{ "to": [{ "paths": ["/beta/*"] }] }] }
         ]
     });
     let mesh = start(&ids, &document);
     assert_eq!(
         mesh.send(Caller::Frontend, &get("/beta/new")).expect("beta").status,
         200,
-        "dry-run policy does not block"
+        "detect-mode policy does not block"
     );
     assert_eq!(
         mesh.send(Caller::Intruder, &get("/public")).expect("evil").status,
@@ -194,7 +233,7 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
     let beta = event_for(&events, "/beta/new");
     assert_eq!(
         (beta["decision"].as_str(), beta["policy"].as_str()),
-        (Some("dry_run_deny"), Some("no-beta")),
+        (Some("would_block"), Some("no-beta")),
         "{beta}"
     );
     let evil = events
@@ -203,7 +242,7 @@ fn a_dry_run_deny_policy_under_an_enforced_document_is_recorded_not_applied() {
         .expect("intruder event");
     assert_eq!(
         (evil["decision"].as_str(), evil["policy"].as_str()),
-        (Some("deny"), Some("no-evil")),
+        (Some("block"), Some("no-evil")),
         "{evil}"
     );
     let paths: Vec<String> = mesh
@@ -273,7 +312,7 @@ fn egress_allow_list_on_the_client_sidecar() {
     assert_eq!(mesh.app.wait_for_requests(1, WAIT).len(), 1);
 
     let events = mesh::wait_policy_events(&mesh.client, 4, WAIT);
-    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denied.len(), 4, "{events:#?}");
     assert!(
         denied
@@ -283,12 +322,13 @@ fn egress_allow_list_on_the_client_sidecar() {
     );
     assert_eq!(
         counters(&mesh.client),
-        [("allowed", Some(3)), ("denied", Some(4)), ("dry_run_denied", Some(0))]
+        [Some(3), Some(4), Some(0), Some(0)],
+        "{DECISIONS:?}"
     );
     assert_eq!(
         counters(&mesh.server),
-        [("allowed", None), ("denied", None), ("dry_run_denied", None)],
-        "no filter on the server here"
+        [None, None, None, None],
+        "{DECISIONS:?}: no filter on the server here"
     );
 }
 
@@ -336,7 +376,7 @@ fn unauthenticated_callers_never_match_a_principal_rule() {
     assert_eq!(mesh.app.wait_for_requests(2, WAIT).len(), 2);
 
     let events = mesh::wait_policy_events(&mesh.server, 2, WAIT);
-    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "deny").collect();
+    let denied: Vec<&Value> = events.iter().filter(|e| e["decision"] == "block").collect();
     assert_eq!(denied.len(), 2, "{events:#?}");
     assert!(
         denied.iter().all(|e| e["principal"].is_null()),

@@ -1,7 +1,8 @@
 //! The authorization-bypass corpus (`filters/policy/tests/data/bypass.yaml`, derived from the
 //! Istio/Envoy RBAC path, host and header CVEs) sent verbatim through the client sidecar and mTLS
 //! to the server sidecar running the netpolicy filter in enforce mode. Every non-control case is
-//! refused (403 by a policy, 400 by normalization) and never reaches the app; controls pass.
+//! stopped (`block`: 403 by a policy; `refused`: 400, normalization) and never reaches the app;
+//! controls pass.
 
 mod policy_support;
 
@@ -11,7 +12,7 @@ use policy_support::Expect;
 use std::time::Duration;
 
 #[test]
-fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
+fn every_bypass_case_is_stopped_in_enforce_mode_and_never_reaches_the_app() {
     let _one = mesh::exclusive();
     let corpus = policy_support::load();
     assert!(corpus.cases.len() >= 30, "the corpus has {} cases", corpus.cases.len());
@@ -25,12 +26,13 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
     let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
 
     let mut problems = Vec::new();
-    let mut refused_by_client_sidecar = Vec::new();
+    let mut rejected_by_client_sidecar = Vec::new();
     for case in &corpus.cases {
         let events_before = mesh::policy_events(&mesh.server).len();
         let outcome = policy_support::send(&mesh, case);
         let expect = case.expect.expect("corpus cases say what to expect");
-        // Refusals are logged at warn level: wait for the event, and read what meshward decided.
+        // Stopped requests are logged at warn level: wait for the event, and read what meshward
+        // decided.
         let decision = if expect == Expect::Allow {
             None
         } else {
@@ -39,21 +41,21 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
                 .get(events_before)
                 .and_then(|e| e["decision"].as_str().map(str::to_string))
         };
-        // Envoy's own HTTP handling may refuse a request (e.g. a fragment in the path) before any
-        // filter: then it never reaches the server sidecar, and that refusal is all we can observe.
-        let refused_before_meshward = !outcome.reached_server && outcome.status == Some(400) && !outcome.passed();
-        if refused_before_meshward {
-            refused_by_client_sidecar.push(case.id.clone());
+        // Envoy's own HTTP handling may reject a request (e.g. a fragment in the path) before any
+        // filter: then it never reaches the server sidecar, and that rejection is all we can observe.
+        let rejected_before_meshward = !outcome.reached_server && outcome.status == Some(400) && !outcome.passed();
+        if rejected_before_meshward {
+            rejected_by_client_sidecar.push(case.id.clone());
         }
         let ok = match expect {
             Expect::Allow => outcome.passed() && outcome.status == Some(200),
-            Expect::Deny => {
-                refused_before_meshward
-                    || (!outcome.passed() && outcome.status == Some(403) && decision.as_deref() == Some("deny"))
+            Expect::Block => {
+                rejected_before_meshward
+                    || (!outcome.passed() && outcome.status == Some(403) && decision.as_deref() == Some("block"))
             }
-            Expect::Invalid => {
-                refused_before_meshward
-                    || (!outcome.passed() && outcome.status == Some(400) && decision.as_deref() == Some("invalid_path"))
+            Expect::Refused => {
+                rejected_before_meshward
+                    || (!outcome.passed() && outcome.status == Some(400) && decision.as_deref() == Some("refused"))
             }
         };
         if !ok {
@@ -74,10 +76,10 @@ fn every_bypass_case_is_refused_in_enforce_mode_and_never_reaches_the_app() {
     );
     // Most of the corpus must really be decided by meshward, not by the client sidecar.
     assert!(
-        refused_by_client_sidecar.len() * 4 < corpus.cases.len(),
-        "refused before meshward: {refused_by_client_sidecar:?}"
+        rejected_by_client_sidecar.len() * 4 < corpus.cases.len(),
+        "rejected before meshward: {rejected_by_client_sidecar:?}"
     );
-    eprintln!("refused by Envoy before reaching the server sidecar: {refused_by_client_sidecar:?}");
+    eprintln!("rejected by Envoy before reaching the server sidecar: {rejected_by_client_sidecar:?}");
 
     // No forbidden request reached the app: everything it received is a control's path.
     let controls: Vec<&str> = corpus

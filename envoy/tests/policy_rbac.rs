@@ -5,7 +5,7 @@
 //!
 //! * Ordinary requests: all three give the same answer.
 //! * The bypass corpus (`filters/policy/tests/data/bypass.yaml`, with its own policy): meshward
-//!   refuses every non-control case; each case RBAC lets through is listed in
+//!   stops every non-control case; each case RBAC lets through is listed in
 //!   `rules/policy/RBAC-COMPARISON.md`, which must equal what this test generates. Regenerate with
 //!   `MESHWARD_REGENERATE=1 cargo test -p meshward-envoy --test policy_rbac`.
 
@@ -213,7 +213,7 @@ fn the_bypass_corpus_comparison_table_is_current() {
     let ids = Identities::generate().expect("identities");
     let corpus = policy_support::load();
     let runs = run_all(&ids, &corpus.document, &corpus.policy_yaml, &corpus.cases);
-    // meshward refuses every non-control case, and never lets one reach the app.
+    // meshward stops every non-control case, and never lets one reach the app.
     let wrong: Vec<String> = corpus
         .cases
         .iter()

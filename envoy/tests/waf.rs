@@ -198,6 +198,14 @@ fn detect_mode_records_attacks_and_never_blocks() {
         prometheus.contains("meshward_waf"),
         "WAF counters missing from /stats/prometheus"
     );
+    // Message lines carry the `meshward.waf: ` prefix, like every meshward filter's.
+    let logs = envoy.wasm_logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.message.starts_with("meshward.waf: loaded ") && l.message.contains("mode detect")),
+        "no configure line: {:?}",
+        logs.iter().map(|l| &l.message).collect::<Vec<_>>()
+    );
 }
 
 #[test]

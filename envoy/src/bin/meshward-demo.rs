@@ -2,9 +2,9 @@
 //! Detect mode first: a clean request and two attacks (SQLi, XSS) all reach the upstream, and
 //! the WAF's evidence event for each attack is printed. Then Envoy restarts in enforce mode and
 //! the same attack is answered 403 without reaching the upstream.
-//! Then the L7 policy filter (`meshward_netpolicy.wasm`): a policy denying `/admin/**` in dry-run
-//! records the deny and lets the request through (also a path-trick variant), then the same policy
-//! enforced answers 403 and the upstream sees nothing. Everything listens on
+//! Then the L7 policy filter (`meshward_netpolicy.wasm`): a policy denying `/admin/**` in detect
+//! mode records `would_block` and lets the request through (also a path-trick variant), then the
+//! same policy enforced answers 403 (`block`) and the upstream sees nothing. Everything listens on
 //! 127.0.0.1; the run is bounded (each request times out after 10 s). Exits non-zero on any
 //! unexpected result.
 
@@ -18,7 +18,7 @@ const QUIET: Duration = Duration::from_millis(300);
 /// How long an attack's event may take to appear in Envoy's log.
 const EVENT: Duration = Duration::from_secs(5);
 const XSS: &str = "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E";
-/// A policy that keeps callers out of `/admin`, in dry-run (`{MODE}` is replaced).
+/// A policy that keeps callers out of `/admin` (`{MODE}` is replaced by the mode).
 const POLICY: &str = r#"{"mode":"{MODE}","policies":[{"name":"deny-admin","action":"DENY","rules":[{"to":[{"paths":["/admin/{**}"]}]}]}]}"#;
 /// Requests for the policy part: the plain path and a normalization trick that means the same.
 const ADMIN_PATHS: [&str; 2] = ["/admin/users", "/public/..//admin/./users"];
@@ -193,13 +193,13 @@ fn send_admin(envoy: &Envoy, upstream: &Upstream) -> Result<(Vec<u16>, bool, Vec
 }
 
 fn policy(upstream: &Upstream) -> Result<(), String> {
-    println!("\n=== L7 policy, dry-run (the default): record the deny, let it through ===");
-    let envoy = start_policy(upstream, "dry-run")?;
+    println!("\n=== L7 policy, detect mode (the default): record would_block, let it through ===");
+    let envoy = start_policy(upstream, "detect")?;
     let (statuses, reached, events) = send_admin(&envoy, upstream)?;
     let decisions: Vec<_> = events.iter().map(|e| e["decision"].clone()).collect();
-    if statuses != [200, 200] || !reached || decisions != ["dry_run_deny", "dry_run_deny"] {
+    if statuses != [200, 200] || !reached || decisions != ["would_block", "would_block"] {
         return Err(format!(
-            "policy dry-run: expected 200 x2 recorded as dry_run_deny, got {statuses:?} {decisions:?}"
+            "policy detect: expected 200 x2 recorded as would_block, got {statuses:?} {decisions:?}"
         ));
     }
     drop(envoy);
@@ -208,9 +208,9 @@ fn policy(upstream: &Upstream) -> Result<(), String> {
     let envoy = start_policy(upstream, "enforce")?;
     let (statuses, reached, events) = send_admin(&envoy, upstream)?;
     let decisions: Vec<_> = events.iter().map(|e| e["decision"].clone()).collect();
-    if statuses != [403, 403] || reached || decisions != ["deny", "deny"] {
+    if statuses != [403, 403] || reached || decisions != ["block", "block"] {
         return Err(format!(
-            "policy enforce: expected 403 x2, upstream untouched, decisions deny, got {statuses:?} (upstream reached: {reached}) {decisions:?}"
+            "policy enforce: expected 403 x2, upstream untouched, decisions block, got {statuses:?} (upstream reached: {reached}) {decisions:?}"
         ));
     }
     Ok(())

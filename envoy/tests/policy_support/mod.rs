@@ -29,10 +29,10 @@ pub struct Case {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expect {
-    /// Refused by a policy: 403.
-    Deny,
+    /// Blocked by a policy: 403.
+    Block,
     /// Refused by path or host normalization: 400.
-    Invalid,
+    Refused,
     /// A control case that must pass.
     Allow,
 }
@@ -222,7 +222,7 @@ fn cell(text: &str) -> String {
 }
 
 /// The comparison table: per RBAC configuration, each corpus case RBAC lets through while
-/// meshward denies it, and each case RBAC refuses while meshward lets it through; then every case.
+/// meshward stops it, and each case RBAC blocks while meshward lets it through; then every case.
 pub fn comparison_markdown(cases: &[Case], meshward: &[Outcome], safest: &[Outcome], defaults: &[Outcome]) -> String {
     let mut out = String::new();
     out.push_str("# meshward vs Envoy RBAC on the bypass corpus\n\n");
@@ -242,16 +242,17 @@ pub fn comparison_markdown(cases: &[Case], meshward: &[Outcome], safest: &[Outco
         "\"app got\" is the request target the app received. With `normalize_path` Envoy forwards the path it\n",
     );
     out.push_str("normalized, so RBAC decides on what the app receives, in Envoy's order (dot segments, then merged\n");
-    out.push_str("slashes); meshward forwards the original path and refuses anything whose canonical form (merged\n");
+    out.push_str("slashes); meshward forwards the original path and blocks anything whose canonical form (merged\n");
     out.push_str(
         "slashes, then dot segments, see rules/policy/README.md) a policy denies. \"by the client sidecar\"\n",
     );
-    out.push_str("marks a request Envoy itself refused before any filter ran.\n\n");
-    let refused = meshward.iter().filter(|o| !o.passed()).count();
+    out.push_str("marks a request Envoy itself rejected before any filter ran. meshward's decisions are `block`\n");
+    out.push_str("(403) and `refused` (400: the path or host cannot be normalized).\n\n");
+    let stopped = meshward.iter().filter(|o| !o.passed()).count();
     out.push_str(&format!(
-        "{} cases: meshward refuses {refused} and lets {} controls through.\n\n",
+        "{} cases: meshward stops {stopped} and lets {} controls through.\n\n",
         cases.len(),
-        cases.len() - refused
+        cases.len() - stopped
     ));
     for (label, rbac) in [("the safest settings", safest), ("Envoy's defaults", defaults)] {
         let bypass: Vec<usize> = (0..cases.len())
@@ -261,12 +262,12 @@ pub fn comparison_markdown(cases: &[Case], meshward: &[Outcome], safest: &[Outco
             .filter(|&i| meshward[i].passed() && !rbac[i].passed())
             .collect();
         out.push_str(&format!(
-            "## RBAC with {label}: {} let through that meshward denies\n\n",
+            "## RBAC with {label}: {} let through that meshward stops\n\n",
             bypass.len()
         ));
         table(&mut out, cases, &bypass, meshward, rbac);
         out.push_str(&format!(
-            "## RBAC with {label}: {} refused that meshward lets through\n\n",
+            "## RBAC with {label}: {} blocked that meshward lets through\n\n",
             blocked.len()
         ));
         table(&mut out, cases, &blocked, meshward, rbac);

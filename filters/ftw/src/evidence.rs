@@ -19,7 +19,7 @@ pub struct Event {
     pub path: String,
     /// `detect` or `enforce`.
     pub mode: String,
-    /// `would_block`, `block`, `pass` or `refused`.
+    /// `allow`, `block`, `would_block` or `refused`.
     pub decision: String,
     /// Status of the filter's local reply, if it sent one.
     pub status: Option<u16>,

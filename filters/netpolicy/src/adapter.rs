@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use meshward_hostcalls::{self as host, LogLevel, MapType};
 use meshward_policy::{Direction, Engine, Request};
+use meshward_vocab::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 
@@ -35,10 +36,10 @@ impl RootContext for Root {
             Err(st) => {
                 let _ = host::log(
                     LogLevel::Error,
-                    &format!(
-                        "meshward.policy: cannot read the plugin configuration (status {})",
+                    &Filter::Policy.message(format_args!(
+                        "cannot read the plugin configuration (status {})",
                         st.code()
-                    ),
+                    )),
                 );
                 return false;
             }
@@ -46,14 +47,17 @@ impl RootContext for Root {
         let text = match std::str::from_utf8(&config) {
             Ok(t) => t,
             Err(_) => {
-                let _ = host::log(LogLevel::Error, "meshward.policy: configuration is not UTF-8");
+                let _ = host::log(LogLevel::Error, &Filter::Policy.message("configuration is not UTF-8"));
                 return false;
             }
         };
         let engine = match Engine::from_text(text) {
             Ok(e) => e,
             Err(e) => {
-                let _ = host::log(LogLevel::Error, &format!("meshward.policy: invalid policy: {e}"));
+                let _ = host::log(
+                    LogLevel::Error,
+                    &Filter::Policy.message(format_args!("invalid policy: {e}")),
+                );
                 return false;
             }
         };
@@ -66,20 +70,14 @@ impl RootContext for Root {
                 Err(st) => {
                     let _ = host::log(
                         LogLevel::Warn,
-                        &format!("meshward.policy: cannot define metric {name} (status {})", st.code()),
+                        &Filter::Policy.message(format_args!("cannot define metric {name} (status {})", st.code())),
                     );
                 }
             }
         }
-        let _ = host::log(
-            LogLevel::Info,
-            &format!(
-                "meshward.policy: configured {} policies ({} clauses), mode {}",
-                engine.policy_count(),
-                engine.clause_count(),
-                engine.mode().as_str()
-            ),
-        );
+        for (level, line) in plan::configured_lines(&engine) {
+            let _ = host::log(level, &line);
+        }
         self.shared = Some(Rc::new(Shared { engine, metrics }));
         true
     }
@@ -143,7 +141,7 @@ impl HttpContext for Stream {
             Err(st) => {
                 let _ = host::log(
                     LogLevel::Error,
-                    &format!("meshward.policy: cannot read request headers (status {})", st.code()),
+                    &Filter::Policy.message(format_args!("cannot read request headers (status {})", st.code())),
                 );
                 Vec::new()
             }
@@ -170,8 +168,8 @@ impl HttpContext for Stream {
             cluster_name: cluster.as_deref(),
             direction: direction(),
         };
-        let decision = self.shared.engine.decide(&req);
-        let p = plan::plan(&decision);
+        let ruling = self.shared.engine.decide(&req);
+        let p = plan::plan(&ruling);
         let _ = host::log(p.level, &p.line);
         for c in &p.counters {
             if let Some(id) = self.shared.metrics.get(c) {
@@ -191,7 +189,8 @@ impl HttpContext for Stream {
                 Err(st) => {
                     let _ = host::log(
                         LogLevel::Error,
-                        &format!("meshward.policy: local reply refused (status {})", st.code()),
+                        &Filter::Policy
+                            .message(format_args!("local reply rejected by the host (status {})", st.code())),
                     );
                     Action::Pause
                 }

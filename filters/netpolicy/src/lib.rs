@@ -2,7 +2,8 @@
 //!
 //! The plugin configuration is a policy document (rules/policy/README.md). Per request the
 //! filter reads Envoy attributes and the request headers, asks the engine, logs the decision
-//! event, counts it, and replies 403 (deny) or 400 (refused path) when the decision is enforced.
+//! event, counts it, and replies 403 (`block`) or 400 (`refused`: path or host cannot be normalized)
+//! when the decision is enforced.
 //! Everything but the host calls lives in [`plan`] and is tested natively.
 
 pub mod plan;

@@ -1,95 +1,107 @@
-//! What the filter does with a decision: log level, counters to bump, local reply.
+//! What the filter does with a ruling: log level, counters to bump, local reply; and what it
+//! logs at configure time.
+//!
+//! Counters (all `meshward_policy.*`): each request bumps **exactly one** of `allowed`,
+//! `blocked`, `would_block` or `refused` (the names of its decision); besides that,
+//! `invalid_path` when normalization refused its path or host (whatever the mode: a cause, not
+//! a decision), and `audited` once per matching AUDIT policy. Per policy
+//! (`meshward_policy.policy.<name>.*`): the policy that decided gets `allowed` (the ALLOW
+//! policy that allowed it), `blocked` or `would_block`; each matching AUDIT policy gets
+//! `audited`. `refused` has no per-policy counter: no policy decides it.
 
 use meshward_abi::LogLevel;
-use meshward_policy::{Decision, Verdict};
+use meshward_policy::{Engine, Ruling};
+use meshward_vocab::{Decision, Filter};
 
 /// Body of the 403 reply (names no policy, rule or reason).
 pub const DENY_BODY: &str = "access denied\n";
 /// Body of the 400 reply for a refused path or host.
 pub const INVALID_BODY: &str = "bad request\n";
 
-/// Global counter names.
-pub const ALLOWED: &str = "meshward_policy.allowed";
-/// Requests blocked by an enforced deny.
-pub const DENIED: &str = "meshward_policy.denied";
-/// Requests that passed but the dry-run evaluation denies.
-pub const DRY_RUN_DENIED: &str = "meshward_policy.dry_run_denied";
 /// Matching AUDIT policies (one per policy per request).
-pub const AUDITED: &str = "meshward_policy.audited";
+pub const AUDITED: &str = "audited";
 /// Requests whose path or host normalization refused (enforced or not).
-pub const INVALID_PATH: &str = "meshward_policy.invalid_path";
+pub const INVALID_PATH: &str = "invalid_path";
 
-/// Per-policy counter kinds.
-pub const POLICY_KINDS: [&str; 4] = ["allowed", "denied", "dry_run_denied", "audited"];
+/// Decisions a policy can make, which each have a per-policy counter.
+const POLICY_DECISIONS: [Decision; 3] = [Decision::Allow, Decision::Block, Decision::WouldBlock];
+
+/// Full name of a global counter, e.g. `meshward_policy.blocked`.
+pub fn metric(name: &str) -> String {
+    Filter::Policy.metric(name)
+}
 
 /// Name of a per-policy counter.
 pub fn policy_metric(policy: &str, kind: &str) -> String {
-    format!("meshward_policy.policy.{policy}.{kind}")
+    Filter::Policy.metric(format_args!("policy.{policy}.{kind}"))
 }
 
 /// Every counter name the filter defines for these policies.
 pub fn metric_names<'a>(policies: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut names: Vec<String> = [ALLOWED, DENIED, DRY_RUN_DENIED, AUDITED, INVALID_PATH]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let global = Decision::ALL
+        .map(Decision::counter)
+        .into_iter()
+        .chain([AUDITED, INVALID_PATH]);
+    let mut names: Vec<String> = global.map(metric).collect();
     for p in policies {
-        names.extend(POLICY_KINDS.iter().map(|k| policy_metric(p, k)));
+        let kinds = POLICY_DECISIONS.map(Decision::counter).into_iter().chain([AUDITED]);
+        names.extend(kinds.map(|k| policy_metric(p, k)));
     }
     names
 }
 
-/// The filter's actions for one decision.
+/// The lines `on_configure` logs once the policy compiled: one warning per deprecated word,
+/// then what was configured.
+pub fn configured_lines(engine: &Engine) -> Vec<(LogLevel, String)> {
+    let warnings = engine
+        .deprecations()
+        .iter()
+        .map(|d| (LogLevel::Warn, Filter::Policy.message(d)));
+    let summary = Filter::Policy.message(format_args!(
+        "configured {} policies ({} clauses), mode {}",
+        engine.policy_count(),
+        engine.clause_count(),
+        engine.mode()
+    ));
+    warnings.chain([(LogLevel::Info, summary)]).collect()
+}
+
+/// The filter's actions for one ruling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Level of the event line: debug for plain allows, info for allows with audit matches,
-    /// warn for denies, dry-run denies and refused paths.
+    /// warn for every other decision.
     pub level: LogLevel,
     /// The event line (prefix + JSON).
     pub line: String,
     /// Counters to increment by one.
     pub counters: Vec<String>,
-    /// Local reply (status, body) when the request is blocked.
+    /// Local reply (status, body) when the request is stopped.
     pub reply: Option<(u16, &'static str)>,
 }
 
-/// Turns a decision into log, counters and reply.
-pub fn plan(d: &Decision<'_>) -> Plan {
-    let mut counters = Vec::new();
-    match d.verdict {
-        Verdict::Allow => {
-            counters.push(ALLOWED.to_string());
-            if let Some(m) = d.allowed_by {
-                counters.push(policy_metric(m.policy, "allowed"));
-            }
-        }
-        Verdict::Deny => {
-            counters.push(DENIED.to_string());
-            if let Some(m) = d.decided_by {
-                counters.push(policy_metric(m.policy, "denied"));
-            }
-        }
-        Verdict::DryRunDeny => {
-            counters.push(DRY_RUN_DENIED.to_string());
-            if let Some(m) = d.decided_by {
-                counters.push(policy_metric(m.policy, "dry_run_denied"));
-            }
-        }
-        Verdict::InvalidPath => counters.push(DENIED.to_string()),
+/// Turns a ruling into log, counters and reply.
+pub fn plan(r: &Ruling<'_>) -> Plan {
+    let mut counters = vec![metric(r.decision.counter())];
+    let by = match r.decision {
+        Decision::Allow => r.allowed_by,
+        Decision::Block | Decision::WouldBlock => r.decided_by,
+        Decision::Refused => None,
+    };
+    counters.extend(by.map(|m| policy_metric(m.policy, r.decision.counter())));
+    if r.decided_by.is_none() && r.facts.path_normalized.is_none() {
+        counters.push(metric(INVALID_PATH));
     }
-    if d.decided_by.is_none() && d.facts.path_normalized.is_none() {
-        counters.push(INVALID_PATH.to_string());
+    for a in &r.audits {
+        counters.push(metric(AUDITED));
+        counters.push(policy_metric(a.policy, AUDITED));
     }
-    for a in &d.audits {
-        counters.push(AUDITED.to_string());
-        counters.push(policy_metric(a.policy, "audited"));
-    }
-    let level = match d.verdict {
-        Verdict::Allow if d.audits.is_empty() => LogLevel::Debug,
-        Verdict::Allow => LogLevel::Info,
+    let level = match r.decision {
+        Decision::Allow if r.audits.is_empty() => LogLevel::Debug,
+        Decision::Allow => LogLevel::Info,
         _ => LogLevel::Warn,
     };
-    let reply = d.status.map(|s| {
+    let reply = r.status.map(|s| {
         (
             s,
             if s == meshward_policy::INVALID_STATUS {
@@ -101,7 +113,7 @@ pub fn plan(d: &Decision<'_>) -> Plan {
     });
     Plan {
         level,
-        line: d.event_line(),
+        line: r.event_line(),
         counters,
         reply,
     }
@@ -110,48 +122,56 @@ pub fn plan(d: &Decision<'_>) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshward_policy::{Engine, Request};
+    use meshward_policy::Request;
 
     fn decide(doc: &str, path: &str) -> Plan {
         let e = Engine::from_text(doc).unwrap();
-        let d = e.decide(&Request {
+        let r = e.decide(&Request {
             method: "GET",
             path,
             authority: "a.example",
             ..Request::default()
         });
-        plan(&d)
+        plan(&r)
     }
 
+    const DENY_X: &str = "policies: [{name: d, action: DENY, rules: [{to: [{paths: ['/x']}]}]}]";
+
     #[test]
-    fn deny_counts_and_replies_403() {
-        let p = decide(
-            "mode: enforce\npolicies: [{name: d, action: DENY, rules: [{to: [{paths: ['/x']}]}]}]",
-            "/x",
-        );
+    fn block_counts_and_replies_403() {
+        let p = decide(&format!("mode: enforce\n{DENY_X}"), "/x");
         assert_eq!(p.reply, Some((403, DENY_BODY)));
-        assert_eq!(p.counters, vec![DENIED, "meshward_policy.policy.d.denied"]);
+        assert_eq!(
+            p.counters,
+            vec!["meshward_policy.blocked", "meshward_policy.policy.d.blocked"]
+        );
         assert_eq!(p.level, LogLevel::Warn);
         assert!(p.line.starts_with("meshward.policy.event {"));
+        assert!(p.line.contains(r#""decision":"block""#), "{}", p.line);
     }
 
     #[test]
-    fn dry_run_and_invalid_path() {
-        let p = decide(
-            "policies: [{name: d, action: DENY, rules: [{to: [{paths: ['/x']}]}]}]",
-            "/x",
-        );
+    fn detect_and_invalid_path() {
+        let p = decide(DENY_X, "/x");
         assert_eq!(p.reply, None);
         assert_eq!(
             p.counters,
-            vec![DRY_RUN_DENIED, "meshward_policy.policy.d.dry_run_denied"]
+            vec!["meshward_policy.would_block", "meshward_policy.policy.d.would_block"]
         );
         let p = decide("mode: enforce", "/a%2fb");
         assert_eq!(p.reply, Some((400, INVALID_BODY)));
-        assert_eq!(p.counters, vec![DENIED, INVALID_PATH]);
-        let p = decide("mode: dry-run", "/a%2fb");
+        assert_eq!(
+            p.counters,
+            vec!["meshward_policy.refused", "meshward_policy.invalid_path"]
+        );
+        assert!(p.line.contains(r#""decision":"refused""#), "{}", p.line);
+        let p = decide("mode: detect", "/a%2fb");
         assert_eq!(p.reply, None);
-        assert_eq!(p.counters, vec![DRY_RUN_DENIED, INVALID_PATH]);
+        assert_eq!(
+            p.counters,
+            vec!["meshward_policy.would_block", "meshward_policy.invalid_path"]
+        );
+        assert!(p.line.contains(r#""decision":"would_block""#), "{}", p.line);
     }
 
     #[test]
@@ -165,12 +185,80 @@ mod tests {
         assert_eq!(
             p.counters,
             vec![
-                ALLOWED,
+                "meshward_policy.allowed",
                 "meshward_policy.policy.ok.allowed",
-                AUDITED,
+                "meshward_policy.audited",
                 "meshward_policy.policy.a.audited"
             ]
         );
-        assert_eq!(metric_names(["a"].into_iter()).len(), 9);
+        assert_eq!(
+            metric_names(["a"].into_iter()),
+            [
+                "meshward_policy.allowed",
+                "meshward_policy.blocked",
+                "meshward_policy.would_block",
+                "meshward_policy.refused",
+                "meshward_policy.audited",
+                "meshward_policy.invalid_path",
+                "meshward_policy.policy.a.allowed",
+                "meshward_policy.policy.a.blocked",
+                "meshward_policy.policy.a.would_block",
+                "meshward_policy.policy.a.audited",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_request_bumps_exactly_one_decision_counter() {
+        let decision_counters: Vec<String> = Decision::ALL.iter().map(|d| metric(d.counter())).collect();
+        let mixed = "policies:\n  - {name: d, action: DENY, rules: [{to: [{paths: ['/x']}]}]}\n  \
+                     - {name: a, action: AUDIT, rules: [{}]}\n  - {name: ok, action: ALLOW, rules: [{}]}";
+        let cases = [
+            ("", "/", Decision::Allow),
+            (mixed, "/y", Decision::Allow),
+            (mixed, "/x", Decision::WouldBlock),
+            (DENY_X, "/x", Decision::WouldBlock),
+            ("mode: detect", "/a%2fb", Decision::WouldBlock),
+            ("mode: enforce\ndefault: deny", "/", Decision::Block),
+            ("mode: enforce\ndefault: deny", "/a%2fb", Decision::Refused),
+        ];
+        let mut seen = Vec::new();
+        for (doc, path, want) in cases {
+            let p = decide(doc, path);
+            let bumped: Vec<&String> = p.counters.iter().filter(|c| decision_counters.contains(c)).collect();
+            assert_eq!(bumped, [&metric(want.counter())], "{doc:?} {path}: {:?}", p.counters);
+            seen.push(want);
+        }
+        for d in Decision::ALL {
+            assert!(seen.contains(&d), "the cases cover {d}");
+        }
+    }
+
+    #[test]
+    fn configure_warns_about_each_deprecated_mode_word() {
+        let e = Engine::from_text(
+            "mode: dry-run\npolicies:\n  - name: d\n    action: DENY\n    mode: dry_run\n    rules: [{}]\n",
+        )
+        .unwrap();
+        let lines = configured_lines(&e);
+        assert_eq!(
+            lines,
+            [
+                (
+                    LogLevel::Warn,
+                    "meshward.policy: line 1, field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\"".to_string()
+                ),
+                (
+                    LogLevel::Warn,
+                    "meshward.policy: line 3, policy `d`, field `mode`: \"dry_run\" is deprecated and read as \"detect\"; write \"detect\"".to_string()
+                ),
+                (
+                    LogLevel::Info,
+                    "meshward.policy: configured 1 policies (1 clauses), mode detect".to_string()
+                ),
+            ]
+        );
+        let quiet = configured_lines(&Engine::from_text("mode: detect").unwrap());
+        assert_eq!(quiet.len(), 1, "{quiet:?}");
     }
 }

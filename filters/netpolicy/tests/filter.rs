@@ -52,13 +52,13 @@ fn allow_and_deny_by_principal() {
     let plain = Request::get("/orders").property("connection.uri_san_peer_certificate", FRONTEND);
     assert_eq!(p.run(&plain, &Response::ok()).unwrap().status(), Some(403));
     assert_eq!(counter(&p, "meshward_policy.allowed"), 1);
-    assert_eq!(counter(&p, "meshward_policy.denied"), 2);
+    assert_eq!(counter(&p, "meshward_policy.blocked"), 2);
     assert_eq!(counter(&p, "meshward_policy.policy.web-only.allowed"), 1);
     let ev = events(p.logs());
     let deny = ev
         .iter()
-        .find(|(_, e)| e["decision"] == "deny" && e["principal"] == BATCH)
-        .expect("deny event");
+        .find(|(_, e)| e["decision"] == "block" && e["principal"] == BATCH)
+        .expect("block event");
     assert_eq!(deny.0, "warn");
     assert_eq!(deny.1["namespace"], "jobs");
     assert_eq!(deny.1["source"], "10.1.0.5:40000");
@@ -101,7 +101,7 @@ policies:
     assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(403));
     let r = Request::get("/").property("source.address", "10.0.0.1:1234");
     assert_eq!(p.run(&r, &Response::ok()).unwrap().status(), Some(200));
-    assert_eq!(counter(&p, "meshward_policy.policy.deny-jobs.denied"), 2);
+    assert_eq!(counter(&p, "meshward_policy.policy.deny-jobs.blocked"), 2);
 }
 
 #[test]
@@ -132,6 +132,11 @@ policies:
     let bad = p.run(&at("/admin%2fx", "api.example.com"), &Response::ok()).unwrap();
     assert_eq!(bad.local_response.as_ref().unwrap().body, b"bad request\n");
     assert_eq!(counter(&p, "meshward_policy.invalid_path"), 2);
+    // Each request bumps exactly one decision counter: 9 requests.
+    assert_eq!(
+        ["allowed", "blocked", "would_block", "refused"].map(|c| counter(&p, &format!("meshward_policy.{c}"))),
+        [2, 5, 0, 2]
+    );
 }
 
 #[test]
@@ -160,41 +165,90 @@ policies:
 "#;
 
 #[test]
-fn dry_run_records_then_enforce_blocks() {
-    let mut dry = plugin(&DENY_BETA.replace("MODE", "dry-run"));
-    let out = dry.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+fn detect_records_then_enforce_blocks() {
+    let mut detect = plugin(&DENY_BETA.replace("MODE", "detect"));
+    let out = detect.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
     assert_eq!(out.verdict, "continue");
     assert!(out.upstream_request.is_some());
-    let ev = events(dry.logs());
+    let ev = events(detect.logs());
     let (level, e) = ev
         .iter()
-        .find(|(_, e)| e["decision"] == "dry_run_deny")
-        .expect("dry-run event");
+        .find(|(_, e)| e["decision"] == "would_block")
+        .expect("would_block event");
     assert_eq!(level, "warn");
     assert_eq!(e["enforced"], false);
+    assert_eq!(e["mode"], "detect");
     assert_eq!(e["effective"], "allow");
-    assert_eq!(e["dry_run"], "deny");
+    assert_eq!(e["all_enforced"], "block");
     assert_eq!(e["policy"], "deny-beta");
-    assert_eq!(counter(&dry, "meshward_policy.dry_run_denied"), 1);
-    assert_eq!(counter(&dry, "meshward_policy.policy.deny-beta.dry_run_denied"), 1);
-    assert_eq!(counter(&dry, "meshward_policy.denied"), 0);
+    assert_eq!(counter(&detect, "meshward_policy.would_block"), 1);
+    assert_eq!(counter(&detect, "meshward_policy.policy.deny-beta.would_block"), 1);
+    assert_eq!(counter(&detect, "meshward_policy.blocked"), 0);
+    assert!(
+        !detect.logs().iter().any(|l| l.message.contains("deprecated")),
+        "the current words raise no warning"
+    );
 
     let mut enforce = plugin(&DENY_BETA.replace("MODE", "enforce"));
     let out = enforce.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
     assert_eq!(out.status(), Some(403));
-    assert_eq!(counter(&enforce, "meshward_policy.denied"), 1);
-    assert_eq!(counter(&enforce, "meshward_policy.dry_run_denied"), 0);
-    // A per-policy dry-run inside an enforcing filter.
+    assert_eq!(counter(&enforce, "meshward_policy.blocked"), 1);
+    assert_eq!(counter(&enforce, "meshward_policy.policy.deny-beta.blocked"), 1);
+    assert_eq!(counter(&enforce, "meshward_policy.would_block"), 0);
+    // A per-policy detect inside an enforcing filter.
     let mut mixed = plugin(
         &DENY_BETA
             .replace("MODE", "enforce")
-            .replace("action: DENY", "action: DENY\n    mode: dry-run"),
+            .replace("action: DENY", "action: DENY\n    mode: detect"),
     );
     assert_eq!(
         mixed.run(&Request::get("/beta/x"), &Response::ok()).unwrap().status(),
         Some(200)
     );
-    assert_eq!(counter(&mixed, "meshward_policy.dry_run_denied"), 1);
+    assert_eq!(counter(&mixed, "meshward_policy.would_block"), 1);
+}
+
+#[test]
+fn deprecated_mode_words_work_as_detect_and_are_logged_at_configure() {
+    let mut old = plugin(
+        &DENY_BETA
+            .replace("MODE", "dry-run")
+            .replace("action: DENY", "action: DENY\n    mode: dry_run"),
+    );
+    let warnings: Vec<(String, &str)> = old
+        .logs()
+        .iter()
+        .filter(|l| l.message.contains("deprecated"))
+        .map(|l| (l.level.to_string(), l.message.as_str()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "warn".to_string(),
+                "meshward.policy: line 2, field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\""
+            ),
+            (
+                "warn".to_string(),
+                "meshward.policy: line 4, policy `deny-beta`, field `mode`: \"dry_run\" is deprecated and read as \"detect\"; write \"detect\""
+            ),
+        ]
+    );
+    assert!(
+        old.logs()
+            .iter()
+            .any(|l| l.message == "meshward.policy: configured 1 policies (1 clauses), mode detect"),
+        "{:?}",
+        old.logs()
+    );
+    let out = old.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+    assert_eq!(out.status(), Some(200));
+    let ev = events(old.logs());
+    assert_eq!(
+        (&ev[0].1["decision"], &ev[0].1["mode"]),
+        (&"would_block".into(), &"detect".into())
+    );
+    assert_eq!(counter(&old, "meshward_policy.would_block"), 1);
 }
 
 #[test]
@@ -249,7 +303,7 @@ policies:
         .property("connection.requested_server_name", "evil.example.net");
     assert_eq!(p.run(&sni, &Response::ok()).unwrap().status(), Some(403));
     let ev = events(p.logs());
-    let deny = ev.iter().find(|(_, e)| e["decision"] == "deny").unwrap();
+    let deny = ev.iter().find(|(_, e)| e["decision"] == "block").unwrap();
     assert_eq!(deny.1["internet"], true);
     assert_eq!(deny.1["direction"], "egress");
     // On an inbound listener the egress rule does not apply.
@@ -284,7 +338,7 @@ fn configure_errors_reject_the_plugin() {
             .unwrap_or_else(|| panic!("accepted: {bad}"));
         assert!(matches!(err, Error::ConfigRejected { .. }), "{bad}: {err}");
     }
-    // An empty configuration is the zero-config document: dry-run, allow.
+    // An empty configuration is the zero-config document: detect, allow.
     let mut p = host().plugin(&module()).config("").build().unwrap();
     assert_eq!(p.run(&Request::get("/"), &Response::ok()).unwrap().status(), Some(200));
 }
@@ -317,9 +371,10 @@ fn bypass_corpus_through_the_filter() {
             r = r.header(n, v);
         }
         let want = match c.expect.as_str() {
-            "deny" => 403,
-            "invalid" => 400,
-            _ => 200,
+            "block" => 403,
+            "refused" => 400,
+            "allow" => 200,
+            other => panic!("{}: unknown expectation {other}", c.id),
         };
         assert_eq!(
             p.run(&r, &Response::ok()).unwrap().status(),

@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use meshward_vocab::Mode;
 use regex::Regex;
 
 use crate::error::{Location, PolicyError};
 use crate::index::FieldIndex;
-use crate::model::{self, Action, Direction, HeaderMatch, Mode, PolicyDocument, PortValue};
+use crate::model::{self, Action, Direction, HeaderMatch, PolicyDocument, PortValue};
 use crate::pattern::{parse_block, regex_literal_prefix, HostPattern, PathPattern, StrPattern};
 
 /// Upper bound on clauses (from × to products) in one document.
@@ -216,7 +217,7 @@ pub struct Compiled {
     pub operations: Vec<COperation>,
     pub conditions: Vec<Vec<CCondition>>,
     pub has_allow_enforce: bool,
-    pub has_allow_dry_run: bool,
+    pub has_allow_detect: bool,
     pub host_index: FieldIndex,
     pub path_index: FieldIndex,
     pub method_index: FieldIndex,
@@ -589,7 +590,7 @@ pub fn compile(doc: &PolicyDocument) -> Result<Compiled, PolicyError> {
         if !names.insert(p.name.as_str()) {
             return Err(c.err("name", "duplicate policy name"));
         }
-        let mode = p.mode.unwrap_or(doc.mode);
+        let mode = p.mode.unwrap_or(doc.mode).mode();
         policies.push(CompiledPolicy {
             name: p.name.clone(),
             action: p.action,
@@ -727,14 +728,14 @@ pub fn compile(doc: &PolicyDocument) -> Result<Compiled, PolicyError> {
             .any(|p: &CompiledPolicy| p.action == Action::Allow && p.mode == mode)
     };
     Ok(Compiled {
-        doc_mode: doc.mode,
+        doc_mode: doc.mode.mode(),
         posture: doc.default,
         direction: doc.direction,
         trusted_proxy_hops: doc.trusted_proxy_hops,
         normalization: doc.normalization,
         mesh,
         has_allow_enforce: has(Mode::Enforce),
-        has_allow_dry_run: has(Mode::DryRun),
+        has_allow_detect: has(Mode::Detect),
         policies,
         clauses,
         sources,

@@ -1,20 +1,24 @@
 //! Evaluation: Istio's order (DENY, then ALLOW, then the default posture), twice — with the
-//! enforce-mode policies only and with every policy — over the clauses the indexes select.
+//! enforce-mode policies only and with every policy (detect-mode ones too) — over the clauses
+//! the indexes select.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use meshward_vocab::{Decision, Mode};
+
 use crate::compile::{self, CCondition, COperation, CSource, Clause, Compiled, CondKey, CondValues, HeaderMatcher};
-use crate::decision::{Decision, Facts, Matched, Outcome, Verdict};
+use crate::deprecated::{self, Deprecated};
 use crate::error::PolicyError;
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
-use crate::model::{Action, Mode, PolicyDocument, Posture};
+use crate::model::{Action, PolicyDocument, Posture};
 use crate::normalize::{normalize_authority, normalize_path, HostPort};
 use crate::pattern::{in_blocks, StrPattern};
 use crate::request::Request;
+use crate::ruling::{Facts, Matched, Outcome, Ruling};
 
-/// Status of a denied request.
+/// Status of a blocked request.
 pub const DENY_STATUS: u16 = 403;
 /// Status of a request refused by normalization.
 pub const INVALID_STATUS: u16 = 400;
@@ -23,6 +27,7 @@ pub const INVALID_STATUS: u16 = 400;
 #[derive(Debug)]
 pub struct Engine {
     c: Compiled,
+    deprecated: Vec<Deprecated>,
 }
 
 /// Derived, normalized request facts the matchers read.
@@ -47,9 +52,9 @@ struct Ctx<'r, 'a> {
 #[derive(Default)]
 struct Found {
     deny_enforce: Option<usize>,
-    deny_dry_run: Option<usize>,
+    deny_detect: Option<usize>,
     allow_enforce: Option<usize>,
-    allow_dry_run: Option<usize>,
+    allow_detect: Option<usize>,
     audits: Vec<usize>,
 }
 
@@ -57,14 +62,25 @@ impl Engine {
     /// Parses (YAML or JSON) and compiles a policy document.
     pub fn from_text(text: &str) -> Result<Engine, PolicyError> {
         let doc = parse_document(text)?;
-        Engine::compile(&doc).map_err(|e| with_policy_line(e, text))
+        let mut engine = Engine::compile(&doc).map_err(|e| with_policy_line(e, text))?;
+        for d in &mut engine.deprecated {
+            d.location.locate_in(text);
+        }
+        Ok(engine)
     }
 
     /// Compiles a parsed document.
     pub fn compile(doc: &PolicyDocument) -> Result<Engine, PolicyError> {
         Ok(Engine {
             c: compile::compile(doc)?,
+            deprecated: deprecated::find(doc),
         })
+    }
+
+    /// The deprecated words the document used (read with their current meaning), for the
+    /// caller to warn about.
+    pub fn deprecations(&self) -> &[Deprecated] {
+        &self.deprecated
     }
 
     /// Number of policies.
@@ -99,7 +115,7 @@ impl Engine {
     }
 
     /// Decides one request.
-    pub fn decide<'a>(&'a self, req: &Request<'a>) -> Decision<'a> {
+    pub fn decide<'a>(&'a self, req: &Request<'a>) -> Ruling<'a> {
         let c = &self.c;
         let direction = req.direction.or(c.direction);
         let (source_ip, _) = req.source_address.map(identity::split_address).unwrap_or_default();
@@ -128,15 +144,15 @@ impl Engine {
                     direction: direction.map(|d| d.as_str()),
                     internet: None,
                 };
-                return Decision {
-                    verdict: if enforce {
-                        Verdict::InvalidPath
+                return Ruling {
+                    decision: if enforce {
+                        Decision::Refused
                     } else {
-                        Verdict::DryRunDeny
+                        Decision::WouldBlock
                     },
                     status: enforce.then_some(INVALID_STATUS),
-                    effective: if enforce { Outcome::Deny } else { Outcome::Allow },
-                    dry_run: Outcome::Deny,
+                    effective: if enforce { Outcome::Block } else { Outcome::Allow },
+                    all_enforced: Outcome::Block,
                     decided_by: None,
                     reason: Cow::Owned(reason),
                     audits: Vec::new(),
@@ -233,9 +249,9 @@ impl Engine {
             let p = &c.policies[cl.policy];
             let slot = match (p.action, p.mode) {
                 (Action::Deny, Mode::Enforce) => &mut found.deny_enforce,
-                (Action::Deny, Mode::DryRun) => &mut found.deny_dry_run,
+                (Action::Deny, Mode::Detect) => &mut found.deny_detect,
                 (Action::Allow, Mode::Enforce) => &mut found.allow_enforce,
-                (Action::Allow, Mode::DryRun) => &mut found.allow_dry_run,
+                (Action::Allow, Mode::Detect) => &mut found.allow_detect,
                 (Action::Audit, _) => {
                     if found.audits.last().is_some_and(|a| c.clauses[*a].policy == cl.policy) {
                         continue;
@@ -253,49 +269,49 @@ impl Engine {
         found
     }
 
-    fn conclude<'a>(&'a self, f: Found, facts: Facts<'a>) -> Decision<'a> {
+    fn conclude<'a>(&'a self, f: Found, facts: Facts<'a>) -> Ruling<'a> {
         let c = &self.c;
         let doc_enforce = c.doc_mode == Mode::Enforce;
         // Enforced evaluation: enforce-mode policies; the posture counts only in enforce mode.
         let (effective, eff_reason) = if f.deny_enforce.is_some() {
-            (Outcome::Deny, "DENY policy matched")
+            (Outcome::Block, "DENY policy matched")
         } else if c.has_allow_enforce {
             if f.allow_enforce.is_some() {
                 (Outcome::Allow, "ALLOW policy matched")
             } else {
-                (Outcome::Deny, "no ALLOW policy matched")
+                (Outcome::Block, "no ALLOW policy matched")
             }
         } else if c.posture == Posture::Deny && doc_enforce {
-            (Outcome::Deny, "default deny")
+            (Outcome::Block, "default deny")
         } else {
             (Outcome::Allow, "default allow")
         };
-        // Dry-run evaluation: every policy as if enforced.
-        let deny_any = f.deny_enforce.or(f.deny_dry_run);
-        let allow_any = f.allow_enforce.or(f.allow_dry_run);
-        let (dry_run, dry_reason) = if deny_any.is_some() {
-            (Outcome::Deny, "DENY policy matched (dry-run)")
-        } else if c.has_allow_enforce || c.has_allow_dry_run {
+        // All-enforced evaluation: every policy as if enforced.
+        let deny_any = f.deny_enforce.or(f.deny_detect);
+        let allow_any = f.allow_enforce.or(f.allow_detect);
+        let (all_enforced, detect_reason) = if deny_any.is_some() {
+            (Outcome::Block, "DENY policy matched (detect)")
+        } else if c.has_allow_enforce || c.has_allow_detect {
             if allow_any.is_some() {
                 (Outcome::Allow, "ALLOW policy matched")
             } else {
-                (Outcome::Deny, "no ALLOW policy matched (dry-run)")
+                (Outcome::Block, "no ALLOW policy matched (detect)")
             }
         } else if c.posture == Posture::Deny {
-            (Outcome::Deny, "default deny (dry-run)")
+            (Outcome::Block, "default deny (detect)")
         } else {
             (Outcome::Allow, "default allow")
         };
-        let (verdict, decided_by, reason) = match (effective, dry_run) {
-            (Outcome::Deny, _) => (Verdict::Deny, f.deny_enforce, eff_reason),
-            (Outcome::Allow, Outcome::Deny) => (Verdict::DryRunDeny, deny_any, dry_reason),
-            (Outcome::Allow, Outcome::Allow) => (Verdict::Allow, f.allow_enforce.or(f.allow_dry_run), eff_reason),
+        let (decision, decided_by, reason) = match (effective, all_enforced) {
+            (Outcome::Block, _) => (Decision::Block, f.deny_enforce, eff_reason),
+            (Outcome::Allow, Outcome::Block) => (Decision::WouldBlock, deny_any, detect_reason),
+            (Outcome::Allow, Outcome::Allow) => (Decision::Allow, f.allow_enforce.or(f.allow_detect), eff_reason),
         };
-        Decision {
-            verdict,
-            status: (verdict == Verdict::Deny).then_some(DENY_STATUS),
+        Ruling {
+            decision,
+            status: (decision == Decision::Block).then_some(DENY_STATUS),
             effective,
-            dry_run,
+            all_enforced,
             decided_by: decided_by.map(|i| self.matched(i)),
             reason: Cow::Borrowed(reason),
             audits: f.audits.iter().map(|i| self.matched(*i)).collect(),
@@ -324,7 +340,7 @@ impl Engine {
 }
 
 /// Parses a document (YAML or JSON) with the parser's line on error.
-/// An empty text is the zero-config document (dry-run, allow, no policies).
+/// An empty text is the zero-config document (detect, allow, no policies).
 pub fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> {
     if text.trim().is_empty() {
         return Ok(PolicyDocument::default());
@@ -339,32 +355,13 @@ pub fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> {
 fn with_policy_line(err: PolicyError, text: &str) -> PolicyError {
     match err {
         PolicyError::Invalid { mut location, reason } => {
-            if location.line.is_none() {
-                if let Some(name) = &location.policy {
-                    location.line = find_name_line(text, name);
-                }
+            if location.policy.is_some() {
+                location.locate_in(text);
             }
             PolicyError::Invalid { location, reason }
         }
         other => other,
     }
-}
-
-fn find_name_line(text: &str, name: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start().trim_start_matches(['-', ' ', '{']);
-            let Some(rest) = l.strip_prefix("name:").or_else(|| l.strip_prefix("\"name\":")) else {
-                return false;
-            };
-            let v = rest
-                .trim()
-                .trim_end_matches([',', '}'])
-                .trim()
-                .trim_matches(['"', '\'']);
-            v == name || rest.contains(&format!("\"{name}\""))
-        })
-        .map(|i| i + 1)
 }
 
 fn pos(pats: &Option<Vec<StrPattern>>, v: Option<&str>) -> bool {

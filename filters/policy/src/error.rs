@@ -15,6 +15,47 @@ pub struct Location {
     pub line: Option<usize>,
 }
 
+impl Location {
+    /// Fills in the line from the source text when unknown: the line of the policy's `name:`
+    /// inside a policy, else the line of a top-level YAML key named by `field`.
+    pub fn locate_in(&mut self, text: &str) {
+        if self.line.is_some() {
+            return;
+        }
+        self.line = match &self.policy {
+            Some(name) => find_name_line(text, name),
+            None => find_top_level_key_line(text, &self.field),
+        };
+    }
+}
+
+fn find_name_line(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['-', ' ', '{']);
+            let Some(rest) = l.strip_prefix("name:").or_else(|| l.strip_prefix("\"name\":")) else {
+                return false;
+            };
+            let v = rest
+                .trim()
+                .trim_end_matches([',', '}'])
+                .trim()
+                .trim_matches(['"', '\'']);
+            v == name || rest.contains(&format!("\"{name}\""))
+        })
+        .map(|i| i + 1)
+}
+
+/// A YAML top-level `key:` (no indentation); JSON documents keep no line.
+fn find_top_level_key_line(text: &str, key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    text.lines()
+        .position(|l| l.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')))
+        .map(|i| i + 1)
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();

@@ -36,7 +36,7 @@ impl fmt::Display for Warning {
 /// The converted document and the warnings.
 #[derive(Debug, Clone)]
 pub struct Imported {
-    /// meshward policies, in input order (mode dry-run: listen first).
+    /// meshward policies, in input order (mode `detect`, the default: listen first).
     pub document: PolicyDocument,
     /// Fields not honoured.
     pub warnings: Vec<Warning>,

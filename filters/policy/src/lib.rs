@@ -1,9 +1,10 @@
 //! meshward L7 network policy: a policy model (YAML/JSON), its validation and compilation into
 //! indexed matchers, canonical path/host normalization, and Istio-ordered evaluation with
-//! per-policy dry-run. No proxy-wasm dependency: the `meshward-netpolicy` filter adapts it.
+//! per-policy `detect` / `enforce` modes. Modes and decisions are the shared words of
+//! `meshward-vocab`. No proxy-wasm dependency: the `meshward-netpolicy` filter adapts it.
 
 pub mod compile;
-pub mod decision;
+pub mod deprecated;
 pub mod engine;
 pub mod error;
 pub mod identity;
@@ -13,9 +14,11 @@ pub mod model;
 pub mod normalize;
 pub mod pattern;
 pub mod request;
+pub mod ruling;
 
-pub use decision::{Decision, Matched, Outcome, Verdict, EVENT_PREFIX};
+pub use deprecated::Deprecated;
 pub use engine::{parse_document, Engine, DENY_STATUS, INVALID_STATUS};
 pub use error::{Location, PolicyError};
-pub use model::{Action, Direction, Mode, PolicyDocument};
+pub use model::{Action, Direction, PolicyDocument};
 pub use request::Request;
+pub use ruling::{Matched, Outcome, Ruling, EVENT_PREFIX};

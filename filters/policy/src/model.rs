@@ -2,28 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use meshward_vocab::WrittenMode;
 use serde::{Deserialize, Serialize};
-
-/// Whether a policy (or the whole filter) blocks or only records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// Decide and record, never block.
-    #[default]
-    DryRun,
-    /// Decide, record and block.
-    Enforce,
-}
-
-impl Mode {
-    /// The name used in documents and events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::DryRun => "dry-run",
-            Mode::Enforce => "enforce",
-        }
-    }
-}
 
 /// Posture when no ALLOW policy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -153,9 +133,10 @@ pub struct Mesh {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
-    /// Filter-wide default mode.
+    /// Filter-wide default mode (`detect` unless set), as written: a deprecated word is
+    /// accepted and reported.
     #[serde(default)]
-    pub mode: Mode,
+    pub mode: WrittenMode,
     /// Posture when no ALLOW policy applies.
     #[serde(default)]
     pub default: Posture,
@@ -184,9 +165,9 @@ pub struct Policy {
     pub name: String,
     /// What the policy does.
     pub action: Action,
-    /// Per-policy mode (else the document's).
+    /// Per-policy mode (else the document's), as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<Mode>,
+    pub mode: Option<WrittenMode>,
     /// Rules; the policy matches when any rule matches.
     #[serde(default)]
     pub rules: Vec<Rule>,

@@ -1,7 +1,9 @@
-//! The CVE-derived bypass corpus (tests/data/bypass.yaml): every attack refused in enforce mode,
-//! recorded (never blocked) in dry-run mode, and every control case allowed.
+//! The CVE-derived bypass corpus (tests/data/bypass.yaml): every attack stopped (`block` or
+//! `refused`) in enforce mode, recorded as `would_block` (never blocked) in detect mode, and
+//! every control case allowed.
 
-use meshward_policy::{Engine, Request, Verdict};
+use meshward_policy::{Engine, Request};
+use meshward_vocab::Decision;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -31,7 +33,7 @@ fn corpus() -> Corpus {
     serde_yaml_ng::from_str(&text).unwrap()
 }
 
-fn decide(e: &Engine, c: &Case) -> (Verdict, Option<u16>) {
+fn decide(e: &Engine, c: &Case) -> (Decision, Option<u16>) {
     let headers: Vec<(String, String)> = c
         .headers
         .iter()
@@ -46,20 +48,20 @@ fn decide(e: &Engine, c: &Case) -> (Verdict, Option<u16>) {
         ..Request::default()
     };
     let d = e.decide(&r);
-    (d.verdict, d.status)
+    (d.decision, d.status)
 }
 
 #[test]
-fn every_bypass_is_refused_in_enforce_mode() {
+fn every_bypass_is_stopped_in_enforce_mode() {
     let corpus = corpus();
     let e = Engine::from_text(&corpus.policy).unwrap();
     let mut attacks = 0;
     for c in &corpus.cases {
         let got = decide(&e, c);
         let want = match c.expect.as_str() {
-            "deny" => (Verdict::Deny, Some(403)),
-            "invalid" => (Verdict::InvalidPath, Some(400)),
-            "allow" => (Verdict::Allow, None),
+            "block" => (Decision::Block, Some(403)),
+            "refused" => (Decision::Refused, Some(400)),
+            "allow" => (Decision::Allow, None),
             other => panic!("{}: unknown expectation {other}", c.id),
         };
         assert_eq!(
@@ -69,7 +71,7 @@ fn every_bypass_is_refused_in_enforce_mode() {
         );
         if c.cve != "none" {
             attacks += 1;
-            assert_ne!(c.expect, "allow", "{}: an attack case must be refused", c.id);
+            assert_ne!(c.expect, "allow", "{}: an attack case must be stopped", c.id);
         }
     }
     assert!(attacks >= 30, "corpus too small: {attacks}");
@@ -85,14 +87,14 @@ fn every_bypass_is_refused_in_enforce_mode() {
 }
 
 #[test]
-fn dry_run_records_every_bypass_without_blocking() {
+fn detect_records_every_bypass_without_blocking() {
     let corpus = corpus();
-    let e = Engine::from_text(&corpus.policy.replace("mode: enforce", "mode: dry-run")).unwrap();
+    let e = Engine::from_text(&corpus.policy.replace("mode: enforce", "mode: detect")).unwrap();
     for c in &corpus.cases {
         let want = if c.expect == "allow" {
-            Verdict::Allow
+            Decision::Allow
         } else {
-            Verdict::DryRunDeny
+            Decision::WouldBlock
         };
         assert_eq!(decide(&e, c), (want, None), "case {}", c.id);
     }

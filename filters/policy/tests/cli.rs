@@ -43,6 +43,28 @@ fn check_accepts_the_examples_and_rejects_with_line() {
 }
 
 #[test]
+fn check_warns_about_deprecated_mode_words_and_accepts_them() {
+    let old = temp(
+        "old-words.yaml",
+        "mode: dry-run\npolicies:\n  - name: a\n    action: DENY\n    mode: dryrun\n    rules: [{to: [{paths: ['/x']}]}]\n",
+    );
+    let (success, stdout, stderr) = run(&["check", &old]);
+    assert!(success, "{stderr}");
+    assert!(stdout.contains("ok, 1 policies, 1 clauses, mode detect"), "{stdout}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            format!("{old}: warning: line 1, field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\""),
+            format!("{old}: warning: line 3, policy `a`, field `mode`: \"dryrun\" is deprecated and read as \"detect\"; write \"detect\""),
+        ]
+    );
+    let current = temp("current-words.yaml", "mode: detect\n");
+    let (success, stdout, stderr) = run(&["check", &current]);
+    assert!(success && stderr.is_empty(), "{stderr}");
+    assert!(stdout.contains("mode detect"), "{stdout}");
+}
+
+#[test]
 fn import_istio_prints_a_valid_document_and_warnings() {
     let istio = temp(
         "authz.yaml",
@@ -50,6 +72,10 @@ fn import_istio_prints_a_valid_document_and_warnings() {
     );
     let (success, stdout, stderr) = run(&["import-istio", &istio]);
     assert!(success, "{stderr}");
+    assert!(
+        stdout.starts_with("mode: detect\n"),
+        "imported policies listen first:\n{stdout}"
+    );
     assert!(
         stderr.contains("requestPrincipals") && stderr.contains("CUSTOM"),
         "{stderr}"

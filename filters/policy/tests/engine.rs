@@ -1,6 +1,7 @@
 //! Evaluation order, modes, identity, matchers and validation through the public API.
 
-use meshward_policy::{Engine, Outcome, PolicyError, Request, Verdict};
+use meshward_policy::{Engine, Outcome, PolicyError, Request};
+use meshward_vocab::{Decision, Mode};
 
 const FRONTEND: &str = "spiffe://cluster.local/ns/web/sa/frontend";
 const BATCH: &str = "spiffe://cluster.local/ns/jobs/sa/batch";
@@ -27,24 +28,24 @@ fn mtls<'a>(path: &'a str, san: &'a str) -> Request<'a> {
     }
 }
 
-fn verdict(e: &Engine, r: &Request) -> Verdict {
-    e.decide(r).verdict
+fn decision(e: &Engine, r: &Request) -> Decision {
+    e.decide(r).decision
 }
 
 #[test]
 fn no_policies_allow_and_default_deny_denies() {
-    assert_eq!(verdict(&engine("mode: enforce"), &get("/")), Verdict::Allow);
+    assert_eq!(decision(&engine("mode: enforce"), &get("/")), Decision::Allow);
     let e = engine("mode: enforce\ndefault: deny");
     let d = e.decide(&get("/"));
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert_eq!(d.status, Some(403));
     assert_eq!(d.reason, "default deny");
-    // Default deny in dry-run mode is recorded, not enforced.
+    // Default deny in detect mode is recorded, not enforced.
     let e = engine("default: deny");
     let d = e.decide(&get("/"));
     assert_eq!(
-        (d.verdict, d.status, d.effective, d.dry_run),
-        (Verdict::DryRunDeny, None, Outcome::Allow, Outcome::Deny)
+        (d.decision, d.status, d.effective, d.all_enforced),
+        (Decision::WouldBlock, None, Outcome::Allow, Outcome::Block)
     );
 }
 
@@ -63,11 +64,11 @@ policies:
 "#,
     );
     let d = e.decide(&get("/admin/x"));
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert_eq!(d.decided_by.unwrap().policy, "deny-admin");
-    assert_eq!(verdict(&e, &get("/public/x")), Verdict::Allow);
+    assert_eq!(decision(&e, &get("/public/x")), Decision::Allow);
     let d = e.decide(&get("/other"));
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert!(d.decided_by.is_none());
     assert_eq!(d.reason, "no ALLOW policy matched");
 }
@@ -75,9 +76,9 @@ policies:
 #[test]
 fn allow_policy_without_rules_denies_everything_and_empty_rule_matches_all() {
     let e = engine("mode: enforce\npolicies: [{name: nothing, action: ALLOW}]");
-    assert_eq!(verdict(&e, &get("/")), Verdict::Deny);
+    assert_eq!(decision(&e, &get("/")), Decision::Block);
     let e = engine("mode: enforce\npolicies: [{name: all, action: ALLOW, rules: [{}]}]");
-    assert_eq!(verdict(&e, &get("/")), Verdict::Allow);
+    assert_eq!(decision(&e, &get("/")), Decision::Allow);
 }
 
 #[test]
@@ -90,58 +91,58 @@ fn audit_is_recorded_without_changing_the_decision() {
         ..get("/y")
     };
     let d = e.decide(&r);
-    assert_eq!(d.verdict, Verdict::Allow);
+    assert_eq!(d.decision, Decision::Allow);
     assert_eq!(d.audits.iter().map(|a| a.policy).collect::<Vec<_>>(), vec!["watch"]);
     assert!(d.event_json().contains(r#""audit":["watch"]"#));
     let d = e.decide(&Request {
         method: "POST",
         ..get("/x")
     });
-    assert_eq!((d.verdict, d.audits.len()), (Verdict::Deny, 1));
+    assert_eq!((d.decision, d.audits.len()), (Decision::Block, 1));
 }
 
 #[test]
-fn per_policy_dry_run_records_both_decisions() {
+fn per_policy_detect_records_both_decisions() {
     let doc = r#"
 mode: enforce
 policies:
-  - { name: new-deny, action: DENY, mode: dry-run, rules: [{ to: [{ paths: ["/beta/*"] }] }] }
+  - { name: new-deny, action: DENY, mode: detect, rules: [{ to: [{ paths: ["/beta/*"] }] }] }
   - { name: old-deny, action: DENY, rules: [{ to: [{ paths: ["/old"] }] }] }
 "#;
     let e = engine(doc);
     let d = e.decide(&get("/beta/x"));
-    assert_eq!((d.verdict, d.status), (Verdict::DryRunDeny, None));
-    assert_eq!((d.effective, d.dry_run), (Outcome::Allow, Outcome::Deny));
+    assert_eq!((d.decision, d.status), (Decision::WouldBlock, None));
+    assert_eq!((d.effective, d.all_enforced), (Outcome::Allow, Outcome::Block));
     let m = d.decided_by.unwrap();
-    assert_eq!((m.policy, m.mode.as_str()), ("new-deny", "dry-run"));
+    assert_eq!((m.policy, m.mode), ("new-deny", Mode::Detect));
     let ev: serde_json::Value = serde_json::from_str(&d.event_json()).unwrap();
-    assert_eq!(ev["decision"], "dry_run_deny");
+    assert_eq!(ev["decision"], "would_block");
     assert_eq!(ev["enforced"], false);
     assert_eq!(ev["effective"], "allow");
-    assert_eq!(ev["dry_run"], "deny");
-    assert_eq!(ev["mode"], "dry-run");
-    assert_eq!(verdict(&e, &get("/old")), Verdict::Deny);
+    assert_eq!(ev["all_enforced"], "block");
+    assert_eq!(ev["mode"], "detect");
+    assert_eq!(decision(&e, &get("/old")), Decision::Block);
     // The same policy enforced blocks.
-    let e = engine(&doc.replace("mode: dry-run, ", ""));
-    assert_eq!(verdict(&e, &get("/beta/x")), Verdict::Deny);
-    // A filter-wide dry-run never blocks.
+    let e = engine(&doc.replace("mode: detect, ", ""));
+    assert_eq!(decision(&e, &get("/beta/x")), Decision::Block);
+    // A filter-wide detect never blocks.
     let e = engine(
-        &doc.replace("mode: enforce", "mode: dry-run")
-            .replace("mode: dry-run, ", ""),
+        &doc.replace("mode: enforce", "mode: detect")
+            .replace("mode: detect, ", ""),
     );
-    assert_eq!(verdict(&e, &get("/old")), Verdict::DryRunDeny);
+    assert_eq!(decision(&e, &get("/old")), Decision::WouldBlock);
 }
 
 #[test]
-fn dry_run_allow_policy_counts_only_in_the_dry_run_decision() {
-    let e = engine("mode: enforce\npolicies: [{name: only-web, action: ALLOW, mode: dry-run, rules: [{from: [{namespaces: [web]}]}]}]");
+fn detect_allow_policy_counts_only_in_the_all_enforced_outcome() {
+    let e = engine("mode: enforce\npolicies: [{name: only-web, action: ALLOW, mode: detect, rules: [{from: [{namespaces: [web]}]}]}]");
     let d = e.decide(&get("/"));
     assert_eq!(
-        (d.verdict, d.effective, d.dry_run),
-        (Verdict::DryRunDeny, Outcome::Allow, Outcome::Deny)
+        (d.decision, d.effective, d.all_enforced),
+        (Decision::WouldBlock, Outcome::Allow, Outcome::Block)
     );
-    assert_eq!(d.reason, "no ALLOW policy matched (dry-run)");
-    assert_eq!(verdict(&e, &mtls("/", FRONTEND)), Verdict::Allow);
+    assert_eq!(d.reason, "no ALLOW policy matched (detect)");
+    assert_eq!(decision(&e, &mtls("/", FRONTEND)), Decision::Allow);
 }
 
 #[test]
@@ -157,28 +158,31 @@ policies:
       - from: [{ namespaces: ["jobs"], notPrincipals: ["spiffe://cluster.local/ns/jobs/sa/batch"] }]
 "#,
     );
-    assert_eq!(verdict(&e, &mtls("/", FRONTEND)), Verdict::Allow);
-    assert_eq!(verdict(&e, &mtls("/", BATCH)), Verdict::Deny);
+    assert_eq!(decision(&e, &mtls("/", FRONTEND)), Decision::Allow);
+    assert_eq!(decision(&e, &mtls("/", BATCH)), Decision::Block);
     assert_eq!(
-        verdict(&e, &mtls("/", "spiffe://cluster.local/ns/jobs/sa/cron")),
-        Verdict::Allow
+        decision(&e, &mtls("/", "spiffe://cluster.local/ns/jobs/sa/cron")),
+        Decision::Allow
     );
     // No mTLS: the SAN is not trusted.
     let r = Request {
         peer_uri_san: Some(FRONTEND),
         ..get("/")
     };
-    assert_eq!(verdict(&e, &r), Verdict::Deny);
+    assert_eq!(decision(&e, &r), Decision::Block);
     // A SAN that is not a Kubernetes SPIFFE ID is no identity.
-    assert_eq!(verdict(&e, &mtls("/", "spiffe://cluster.local/ns/web")), Verdict::Deny);
+    assert_eq!(
+        decision(&e, &mtls("/", "spiffe://cluster.local/ns/web")),
+        Decision::Block
+    );
     // `*` matches any authenticated caller and never an unauthenticated one.
     let e = engine("mode: enforce\npolicies: [{name: authn, action: ALLOW, rules: [{from: [{principals: ['*']}]}]}]");
-    assert_eq!(verdict(&e, &mtls("/", BATCH)), Verdict::Allow);
-    assert_eq!(verdict(&e, &get("/")), Verdict::Deny);
+    assert_eq!(decision(&e, &mtls("/", BATCH)), Decision::Allow);
+    assert_eq!(decision(&e, &get("/")), Decision::Block);
     // notPrincipals ["*"] selects exactly the unauthenticated (Istio semantics).
     let e = engine("mode: enforce\npolicies: [{name: plain, action: DENY, rules: [{from: [{notPrincipals: ['*']}]}]}]");
-    assert_eq!(verdict(&e, &get("/")), Verdict::Deny);
-    assert_eq!(verdict(&e, &mtls("/", BATCH)), Verdict::Allow);
+    assert_eq!(decision(&e, &get("/")), Decision::Block);
+    assert_eq!(decision(&e, &mtls("/", BATCH)), Decision::Allow);
 }
 
 #[test]
@@ -186,12 +190,12 @@ fn service_accounts_and_trust_domains() {
     let e = engine(
         "mode: enforce\npolicies: [{name: p, action: ALLOW, rules: [{from: [{serviceAccounts: ['web/frontend'], trustDomains: [cluster.local]}]}]}]",
     );
-    assert_eq!(verdict(&e, &mtls("/", FRONTEND)), Verdict::Allow);
+    assert_eq!(decision(&e, &mtls("/", FRONTEND)), Decision::Allow);
     assert_eq!(
-        verdict(&e, &mtls("/", "spiffe://other.td/ns/web/sa/frontend")),
-        Verdict::Deny
+        decision(&e, &mtls("/", "spiffe://other.td/ns/web/sa/frontend")),
+        Decision::Block
     );
-    assert_eq!(verdict(&e, &mtls("/", BATCH)), Verdict::Deny);
+    assert_eq!(decision(&e, &mtls("/", BATCH)), Decision::Block);
 }
 
 #[test]
@@ -207,26 +211,26 @@ policies:
       - from: [{ remoteIpBlocks: [203.0.113.0/24] }]
 "#;
     let e = engine(doc);
-    assert_eq!(verdict(&e, &get("/")), Verdict::Deny);
+    assert_eq!(decision(&e, &get("/")), Decision::Block);
     assert_eq!(
-        verdict(
+        decision(
             &e,
             &Request {
                 source_address: Some("10.1.9.1:1"),
                 ..get("/")
             }
         ),
-        Verdict::Allow
+        Decision::Allow
     );
     assert_eq!(
-        verdict(
+        decision(
             &e,
             &Request {
                 source_address: Some("10.2.0.1:1"),
                 ..get("/")
             }
         ),
-        Verdict::Allow
+        Decision::Allow
     );
     let xff = vec![("x-forwarded-for".to_string(), "198.51.100.1, 203.0.113.7".to_string())];
     let r = Request {
@@ -235,11 +239,11 @@ policies:
         ..get("/")
     };
     let d = e.decide(&r);
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert_eq!(d.facts.remote_ip, "203.0.113.7".parse().ok());
     // With zero trusted hops XFF is ignored: the peer is the client.
     let e = engine(&doc.replace("trusted_proxy_hops: 1", "trusted_proxy_hops: 0"));
-    assert_eq!(verdict(&e, &r), Verdict::Allow);
+    assert_eq!(decision(&e, &r), Decision::Allow);
 }
 
 #[test]
@@ -248,23 +252,23 @@ fn hosts_are_case_insensitive_and_port_aware() {
         "mode: enforce\npolicies: [{name: h, action: ALLOW, rules: [{to: [{hosts: ['api.example.com', '*.example.org', 'static.example.com:8443']}]}]}]",
     );
     let at = |authority: &'static str| Request { authority, ..get("/") };
-    assert_eq!(verdict(&e, &at("API.Example.com")), Verdict::Allow);
-    assert_eq!(verdict(&e, &at("api.example.com.:9000")), Verdict::Allow);
-    assert_eq!(verdict(&e, &at("x.y.EXAMPLE.org")), Verdict::Allow);
-    assert_eq!(verdict(&e, &at("example.org")), Verdict::Deny);
-    assert_eq!(verdict(&e, &at("static.example.com:8443")), Verdict::Allow);
-    assert_eq!(verdict(&e, &at("static.example.com:443")), Verdict::Deny);
+    assert_eq!(decision(&e, &at("API.Example.com")), Decision::Allow);
+    assert_eq!(decision(&e, &at("api.example.com.:9000")), Decision::Allow);
+    assert_eq!(decision(&e, &at("x.y.EXAMPLE.org")), Decision::Allow);
+    assert_eq!(decision(&e, &at("example.org")), Decision::Block);
+    assert_eq!(decision(&e, &at("static.example.com:8443")), Decision::Allow);
+    assert_eq!(decision(&e, &at("static.example.com:443")), Decision::Block);
     // No port in the authority: the destination port decides.
     let r = Request {
         authority: "static.example.com",
         destination_address: Some("10.0.0.9:8443"),
         ..get("/")
     };
-    assert_eq!(verdict(&e, &r), Verdict::Allow);
-    assert_eq!(verdict(&e, &at("static.example.com")), Verdict::Deny);
+    assert_eq!(decision(&e, &r), Decision::Allow);
+    assert_eq!(decision(&e, &at("static.example.com")), Decision::Block);
     // A malformed authority is refused like a bad path.
     let d = e.decide(&at("a@api.example.com"));
-    assert_eq!((d.verdict, d.status), (Verdict::InvalidPath, Some(400)));
+    assert_eq!((d.decision, d.status), (Decision::Refused, Some(400)));
 }
 
 #[test]
@@ -277,10 +281,10 @@ fn ports_methods_and_not_forms() {
         destination_address: Some(dst),
         ..get("/")
     };
-    assert_eq!(verdict(&e, &r("POST", "10.0.0.1:8080")), Verdict::Deny);
-    assert_eq!(verdict(&e, &r("get", "10.0.0.1:8080")), Verdict::Allow);
-    assert_eq!(verdict(&e, &r("HEAD", "10.0.0.1:8080")), Verdict::Allow);
-    assert_eq!(verdict(&e, &r("POST", "10.0.0.1:9090")), Verdict::Allow);
+    assert_eq!(decision(&e, &r("POST", "10.0.0.1:8080")), Decision::Block);
+    assert_eq!(decision(&e, &r("get", "10.0.0.1:8080")), Decision::Allow);
+    assert_eq!(decision(&e, &r("HEAD", "10.0.0.1:8080")), Decision::Allow);
+    assert_eq!(decision(&e, &r("POST", "10.0.0.1:9090")), Decision::Allow);
 }
 
 #[test]
@@ -298,24 +302,24 @@ policies:
 "#,
     );
     for (p, want) in [
-        ("/exact", Verdict::Deny),
-        ("/exact/", Verdict::Allow),
-        ("/pre/a/b", Verdict::Deny),
-        ("/pre", Verdict::Allow),
-        ("/x/index.php", Verdict::Deny),
-        ("/users/alice/keys", Verdict::Deny),
-        ("/users/a/b/keys", Verdict::Allow),
-        ("/files/", Verdict::Deny),
-        ("/files/a/b/c", Verdict::Deny),
-        ("/files", Verdict::Allow),
-        ("/v2/orders/17", Verdict::Deny),
-        ("/v2/orders/17/x", Verdict::Allow),
-        ("/tmpl/x", Verdict::Deny),
-        ("/tmpl/ok/x", Verdict::Allow),
-        ("/tmpl/x.png", Verdict::Allow),
-        ("/users/../exact", Verdict::Deny),
+        ("/exact", Decision::Block),
+        ("/exact/", Decision::Allow),
+        ("/pre/a/b", Decision::Block),
+        ("/pre", Decision::Allow),
+        ("/x/index.php", Decision::Block),
+        ("/users/alice/keys", Decision::Block),
+        ("/users/a/b/keys", Decision::Allow),
+        ("/files/", Decision::Block),
+        ("/files/a/b/c", Decision::Block),
+        ("/files", Decision::Allow),
+        ("/v2/orders/17", Decision::Block),
+        ("/v2/orders/17/x", Decision::Allow),
+        ("/tmpl/x", Decision::Block),
+        ("/tmpl/ok/x", Decision::Allow),
+        ("/tmpl/x.png", Decision::Allow),
+        ("/users/../exact", Decision::Block),
     ] {
-        assert_eq!(verdict(&e, &get(p)), want, "{p}");
+        assert_eq!(decision(&e, &get(p)), want, "{p}");
     }
 }
 
@@ -349,25 +353,25 @@ policies:
       - to: [{ paths: ["/not-h"], notHeaders: { x-h: { exact: ok } } }]
 "#,
     );
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Verdict);
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Decision);
     let cases: &[Case] = &[
-        ("/", &[("x-a", "good"), ("x-a", "bad")], Verdict::Deny),
-        ("/", &[("x-a", "good,bad")], Verdict::Allow),
-        ("/", &[("x-b", "evilcorp")], Verdict::Deny),
-        ("/", &[("x-c", "a.exe")], Verdict::Deny),
-        ("/", &[("x-d", "a drop b")], Verdict::Deny),
-        ("/", &[("x-e", "x"), ("x-e", "123")], Verdict::Deny),
-        ("/", &[("x-f", "")], Verdict::Deny),
-        ("/needs-g", &[], Verdict::Deny),
-        ("/needs-g", &[("x-g", "1")], Verdict::Allow),
-        ("/not-h", &[("x-h", "ok")], Verdict::Allow),
-        ("/not-h", &[], Verdict::Deny),
+        ("/", &[("x-a", "good"), ("x-a", "bad")], Decision::Block),
+        ("/", &[("x-a", "good,bad")], Decision::Allow),
+        ("/", &[("x-b", "evilcorp")], Decision::Block),
+        ("/", &[("x-c", "a.exe")], Decision::Block),
+        ("/", &[("x-d", "a drop b")], Decision::Block),
+        ("/", &[("x-e", "x"), ("x-e", "123")], Decision::Block),
+        ("/", &[("x-f", "")], Decision::Block),
+        ("/needs-g", &[], Decision::Block),
+        ("/needs-g", &[("x-g", "1")], Decision::Allow),
+        ("/not-h", &[("x-h", "ok")], Decision::Allow),
+        ("/not-h", &[], Decision::Block),
         // DENY: one value that is not "ok" is enough for notHeaders.
-        ("/not-h", &[("x-h", "ok"), ("x-h", "other")], Verdict::Deny),
+        ("/not-h", &[("x-h", "ok"), ("x-h", "other")], Decision::Block),
     ];
     for (path, h, want) in cases {
         let h = hdrs(h);
-        assert_eq!(verdict(&e, &with_headers(path, &h)), *want, "{path} {h:?}");
+        assert_eq!(decision(&e, &with_headers(path, &h)), *want, "{path} {h:?}");
     }
 }
 
@@ -378,8 +382,8 @@ fn allow_header_matchers_need_every_value() {
     );
     let ok = hdrs(&[("x-env", "prod"), ("x-env", "prod")]);
     let mixed = hdrs(&[("x-env", "prod"), ("x-env", "dev")]);
-    assert_eq!(verdict(&e, &with_headers("/", &ok)), Verdict::Allow);
-    assert_eq!(verdict(&e, &with_headers("/", &mixed)), Verdict::Deny);
+    assert_eq!(decision(&e, &with_headers("/", &ok)), Decision::Allow);
+    assert_eq!(decision(&e, &with_headers("/", &mixed)), Decision::Block);
 }
 
 #[test]
@@ -400,26 +404,26 @@ policies:
 "#,
     );
     let t = hdrs(&[("x-tenant", "beta-1")]);
-    assert_eq!(verdict(&e, &with_headers("/", &t)), Verdict::Deny);
+    assert_eq!(decision(&e, &with_headers("/", &t)), Decision::Block);
     let r = Request {
         source_address: Some("10.9.1.1:3"),
         ..with_headers("/", &t)
     };
-    assert_eq!(verdict(&e, &r), Verdict::Allow);
+    assert_eq!(decision(&e, &r), Decision::Allow);
     assert_eq!(
-        verdict(
+        decision(
             &e,
             &Request {
                 route_name: Some("admin-route"),
                 ..get("/")
             }
         ),
-        Verdict::Deny
+        Decision::Block
     );
-    assert_eq!(verdict(&e, &get("/secure/x")), Verdict::Deny);
-    assert_eq!(verdict(&e, &mtls("/secure/x", FRONTEND)), Verdict::Allow);
-    assert_eq!(verdict(&e, &mtls("/", BATCH)), Verdict::Deny);
-    assert_eq!(verdict(&e, &get("/")), Verdict::Allow);
+    assert_eq!(decision(&e, &get("/secure/x")), Decision::Block);
+    assert_eq!(decision(&e, &mtls("/secure/x", FRONTEND)), Decision::Allow);
+    assert_eq!(decision(&e, &mtls("/", BATCH)), Decision::Block);
+    assert_eq!(decision(&e, &get("/")), Decision::Allow);
 }
 
 #[test]
@@ -442,33 +446,36 @@ policies:
         ..get("/")
     };
     assert_eq!(
-        verdict(&e, &out("orders.shop.svc.cluster.local", "10.0.3.4:80")),
-        Verdict::Allow
+        decision(&e, &out("orders.shop.svc.cluster.local", "10.0.3.4:80")),
+        Decision::Allow
     );
-    assert_eq!(verdict(&e, &out("orders", "10.0.3.4:80")), Verdict::Allow);
+    assert_eq!(decision(&e, &out("orders", "10.0.3.4:80")), Decision::Allow);
     let d = e.decide(&out("evil.example.net", "93.184.216.34:80"));
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert_eq!(d.facts.internet, Some(true));
-    assert_eq!(verdict(&e, &out("api.github.com", "140.82.112.5:443")), Verdict::Allow);
-    assert_eq!(verdict(&e, &out("pay.stripe.com:443", "1.2.3.4:443")), Verdict::Allow);
-    assert_eq!(verdict(&e, &out("pay.stripe.com:80", "1.2.3.4:80")), Verdict::Deny);
+    assert_eq!(
+        decision(&e, &out("api.github.com", "140.82.112.5:443")),
+        Decision::Allow
+    );
+    assert_eq!(decision(&e, &out("pay.stripe.com:443", "1.2.3.4:443")), Decision::Allow);
+    assert_eq!(decision(&e, &out("pay.stripe.com:80", "1.2.3.4:80")), Decision::Block);
     // A mesh name pointing outside the mesh CIDRs is the Internet.
     assert_eq!(
-        verdict(&e, &out("orders.shop.svc.cluster.local", "8.8.8.8:80")),
-        Verdict::Deny
+        decision(&e, &out("orders.shop.svc.cluster.local", "8.8.8.8:80")),
+        Decision::Block
     );
     // SNI names the destination for TLS.
     let r = Request {
         sni: Some("evil.example.net"),
         ..out("orders.shop.svc.cluster.local", "10.0.0.1:443")
     };
-    assert_eq!(verdict(&e, &r), Verdict::Deny);
+    assert_eq!(decision(&e, &r), Decision::Block);
     // The listener direction from Envoy overrides the document's.
     let r = Request {
         direction: Some(meshward_policy::Direction::Ingress),
         ..out("evil.example.net", "93.184.216.34:80")
     };
-    assert_eq!(verdict(&e, &r), Verdict::Allow);
+    assert_eq!(decision(&e, &r), Decision::Allow);
 }
 
 #[test]
@@ -478,9 +485,9 @@ fn sni_matchers() {
         sni: Some(sni),
         ..get("/")
     };
-    assert_eq!(verdict(&e, &r("A.example.com")), Verdict::Allow);
-    assert_eq!(verdict(&e, &r("bad.example.com")), Verdict::Deny);
-    assert_eq!(verdict(&e, &get("/")), Verdict::Deny);
+    assert_eq!(decision(&e, &r("A.example.com")), Decision::Allow);
+    assert_eq!(decision(&e, &r("bad.example.com")), Decision::Block);
+    assert_eq!(decision(&e, &get("/")), Decision::Block);
 }
 
 #[test]
@@ -501,7 +508,7 @@ fn event_names_identity_and_normalized_path() {
     assert_eq!(ev["rule"], 0);
     assert_eq!(ev["action"], "DENY");
     assert_eq!(ev["mode"], "enforce");
-    assert_eq!(ev["decision"], "deny");
+    assert_eq!(ev["decision"], "block");
     assert_eq!(ev["enforced"], true);
     assert_eq!(ev["principal"], FRONTEND);
     assert_eq!(ev["namespace"], "web");
@@ -598,7 +605,7 @@ fn invalid_documents_name_policy_rule_field_and_line() {
 fn json_documents_are_accepted() {
     let e =
         engine(r#"{"mode":"enforce","policies":[{"name":"d","action":"DENY","rules":[{"to":[{"paths":["/x"]}]}]}]}"#);
-    assert_eq!(verdict(&e, &get("/x")), Verdict::Deny);
+    assert_eq!(decision(&e, &get("/x")), Decision::Block);
 }
 
 #[test]
@@ -617,12 +624,51 @@ fn many_rules_use_the_indexes_and_stay_correct() {
         ..get("/v123/x")
     };
     let d = e.decide(&r);
-    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.decision, Decision::Block);
     assert_eq!(d.decided_by.unwrap().policy, "p123");
     let r = Request {
         method: "POST",
         authority: "svc123.example.com",
         ..get("/v124/x")
     };
-    assert_eq!(verdict(&e, &r), Verdict::Allow);
+    assert_eq!(decision(&e, &r), Decision::Allow);
+}
+
+#[test]
+fn deprecated_mode_words_are_read_as_detect_and_reported_where_found() {
+    let doc = "mode: dryrun\npolicies:\n  - name: beta\n    action: DENY\n    mode: dry-run\n    rules: [{to: [{paths: ['/beta']}]}]\n  - name: now\n    action: DENY\n    mode: enforce\n    rules: [{to: [{paths: ['/now']}]}]\n";
+    let e = engine(doc);
+    assert_eq!(e.mode(), Mode::Detect);
+    let d = e.decide(&get("/beta"));
+    assert_eq!((d.decision, d.status), (Decision::WouldBlock, None));
+    assert_eq!(d.decided_by.unwrap().mode, Mode::Detect);
+    assert_eq!(decision(&e, &get("/now")), Decision::Block);
+    let warnings: Vec<String> = e.deprecations().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "line 1, field `mode`: \"dryrun\" is deprecated and read as \"detect\"; write \"detect\"",
+            "line 3, policy `beta`, field `mode`: \"dry-run\" is deprecated and read as \"detect\"; write \"detect\"",
+        ]
+    );
+    // JSON: the alias is read the same way; the document keeps no line for its own `mode`.
+    let e = engine(r#"{"mode":"dry_run","policies":[]}"#);
+    assert_eq!(e.mode(), Mode::Detect);
+    let warnings: Vec<String> = e.deprecations().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        ["field `mode`: \"dry_run\" is deprecated and read as \"detect\"; write \"detect\""]
+    );
+    // A parsed document writes the current word back.
+    let parsed = meshward_policy::parse_document(doc).unwrap();
+    let yaml = serde_yaml_ng::to_string(&parsed).unwrap();
+    assert!(yaml.starts_with("mode: detect\n"), "{yaml}");
+    assert!(yaml.contains("  mode: detect\n") && !yaml.contains("dry"), "{yaml}");
+    // The current words raise nothing; an unknown word is an error naming the current words.
+    assert!(engine("mode: detect").deprecations().is_empty());
+    let err = Engine::from_text("mode: dry").unwrap_err().to_string();
+    assert!(
+        err.contains("unknown variant `dry`, expected `detect` or `enforce`"),
+        "{err}"
+    );
 }

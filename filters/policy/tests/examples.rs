@@ -1,11 +1,18 @@
 //! Every example in rules/policy/examples compiles and decides as its comment says.
 
-use meshward_policy::{Engine, Request, Verdict};
+use meshward_policy::{Engine, Request};
+use meshward_vocab::Decision;
 
 fn example(name: &str) -> Engine {
     let path = format!("{}/../../rules/policy/examples/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    Engine::from_text(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let engine = Engine::from_text(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        engine.deprecations().is_empty(),
+        "{path} uses deprecated words: {:?}",
+        engine.deprecations()
+    );
+    engine
 }
 
 #[test]
@@ -19,17 +26,17 @@ fn ingress_mtls() {
         peer_uri_san: Some("spiffe://cluster.local/ns/web/sa/frontend"),
         ..Request::default()
     };
-    assert_eq!(e.decide(&web("GET", "/orders/17/items")).verdict, Verdict::Allow);
-    assert_eq!(e.decide(&web("GET", "/admin/users")).verdict, Verdict::Deny);
-    assert_eq!(e.decide(&web("GET", "/users")).verdict, Verdict::Deny);
+    assert_eq!(e.decide(&web("GET", "/orders/17/items")).decision, Decision::Allow);
+    assert_eq!(e.decide(&web("GET", "/admin/users")).decision, Decision::Block);
+    assert_eq!(e.decide(&web("GET", "/users")).decision, Decision::Block);
     let d = e.decide(&web("POST", "/orders"));
-    assert_eq!((d.verdict, d.audits.len()), (Verdict::Allow, 1));
+    assert_eq!((d.decision, d.audits.len()), (Decision::Allow, 1));
     let anon = Request {
         mtls: false,
         peer_uri_san: None,
         ..web("GET", "/orders")
     };
-    assert_eq!(e.decide(&anon).verdict, Verdict::Deny);
+    assert_eq!(e.decide(&anon).decision, Decision::Block);
 }
 
 #[test]
@@ -43,13 +50,16 @@ fn egress_allow_list() {
         ..Request::default()
     };
     assert_eq!(
-        e.decide(&to("api.github.com", "140.82.112.5:443")).verdict,
-        Verdict::Allow
+        e.decide(&to("api.github.com", "140.82.112.5:443")).decision,
+        Decision::Allow
     );
-    assert_eq!(e.decide(&to("example.net", "93.184.216.34:443")).verdict, Verdict::Deny);
     assert_eq!(
-        e.decide(&to("db.data.svc.cluster.local", "10.4.0.2:5432")).verdict,
-        Verdict::Allow
+        e.decide(&to("example.net", "93.184.216.34:443")).decision,
+        Decision::Block
+    );
+    assert_eq!(
+        e.decide(&to("db.data.svc.cluster.local", "10.4.0.2:5432")).decision,
+        Decision::Allow
     );
 }
 
@@ -62,7 +72,7 @@ fn default_deny() {
         authority: "www.example.com",
         ..Request::default()
     };
-    assert_eq!(e.decide(&r).verdict, Verdict::Allow);
+    assert_eq!(e.decide(&r).decision, Decision::Allow);
     let r = Request { path: "/private", ..r };
-    assert_eq!(e.decide(&r).verdict, Verdict::DryRunDeny);
+    assert_eq!(e.decide(&r).decision, Decision::WouldBlock);
 }

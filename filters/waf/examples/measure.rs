@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let configure_line = plugin
             .logs()
             .iter()
-            .find(|l| l.message.starts_with("meshward-waf: loaded"))
+            .find(|l| l.message.starts_with("meshward.waf: loaded"))
             .map(|l| l.message.clone())
             .unwrap_or_default();
         println!(
@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let notes = plugin
             .logs()
             .iter()
-            .filter(|l| l.message.starts_with("meshward-waf: ") && l.message != configure_line)
+            .filter(|l| l.message.starts_with("meshward.waf: ") && l.message != configure_line)
             .count();
         println!("  other configure log lines: {notes}");
         println!("  memory after load: {} bytes", plugin.memory_bytes());

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use meshward_vocab::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -90,7 +91,7 @@ fn carry(step: Step) -> Action {
             if hostcall::send_local_response(reply.status, &headers, reply.body.as_bytes(), reply.details).is_err() {
                 log(
                     Level::Error,
-                    "meshward-waf: local reply refused by the host; resetting is up to Envoy",
+                    &Filter::Waf.message("local reply rejected by the host; resetting is up to Envoy"),
                 );
             }
             Action::Pause

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use meshward_seclang::{Files, RuleSet};
+use meshward_vocab::Mode;
 
-use crate::config::{ConfigError, Mode, WafConfig};
+use crate::config::{ConfigError, WafConfig};
 use crate::embedded;
 
 /// The name of the set used when no `per_route` / `per_authority` entry applies.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use meshward_vocab::Mode;
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration was rejected.
@@ -28,27 +29,6 @@ pub enum ConfigError {
     /// A SecLang directive failed to load.
     #[error("{0}")]
     SecLang(#[from] meshward_seclang::LoadError),
-}
-
-/// Detect-only or blocking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// SecRuleEngine DetectionOnly: record, never block.
-    #[default]
-    Detect,
-    /// SecRuleEngine On: block.
-    Enforce,
-}
-
-impl Mode {
-    /// The name used in evidence (`detect` / `enforce`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Detect => "detect",
-            Mode::Enforce => "enforce",
-        }
-    }
 }
 
 /// What happens when a body is larger than its limit.

@@ -4,11 +4,10 @@
 use serde::Serialize;
 
 use meshward_seclang::{Intervention, InterventionAction, Transaction};
-
-use crate::config::Mode;
+use meshward_vocab::{Decision, Filter, Mode};
 
 /// Prefix of every evidence log line (log pipelines pick the events out by it).
-pub const LOG_PREFIX: &str = "meshward.waf.event ";
+pub const LOG_PREFIX: &str = Filter::Waf.event_prefix();
 
 /// Replacement for secret values (cookies, credentials).
 pub const REDACTED: &str = "[redacted]";
@@ -16,31 +15,18 @@ pub const REDACTED: &str = "[redacted]";
 /// Rules of rules/recommended.conf that refuse a body the parsers could not read.
 const REFUSAL_RULES: [u64; 3] = [200002, 200003, 200004];
 
-/// What happened to the transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Nothing disruptive.
-    Pass,
-    /// Blocked by a rule (enforce mode).
-    Block,
-    /// A rule would have blocked, but the mode is detect.
-    WouldBlock,
-    /// Refused because a body was over its limit or could not be parsed (enforce mode).
-    Refused,
-}
-
-impl Decision {
-    /// Classifies a transaction from its enforced intervention and its first disruptive decision.
-    pub fn of(enforced: Option<&Intervention>, decided: Option<&Intervention>) -> Decision {
-        match (enforced, decided) {
-            (Some(i), _) if i.action == InterventionAction::BodyLimit || REFUSAL_RULES.contains(&i.rule_id) => {
-                Decision::Refused
-            }
-            (Some(_), _) => Decision::Block,
-            (None, Some(_)) => Decision::WouldBlock,
-            (None, None) => Decision::Pass,
+/// Classifies a transaction from its enforced intervention and its first disruptive decision:
+/// `refused` when a body was over its limit or could not be parsed, `block` for any other
+/// enforced intervention, `would_block` when a rule decided but nothing was enforced (detect
+/// mode), else `allow`.
+pub fn classify(enforced: Option<&Intervention>, decided: Option<&Intervention>) -> Decision {
+    match (enforced, decided) {
+        (Some(i), _) if i.action == InterventionAction::BodyLimit || REFUSAL_RULES.contains(&i.rule_id) => {
+            Decision::Refused
         }
+        (Some(_), _) => Decision::Block,
+        (None, Some(_)) => Decision::WouldBlock,
+        (None, None) => Decision::Allow,
     }
 }
 
@@ -119,7 +105,7 @@ pub struct Event {
     pub route: Option<String>,
     /// `detect` or `enforce`.
     pub mode: &'static str,
-    /// The decision.
+    /// `allow`, `block`, `would_block` or `refused`.
     pub decision: Decision,
     /// Status sent (block/refused) or that would have been sent (would_block).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,7 +166,7 @@ pub struct EventContext<'a> {
 
 /// The decision on `tx`: an intervention the filter did not carry out is a `would_block`.
 pub fn decision_of(tx: &Transaction, enforced: bool) -> Decision {
-    Decision::of(tx.intervention().filter(|_| enforced), tx.decision())
+    classify(tx.intervention().filter(|_| enforced), tx.decision())
 }
 
 /// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
@@ -202,7 +188,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         .collect();
     let decision = decision_of(tx, ctx.enforced);
     // Bytes that went uninspected (a limit applied) are worth an event even without a match.
-    if rules.is_empty() && decision == Decision::Pass && ctx.limits.is_empty() {
+    if rules.is_empty() && decision == Decision::Allow && ctx.limits.is_empty() {
         return None;
     }
     let decided = tx.intervention().or(tx.decision());

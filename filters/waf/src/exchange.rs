@@ -26,7 +26,7 @@ use std::rc::Rc;
 use meshward_seclang::{EngineMode, InterventionAction, Transaction};
 
 use crate::config::OnLimit;
-use crate::evidence::{self, Decision, Event, EventContext, RequestInfo};
+use crate::evidence::{self, Event, EventContext, RequestInfo};
 use crate::loaded::Loaded;
 use crate::metrics::{self, Counter};
 
@@ -350,12 +350,7 @@ impl Exchange {
         let mut counters = vec![Counter::TRANSACTIONS];
         let enforced = self.replied != Replied::No;
         let decision = evidence::decision_of(tx, enforced);
-        counters.extend(match decision {
-            Decision::Block => Some(Counter::BLOCKED),
-            Decision::WouldBlock => Some(Counter::WOULD_BLOCK),
-            Decision::Refused => Some(Counter::REFUSED),
-            Decision::Pass => None,
-        });
+        counters.extend(Counter::decision(decision));
         let logged: Vec<_> = tx.matched_rules().iter().filter(|r| r.logged).collect();
         if !logged.is_empty() {
             counters.push(Counter::MATCHED);

@@ -1,4 +1,4 @@
-//! meshward-waf: the WAF proxy-wasm filter, a thin adapter over `meshward-seclang` running the
+//! The WAF proxy-wasm filter (package `meshward-waf`), a thin adapter over `meshward-seclang` running the
 //! embedded OWASP CRS. Everything but the host calls is plain Rust tested natively: the
 //! configuration, directive assembly and set selection ([`loaded`]), what each callback does
 //! ([`exchange`]), the evidence and the metric names. The proxy-wasm adapter, compiled only for

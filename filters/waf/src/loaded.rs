@@ -2,6 +2,7 @@
 //! directive sets, the set selector and the configuration hash.
 
 use meshward_seclang::RuleSet;
+use meshward_vocab::Filter;
 use sha2::{Digest, Sha256};
 
 use crate::assembly::{CompiledSets, DEFAULT_SET};
@@ -85,34 +86,32 @@ impl Loaded {
     pub fn configured_lines(&self, load_nanos: u64, wasm_memory_bytes: usize) -> Vec<String> {
         let report = self.report();
         let load_ms = load_nanos as f64 / 1e6;
-        let mut lines = vec![format!(
-            "meshward-waf: loaded {} rules ({} distinct rule sets, ruleset {}, mode {}) in {load_ms:.1} ms; \
+        let mut lines = vec![Filter::Waf.message(format_args!(
+            "loaded {} rules ({} distinct rule sets, ruleset {}, mode {}) in {load_ms:.1} ms; \
              wasm memory {wasm_memory_bytes} bytes; config_hash {}",
-            report.rules,
-            report.sets,
-            self.ruleset,
-            self.config.mode.as_str(),
-            self.config_hash
-        )];
+            report.rules, report.sets, self.ruleset, self.config.mode, self.config_hash
+        ))];
         let warnings = self.sets.rules.iter().flat_map(|r| r.warnings());
-        lines.extend(warnings.take(MAX_WARNING_LINES).map(|w| format!("meshward-waf: {w}")));
+        lines.extend(warnings.take(MAX_WARNING_LINES).map(|w| Filter::Waf.message(w)));
         lines
     }
 }
 
 /// The error line `on_configure` logs before returning false.
 pub fn invalid_configuration_message(e: &ConfigError) -> String {
-    format!("meshward-waf: invalid configuration: {e}")
+    Filter::Waf.message(format_args!("invalid configuration: {e}"))
 }
 
 /// The error line when the host does not hand over the plugin configuration.
 pub fn unreadable_configuration_message(status: impl std::fmt::Display) -> String {
-    format!("meshward-waf: invalid configuration: cannot read the plugin configuration (status {status})")
+    Filter::Waf.message(format_args!(
+        "invalid configuration: cannot read the plugin configuration (status {status})"
+    ))
 }
 
 /// The error line when an event could not be posted to the collector.
 pub fn collector_failed_message(cluster: &str) -> String {
-    format!("meshward-waf: evidence collector call to cluster {cluster} failed")
+    Filter::Waf.message(format_args!("evidence collector call to cluster {cluster} failed"))
 }
 
 /// SHA-256 (hex) of the normalized effective configuration (every default filled in, keys
@@ -137,7 +136,7 @@ mod tests {
         let loaded =
             Loaded::load(br#"{"crs": false, "directives": ["SecRule ARGS \"@rx a\" \"id:1,phase:1,pass\""]}"#).unwrap();
         let lines = loaded.configured_lines(1_500_000, 65536);
-        assert!(lines[0].starts_with("meshward-waf: loaded "), "{}", lines[0]);
+        assert!(lines[0].starts_with("meshward.waf: loaded "), "{}", lines[0]);
         assert!(
             lines[0].contains("in 1.5 ms; wasm memory 65536 bytes; config_hash "),
             "{}",

@@ -1,7 +1,9 @@
 //! Metric names (Envoy exports them as `wasmcustom.<name>`) and the bounded labels they use.
 
+use meshward_vocab::{Decision, Filter};
+
 /// Prefix of every WAF metric.
-pub const PREFIX: &str = "meshward_waf";
+pub const PREFIX: &str = Filter::Waf.metric_prefix();
 
 /// Rule families counted on their own; any other rule counts as `other`.
 pub const FAMILIES: [&str; 23] = [
@@ -9,8 +11,15 @@ pub const FAMILIES: [&str; 23] = [
     "952", "953", "954", "955", "959", "980", "other",
 ];
 
-/// Counters without a label.
-pub const COUNTERS: [&str; 5] = ["transactions", "matched", "blocked", "would_block", "refused"];
+/// Counters without a label: every transaction, those that matched, then one per decision that
+/// is not `allow` (named by [`Decision::counter`]).
+pub const COUNTERS: [&str; 5] = [
+    "transactions",
+    "matched",
+    Decision::Block.counter(),
+    Decision::WouldBlock.counter(),
+    Decision::Refused.counter(),
+];
 
 /// Full name of a plain counter, e.g. `meshward_waf.blocked`.
 pub fn counter_name(counter: &str) -> String {
@@ -43,6 +52,16 @@ impl Counter {
     pub const WOULD_BLOCK: Counter = Counter(3);
     /// `meshward_waf.refused`.
     pub const REFUSED: Counter = Counter(4);
+
+    /// The counter a decision bumps (`allow` has none: `transactions` counts every stream).
+    pub fn decision(decision: Decision) -> Option<Counter> {
+        match decision {
+            Decision::Allow => None,
+            Decision::Block => Some(Counter::BLOCKED),
+            Decision::WouldBlock => Some(Counter::WOULD_BLOCK),
+            Decision::Refused => Some(Counter::REFUSED),
+        }
+    }
 
     /// A plain counter of [`COUNTERS`] (`"blocked"`); `None` for a name not in the list.
     pub fn plain(name: &str) -> Option<Counter> {
@@ -142,6 +161,11 @@ mod tests {
         assert_eq!(names[Counter::paranoia(4).unwrap().index()], "meshward_waf.paranoia.4");
         assert_eq!(Counter::paranoia(0), None);
         assert_eq!(Counter::paranoia(5), None);
+        for d in Decision::ALL {
+            let c = Counter::decision(d);
+            assert_eq!(c, Counter::plain(d.counter()), "{d}");
+            assert_eq!(c.is_none(), d == Decision::Allow, "{d}");
+        }
         assert_eq!(Counter::plain("nope"), None);
         assert_eq!(Counter::family("999"), None);
     }

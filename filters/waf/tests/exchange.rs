@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use meshward_vocab::Decision;
 use meshward_waf::drive::{self, Request, Response};
-use meshward_waf::evidence::Decision;
 use meshward_waf::exchange::{Attributes, BodyState, Exchange, Header, Step};
 use meshward_waf::loaded::Loaded;
 use meshward_waf::metrics::Counter;
@@ -208,7 +208,8 @@ fn a_body_over_its_limit_is_refused_or_cut_as_configured() {
     assert_eq!(x.limits(), ["request_body_truncated"]);
     let (finish, _) = x.finish(0);
     let event = finish.event.expect("a limit that applied is worth an event");
-    assert_eq!(event.decision, Decision::Pass);
+    assert_eq!(event.decision, Decision::Allow);
+    assert!(event.to_json().contains(r#""decision":"allow""#), "{}", event.to_json());
     assert_eq!(event.limits, vec!["request_body_truncated".to_string()]);
 }
 

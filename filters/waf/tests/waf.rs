@@ -451,7 +451,7 @@ fn configuration_errors_fail_configure() {
             Err(Error::ConfigRejected { logs, .. }) => {
                 let line = logs
                     .iter()
-                    .find(|l| l.starts_with("error: meshward-waf: invalid configuration: "));
+                    .find(|l| l.starts_with("error: meshward.waf: invalid configuration: "));
                 logged.push(
                     line.unwrap_or_else(|| panic!("{config}: no error line in {logs:?}"))
                         .clone(),
@@ -506,7 +506,7 @@ fn configure_reports_rules_load_time_and_memory() {
     let line = p
         .logs()
         .iter()
-        .find(|l| l.message.starts_with("meshward-waf: loaded "))
+        .find(|l| l.message.starts_with("meshward.waf: loaded "))
         .unwrap_or_else(|| panic!("configure log line: {:#?}", p.logs()));
     assert_eq!(line.level, "info");
     let words: Vec<&str> = line.message.split_whitespace().collect();

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use meshward_policy::{istio, Engine};
 
 const USAGE: &str = "usage:
-  meshward-policy check FILE          validate a policy document (YAML or JSON)
+  meshward-policy check FILE          validate a policy document (YAML or JSON); deprecated words
+                                      are warnings on stderr
   meshward-policy import-istio FILE   convert Istio AuthorizationPolicy YAML (multi-document) to a
                                       policy document on stdout; warnings on stderr";
 
@@ -18,11 +19,14 @@ fn run(args: &[String]) -> Result<(), String> {
         [cmd, file] if cmd == "check" => {
             let text = read(file)?;
             let engine = Engine::from_text(&text).map_err(|e| format!("{file}: {e}"))?;
+            for d in engine.deprecations() {
+                eprintln!("{file}: warning: {d}");
+            }
             println!(
                 "{file}: ok, {} policies, {} clauses, mode {}",
                 engine.policy_count(),
                 engine.clause_count(),
-                engine.mode().as_str()
+                engine.mode()
             );
             Ok(())
         }

@@ -1,49 +1,34 @@
-//! The result of evaluating one request, and its JSON evidence line.
+//! The ruling on one request (its decision, why, and the facts it was made on) and its JSON
+//! evidence line.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use meshward_vocab::{Decision, Filter, Mode};
 use serde::Serialize;
 
+use crate::model::Action;
 use crate::normalize::HostPort;
 
-use crate::model::{Action, Mode};
-
 /// Prefix of every decision log line.
-pub const EVENT_PREFIX: &str = "meshward.policy.event ";
+pub const EVENT_PREFIX: &str = Filter::Policy.event_prefix();
 
-/// Allow or deny, as computed by one of the two evaluations.
+/// Allow or block, as computed by one of the two evaluations; written as the decision words
+/// `allow` / `block`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(into = "Decision")]
 pub enum Outcome {
     /// Allowed.
     Allow,
-    /// Denied.
-    Deny,
+    /// Blocked.
+    Block,
 }
 
-/// What happens to the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Passes; no policy would deny it.
-    Allow,
-    /// Blocked by an enforced decision (403).
-    Deny,
-    /// Passes, but the dry-run evaluation denies it.
-    DryRunDeny,
-    /// Path or host refused by normalization (400 when enforced).
-    InvalidPath,
-}
-
-impl Verdict {
-    /// The event's `decision` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Allow => "allow",
-            Verdict::Deny => "deny",
-            Verdict::DryRunDeny => "dry_run_deny",
-            Verdict::InvalidPath => "invalid_path",
+impl From<Outcome> for Decision {
+    fn from(o: Outcome) -> Decision {
+        match o {
+            Outcome::Allow => Decision::Allow,
+            Outcome::Block => Decision::Block,
         }
     }
 }
@@ -86,17 +71,19 @@ pub struct Facts<'a> {
     pub internet: Option<bool>,
 }
 
-/// The decision on one request (borrows the engine and the request's attributes).
+/// The ruling on one request (borrows the engine and the request's attributes).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision<'e> {
-    /// What happens to the request.
-    pub verdict: Verdict,
-    /// HTTP status to reply with when the request is blocked (403 or 400); None when it passes.
+pub struct Ruling<'e> {
+    /// What happens to the request: `allow`, `block` (403), `would_block` (detect mode; also a
+    /// path or host normalization refuses in detect mode) or `refused` (400: the path or host
+    /// cannot be normalized, enforce mode).
+    pub decision: Decision,
+    /// HTTP status to reply with when the request is stopped (403 or 400); None when it passes.
     pub status: Option<u16>,
-    /// Decision of the enforce-mode policies.
+    /// Outcome of the enforce-mode policies.
     pub effective: Outcome,
-    /// Decision with every policy enforced.
-    pub dry_run: Outcome,
+    /// Outcome with every policy enforced (detect-mode ones too).
+    pub all_enforced: Outcome,
     /// The policy behind the verdict (None for posture / no-ALLOW-matched / invalid path).
     pub decided_by: Option<Matched<'e>>,
     /// Why, in a few words.
@@ -115,11 +102,11 @@ struct Event<'a> {
     policy: Option<&'a str>,
     rule: Option<usize>,
     action: Option<&'a str>,
-    mode: Option<&'a str>,
-    decision: &'a str,
+    mode: Option<Mode>,
+    decision: Decision,
     enforced: bool,
     effective: Outcome,
-    dry_run: Outcome,
+    all_enforced: Outcome,
     reason: &'a str,
     principal: Option<&'a str>,
     namespace: Option<&'a str>,
@@ -134,9 +121,9 @@ struct Event<'a> {
     audit: Vec<&'a str>,
 }
 
-impl Decision<'_> {
-    /// Whether the request is blocked.
-    pub fn blocked(&self) -> bool {
+impl Ruling<'_> {
+    /// Whether the request is stopped (`block` or `refused`).
+    pub fn stops(&self) -> bool {
         self.status.is_some()
     }
 
@@ -149,11 +136,11 @@ impl Decision<'_> {
             policy: m.map(|m| m.policy),
             rule: m.map(|m| m.rule),
             action: m.map(|m| m.action.as_str()),
-            mode: m.map(|m| m.mode.as_str()),
-            decision: self.verdict.as_str(),
-            enforced: self.blocked(),
+            mode: m.map(|m| m.mode),
+            decision: self.decision,
+            enforced: self.stops(),
             effective: self.effective,
-            dry_run: self.dry_run,
+            all_enforced: self.all_enforced,
             reason: &self.reason,
             principal: f.principal,
             namespace: f.namespace,
