@@ -31,7 +31,7 @@ pub fn classify(enforced: Option<&Intervention>, decided: Option<&Intervention>)
 }
 
 /// Who made the request and where it went (filled by the filter from Envoy's attributes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RequestInfo {
     /// `x-request-id` (or Envoy's `request.id`).
     pub request_id: String,
@@ -91,18 +91,9 @@ pub struct Event {
     pub v: u8,
     /// RFC 3339 UTC time with milliseconds.
     pub time: String,
-    /// Request id.
-    pub request_id: String,
-    /// Client address.
-    pub client: String,
-    /// `:authority`.
-    pub authority: String,
-    /// Method.
-    pub method: String,
-    /// Path with query.
-    pub path: String,
-    /// Route name (null when Envoy gives none).
-    pub route: Option<String>,
+    /// Who made the request, where it went, and the directive set in force.
+    #[serde(flatten)]
+    pub request: RequestInfo,
     /// `detect` or `enforce`.
     pub mode: &'static str,
     /// `allow`, `block`, `would_block` or `refused`.
@@ -121,8 +112,6 @@ pub struct Event {
     pub ruleset: String,
     /// Hash of the effective configuration.
     pub config_hash: String,
-    /// Directive set in force.
-    pub directive_set: String,
     /// Limits that applied (`request_body_truncated`...).
     pub limits: Vec<String>,
 }
@@ -192,16 +181,10 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         return None;
     }
     let decided = tx.intervention().or(tx.decision());
-    let i = ctx.info;
     Some(Event {
         v: 1,
         time: rfc3339_millis(ctx.now_nanos),
-        request_id: i.request_id.clone(),
-        client: i.client.clone(),
-        authority: i.authority.clone(),
-        method: i.method.clone(),
-        path: i.path.clone(),
-        route: i.route.clone(),
+        request: ctx.info.clone(),
         mode: ctx.mode.as_str(),
         decision,
         status: ctx.status.or(decided.map(|d| d.status)),
@@ -213,7 +196,6 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         rules,
         ruleset: ctx.ruleset.to_string(),
         config_hash: ctx.config_hash.to_string(),
-        directive_set: i.directive_set.clone(),
         limits: ctx.limits.to_vec(),
     })
 }

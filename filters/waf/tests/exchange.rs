@@ -92,10 +92,10 @@ fn detect_mode_records_would_block_and_never_pauses() {
     assert_eq!(event.decision, Decision::WouldBlock);
     assert_eq!(event.status, Some(403));
     assert_eq!(
-        event.request_id, "prop-id",
+        event.request.request_id, "prop-id",
         "no x-request-id header: the request.id property"
     );
-    assert_eq!(event.route.as_deref(), Some("r1"));
+    assert_eq!(event.request.route.as_deref(), Some("r1"));
     assert!(finish.log_line.unwrap().starts_with("meshward.waf.event {"));
     assert!(finish.counters.contains(&Counter::TRANSACTIONS));
     assert!(finish.counters.contains(&Counter::WOULD_BLOCK));
@@ -136,7 +136,7 @@ fn enforce_replies_once_on_the_headers_and_lets_its_own_reply_through() {
     let event = finish.event.unwrap();
     assert_eq!(event.decision, Decision::Block);
     assert_eq!(event.status, Some(418));
-    assert_eq!(event.request_id, "hdr-id");
+    assert_eq!(event.request.request_id, "hdr-id");
     assert!(finish.counters.contains(&Counter::BLOCKED));
 }
 
