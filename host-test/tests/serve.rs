@@ -240,10 +240,12 @@ fn bodies_over_the_buffer_limit_get_envoys_413_when_the_filter_buffers() {
     assert_eq!((r.status, r.text().as_str()), (413, "Payload Too Large"));
     assert!(client.closed());
     assert_eq!(upstream.requests().len(), 1, "nothing more reached the upstream");
+    assert_eq!(r.header("x-hello"), None, "no filter callback ran");
+    assert_eq!(served(&server, 1), 1);
     assert_eq!(
         streams(&server),
-        Some(Metric::Counter { value: 0 }),
-        "no stream was opened"
+        Some(Metric::Counter { value: 1 }),
+        "as in Envoy, the stream context was created all the same"
     );
 }
 
@@ -276,6 +278,7 @@ fn malformed_or_oversized_requests_get_envoys_refusal_and_the_connection_closes(
         let what = String::from_utf8_lossy(&raw[..raw.len().min(60)]).into_owned();
         assert_eq!((r.status, r.text().as_str()), (status, body), "{what}");
         assert_eq!(r.header("connection"), Some("close"), "{what}");
+        assert_eq!(r.header("x-hello"), None, "{what}: no filter callback ran");
         assert!(client.closed(), "{what}: the connection closes");
     }
     // 100 headers are fine.
@@ -288,10 +291,13 @@ fn malformed_or_oversized_requests_get_envoys_refusal_and_the_connection_closes(
         "only the well-formed request reached the upstream"
     );
     assert_eq!(
-        streams(&server),
-        Some(Metric::Counter { value: 1 }),
-        "refusals never reach the filter"
+        upstream.requests()[0].header("x-hello"),
+        Some("hi"),
+        "the well-formed one went through the filter"
     );
+    // As in Envoy, each refused request still had its stream context created (8 + 1).
+    assert_eq!(served(&server, 9), 9);
+    assert_eq!(streams(&server), Some(Metric::Counter { value: 9 }));
 }
 
 #[test]

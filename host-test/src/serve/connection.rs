@@ -20,8 +20,8 @@ const LINGER: Duration = Duration::from_secs(1);
 enum Incoming {
     /// A request to run through the filter; `close` if the client asked for it.
     Request { request: http1::Request, close: bool },
-    /// One Envoy answers itself.
-    Refused(Refusal),
+    /// One Envoy answers itself (with the request's head, when it was read).
+    Refused(Refusal, Option<http1::Request>),
     /// None: the client closed, stalled or failed.
     Gone,
 }
@@ -49,8 +49,9 @@ pub(crate) fn serve(shared: &Shared, sockets: &Sockets, stream: TcpStream, peer:
             Incoming::Gone => break,
             // Past `max_requests`: the server is stopping, the request goes unanswered.
             _ if !shared.admit() => break,
-            Incoming::Refused(r) => {
+            Incoming::Refused(r, request) => {
                 let _ = writer.write_all(&r.to_bytes());
+                shared.lock_vm().refused(r, request.as_ref());
                 true
             }
             Incoming::Request { request, close } => {
@@ -70,14 +71,17 @@ pub(crate) fn serve(shared: &Shared, sockets: &Sockets, stream: TcpStream, peer:
 
 /// Reads the next request, answering `Expect: 100-continue` before its body as Envoy does.
 fn read_request(reader: &mut BufReader<TcpStream>, writer: &mut impl Write, limits: &Limits) -> Incoming {
-    let refused = |e: http1::Error| refusal::of_error(&e).map_or(Incoming::Gone, Incoming::Refused);
+    let refused = |e: http1::Error, request| match refusal::of_error(&e) {
+        Some(r) => Incoming::Refused(r, request),
+        None => Incoming::Gone,
+    };
     let (mut request, head_len) = match http1::read_request_head(reader, limits) {
         Ok(Some(head)) => head,
         Ok(None) => return Incoming::Gone,
-        Err(e) => return refused(e),
+        Err(e) => return refused(e, None),
     };
     if let Some(r) = refusal::of_head(&request) {
-        return Incoming::Refused(r);
+        return Incoming::Refused(r, Some(request));
     }
     if request
         .header("expect")
@@ -89,7 +93,7 @@ fn read_request(reader: &mut BufReader<TcpStream>, writer: &mut impl Write, limi
         }
     }
     if let Err(e) = http1::read_request_body(reader, &mut request, head_len, limits) {
-        return refused(e);
+        return refused(e, Some(request));
     }
     let close = request
         .headers

@@ -31,8 +31,9 @@
 //! client goes away). Properties: `source.address`/`source.port` are the client's,
 //! `destination.address`/`destination.port` the listener's, `upstream.address` the upstream's.
 //!
-//! Envoy's own answers, which no filter sees (status and `text/plain` body as Envoy 1.40 sends
-//! them, then the connection closes): a malformed request line, header line, `Content-Length` or
+//! Envoy's own answers, which no filter callback sees (status and `text/plain` body as Envoy
+//! 1.40 sends them, then the connection closes; as in Envoy, the filter's stream context is
+//! still created and gets `on_log`, `on_done` and `on_delete`): a malformed request line, header line, `Content-Length` or
 //! chunked body → 400 `Bad Request`; no `Host` → 400 with an empty body; a head over
 //! `max_head_bytes` or more than `max_headers` headers → 431 `Request Header Fields Too Large`;
 //! a version other than HTTP/1.1 → 426 `Upgrade Required`; a transfer coding other than

@@ -2,12 +2,14 @@
 //! through it with the stream API, waiting in real time while the filter holds it paused.
 
 use super::forward::Upstreamed;
+use super::refusal::Refusal;
 use super::LogSink;
 use crate::error::Error;
 use crate::exchange::Request;
 use crate::outcome::{Message, Outcome};
 use crate::plugin::Plugin;
 use crate::stream::{HttpStream, StreamId};
+use meshward_testkit::http1;
 use std::time::{Duration, Instant};
 
 /// How often a paused stream looks again whether it may go on (ticks, a client gone).
@@ -79,6 +81,25 @@ impl Vm {
         self.drain();
         result?;
         finished
+    }
+
+    /// A request Envoy answered itself (`refusal`): as in Envoy, the filter's stream context
+    /// is still created and its end-of-stream callbacks run (`on_log`, `on_done`,
+    /// `on_delete`), with no header or body callback; the access log sees the reply.
+    pub fn refused(&mut self, refusal: Refusal, request: Option<&http1::Request>) {
+        self.catch_up();
+        if let Ok(id) = self.plugin.open_stream_for(&self.root_id) {
+            let mut s = self.plugin.stream(id);
+            s.direct_reply(
+                refusal.request_headers(request),
+                refusal.headers(),
+                refusal.body.as_bytes().to_vec(),
+                refusal.details,
+            );
+            // A trap here fails the VM, which later streams see; nothing else to report.
+            let _ = s.finish();
+        }
+        self.drain();
     }
 
     fn drive(
