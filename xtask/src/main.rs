@@ -4,6 +4,7 @@ mod apt;
 mod envoy;
 mod foreign;
 mod lint;
+mod probe;
 mod toolchain;
 mod wasm;
 
@@ -68,7 +69,11 @@ struct Setup {
 
 fn setup(root: &Path) -> Result<Setup> {
     let toolchain = toolchain::WasmToolchain::detect_or_install(root)?;
-    println!("xtask: wasm toolchain: {}", toolchain.describe());
+    toolchain.prove(root)?;
+    println!(
+        "xtask: wasm toolchain: {} (built and linked a probe)",
+        toolchain.describe()
+    );
     let envoy = envoy::ensure_envoy(root)?;
     println!("xtask: envoy: {}", envoy.display());
     Ok(Setup { toolchain, envoy })

@@ -31,6 +31,17 @@ const DEBIAN_LINKER: &str = "/usr/bin/rust-lld";
 const DEBIAN_CLIPPY: &str = "/usr/bin/cargo-clippy";
 const DEBIAN_WASI_LIBC: &str = "/usr/lib/wasm32-wasi";
 
+/// Each file the Debian path needs, with the package that provides it (so a missing one is
+/// named by what to install).
+const DEBIAN_FILES: &[(&str, &str)] = &[
+    (DEBIAN_CARGO, "cargo-web"),
+    (DEBIAN_RUSTC, "rustc-web"),
+    (DEBIAN_STD_SRC, "rust-web-src"),
+    (DEBIAN_LINKER, "rust-web-llvm"),
+    (DEBIAN_CLIPPY, "rust-web-clippy"),
+    (DEBIAN_WASI_LIBC, "wasi-libc"),
+];
+
 /// How wasm artifacts get built on this machine.
 pub struct WasmToolchain {
     rustup_sysroot: Option<PathBuf>,
@@ -49,10 +60,28 @@ impl WasmToolchain {
             install_debian_packages()?;
             toolchain.debian = debian_ready();
             if !toolchain.debian {
-                bail!("installed {DEBIAN_PACKAGES:?} but one of {DEBIAN_CARGO}, {DEBIAN_RUSTC}, {DEBIAN_STD_SRC}, {DEBIAN_LINKER}, {DEBIAN_WASI_LIBC} is still missing");
+                bail!(
+                    "installed {} but these are still missing: {}",
+                    DEBIAN_PACKAGES.join(" "),
+                    debian_missing().join(", ")
+                );
             }
         }
         Ok(toolchain)
+    }
+
+    /// Proves the toolchain can build and link a wasm module using std for every target, by
+    /// building a probe crate; on failure the error names the missing piece.
+    pub fn prove(&self, root: &Path) -> Result<()> {
+        for target in crate::wasm::ALL_TARGETS {
+            crate::probe::build(self, root, target)?;
+        }
+        Ok(())
+    }
+
+    /// True when `target` is built with Debian's rustc-web (not rustup's std).
+    pub fn uses_debian(&self, target: &str) -> bool {
+        !self.rustup_has(target) && self.debian
     }
 
     /// One line saying which path each target takes.
@@ -160,16 +189,16 @@ fn rustup_sysroot() -> Option<PathBuf> {
 }
 
 fn debian_ready() -> bool {
-    [
-        DEBIAN_CARGO,
-        DEBIAN_RUSTC,
-        DEBIAN_STD_SRC,
-        DEBIAN_LINKER,
-        DEBIAN_CLIPPY,
-        DEBIAN_WASI_LIBC,
-    ]
-    .iter()
-    .all(|p| Path::new(p).exists())
+    debian_missing().is_empty()
+}
+
+/// The Debian path's files that are absent, each as `path (package)`.
+fn debian_missing() -> Vec<String> {
+    DEBIAN_FILES
+        .iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(path, package)| format!("{path} (package {package})"))
+        .collect()
 }
 
 fn install_debian_packages() -> Result<()> {
