@@ -15,6 +15,7 @@
 pub mod albedo;
 pub mod bootstrap;
 pub mod client;
+pub mod examples;
 mod error;
 pub mod logs;
 pub mod mesh;
