@@ -93,7 +93,10 @@ mod tests {
         let text = "port: ${PORT}\nagain: ${PORT}\npath: ${DIR}/x";
         assert_eq!(placeholders(text), ["PORT", "DIR"]);
         let mut values = BTreeMap::from([("PORT", "8080".to_string())]);
-        assert!(render(text, &values).unwrap_err().to_string().contains("no value for ${DIR}"));
+        assert!(render(text, &values)
+            .unwrap_err()
+            .to_string()
+            .contains("no value for ${DIR}"));
         values.insert("DIR", "/d".into());
         assert_eq!(render(text, &values).unwrap(), "port: 8080\nagain: 8080\npath: /d/x");
         values.insert("OTHER", "x".into());

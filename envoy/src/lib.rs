@@ -15,8 +15,8 @@
 pub mod albedo;
 pub mod bootstrap;
 pub mod client;
-pub mod examples;
 mod error;
+pub mod examples;
 pub mod logs;
 pub mod mesh;
 mod process;

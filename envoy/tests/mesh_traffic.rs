@@ -51,7 +51,9 @@ fn bootstrap(mode: &str, grpc: &GrpcService, ws: &WebSocketEcho, cert_pem: &str,
         ["explicit_http_config"] = json!({ "http2_protocol_options": {} });
     let listener = &mut doc["static_resources"]["listeners"][0];
     let hcm = &mut listener["filter_chains"][0]["filters"][0]["typed_config"];
-    let routes = hcm["route_config"]["virtual_hosts"][0]["routes"].as_array_mut().expect("routes");
+    let routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+        .as_array_mut()
+        .expect("routes");
     routes.insert(0, json!({ "match": { "prefix": "/ws" }, "route": { "cluster": "ws" } }));
     let mut tls = listener.clone();
     tls["name"] = json!("tls");
@@ -100,7 +102,13 @@ async fn h2_ordinary(client: &H2Client, label: &'static str, out: &mut Vec<Outco
     let body = |text: &'static str| vec![Bytes::from_static(text.as_bytes())];
     for (what, method, path, headers, chunks) in [
         ("GET", "GET", "/api/items?page=2", &[][..], Vec::new()),
-        ("PUT json", "PUT", "/api/items/7", &json_type[..], body(r#"{"name":"lamp"}"#)),
+        (
+            "PUT json",
+            "PUT",
+            "/api/items/7",
+            &json_type[..],
+            body(r#"{"name":"lamp"}"#),
+        ),
         (
             "PATCH merge-patch+json",
             "PATCH",
@@ -117,7 +125,9 @@ async fn h2_ordinary(client: &H2Client, label: &'static str, out: &mut Vec<Outco
             (label, method, reply.status),
         ));
     }
-    let unary = client.grpc("/shop.Orders/Get", &[("x-user", "alice")], &["order-17"]).await;
+    let unary = client
+        .grpc("/shop.Orders/Get", &[("x-user", "alice")], &["order-17"])
+        .await;
     out.push(outcome("gRPC unary", grpc_ok(&unary, &["order-17"]), (label, &unary)));
     let stream = client.grpc("/shop.Orders/ServerStream", &[], &["watch"]).await;
     out.push(outcome(
@@ -214,7 +224,11 @@ fn run(mode: &str) {
     } else {
         assert_eq!(event["decision"], "block", "{event}");
         assert_eq!(attack.status, 200, "gRPC carries errors in grpc-status: {attack:?}");
-        assert_eq!(attack.grpc_status().as_deref(), Some("7"), "PERMISSION_DENIED: {attack:?}");
+        assert_eq!(
+            attack.grpc_status().as_deref(),
+            Some("7"),
+            "PERMISSION_DENIED: {attack:?}"
+        );
         assert_eq!(grpc.paths().len(), received_before, "the service never saw it");
     }
     drop(envoy);

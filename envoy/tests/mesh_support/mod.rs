@@ -83,10 +83,14 @@ impl GrpcService {
         runtime.spawn(async move {
             // Bounded: a test opens a handful of connections.
             for _ in 0..256 {
-                let Ok((socket, _)) = listener.accept().await else { return };
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let log = Arc::clone(&log);
                 tokio::spawn(async move {
-                    let Ok(mut connection) = h2::server::handshake(socket).await else { return };
+                    let Ok(mut connection) = h2::server::handshake(socket).await else {
+                        return;
+                    };
                     while let Some(Ok((request, respond))) = connection.accept().await {
                         tokio::spawn(answer(request, respond, Arc::clone(&log)));
                     }
@@ -141,7 +145,9 @@ async fn answer(
         .header("content-type", "application/grpc")
         .body(())
         .expect("response");
-    let Ok(mut send) = respond.send_response(response, false) else { return };
+    let Ok(mut send) = respond.send_response(response, false) else {
+        return;
+    };
     let copies = if path.ends_with("ServerStream") { 3 } else { 1 };
     let mut buf = BytesMut::new();
     while let Some(Ok(chunk)) = body.data().await {
@@ -210,9 +216,15 @@ impl H2Client {
 
     /// HTTP/2 over TLS, negotiated with ALPN `h2`; the server certificate must chain to `root`
     /// and name `server_name`.
-    pub async fn tls(addr: SocketAddr, root: &rustls::pki_types::CertificateDer<'static>, server_name: &str) -> H2Client {
+    pub async fn tls(
+        addr: SocketAddr,
+        root: &rustls::pki_types::CertificateDer<'static>,
+        server_name: &str,
+    ) -> H2Client {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(root.clone()).expect("root certificate");
+        // ring (rcgen's backend too) has no post-quantum key exchange, which a local test needs not.
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -240,13 +252,7 @@ impl H2Client {
     }
 
     /// Sends one request whose body is `chunks` (each one DATA frame) and reads the whole reply.
-    pub async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        chunks: Vec<Bytes>,
-    ) -> H2Reply {
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], chunks: Vec<Bytes>) -> H2Reply {
         let exchange = async {
             let mut sender = self.sender.clone().ready().await.expect("connection ready");
             let mut request = http::Request::builder()
@@ -340,7 +346,9 @@ impl WebSocketEcho {
 fn echo(stream: StdStream, stop: &AtomicBool) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let Ok(mut socket) = tungstenite::accept(stream) else { return };
+    let Ok(mut socket) = tungstenite::accept(stream) else {
+        return;
+    };
     let deadline = Instant::now() + TIMEOUT;
     while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
         match socket.read() {

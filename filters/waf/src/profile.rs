@@ -133,7 +133,12 @@ mod tests {
         ] {
             assert!(json.is_match(yes), "{yes}");
         }
-        for no in ["application/json", "application/jsonx", "text/x+json", "application/x+jsonp"] {
+        for no in [
+            "application/json",
+            "application/jsonx",
+            "text/x+json",
+            "application/x+jsonp",
+        ] {
             assert!(!json.is_match(no), "{no}");
         }
     }

@@ -56,8 +56,11 @@ fn ordinary() -> Vec<(&'static str, Request)> {
         ),
         (
             "POST atom+xml",
-            Request::post("/feed", "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title></feed>")
-                .header("content-type", "application/atom+xml"),
+            Request::post(
+                "/feed",
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title></feed>",
+            )
+            .header("content-type", "application/atom+xml"),
         ),
         (
             "gRPC unary (HTTP/2)",
