@@ -61,14 +61,19 @@ pub struct Received {
     pub headers: http::HeaderMap,
 }
 
+/// A gRPC call whose request stream the service read to its end: path and messages.
+pub type Completed = (String, Vec<Vec<u8>>);
+
 /// The HTTP/2 echo service behind Envoy. gRPC calls (`content-type: application/grpc...`) get
-/// each request message back (three times for a path ending in `ServerStream`) as soon as it
-/// arrives, then `grpc-status: 0` in trailers; other requests get `200 ok`.
+/// each request message back (three times for a path ending in `ServerStream`), then
+/// `grpc-status: 0` in trailers; other requests get `200 ok`.
 pub struct GrpcService {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// What it received.
+    /// What it received (request heads).
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// gRPC calls whose request stream ended normally (an aborted stream is not here).
+    pub completed: Arc<Mutex<Vec<Completed>>>,
 }
 
 impl GrpcService {
@@ -79,25 +84,36 @@ impl GrpcService {
             .expect("binding the gRPC service");
         let addr = listener.local_addr().expect("address");
         let received = Arc::new(Mutex::new(Vec::new()));
+        let completed = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
+        let done = Arc::clone(&completed);
         runtime.spawn(async move {
             // Bounded: a test opens a handful of connections.
             for _ in 0..256 {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
-                let log = Arc::clone(&log);
+                let (log, done) = (Arc::clone(&log), Arc::clone(&done));
                 tokio::spawn(async move {
                     let Ok(mut connection) = h2::server::handshake(socket).await else {
                         return;
                     };
                     while let Some(Ok((request, respond))) = connection.accept().await {
-                        tokio::spawn(answer(request, respond, Arc::clone(&log)));
+                        tokio::spawn(answer(request, respond, Arc::clone(&log), Arc::clone(&done)));
                     }
                 });
             }
         });
-        GrpcService { addr, received }
+        GrpcService {
+            addr,
+            received,
+            completed,
+        }
+    }
+
+    /// How many gRPC calls had their request stream read to its end.
+    pub fn completed_calls(&self) -> usize {
+        self.completed.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Paths received so far.
@@ -115,6 +131,7 @@ async fn answer(
     request: http::Request<h2::RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     log: Arc<Mutex<Vec<Received>>>,
+    done: Arc<Mutex<Vec<Completed>>>,
 ) {
     let (parts, mut body) = request.into_parts();
     let content_type = parts
@@ -140,30 +157,65 @@ async fn answer(
         }
         return;
     }
-    let response = http::Response::builder()
-        .status(200)
-        .header("content-type", "application/grpc")
-        .body(())
-        .expect("response");
-    let Ok(mut send) = respond.send_response(response, false) else {
-        return;
-    };
+    // Like gRPC servers, answer a unary or server-streaming call once its request is complete; a
+    // bidirectional call (path ending in `Chat`) gets each message back as soon as it arrives.
+    let bidi = path.ends_with("Chat");
     let copies = if path.ends_with("ServerStream") { 3 } else { 1 };
+    let mut send = None;
+    let mut pending = Vec::new();
+    let mut all = Vec::new();
     let mut buf = BytesMut::new();
-    while let Some(Ok(chunk)) = body.data().await {
+    while let Some(chunk) = body.data().await {
+        let Ok(chunk) = chunk else { return };
         let _ = body.flow_control().release_capacity(chunk.len());
         buf.extend_from_slice(&chunk);
-        for (_, message) in take_frames(&mut buf) {
-            for _ in 0..copies {
-                if send.send_data(grpc_frame(&message), false).is_err() {
+        let messages: Vec<Vec<u8>> = take_frames(&mut buf).into_iter().map(|(_, m)| m).collect();
+        all.extend(messages.iter().cloned());
+        pending.extend(messages);
+        if bidi && !pending.is_empty() {
+            let Some(stream) = open_reply(&mut send, &mut respond) else {
+                return;
+            };
+            for message in pending.drain(..) {
+                if stream.send_data(grpc_frame(&message), false).is_err() {
                     return;
                 }
             }
         }
     }
+    if body.trailers().await.is_err() {
+        return;
+    }
+    done.lock().unwrap_or_else(|p| p.into_inner()).push((path.clone(), all));
+    let Some(stream) = open_reply(&mut send, &mut respond) else {
+        return;
+    };
+    for message in pending {
+        for _ in 0..copies {
+            if stream.send_data(grpc_frame(&message), false).is_err() {
+                return;
+            }
+        }
+    }
     let mut trailers = http::HeaderMap::new();
     trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
-    let _ = send.send_trailers(trailers);
+    let _ = stream.send_trailers(trailers);
+}
+
+/// The reply stream of a gRPC call, its headers sent the first time.
+fn open_reply<'a>(
+    send: &'a mut Option<h2::SendStream<Bytes>>,
+    respond: &mut h2::server::SendResponse<Bytes>,
+) -> Option<&'a mut h2::SendStream<Bytes>> {
+    if send.is_none() {
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .body(())
+            .ok()?;
+        *send = Some(respond.send_response(response, false).ok()?);
+    }
+    send.as_mut()
 }
 
 /// A response as an HTTP/2 client got it.
