@@ -39,6 +39,16 @@ fn wasm_dir() -> PathBuf {
     std::fs::canonicalize(locate::wasm_dir()).expect("wasm directory")
 }
 
+/// Placeholder values: the wasm directory, admin port 0, and `more`.
+fn values(more: &[(&'static str, String)]) -> BTreeMap<&'static str, String> {
+    let mut all = BTreeMap::from([
+        ("MESHWARD_WASM_DIR", wasm_dir().display().to_string()),
+        ("ADMIN_PORT", "0".to_string()),
+    ]);
+    all.extend(more.iter().cloned());
+    all
+}
+
 /// Fills in example `name`, checks it with `envoy --mode validate`, and returns it as a
 /// bootstrap document.
 fn render_and_validate(name: &str, values: &BTreeMap<&str, String>, scratch: &Path) -> Value {
@@ -93,9 +103,7 @@ fn sidecar_inbound_mtls_admits_the_mesh_and_runs_both_filters() {
         std::fs::write(scratch.0.join(file), pem).expect("writing a PEM file");
     }
     let app = Upstream::start().expect("app");
-    let values = BTreeMap::from([
-        ("MESHWARD_WASM_DIR", wasm_dir().display().to_string()),
-        ("ADMIN_PORT", "0".to_string()),
+    let values = values(&[
         ("INBOUND_PORT", "0".to_string()),
         ("APP_PORT", app.addr().port().to_string()),
         ("CERT_DIR", scratch.0.display().to_string()),
@@ -155,17 +163,15 @@ fn edge_gateway_fetches_the_waf_remotely_by_sha256_and_blocks() {
     let wasm_server = Upstream::start().expect("wasm server");
     wasm_server.set_response(UpstreamResponse::ok(module).header("content-type", "application/wasm"));
     let backend = Upstream::start().expect("backend");
-    let values = |sha: &str| {
-        BTreeMap::from([
-            ("MESHWARD_WASM_DIR", dir.display().to_string()),
-            ("ADMIN_PORT", "0".to_string()),
+    let edge_values = |sha: &str| {
+        values(&[
             ("GATEWAY_PORT", "0".to_string()),
             ("BACKEND_PORT", backend.addr().port().to_string()),
             ("WASM_SERVER_PORT", wasm_server.addr().port().to_string()),
             ("WAF_SHA256", sha.to_string()),
         ])
     };
-    let doc = render_and_validate("edge-gateway.yaml", &values(&sha256), &scratch.0);
+    let doc = render_and_validate("edge-gateway.yaml", &edge_values(&sha256), &scratch.0);
     let gateway = Envoy::start_bootstrap(&doc, "info", READY).expect("the example runs");
     let fetched: Vec<String> = wasm_server.requests().iter().map(|r| r.target.clone()).collect();
     assert_eq!(fetched, ["/meshward_waf.wasm"], "Envoy fetched the module once");
@@ -202,7 +208,7 @@ fn edge_gateway_fetches_the_waf_remotely_by_sha256_and_blocks() {
     // A module whose digest differs from the configured sha256 is never run: Envoy refuses it
     // and the fail-closed filter answers 503 instead of passing traffic unfiltered.
     let wrong = "0".repeat(64);
-    let doc = render_and_validate("edge-gateway.yaml", &values(&wrong), &scratch.0);
+    let doc = render_and_validate("edge-gateway.yaml", &edge_values(&wrong), &scratch.0);
     let gateway = Envoy::start_bootstrap(&doc, "info", READY).expect("Envoy starts without the module");
     let response = gateway.send(&Request::get("/shop/items")).expect("response");
     assert_eq!(response.status, 503, "{}", response.text());
@@ -222,9 +228,7 @@ fn egress_sidecar_lets_out_the_mesh_and_the_allow_list_only() {
     let _one = exclusive();
     let scratch = Scratch::new("egress");
     let next_hop = Upstream::start().expect("egress next hop");
-    let values = BTreeMap::from([
-        ("MESHWARD_WASM_DIR", wasm_dir().display().to_string()),
-        ("ADMIN_PORT", "0".to_string()),
+    let values = values(&[
         ("OUTBOUND_PORT", "0".to_string()),
         ("EGRESS_PORT", next_hop.addr().port().to_string()),
     ]);
