@@ -111,23 +111,13 @@ fn sidecar_inbound_mtls_admits_the_mesh_and_runs_both_filters() {
     let doc = render_and_validate("sidecar-inbound-mtls.yaml", &values, &scratch.0);
     let server = Envoy::start_bootstrap(&doc, "info", READY).expect("the example runs");
     // Callers reach it the way a client sidecar does: mTLS with their own identity.
-    let client = Sidecar::new()
-        .outbound("as-frontend", Vec::new(), &[("*", "to-frontend")])
-        .mtls_cluster(
-            "to-frontend",
-            server.addr(),
-            Some(&ids.frontend),
-            &ids.ca,
-            &ids.server.spiffe_id,
-        )
-        .outbound("as-intruder", Vec::new(), &[("*", "to-intruder")])
-        .mtls_cluster(
-            "to-intruder",
-            server.addr(),
-            Some(&ids.intruder),
-            &ids.ca,
-            &ids.server.spiffe_id,
-        );
+    let mut client = Sidecar::new();
+    for (caller, svid) in [("frontend", &ids.frontend), ("intruder", &ids.intruder)] {
+        let cluster = format!("to-{caller}");
+        client = client
+            .outbound(&format!("as-{caller}"), Vec::new(), &[("*", &cluster)])
+            .mtls_cluster(&cluster, server.addr(), Some(svid), &ids.ca, &ids.server.spiffe_id);
+    }
     let client = Envoy::start_bootstrap(&client.bootstrap(), "info", READY).expect("client sidecar");
     let send = |listener: &str, request: &Request| {
         meshward_envoy::client::send(client.listener(listener).expect("listener"), request).expect("response")
