@@ -16,6 +16,7 @@ pub mod albedo;
 pub mod bootstrap;
 pub mod client;
 mod error;
+pub mod examples;
 pub mod logs;
 pub mod mesh;
 mod process;

@@ -56,10 +56,14 @@ pub fn load_filter_with(config: &serde_json::Value) -> anyhow::Result<Rc<Loaded>
 
 /// The WAF filter's plugin configuration for the regression suite: the embedded CRS and
 /// recommended base, detection only (as CRS's test containers run), paranoia 4, JSON
-/// responses inspected with a 1 MiB limit, and [`TEST_SETUP`] as an extra directive.
+/// responses inspected with a 1 MiB limit, and [`TEST_SETUP`] as an extra directive. The
+/// profile is CRS's own: the suite tests CRS's HTTP policy as shipped (e.g. 911100 expects
+/// `PUT` and 920420 expects `application/vnd.api+json` to be flagged), which the default mesh
+/// profile relaxes on purpose.
 pub fn waf_filter_config() -> serde_json::Value {
     serde_json::json!({
         "mode": "detect",
+        "profile": "crs",
         "paranoia_level": 4,
         "response_body": {
             "access": true,
@@ -99,5 +103,6 @@ mod tests {
             "{directive}"
         );
         assert_eq!(config["paranoia_level"], 4);
+        assert_eq!(config["profile"], "crs", "the suite tests CRS's own HTTP policy");
     }
 }

@@ -61,6 +61,9 @@ pub fn settings(config: &WafConfig) -> String {
         config.inbound_anomaly_threshold,
         config.outbound_anomaly_threshold
     ));
+    if config.crs {
+        s.push_str(&config.profile.directives());
+    }
     s
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use meshward_vocab::Mode;
 use serde::{Deserialize, Serialize};
 
+use crate::profile::Profile;
+
 /// Why a configuration was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -172,6 +174,8 @@ pub struct WafConfig {
     pub response_body: ResponseBody,
     /// Load the embedded CRS (setup and rules).
     pub crs: bool,
+    /// The HTTP policy CRS starts from: `mesh` (default) or CRS's own (`crs`).
+    pub profile: Profile,
     /// Extra SecLang lines loaded after crs-setup and before the CRS rules.
     pub directives: Vec<String>,
     /// Extra SecLang lines loaded after the CRS rules.
@@ -198,6 +202,7 @@ impl Default for WafConfig {
             request_body: RequestBody::default(),
             response_body: ResponseBody::default(),
             crs: true,
+            profile: Profile::Mesh,
             directives: Vec::new(),
             directives_after_crs: Vec::new(),
             directive_sets: BTreeMap::new(),

@@ -192,7 +192,9 @@ impl Exchange {
         let (sip, sport) = split_addr(&attributes.server);
         tx.process_connection(&cip, cport, &sip, sport);
         tx.process_uri(info.path.as_bytes(), &info.method, &protocol);
-        for (name, value) in request_headers(headers, authority.as_deref(), &protocol, end_of_stream) {
+        // What follows an upgrade's head is the new protocol's stream, not a body of this request.
+        let no_body = end_of_stream || is_upgrade(headers);
+        for (name, value) in request_headers(headers, authority.as_deref(), &protocol, no_body) {
             tx.add_request_header(name, value);
         }
         tx.process_request_headers();
@@ -212,7 +214,7 @@ impl Exchange {
             Some(step) => step,
             // No body, or the body is not inspected: phase 2 runs now, before anything
             // reaches the upstream.
-            None if end_of_stream || !exchange.loaded.config.request_body.access => {
+            None if no_body || !exchange.loaded.config.request_body.access => {
                 exchange.finish_request().unwrap_or(Step::Continue)
             }
             None => Step::Continue,
@@ -602,6 +604,17 @@ fn request_headers<'a>(
         .map(|(k, v)| (k.as_slice(), v.as_slice()));
     let te = chunked.then_some((&b"Transfer-Encoding"[..], &b"chunked"[..]));
     host.into_iter().chain(regular).chain(te)
+}
+
+/// Whether the request switches protocols: an HTTP/1.1 `Upgrade` (WebSocket) whose head declares
+/// no body (no `Content-Length`, no `Transfer-Encoding`: by HTTP/1.1's framing, the bytes after it
+/// are not its body), or HTTP/2's extended CONNECT (`:protocol`). Envoy passes the upgraded
+/// stream's bytes to filters as request body; they are WebSocket frames, so the body phase runs on
+/// the head (in enforce mode a held "body" would stall the connection until it closes, and in
+/// detect mode CRS would flag a GET with a body, rule 920170).
+fn is_upgrade(headers: &[Header]) -> bool {
+    let has = |name: &[u8]| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    has(b":protocol") || (has(b"upgrade") && !has(b"content-length") && !has(b"transfer-encoding"))
 }
 
 /// The first value of a header named exactly `name`.

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod exchange;
 pub mod loaded;
 pub mod metrics;
+pub mod profile;
 pub mod selector;
 
 #[cfg(target_arch = "wasm32")]

@@ -223,6 +223,45 @@ fn phase_two_runs_with_the_headers_when_the_body_is_not_inspected() {
 }
 
 #[test]
+fn an_upgrade_runs_phase_two_on_its_head_and_never_holds_the_upgraded_stream() {
+    let rule = r#"SecRule REQUEST_URI "@contains evil" "id:105,phase:2,deny,status:403,log""#;
+    let loaded = load("enforce", "", &[DENY_EVIL_BODY, rule]);
+    let websocket = |path: &str, extra: &[(&str, &str)]| {
+        let mut h = get(path);
+        h.extend(headers(&[("connection", "Upgrade"), ("upgrade", "websocket")]));
+        h.extend(headers(extra));
+        h
+    };
+    // The head is decided at once, before anything reaches the upstream.
+    let (x, step) = start(&loaded, &websocket("/ws/evil", &[]), false);
+    assert!(matches!(step, Step::Reply(_)), "got {step:?}");
+    assert_eq!(x.request_state(), BodyState::Done);
+    // A clean head: the frames that follow pass as they come, uninspected.
+    let (mut x, step) = start(&loaded, &websocket("/ws/chat", &[]), false);
+    assert_eq!(step, Step::Continue);
+    assert_eq!(x.request_state(), BodyState::Done);
+    let reads = RefCell::new(Vec::new());
+    assert_eq!(x.request_body(4, false, reader(b"evil", &reads)), Step::Continue);
+    assert!(reads.borrow().is_empty(), "the upgraded stream is not read");
+    // HTTP/2's extended CONNECT is an upgrade too.
+    let mut connect = headers(&[
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":path", "/ws/chat"),
+    ]);
+    connect.extend(headers(&[(":authority", "shop.example"), (":scheme", "http")]));
+    let (x, _) = start(&loaded, &connect, false);
+    assert_eq!(x.request_state(), BodyState::Done);
+    // An `Upgrade` header on a request that declares a body does not skip the body's inspection.
+    let (mut x, _) = start(&loaded, &websocket("/", &[("content-length", "4")]), false);
+    assert_eq!(x.request_state(), BodyState::Holding);
+    assert!(matches!(
+        x.request_body(4, true, reader(b"evil", &reads)),
+        Step::Reply(_)
+    ));
+}
+
+#[test]
 fn a_body_that_ends_in_trailers_is_inspected_at_the_trailers() {
     let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
     let (mut x, _) = start(&loaded, &post("/", &[]), false);

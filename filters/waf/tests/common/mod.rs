@@ -5,6 +5,8 @@ use meshward_host_test::testing;
 
 pub use meshward_host_test::testing::host;
 use meshward_host_test::{LogEntry, Metric, Module, Outcome, Plugin, PluginBuilder};
+// Not every test file uses it.
+#[allow(unused_imports)]
 pub use meshward_testkit::locate::wasm_dir;
 
 /// Prefix of evidence lines (the filter's contract).

@@ -1,0 +1,446 @@
+//! Test servers and clients for mesh traffic through real Envoy: an HTTP/2 gRPC echo service
+//! (`h2` + `tokio`, gRPC's 5-byte length-prefixed framing by hand), an HTTP/2 client over
+//! cleartext (h2c) or TLS with ALPN (`tokio-rustls`), and a WebSocket echo server
+//! (`tungstenite`). Everything listens on 127.0.0.1 and stops when dropped.
+#![allow(dead_code)]
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::rustls;
+
+/// How long any one exchange may take.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// gRPC's frame: compression flag 0, big-endian length, message.
+pub fn grpc_frame(message: &[u8]) -> Bytes {
+    let mut frame = Vec::with_capacity(message.len() + 5);
+    frame.push(0);
+    frame.extend_from_slice(&u32::try_from(message.len()).expect("small message").to_be_bytes());
+    frame.extend_from_slice(message);
+    Bytes::from(frame)
+}
+
+/// Splits complete frames off the front of `buf`: (flags, message) each.
+pub fn take_frames(buf: &mut BytesMut) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while buf.len() >= 5 {
+        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+        if buf.len() < 5 + len {
+            break;
+        }
+        let flags = buf[0];
+        buf.advance(5);
+        out.push((flags, buf.split_to(len).to_vec()));
+    }
+    out
+}
+
+/// A protobuf message with one string field (field 1, wire type 2; short strings only).
+pub fn proto_string(value: &str) -> Vec<u8> {
+    let mut m = vec![0x0a, u8::try_from(value.len()).expect("short string")];
+    m.extend_from_slice(value.as_bytes());
+    m
+}
+
+/// What the gRPC service received: one entry per request.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// `:method`.
+    pub method: String,
+    /// `:path`.
+    pub path: String,
+    /// `content-type`.
+    pub content_type: String,
+    /// Request headers.
+    pub headers: http::HeaderMap,
+}
+
+/// A gRPC call whose request stream the service read to its end: path and messages.
+pub type Completed = (String, Vec<Vec<u8>>);
+
+/// The HTTP/2 echo service behind Envoy. gRPC calls (`content-type: application/grpc...`) get
+/// each request message back (three times for a path ending in `ServerStream`), then
+/// `grpc-status: 0` in trailers; other requests get `200 ok`.
+pub struct GrpcService {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it received (request heads).
+    pub received: Arc<Mutex<Vec<Received>>>,
+    /// gRPC calls whose request stream ended normally (an aborted stream is not here).
+    pub completed: Arc<Mutex<Vec<Completed>>>,
+}
+
+impl GrpcService {
+    /// Starts the service on `runtime` (it stops when the runtime is dropped).
+    pub fn start(runtime: &tokio::runtime::Runtime) -> GrpcService {
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("binding the gRPC service");
+        let addr = listener.local_addr().expect("address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let completed = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        let done = Arc::clone(&completed);
+        runtime.spawn(async move {
+            // Bounded: a test opens a handful of connections.
+            for _ in 0..256 {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let (log, done) = (Arc::clone(&log), Arc::clone(&done));
+                tokio::spawn(async move {
+                    let Ok(mut connection) = h2::server::handshake(socket).await else {
+                        return;
+                    };
+                    while let Some(Ok((request, respond))) = connection.accept().await {
+                        tokio::spawn(answer(request, respond, Arc::clone(&log), Arc::clone(&done)));
+                    }
+                });
+            }
+        });
+        GrpcService {
+            addr,
+            received,
+            completed,
+        }
+    }
+
+    /// How many gRPC calls had their request stream read to its end.
+    pub fn completed_calls(&self) -> usize {
+        self.completed.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Paths received so far.
+    pub fn paths(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|r| r.path.clone())
+            .collect()
+    }
+}
+
+async fn answer(
+    request: http::Request<h2::RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+    log: Arc<Mutex<Vec<Received>>>,
+    done: Arc<Mutex<Vec<Completed>>>,
+) {
+    let (parts, mut body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let path = parts.uri.path().to_string();
+    log.lock().unwrap_or_else(|p| p.into_inner()).push(Received {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        content_type: content_type.clone(),
+        headers: parts.headers.clone(),
+    });
+    if !content_type.starts_with("application/grpc") {
+        while let Some(Ok(chunk)) = body.data().await {
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        let response = http::Response::builder().status(200).body(()).expect("response");
+        if let Ok(mut send) = respond.send_response(response, false) {
+            let _ = send.send_data(Bytes::from_static(b"ok"), true);
+        }
+        return;
+    }
+    // Like gRPC servers, answer a unary or server-streaming call once its request is complete; a
+    // bidirectional call (path ending in `Chat`) gets each message back as soon as it arrives.
+    let bidi = path.ends_with("Chat");
+    let copies = if path.ends_with("ServerStream") { 3 } else { 1 };
+    let mut send = None;
+    let mut pending = Vec::new();
+    let mut all = Vec::new();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.data().await {
+        let Ok(chunk) = chunk else { return };
+        let _ = body.flow_control().release_capacity(chunk.len());
+        buf.extend_from_slice(&chunk);
+        let messages: Vec<Vec<u8>> = take_frames(&mut buf).into_iter().map(|(_, m)| m).collect();
+        all.extend(messages.iter().cloned());
+        pending.extend(messages);
+        if bidi && !pending.is_empty() {
+            let Some(stream) = open_reply(&mut send, &mut respond) else {
+                return;
+            };
+            for message in pending.drain(..) {
+                if stream.send_data(grpc_frame(&message), false).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    if body.trailers().await.is_err() {
+        return;
+    }
+    done.lock().unwrap_or_else(|p| p.into_inner()).push((path.clone(), all));
+    let Some(stream) = open_reply(&mut send, &mut respond) else {
+        return;
+    };
+    for message in pending {
+        for _ in 0..copies {
+            if stream.send_data(grpc_frame(&message), false).is_err() {
+                return;
+            }
+        }
+    }
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+    let _ = stream.send_trailers(trailers);
+}
+
+/// The reply stream of a gRPC call, its headers sent the first time.
+fn open_reply<'a>(
+    send: &'a mut Option<h2::SendStream<Bytes>>,
+    respond: &mut h2::server::SendResponse<Bytes>,
+) -> Option<&'a mut h2::SendStream<Bytes>> {
+    if send.is_none() {
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .body(())
+            .ok()?;
+        *send = Some(respond.send_response(response, false).ok()?);
+    }
+    send.as_mut()
+}
+
+/// A response as an HTTP/2 client got it.
+#[derive(Debug, Default)]
+pub struct H2Reply {
+    /// `:status`.
+    pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Trailers, if any.
+    pub trailers: Option<http::HeaderMap>,
+}
+
+impl H2Reply {
+    /// `grpc-status`, from the trailers or (a trailers-only reply) the headers.
+    pub fn grpc_status(&self) -> Option<String> {
+        self.trailers
+            .as_ref()
+            .and_then(|t| t.get("grpc-status"))
+            .or_else(|| self.headers.get("grpc-status"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The gRPC messages of the body.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        take_frames(&mut BytesMut::from(&self.body[..]))
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect()
+    }
+}
+
+/// An HTTP/2 connection to Envoy.
+pub struct H2Client {
+    sender: h2::client::SendRequest<Bytes>,
+    scheme: &'static str,
+    /// The ALPN protocol TLS negotiated (`None` for h2c).
+    pub alpn: Option<Vec<u8>>,
+}
+
+impl H2Client {
+    /// HTTP/2 with prior knowledge over cleartext (h2c).
+    pub async fn h2c(addr: SocketAddr) -> H2Client {
+        let io = TcpStream::connect(addr).await.expect("connect");
+        H2Client::handshake(io, "http", None).await
+    }
+
+    /// HTTP/2 over TLS, negotiated with ALPN `h2`; the server certificate must chain to `root`
+    /// and name `server_name`.
+    pub async fn tls(
+        addr: SocketAddr,
+        root: &rustls::pki_types::CertificateDer<'static>,
+        server_name: &str,
+    ) -> H2Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(root.clone()).expect("root certificate");
+        // ring (rcgen's backend too) has no post-quantum key exchange, which a local test needs not.
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from(server_name.to_string()).expect("server name");
+        let tls = connector.connect(name, tcp).await.expect("TLS handshake");
+        let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        H2Client::handshake(tls, "https", alpn).await
+    }
+
+    async fn handshake<T>(io: T, scheme: &'static str, alpn: Option<Vec<u8>>) -> H2Client
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, connection) = h2::client::handshake(io).await.expect("HTTP/2 handshake");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        H2Client { sender, scheme, alpn }
+    }
+
+    /// Sends one request whose body is `chunks` (each one DATA frame) and reads the whole reply.
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], chunks: Vec<Bytes>) -> H2Reply {
+        let exchange = async {
+            let mut sender = self.sender.clone().ready().await.expect("connection ready");
+            let mut request = http::Request::builder()
+                .method(method)
+                .uri(format!("{}://meshward.test{path}", self.scheme));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let request = request.body(()).expect("request");
+            let last = chunks.len();
+            let (reply, mut send) = sender.send_request(request, last == 0).expect("send request");
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                send.send_data(chunk, i + 1 == last).expect("send data");
+            }
+            let reply = reply.await.expect("response");
+            let (parts, mut body) = reply.into_parts();
+            let mut out = H2Reply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                ..H2Reply::default()
+            };
+            while let Some(chunk) = body.data().await {
+                let chunk = chunk.expect("body");
+                let _ = body.flow_control().release_capacity(chunk.len());
+                out.body.extend_from_slice(&chunk);
+            }
+            out.trailers = body.trailers().await.expect("trailers");
+            out
+        };
+        tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no reply within {TIMEOUT:?}"))
+    }
+
+    /// A gRPC call sending `messages` (each its own DATA frame, then end of stream).
+    pub async fn grpc(&self, path: &str, metadata: &[(&str, &str)], messages: &[&str]) -> H2Reply {
+        let mut headers = vec![("content-type", "application/grpc"), ("te", "trailers")];
+        headers.extend_from_slice(metadata);
+        let chunks = messages.iter().map(|m| grpc_frame(&proto_string(m))).collect();
+        self.request("POST", path, &headers, chunks).await
+    }
+}
+
+/// A self-signed server certificate for `name` and its key (PEM), and the certificate (DER)
+/// for the client's trust store.
+pub fn server_certificate(name: &str) -> (String, String, rustls::pki_types::CertificateDer<'static>) {
+    let certified = rcgen::generate_simple_self_signed(vec![name.to_string()]).expect("certificate");
+    (
+        certified.cert.pem(),
+        certified.signing_key.serialize_pem(),
+        certified.cert.der().clone(),
+    )
+}
+
+/// A WebSocket echo server on its own thread; stops (and joins) when dropped.
+pub struct WebSocketEcho {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WebSocketEcho {
+    /// Starts listening on a free 127.0.0.1 port.
+    pub fn start() -> WebSocketEcho {
+        let listener = StdListener::bind("127.0.0.1:0").expect("binding the WebSocket server");
+        let addr = listener.local_addr().expect("address");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut served = 0;
+            while !flag.load(Ordering::SeqCst) && served < 16 {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        served += 1;
+                        echo(stream, &flag);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        WebSocketEcho {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn echo(stream: StdStream, stop: &AtomicBool) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let Ok(mut socket) = tungstenite::accept(stream) else {
+        return;
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+        match socket.read() {
+            Ok(message) if message.is_text() || message.is_binary() => {
+                if socket.send(message).is_err() {
+                    return;
+                }
+            }
+            Ok(message) if message.is_close() => return,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+impl Drop for WebSocketEcho {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Opens a WebSocket to `ws://meshward.test/<path>` through `addr` (HTTP/1.1 upgrade), sends
+/// `text` and returns the echo (`Err` with what went wrong).
+pub fn websocket_echo(addr: SocketAddr, path: &str, text: &str) -> Result<String, String> {
+    let stream = StdStream::connect(addr).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    let (mut socket, response) =
+        tungstenite::client(format!("ws://meshward.test{path}"), stream).map_err(|e| format!("upgrade: {e}"))?;
+    if response.status() != 101 {
+        return Err(format!("status {}", response.status()));
+    }
+    socket
+        .send(tungstenite::Message::text(text))
+        .map_err(|e| format!("send: {e}"))?;
+    let reply = socket.read().map_err(|e| format!("read: {e}"))?;
+    let _ = socket.close(None);
+    reply.into_text().map(|t| t.to_string()).map_err(|e| e.to_string())
+}

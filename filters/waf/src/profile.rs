@@ -1,0 +1,145 @@
+//! The HTTP policy the embedded CRS starts from: meshward's `mesh` profile (the default) or
+//! CRS's own (`crs`). A profile is SecLang loaded once at configure time, between meshward's
+//! settings and crs-setup: CRS setup variables (`tx.allowed_methods`,
+//! `tx.allowed_request_content_type`), which CRS's initialization (rules 901xxx) keeps because
+//! they are already set, and rules that choose a body processor from the `Content-Type`
+//! (as ModSecurity's recommended rules 200000/200001 do for `application/xml`/`application/json`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::assembly::SETTINGS_RULE_ID;
+
+/// Which defaults CRS's HTTP policy (methods, content types, body processors) uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// Service-mesh traffic: REST methods, gRPC, gRPC-Web, protobuf and `+json`/`+xml` media
+    /// types are ordinary requests (see [`MESH_METHODS`], [`MESH_CONTENT_TYPES`]).
+    #[default]
+    Mesh,
+    /// CRS's own defaults (crs-setup.conf.example as shipped): GET HEAD POST OPTIONS and the
+    /// form, multipart, XML and JSON content types only.
+    Crs,
+}
+
+/// CRS's default `tx.allowed_methods` (rule 901160, crs-setup 900200).
+pub const CRS_METHODS: &str = "GET HEAD POST OPTIONS";
+
+/// The mesh profile's methods: CRS's plus the REST verbs every service API uses. `CONNECT`,
+/// `TRACE` and WebDAV verbs stay refused: no mesh API needs them (a WebSocket upgrade is a GET).
+pub const MESH_METHODS: &str = "GET HEAD POST OPTIONS PUT PATCH DELETE";
+
+/// CRS's default `tx.allowed_request_content_type` (rule 901162, crs-setup 900220).
+pub const CRS_CONTENT_TYPES: &str = "|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| \
+     |application/xml| |application/soap+xml| |application/json|";
+
+/// Content types the mesh profile adds to CRS's (each is what the named protocol sends):
+/// gRPC over HTTP/2 (`application/grpc[+proto|+json]`), gRPC-Web from browsers and Envoy's
+/// `grpc_web` filter (`application/grpc-web[+proto|+json]`, base64 `application/grpc-web-text`),
+/// and protobuf over plain HTTP (`application/x-protobuf`, `application/protobuf`). Their bodies
+/// are length-prefixed binary frames: no body processor parses them (CRS's rules that read
+/// `REQUEST_BODY` still see the raw bytes); headers, path and query are inspected as for any
+/// request.
+pub const MESH_CONTENT_TYPES: &[&str] = &[
+    "application/grpc",
+    "application/grpc+proto",
+    "application/grpc+json",
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web+json",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+    "application/x-protobuf",
+    "application/protobuf",
+];
+
+/// A media type with a structured-syntax suffix (RFC 6839), e.g. `application/vnd.api+json`:
+/// lowercase type name, then `+json` or `+xml`, then parameters or the end.
+fn suffix_pattern(suffix: &str) -> String {
+    format!(r"^application/[a-z0-9!#$&^_.-]+\+{suffix}\s*(?:;|$)")
+}
+
+impl Profile {
+    /// The SecLang this profile loads (empty for `crs`: CRS's initialization sets its defaults).
+    pub fn directives(self) -> String {
+        match self {
+            Profile::Crs => String::new(),
+            Profile::Mesh => mesh_directives(),
+        }
+    }
+}
+
+fn mesh_directives() -> String {
+    let types: String = CRS_CONTENT_TYPES
+        .split_whitespace()
+        .map(str::to_string)
+        .chain(MESH_CONTENT_TYPES.iter().map(|t| format!("|{t}|")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let setup = SETTINGS_RULE_ID + 1;
+    let json = SETTINGS_RULE_ID + 2;
+    let xml = SETTINGS_RULE_ID + 3;
+    let mut s = format!(
+        "SecAction \"id:{setup},phase:1,pass,nolog,t:none,\
+         setvar:'tx.allowed_methods={MESH_METHODS}',\
+         setvar:'tx.allowed_request_content_type={types}'\"\n"
+    );
+    // A `+json`/`+xml` type is JSON/XML by definition (RFC 6839): parse it with that processor so
+    // its values are ARGS the rules inspect (rule 200001 only matches `application/json`), and do
+    // not refuse it for not being in the list above (rule 920420 cannot match a suffix; the
+    // parser still refuses a body that is not JSON/XML with 400, rule 200002). gRPC's
+    // `+json`/`+xml` variants are framed, not plain JSON/XML, so they are left out.
+    for (id, suffix, processor) in [(json, "json", "JSON"), (xml, "xml", "XML")] {
+        s.push_str(&format!(
+            "SecRule REQUEST_HEADERS:Content-Type \"@rx {}\" \
+             \"id:{id},phase:1,t:none,t:lowercase,pass,nolog,chain\"\n\
+             SecRule REQUEST_HEADERS:Content-Type \"!@rx ^application/grpc\" \
+             \"t:none,t:lowercase,ctl:requestBodyProcessor={processor},ctl:ruleRemoveById=920420\"\n",
+            suffix_pattern(suffix)
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    #[test]
+    fn crs_profile_adds_nothing() {
+        assert_eq!(Profile::Crs.directives(), "");
+    }
+
+    #[test]
+    fn mesh_profile_extends_crs_defaults() {
+        let d = Profile::Mesh.directives();
+        assert!(d.contains("setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PUT PATCH DELETE'"));
+        for t in CRS_CONTENT_TYPES.split_whitespace() {
+            assert!(d.contains(t), "{t} kept");
+        }
+        assert!(d.contains("|application/grpc| |application/grpc+proto|"));
+        assert!(d.contains("ctl:requestBodyProcessor=JSON"));
+        assert!(d.contains("ctl:requestBodyProcessor=XML"));
+    }
+
+    #[test]
+    fn suffix_pattern_matches_structured_suffixes_only() {
+        let json = Regex::new(&suffix_pattern("json")).unwrap();
+        for yes in [
+            "application/vnd.api+json",
+            "application/merge-patch+json; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(json.is_match(yes), "{yes}");
+        }
+        for no in [
+            "application/json",
+            "application/jsonx",
+            "text/x+json",
+            "application/x+jsonp",
+        ] {
+            assert!(!json.is_match(no), "{no}");
+        }
+    }
+}
