@@ -5,6 +5,9 @@
 //! `cargo bench -p meshward-benches --features host --bench host` after `cargo xtask wasm`
 //! (fixtures from `$MESHWARD_WASM_DIR`, default `<workspace>/target/filters/wasm32-wasip1`).
 
+// criterion_group! defines public functions, which cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -8,6 +8,9 @@
 //! time (`CLOCK_THREAD_CPUTIME_ID`), which is the figure to read on a shared, loaded machine
 //! (time the thread spends waiting for a core is not counted).
 
+// criterion_group! defines public functions, which cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::fmt::Write as _;
 use std::hint::black_box;
 

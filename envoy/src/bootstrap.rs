@@ -10,9 +10,11 @@ use std::time::Duration;
 pub struct WasmFilter {
     /// Plugin name (Envoy's `config.name`).
     pub name: String,
+    /// Root id: selects the filter's root context inside the module.
     pub root_id: String,
     /// VM id; filters with the same VM id and code share a VM.
     pub vm_id: String,
+    /// The `.wasm` file Envoy loads.
     pub wasm: PathBuf,
     /// Plugin configuration (a string value).
     pub configuration: String,

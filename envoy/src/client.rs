@@ -15,10 +15,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A request to send through Envoy.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// HTTP method.
     pub method: String,
+    /// Request target (path and query).
     pub path: String,
     /// Sent in this order and case; `host` and framing headers are added when absent.
     pub headers: Headers,
+    /// Body bytes (sent with a length, or chunked).
     pub body: Vec<u8>,
     /// Non-empty trailers make the body go chunked.
     pub trailers: Headers,

@@ -9,6 +9,7 @@ pub struct WasmLog {
     pub level: String,
     /// The ids Envoy puts before the message: `[plugin name] root_id vm_id`.
     pub ids: String,
+    /// The message text after the ids.
     pub message: String,
 }
 
@@ -31,12 +32,19 @@ pub fn parse_wasm_log(line: &str) -> Option<WasmLog> {
 /// One `probe {...}` line of the probe fixture.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeLine {
+    /// Envoy's level name of the line.
     pub level: String,
+    /// The callback the line was written from (`cb`).
     pub cb: String,
+    /// The context id (`ctx`).
     pub ctx: u64,
+    /// The host call, or `enter`/`return`/`script_error`/`parse_script` (`call`).
     pub call: String,
+    /// The call's status name, when it has one (`status`).
     pub status: Option<String>,
+    /// What the call returned (`value`).
     pub value: Option<Value>,
+    /// The script's label for the call (`label`).
     pub label: Option<Value>,
     /// The whole JSON object.
     pub json: Value,

@@ -38,7 +38,9 @@ pub enum MeshError {
     /// rcgen refused to build a key or certificate.
     #[error("generating the certificate for {subject}: {source}")]
     Certificate {
+        /// The certificate's subject (a trust domain or a SPIFFE ID).
         subject: String,
+        /// rcgen's error.
         #[source]
         source: rcgen::Error,
     },
@@ -47,7 +49,10 @@ pub enum MeshError {
     Harness(#[from] HarnessError),
     /// A SPIFFE ID that is not `spiffe://<trust domain>/<path>`.
     #[error("{id:?} is not a SPIFFE ID (spiffe://<trust domain>/<path>)")]
-    NotSpiffe { id: String },
+    NotSpiffe {
+        /// The ID as given.
+        id: String,
+    },
 }
 
 /// A test certificate authority for one SPIFFE trust domain.
@@ -124,8 +129,11 @@ pub fn spiffe_trust_domain(id: &str) -> Option<&str> {
 /// A workload identity: its SPIFFE ID, certificate and private key (PEM).
 #[derive(Clone, Debug)]
 pub struct Svid {
+    /// The identity, `spiffe://<trust domain>/<path>`.
     pub spiffe_id: String,
+    /// Its certificate, signed by its trust domain's CA (PEM).
     pub cert_pem: String,
+    /// Its private key (PEM).
     pub key_pem: String,
 }
 
@@ -357,7 +365,9 @@ fn cluster(name: &str, addr: SocketAddr) -> Value {
 /// The test mesh's identities: the `cluster.local` CA and a foreign trust domain's CA (both
 /// trusted by the server sidecar, as in a federation), the server and three callers.
 pub struct Identities {
+    /// The mesh's own CA (`cluster.local`).
     pub ca: MeshCa,
+    /// A federated trust domain's CA (`other.example`).
     pub foreign_ca: MeshCa,
     /// `spiffe://cluster.local/ns/backend/sa/api`, the server sidecar.
     pub server: Svid,
@@ -388,8 +398,11 @@ impl Identities {
 /// Which workload a request through the client sidecar comes from (each has its own listener).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {
+    /// [`Identities::frontend`].
     Frontend,
+    /// [`Identities::intruder`].
     Intruder,
+    /// [`Identities::foreign`].
     Foreign,
     /// TLS without a client certificate (refused unless [`MeshSpec::optional_client_cert`]).
     Anonymous,
@@ -472,7 +485,9 @@ pub struct Mesh {
     pub app: Upstream,
     /// Stands for every destination outside the mesh.
     pub internet: Upstream,
+    /// The server sidecar: terminates mTLS, runs the server filters, routes to `app`.
     pub server: Envoy,
+    /// The client sidecar: one listener per caller, runs the client filters, mTLS to `server`.
     pub client: Envoy,
 }
 

@@ -17,10 +17,24 @@ use serde_json::{json, Map, Value};
 pub enum RbacError {
     /// The document uses something RBAC cannot express (or this translator does not cover).
     #[error("policy {policy:?}: {field} cannot be translated to Envoy RBAC: {why}")]
-    Unsupported { policy: String, field: String, why: String },
+    Unsupported {
+        /// The policy's name.
+        policy: String,
+        /// The field, as a path in the document.
+        field: String,
+        /// What RBAC cannot express.
+        why: String,
+    },
     /// The document is not shaped like a meshward policy document.
     #[error("policy {policy:?}: {field}: {why}")]
-    Malformed { policy: String, field: String, why: String },
+    Malformed {
+        /// The policy's name.
+        policy: String,
+        /// The field, as a path in the document.
+        field: String,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// The RBAC HTTP filter entries (in chain order) equivalent to `document`.

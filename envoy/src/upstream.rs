@@ -19,8 +19,11 @@ pub type RecordedRequest = Request;
 /// What the upstream answers.
 #[derive(Clone, Debug)]
 pub struct UpstreamResponse {
+    /// Status code.
     pub status: u16,
+    /// Response headers, in this order and case.
     pub headers: Headers,
+    /// Body bytes.
     pub body: Vec<u8>,
     /// Non-empty trailers make the body go chunked.
     pub trailers: Headers,

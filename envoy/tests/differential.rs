@@ -1,16 +1,22 @@
-//! Differential tests: every scenario of ENVOY.md runs in real Envoy and in host-test; the
+//! Differential tests: every scenario of ENVOY.md runs in real Envoy, in host-test (the stream
+//! API, as a test drives it) and through `meshward-host serve` (host-test as an HTTP/1.1 proxy,
+//! driven by the same raw client in front of the same recording upstream as Envoy); the
 //! observable results must match: response status/body/headers, what the upstream saw, and the
 //! probe's log lines (callback order, statuses, values), after masking values that are
 //! legitimately different between two runs (times, ids, ports, Envoy router artefacts).
+//!
+//! Every scenario runs through serve; none needs the step-by-step stream API (a paused stream
+//! waits there in real time for the tick or the client, as in Envoy).
 
 mod common;
 
 use common::scenarios::{self as sc, Scenario};
 use common::{run_envoy, Observed};
-use meshward_envoy::Headers;
+use meshward_envoy::{client, Headers, RecordedRequest, Response, Upstream};
 use meshward_host_test as ht;
+use meshward_host_test::serve::{Server, ServerConfig};
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Response headers Envoy's router/codec adds that a filter host cannot know.
 const ROUTER_HEADERS: [&str; 3] = ["x-envoy-upstream-service-time", "date", "server"];
@@ -145,11 +151,16 @@ fn from_last_configure(lines: &[Value]) -> Vec<Value> {
     lines[start..].to_vec()
 }
 
-fn envoy_seen(o: &Observed) -> Seen {
-    let lines: Vec<Value> = o.lines.iter().map(|l| l.json.clone()).collect();
-    let lines = from_last_configure(&lines);
-    let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
-    let (status, body, response_headers, response_trailers) = match &o.response {
+/// Status, body, headers and trailers the client got (all empty when it got no response).
+type ClientSeen = (
+    Option<u16>,
+    Option<String>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+);
+
+fn client_seen(response: &Result<Response, String>) -> ClientSeen {
+    match response {
         Ok(r) => (
             Some(r.status),
             Some(r.text()),
@@ -157,23 +168,33 @@ fn envoy_seen(o: &Observed) -> Seen {
             filtered(&r.trailers),
         ),
         Err(_) => (None, None, Vec::new(), Vec::new()),
-    };
+    }
+}
+
+fn upstream_seen(requests: &[RecordedRequest]) -> Vec<UpstreamSeen> {
+    requests
+        .iter()
+        .map(|r| UpstreamSeen {
+            method: r.method.clone(),
+            path: r.target.clone(),
+            headers: filtered(&r.headers),
+            body: String::from_utf8_lossy(&r.body).into_owned(),
+            trailers: filtered(&r.trailers),
+        })
+        .collect()
+}
+
+fn envoy_seen(o: &Observed) -> Seen {
+    let lines: Vec<Value> = o.lines.iter().map(|l| l.json.clone()).collect();
+    let lines = from_last_configure(&lines);
+    let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
+    let (status, body, response_headers, response_trailers) = client_seen(&o.response);
     Seen {
         status,
         body,
         response_headers,
         response_trailers,
-        upstream: o
-            .upstream
-            .iter()
-            .map(|r| UpstreamSeen {
-                method: r.method.clone(),
-                path: r.target.clone(),
-                headers: filtered(&r.headers),
-                body: String::from_utf8_lossy(&r.body).into_owned(),
-                trailers: filtered(&r.trailers),
-            })
-            .collect(),
+        upstream: upstream_seen(&o.upstream),
         raw_logs: o
             .wasm_logs
             .iter()
@@ -215,8 +236,9 @@ fn settle(plugin: &mut ht::Plugin, id: ht::StreamId, done: impl Fn(&mut ht::Http
     }
 }
 
-/// Runs a scenario in host-test; `Err` (the reason) if the plugin failed to start.
-fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
+/// The probe plugin of a scenario in host-test, configured as the harness configures it in
+/// Envoy (call-out clusters answered as the scenario's services answer).
+fn probe_plugin(s: &Scenario) -> ht::PluginBuilder {
     let (host, module) = probe_module();
     let config = match &s.script {
         Value::String(raw) => raw.clone(),
@@ -245,7 +267,36 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
             .header("content-type", "text/plain");
         builder = builder.upstream("dead", move |_| reply.clone());
     }
-    let mut plugin = builder.build().map_err(|e| e.to_string())?;
+    builder
+}
+
+/// The probe lines of host-test's log, parsed.
+fn host_probe_lines(logs: &[ht::LogEntry]) -> Vec<Value> {
+    logs.iter()
+        .filter_map(|l| l.message.strip_prefix("probe "))
+        .filter_map(|t| serde_json::from_str(t).ok())
+        .collect()
+}
+
+/// The probe lines of host-test's log (normalized) and its other log lines.
+fn host_logs_seen(logs: &[ht::LogEntry]) -> (Vec<Value>, Vec<(String, String)>) {
+    let lines = from_last_configure(&host_probe_lines(logs));
+    let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
+    let stream = lines
+        .iter()
+        .find(|l| l["cb"] == "on_context_create" && l["value"]["parent"] != json!(0))
+        .and_then(|l| l["ctx"].as_u64());
+    let raw_logs = logs
+        .iter()
+        .filter(|l| !l.message.starts_with("probe "))
+        .map(|l| (level_name(l.level), l.message.clone()))
+        .collect();
+    (normalize(lines, root, stream), raw_logs)
+}
+
+/// Runs a scenario in host-test; `Err` (the reason) if the plugin failed to start.
+fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
+    let mut plugin = probe_plugin(s).build().map_err(|e| e.to_string())?;
     let request = ht::Request::from_http1(&s.request.to_bytes()).expect("parsing the scenario request");
     let response_bytes = s
         .upstream
@@ -269,18 +320,7 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
     let outcome = st.finish().expect("finishing the stream");
     plugin.deliver_pending().expect("delivering pending events");
 
-    let logs = plugin.logs().to_vec();
-    let lines: Vec<Value> = logs
-        .iter()
-        .filter_map(|l| l.message.strip_prefix("probe "))
-        .filter_map(|t| serde_json::from_str(t).ok())
-        .collect();
-    let lines = from_last_configure(&lines);
-    let root = lines.first().and_then(|l| l["ctx"].as_u64()).unwrap_or(1);
-    let stream = lines
-        .iter()
-        .find(|l| l["cb"] == "on_context_create" && l["value"]["parent"] != json!(0))
-        .and_then(|l| l["ctx"].as_u64());
+    let (lines, raw_logs) = host_logs_seen(plugin.logs());
     let paused_or_reset = outcome.reset || outcome.paused_at.is_some();
     let (status, body, response_headers, response_trailers) = match (&outcome.downstream_response, paused_or_reset) {
         (Some(m), false) => (
@@ -308,16 +348,62 @@ fn host_test_seen(s: &Scenario) -> Result<Seen, String> {
         response_headers,
         response_trailers,
         upstream,
-        raw_logs: logs
-            .iter()
-            .filter(|l| !l.message.starts_with("probe "))
-            .map(|l| (level_name(l.level), l.message.clone()))
-            .collect(),
-        lines: normalize(lines, root, stream),
+        raw_logs,
+        lines,
     })
 }
 
-/// Runs `s` in both hosts and compares everything; on mismatch, names the first differing line.
+/// Runs a scenario through `serve`: the same raw request from a real client, in front of the
+/// same recording upstream as Envoy. `Err` (the reason) if the server did not start.
+fn serve_seen(s: &Scenario) -> Result<Seen, String> {
+    let upstream = Upstream::start().expect("starting the upstream");
+    if let Some(r) = &s.upstream {
+        upstream.set_response(r.clone());
+    }
+    let config = ServerConfig {
+        root_id: "probe_root".into(),
+        ..ServerConfig::new(upstream.addr())
+    };
+    let server = Server::start(config, probe_plugin(s)).map_err(|e| e.to_string())?;
+    let response = client::send_raw(
+        server.addr(),
+        &s.request.to_bytes(),
+        s.request.method == "HEAD",
+        s.client_timeout,
+    )
+    .map_err(|e| e.to_string());
+    // As in Envoy, the stream's last callbacks may run after the client has its answer (or
+    // gave up waiting for one).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let logs = loop {
+        let logs = server.plugin(|p| p.logs().to_vec());
+        let cbs: Vec<Value> = logs
+            .iter()
+            .filter_map(|l| l.message.strip_prefix("probe "))
+            .filter_map(|t| serde_json::from_str::<Value>(t).ok())
+            .map(|l| l["cb"].clone())
+            .collect();
+        if s.wait_for.iter().all(|cb| cbs.contains(&json!(cb))) || Instant::now() > deadline {
+            break logs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(server);
+    let (lines, raw_logs) = host_logs_seen(&logs);
+    let (status, body, response_headers, response_trailers) = client_seen(&response);
+    Ok(Seen {
+        status,
+        body,
+        response_headers,
+        response_trailers,
+        upstream: upstream_seen(&upstream.requests()),
+        raw_logs,
+        lines,
+    })
+}
+
+/// Runs `s` in Envoy, in host-test and through serve, and compares each with Envoy; on
+/// mismatch, names the first differing line.
 fn compare(s: Scenario) {
     let envoy = envoy_seen(&run_envoy(&s));
     let host = host_test_seen(&s).unwrap_or_else(|e| {
@@ -326,15 +412,33 @@ fn compare(s: Scenario) {
             s.name
         )
     });
+    let served = serve_seen(&s)
+        .unwrap_or_else(|e| panic!("{}: serve failed to start the plugin, Envoy started it: {e}", s.name));
+    let mut problems = Vec::new();
+    for (side, seen) in [("host-test", &host), ("serve", &served)] {
+        let differ = differences(&s, &envoy, seen);
+        if !differ.is_empty() {
+            problems.push(format!(
+                "scenario {} differs between Envoy and {side}:\n{}",
+                s.name,
+                differ.join("\n")
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What differs between what Envoy and another host (`other`) showed for `s`.
+fn differences(s: &Scenario, envoy: &Seen, other: &Seen) -> Vec<String> {
     let mut problems = Vec::new();
     macro_rules! field {
         ($f:ident) => {
-            if envoy.$f != host.$f {
+            if envoy.$f != other.$f {
                 problems.push(format!(
-                    "{}:\n  envoy:     {:?}\n  host-test: {:?}",
+                    "{}:\n  envoy: {:?}\n  other: {:?}",
                     stringify!($f),
                     envoy.$f,
-                    host.$f
+                    other.$f
                 ));
             }
         };
@@ -358,22 +462,17 @@ fn compare(s: Scenario) {
                 .cloned()
                 .collect()
         };
-        let (e, h) = (pick(&envoy.lines), pick(&host.lines));
+        let (e, h) = (pick(&envoy.lines), pick(&other.lines));
         if e != h {
             problems.push(format!(
-                "{role} probe lines differ (envoy {} lines, host-test {}):\n{}",
+                "{role} probe lines differ (envoy {} lines, other {}):\n{}",
                 e.len(),
                 h.len(),
                 line_diff(&e, &h)
             ));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "scenario {} differs between Envoy and host-test:\n{}",
-        s.name,
-        problems.join("\n")
-    );
+    problems
 }
 
 /// The differing lines of two probe-line lists, aligned by position.
@@ -383,7 +482,7 @@ fn line_diff(e: &[Value], h: &[Value]) -> String {
         let (a, b) = (e.get(i), h.get(i));
         if a != b {
             out.push(format!(
-                "  #{i}\n    envoy:     {}\n    host-test: {}",
+                "  #{i}\n    envoy: {}\n    other: {}",
                 a.map_or("-".into(), Value::to_string),
                 b.map_or("-".into(), Value::to_string)
             ));
@@ -451,13 +550,19 @@ fn configure_false() {
             "{}: host-test must refuse the plugin like Envoy",
             s.name
         );
+        assert!(
+            serve_seen(&s).is_err(),
+            "{}: serve must refuse to start like Envoy",
+            s.name
+        );
     }
 }
 
-/// The hello fixture (an SDK-based filter): same status, upstream headers and local reply.
+/// The hello fixture (an SDK-based filter): same status, upstream headers and local reply, in
+/// Envoy, in host-test and through serve.
 #[test]
 fn hello_fixture_matches() {
-    use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+    use meshward_envoy::{Envoy, EnvoyConfig, Request, WasmFilter};
     let wasm = common::wasm("meshward-fixture-hello");
     let upstream = Upstream::start().unwrap();
     let filter = WasmFilter::new(&wasm, "bonjour")
@@ -474,9 +579,27 @@ fn hello_fixture_matches() {
         .root("hello_root", "bonjour")
         .build()
         .unwrap();
+    let serve_upstream = Upstream::start().unwrap();
+    let served = Server::start(
+        ServerConfig {
+            root_id: "hello_root".into(),
+            ..ServerConfig::new(serve_upstream.addr())
+        },
+        host.plugin(&module)
+            .name("hello")
+            .vm_id("hello_vm")
+            .root("hello_root", "bonjour"),
+    )
+    .unwrap();
     for path in ["/greet", "/local/x"] {
         let request = Request::get(path);
         let e = envoy.send(&request).unwrap();
+        let sv = client::send(served.addr(), &request).unwrap();
+        assert_eq!(
+            (e.status, e.text(), e.header("x-hello")),
+            (sv.status, sv.text(), sv.header("x-hello")),
+            "{path}: status, body and x-hello from Envoy and from serve"
+        );
         let ok = ht::Response::from_http1(
             &meshward_envoy::UpstreamResponse::ok("ok")
                 .header("content-type", "text/plain")
@@ -518,6 +641,215 @@ fn hello_fixture_matches() {
         }
     }
     assert_eq!(upstream.requests().len(), 1, "Envoy forwarded only /greet");
+    let (via_envoy, via_serve) = (upstream.requests(), serve_upstream.requests());
+    assert_eq!(via_serve.len(), 1, "serve forwarded only /greet");
+    assert_eq!(
+        upstream_seen(&via_envoy),
+        upstream_seen(&via_serve),
+        "the upstream saw the same request"
+    );
     assert_eq!(envoy.stat("wasmcustom.hello_streams").unwrap(), Some(2));
     assert_eq!(plugin.metric("hello_streams"), Some(ht::Metric::Counter { value: 2 }));
+    assert_eq!(
+        served.plugin(|p| p.metric("hello_streams")),
+        Some(ht::Metric::Counter { value: 2 })
+    );
+}
+
+/// Requests Envoy's codec answers itself, before any filter callback: serve answers each as
+/// Envoy does (status, body, the connection closes), and the filter sees the same: its stream
+/// context is created and ends with no header callback, the access log reading the reply.
+#[test]
+fn serve_refuses_malformed_requests_as_envoy_does() {
+    let log = |label: &str, call: Value| {
+        let mut c = call;
+        c["label"] = json!(label);
+        c
+    };
+    let on_log = json!({"calls": [
+        log("request headers", sc::call("get_map", json!({"map": "request_headers"}))),
+        log("response headers", sc::call("get_map", json!({"map": "response_headers"}))),
+        log("code", sc::call("get_property", json!({"path": ["response", "code"]}))),
+        log("details", sc::call("get_property", json!({"path": ["response", "code_details"]}))),
+        log("size", sc::call("get_property", json!({"path": ["response", "size"]}))),
+    ]});
+    let s = Scenario {
+        name: "codec_refusals",
+        script: json!({"on_log": on_log}),
+        ..sc::content_length_body()
+    };
+    let (upstream, _, envoy) = common::start(&s).expect("Envoy starts the probe");
+    let serve_upstream = Upstream::start().unwrap();
+    let config = ServerConfig {
+        root_id: "probe_root".into(),
+        ..ServerConfig::new(serve_upstream.addr())
+    };
+    let served = Server::start(config, probe_plugin(&s)).expect("serve starts the probe");
+    let big = "x".repeat(61 * 1024);
+    let many: String = (0..101).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("not a request line", b"GARBAGE\r\n\r\n".to_vec()),
+        (
+            "header without colon",
+            b"GET / HTTP/1.1\r\nHost: a\r\nno-colon\r\n\r\n".to_vec(),
+        ),
+        ("no host", b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+        ("no host, a header", b"GET /p?q HTTP/1.1\r\nX-Case: Up\r\n\r\n".to_vec()),
+        (
+            "space in a header name",
+            b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: 1\r\n\r\n".to_vec(),
+        ),
+        (
+            "NUL in a header value",
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\0b\r\n\r\n".to_vec(),
+        ),
+        (
+            "two Content-Lengths",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".to_vec(),
+        ),
+        ("HTTP/1.0", b"GET / HTTP/1.0\r\nHost: a\r\n\r\n".to_vec()),
+        (
+            "61 KiB header",
+            format!("GET / HTTP/1.1\r\nHost: a\r\nx-big: {big}\r\n\r\n").into_bytes(),
+        ),
+        (
+            "61 KiB target",
+            format!("GET /{big} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes(),
+        ),
+        (
+            "101 headers",
+            format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n").into_bytes(),
+        ),
+        (
+            "Content-Length and Transfer-Encoding",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+        ),
+        (
+            "invalid Content-Length",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n".to_vec(),
+        ),
+        (
+            "gzip transfer coding",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec(),
+        ),
+    ];
+    let timeout = Duration::from_secs(5);
+    let mut problems = Vec::new();
+    for (what, raw) in &cases {
+        let e = client::send_raw(envoy.addr(), raw, false, timeout).unwrap();
+        let sv = client::send_raw(served.addr(), raw, false, timeout).unwrap();
+        let (e, sv) = (
+            (
+                e.status,
+                e.text(),
+                filtered(&e.headers),
+                e.header("connection").map(str::to_string),
+            ),
+            (
+                sv.status,
+                sv.text(),
+                filtered(&sv.headers),
+                sv.header("connection").map(str::to_string),
+            ),
+        );
+        if e != sv {
+            problems.push(format!("{what}:\n  envoy: {e:?}\n  serve: {sv:?}"));
+        }
+    }
+    // What the filter saw of each request: the lines of each stream context, in order.
+    let ended = |lines: &[Value]| {
+        lines
+            .iter()
+            .filter(|l| l["cb"] == "on_delete" && l["call"] == "enter")
+            .count()
+    };
+    let envoy_lines: Vec<Value> = envoy
+        .wait_probe(Duration::from_secs(5), |lines| {
+            let json: Vec<Value> = lines.iter().map(|l| l.json.clone()).collect();
+            ended(&json) >= cases.len()
+        })
+        .iter()
+        .map(|l| l.json.clone())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let serve_lines = loop {
+        let lines = served.plugin(|p| host_probe_lines(p.logs()));
+        if ended(&lines) >= cases.len() || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (e, sv) = (per_stream(&envoy_lines), per_stream(&serve_lines));
+    assert_eq!(e.len(), cases.len(), "Envoy created a stream context per request");
+    for ((what, _), (e, sv)) in cases.iter().zip(e.iter().zip(&sv)) {
+        if e != sv {
+            problems.push(format!("{what}: what the filter saw differs:\n{}", line_diff(e, sv)));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(upstream.requests().is_empty() && serve_upstream.requests().is_empty());
+}
+
+/// The lines of each stream context (from the last configure on), in the order the streams
+/// started, normalized with their context ids masked.
+fn per_stream(lines: &[Value]) -> Vec<Vec<Value>> {
+    let lines = from_last_configure(lines);
+    let root = lines.first().and_then(|l| l["ctx"].as_u64());
+    let mut streams: Vec<(u64, Vec<Value>)> = Vec::new();
+    for line in lines {
+        let Some(ctx) = line["ctx"].as_u64().filter(|&c| Some(c) != root) else {
+            continue;
+        };
+        match streams.iter_mut().find(|(c, _)| *c == ctx) {
+            Some((_, group)) => group.push(line),
+            None => streams.push((ctx, vec![line])),
+        }
+    }
+    streams
+        .into_iter()
+        .map(|(ctx, group)| normalize(group, root.unwrap_or(1), Some(ctx)))
+        .collect()
+}
+
+/// An upstream that refuses, closes without answering or answers garbage: serve sends Envoy's
+/// router reply, through the filter's response callbacks, as Envoy does.
+#[test]
+fn serve_replies_to_upstream_failures_as_envoy_does() {
+    use meshward_envoy::{Envoy, EnvoyConfig, WasmFilter};
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    /// An upstream that reads a request, writes `reply` and closes, once per connection.
+    fn broken_upstream(reply: &'static [u8]) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(reply);
+            }
+        });
+        addr
+    }
+    let wasm = common::wasm("meshward-fixture-hello");
+    let host = ht::Host::new().unwrap();
+    let module = host.load(&wasm).unwrap();
+    let refused = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap();
+    for (what, addr) in [
+        ("refused", refused),
+        ("closed without a response", broken_upstream(b"")),
+        ("not HTTP", broken_upstream(b"NOT HTTP\r\n\r\n")),
+    ] {
+        let envoy = Envoy::start(&EnvoyConfig::new(addr).filter(WasmFilter::new(&wasm, "hi"))).unwrap();
+        let served = Server::start(ServerConfig::new(addr), host.plugin(&module).config("hi")).unwrap();
+        let request = meshward_envoy::Request::get("/x");
+        let e = envoy.send(&request).unwrap();
+        let sv = client::send(served.addr(), &request).unwrap();
+        assert_eq!(
+            (e.status, e.text(), filtered(&e.headers)),
+            (sv.status, sv.text(), filtered(&sv.headers)),
+            "{what}: Envoy and serve"
+        );
+        assert_eq!(sv.header("x-hello"), Some("hi"), "{what}: through the filter");
+    }
 }

@@ -4,6 +4,7 @@
 //! the upstream saw, local response status/body, log lines and the filter's counter.
 
 use meshward_envoy::{locate, Envoy, EnvoyConfig, HarnessError, Request, Upstream, WasmFilter};
+use meshward_host_test::plugin_args::PluginArgs;
 use meshward_host_test::replay::{replay, ReplayArgs};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -46,9 +47,12 @@ fn replay_json(name: &str, config: &str, raw: &str) -> Value {
     std::fs::write(&cfg, config).unwrap();
     std::fs::write(&req, raw).unwrap();
     let args = ReplayArgs {
-        filter: foreign_wasm("as_header_gate"),
-        config: Some(cfg),
-        root_id: ROOT_ID.into(),
+        plugin: PluginArgs {
+            filter: foreign_wasm("as_header_gate"),
+            config: Some(cfg),
+            root_id: ROOT_ID.into(),
+            ..Default::default()
+        },
         request: req,
         ..Default::default()
     };
@@ -234,9 +238,12 @@ fn bad_configuration_is_rejected_by_envoy_and_replay() {
     std::fs::write(&cfg, bad).unwrap();
     std::fs::write(&req, "GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
     let args = ReplayArgs {
-        filter: foreign_wasm("as_header_gate"),
-        config: Some(cfg),
-        root_id: ROOT_ID.into(),
+        plugin: PluginArgs {
+            filter: foreign_wasm("as_header_gate"),
+            config: Some(cfg),
+            root_id: ROOT_ID.into(),
+            ..Default::default()
+        },
         request: req,
         ..Default::default()
     };

@@ -56,6 +56,14 @@ pub enum Error {
     /// A built filter is not where the settings say.
     #[error(transparent)]
     Locate(#[from] meshward_testkit::locate::LocateError),
+    /// A socket or thread operation of `serve` failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done (`binding 127.0.0.1:8080`...).
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A command-line argument is wrong.
     #[error("{0}")]
     Usage(String),

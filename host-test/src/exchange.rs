@@ -84,13 +84,7 @@ impl Request {
 
     /// Parses a raw HTTP/1.1 request (chunked bodies decoded, `Host` → `:authority`).
     pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
-        let m = crate::http1::parse_request(raw)?;
-        Ok(Request {
-            headers: m.headers,
-            chunks: one_chunk(m.body),
-            trailers: m.trailers,
-            properties: Vec::new(),
-        })
+        Ok(crate::http1::parse_request(raw)?.into())
     }
 
     message_builders!();
@@ -138,15 +132,33 @@ impl Response {
 
     /// Parses a raw HTTP/1.1 response.
     pub fn from_http1(raw: &[u8]) -> Result<Self, Error> {
-        let m = crate::http1::parse_response(raw)?;
-        Ok(Response {
-            headers: m.headers,
-            chunks: one_chunk(m.body),
-            trailers: m.trailers,
-        })
+        Ok(crate::http1::parse_response(raw)?.into())
     }
 
     message_builders!();
+}
+
+impl From<crate::http1::Message> for Request {
+    /// The request with its body as one chunk.
+    fn from(m: crate::http1::Message) -> Self {
+        Request {
+            headers: m.headers,
+            chunks: one_chunk(m.body),
+            trailers: m.trailers,
+            properties: Vec::new(),
+        }
+    }
+}
+
+impl From<crate::http1::Message> for Response {
+    /// The response with its body as one chunk.
+    fn from(m: crate::http1::Message) -> Self {
+        Response {
+            headers: m.headers,
+            chunks: one_chunk(m.body),
+            trailers: m.trailers,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,13 @@ pub struct Message {
 /// are ignored.
 pub fn parse_request(raw: &[u8]) -> Result<Message, Error> {
     let (request, _) = http1::parse_request(raw)?;
+    Ok(request_message(request))
+}
+
+/// A request read by `meshward_testkit::http1` in Envoy's form, as its codec hands it on:
+/// pseudo-headers first (`Host` as `:authority`; an absolute-form target split into
+/// `:scheme`, `:authority` and `:path`), then the other headers in arrival order.
+pub fn request_message(request: http1::Request) -> Message {
     let mut path = request.target.clone();
     let mut authority = request.headers.get("host");
     let mut scheme = "http".to_string();
@@ -38,16 +45,21 @@ pub fn parse_request(raw: &[u8]) -> Result<Message, Error> {
     headers.add(":method", &request.method);
     headers.add(":scheme", scheme);
     headers.extend(request.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")));
-    Ok(envoy_form(headers, request.body, request.trailers))
+    envoy_form(headers, request.body, request.trailers)
 }
 
 /// Parses a raw HTTP/1.1 response (`HTTP/1.1 200 OK` ...) into headers with `:status`.
 pub fn parse_response(raw: &[u8]) -> Result<Message, Error> {
     let (response, _) = http1::parse_response(raw, "GET")?;
+    Ok(response_message(response))
+}
+
+/// A response read by `meshward_testkit::http1` in Envoy's form: `:status`, then the headers.
+pub fn response_message(response: http1::Response) -> Message {
     let mut headers = Headers::new();
     headers.add(":status", response.status.to_string());
     headers.extend(response.headers.iter());
-    Ok(envoy_form(headers, response.body, response.trailers))
+    envoy_form(headers, response.body, response.trailers)
 }
 
 fn envoy_form(mut headers: Headers, body: Vec<u8>, mut trailers: Headers) -> Message {

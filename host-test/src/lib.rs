@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod dir;
+mod envoy_reply;
 mod error;
 mod exchange;
 pub mod http1;
@@ -22,8 +23,10 @@ mod memory;
 mod metrics;
 mod outcome;
 mod plugin;
+pub mod plugin_args;
 pub mod property;
 pub mod replay;
+pub mod serve;
 mod shared;
 mod state;
 mod stats;

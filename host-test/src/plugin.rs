@@ -126,14 +126,11 @@ fn default_properties() -> PropertyMap {
 }
 
 /// The reply Envoy's async client makes up when a call gets no response (row E21).
-fn synthetic_reply(status: u16, body: &str) -> CallResponse {
-    let mut headers = Headers::new();
-    headers.add(":status", status.to_string());
-    headers.add("content-length", body.len().to_string());
-    headers.add("content-type", "text/plain");
+fn synthetic_reply(which: (u16, &str)) -> CallResponse {
+    let (headers, body) = crate::envoy_reply::reply(which);
     CallResponse {
         headers,
-        body: body.as_bytes().to_vec(),
+        body,
         trailers: None,
     }
 }
@@ -519,11 +516,8 @@ impl Plugin {
                     trailers,
                 })
             }
-            CallReply::Timeout => Some(synthetic_reply(504, "upstream request timeout")),
-            CallReply::Refused => Some(synthetic_reply(
-                503,
-                "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
-            )),
+            CallReply::Timeout => Some(synthetic_reply(crate::envoy_reply::TIMEOUT)),
+            CallReply::Refused => Some(synthetic_reply(crate::envoy_reply::CONNECT_FAILURE)),
             CallReply::Reset => None,
         };
         let args = response.as_ref().map_or((0, 0, 0), |r| {
@@ -585,6 +579,12 @@ impl Plugin {
         }
         self.pump()?;
         self.settle_streams()
+    }
+
+    /// VM time (ns since the epoch) at which the next tick of any root context is due.
+    pub(crate) fn next_tick_at(&self) -> Option<u64> {
+        let roots = self.store.data().roots.values();
+        roots.filter(|r| r.tick_ms > 0).map(|r| r.next_tick_ns).min()
     }
 
     /// Tick period the root `root_id` asked for (0 = none).

@@ -4,35 +4,21 @@
 use crate::error::Error;
 use crate::exchange::{Request, Response};
 use crate::plugin::Host;
-use crate::property::Value;
-use crate::upstream::CallReply;
-use meshward_abi::LogLevel;
+use crate::plugin_args::{read, PluginArgs};
 use std::path::PathBuf;
 
 /// Parsed `replay` arguments.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplayArgs {
-    /// The filter `.wasm`.
-    pub filter: PathBuf,
-    /// Plugin configuration file.
-    pub config: Option<PathBuf>,
-    /// VM configuration file.
-    pub vm_config: Option<PathBuf>,
-    /// Root id of the plugin.
-    pub root_id: String,
+    /// The filter and its plugin settings (`--upstream CLUSTER=RESP.http` gives the clusters).
+    pub plugin: PluginArgs,
     /// Raw HTTP/1.1 request file.
     pub request: PathBuf,
     /// Raw HTTP/1.1 response file (default: `200` with no body).
     pub response: Option<PathBuf>,
-    /// `--property k=v` settings (values typed by `Value::guess`).
-    pub properties: Vec<(String, String)>,
-    /// `--upstream cluster=RESP.http`: clusters for `proxy_http_call`.
-    pub upstreams: Vec<(String, PathBuf)>,
-    /// `--log-level trace|debug|info|warn|error|critical`.
-    pub log_level: Option<u32>,
 }
 
-/// Usage text of the CLI.
+/// Usage text of the `replay` command.
 pub const USAGE: &str = "usage: meshward-host replay --filter F.wasm [--config C.json] [--vm-config V] \
 [--root-id ID] --request REQ.http [--response RESP.http] [--property k=v]... \
 [--upstream CLUSTER=RESP.http]... [--log-level LEVEL]";
@@ -41,7 +27,6 @@ pub const USAGE: &str = "usage: meshward-host replay --filter F.wasm [--config C
 pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
     let mut a = ReplayArgs::default();
     let mut it = args.iter();
-    let mut filter = None;
     let mut request = None;
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -49,84 +34,31 @@ pub fn parse_args(args: &[String]) -> Result<ReplayArgs, Error> {
                 .cloned()
                 .ok_or_else(|| Error::Usage(format!("{flag} needs a value\n{USAGE}")))
         };
+        if a.plugin.take(flag, &mut value)? {
+            continue;
+        }
         match flag.as_str() {
-            "--filter" => filter = Some(PathBuf::from(value()?)),
-            "--config" => a.config = Some(PathBuf::from(value()?)),
-            "--vm-config" => a.vm_config = Some(PathBuf::from(value()?)),
-            "--root-id" => a.root_id = value()?,
             "--request" => request = Some(PathBuf::from(value()?)),
             "--response" => a.response = Some(PathBuf::from(value()?)),
-            "--property" => {
-                let v = value()?;
-                let (k, val) = v
-                    .split_once('=')
-                    .ok_or_else(|| Error::Usage(format!("--property wants k=v, got {v:?}")))?;
-                a.properties.push((k.to_string(), val.to_string()));
-            }
-            "--upstream" => {
-                let v = value()?;
-                let (k, p) = v
-                    .split_once('=')
-                    .ok_or_else(|| Error::Usage(format!("--upstream wants CLUSTER=RESP.http, got {v:?}")))?;
-                a.upstreams.push((k.to_string(), PathBuf::from(p)));
-            }
-            "--log-level" => {
-                let v = value()?;
-                let level = LogLevel::ALL
-                    .iter()
-                    .find(|l| l.name() == v)
-                    .ok_or_else(|| Error::Usage(format!("unknown log level {v:?}")))?;
-                a.log_level = Some(level.code());
-            }
+            "--upstream" => a.plugin.add_cluster(flag, &value()?)?,
             other => return Err(Error::Usage(format!("unknown argument {other:?}\n{USAGE}"))),
         }
     }
-    a.filter = filter.ok_or_else(|| Error::Usage(format!("--filter is required\n{USAGE}")))?;
+    a.plugin.require_filter(USAGE)?;
     a.request = request.ok_or_else(|| Error::Usage(format!("--request is required\n{USAGE}")))?;
     Ok(a)
-}
-
-fn read(path: &PathBuf) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read {
-        path: path.clone(),
-        source,
-    })
 }
 
 /// Runs the exchange and returns the JSON description.
 pub fn replay(a: &ReplayArgs) -> Result<serde_json::Value, Error> {
     let host = Host::new()?;
-    let module = host.load(&a.filter)?;
     let request = Request::from_http1(&read(&a.request)?)?;
     let response = match &a.response {
         Some(p) => Response::from_http1(&read(p)?)?,
         None => Response::ok(),
     };
-    let config = match &a.config {
-        Some(p) => read(p)?,
-        None => Vec::new(),
-    };
-    let mut b = host.plugin(&module).root(&a.root_id, config).name(&a.root_id);
-    if let Some(p) = &a.vm_config {
-        b = b.vm_config(read(p)?);
-    }
-    if let Some(l) = a.log_level {
-        b = b.log_level(l);
-    }
-    for (k, v) in &a.properties {
-        b = b.property(k, Value::guess(v));
-    }
-    for (cluster, path) in &a.upstreams {
-        let m = crate::http1::parse_response(&read(path)?)?;
-        let reply = CallReply::Response {
-            headers: m.headers,
-            body: m.body,
-            trailers: m.trailers,
-        };
-        b = b.upstream(cluster, move |_| reply.clone());
-    }
-    let mut plugin = b.build()?;
-    let mut outcome = plugin.run_for(&a.root_id, &request, &response)?;
+    let mut plugin = a.plugin.builder(&host)?.build()?;
+    let mut outcome = plugin.run_for(&a.plugin.root_id, &request, &response)?;
     // Configure-time logs belong to the root context; show them too.
     let mut logs: Vec<_> = plugin.logs().to_vec();
     logs.retain(|l| !outcome.logs.contains(l));
@@ -169,11 +101,12 @@ mod tests {
             "debug",
         ]))
         .unwrap();
-        assert_eq!(a.filter, PathBuf::from("f.wasm"));
-        assert_eq!(a.properties.len(), 2);
-        assert_eq!(a.root_id, "r");
-        assert_eq!(a.log_level, Some(1));
-        assert_eq!(a.upstreams, vec![("auth".to_string(), PathBuf::from("a.http"))]);
+        assert_eq!(a.plugin.filter, PathBuf::from("f.wasm"));
+        assert_eq!(a.plugin.properties.len(), 2);
+        assert_eq!(a.plugin.root_id, "r");
+        assert_eq!(a.plugin.log_level, Some(1));
+        assert_eq!(a.plugin.clusters, vec![("auth".to_string(), PathBuf::from("a.http"))]);
+        assert_eq!(a.request, PathBuf::from("r.http"));
     }
 
     #[test]

@@ -726,6 +726,27 @@ impl HttpStream<'_> {
         r2
     }
 
+    /// Envoy answered the stream itself before any filter callback (its codec or connection
+    /// manager refused the request): the access log (`on_log`) sees `request` and the reply's
+    /// `headers` as the maps, `details` as `response.code_details` and the body's length as
+    /// `response.size`; no filter callback runs for the reply.
+    pub(crate) fn direct_reply(&mut self, request: Headers, headers: Headers, body: Vec<u8>, details: &str) {
+        if self.alive().is_err() {
+            return;
+        }
+        let sd = self.data();
+        sd.dirs[Dir::Request].headers = request;
+        sd.dirs[Dir::Response].headers = headers.clone();
+        sd.response_bytes = body.len() as u64;
+        sd.code_details = Some(details.to_string());
+        self.dir(Dir::Response).out = Some(Message {
+            headers,
+            body,
+            trailers: None,
+            complete: true,
+        });
+    }
+
     /// The outcome so far (the stream stays open); verdict `finished` once `finish` ran.
     pub fn outcome(&mut self) -> Outcome {
         if self.alive().is_err() {

@@ -10,6 +10,9 @@
 //!
 //! Numbering follows proxy-wasm-cpp-host, which is what Envoy runs.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod pairs;
 mod status;
 mod types;

@@ -136,8 +136,8 @@ pub fn decode_lenient(bytes: &[u8]) -> Vec<Pair> {
 
 /// The little-endian `u32` at `at`, if the buffer holds it.
 fn word(bytes: &[u8], at: usize) -> Option<usize> {
-    let b = bytes.get(at..at.checked_add(4)?)?;
-    usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+    let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    usize::try_from(u32::from_le_bytes(b)).ok()
 }
 
 /// The `len` bytes at `at` and the offset after their NUL.

@@ -10,6 +10,9 @@
 //! adds the calls. The imports exist only on wasm32; what turns host results into values
 //! (`status`, `encoding`) is plain code, tested natively.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 // Plain code the wasm32 calls use (natively only their tests do).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod encoding;

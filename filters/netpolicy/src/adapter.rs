@@ -1,5 +1,8 @@
 //! The proxy-wasm glue: configure compiles the policy; request headers are decided.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::rc::Rc;
 

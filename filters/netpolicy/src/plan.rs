@@ -9,6 +9,9 @@
 //! policy that allowed it), `blocked` or `would_block`; each matching AUDIT policy gets
 //! `audited`. `refused` has no per-policy counter: no policy decides it.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use meshward_abi::LogLevel;
 use meshward_policy::{Engine, Ruling};
 use meshward_vocab::{Decision, Filter};

@@ -52,28 +52,46 @@ type Pats = Option<Vec<StrPattern>>;
 /// A compiled `from` entry.
 #[derive(Debug, Default)]
 pub struct CSource {
+    /// Principals the caller must have one of (`spiffe://` stripped).
     pub principals: Pats,
+    /// Principals the caller must have none of.
     pub not_principals: Pats,
+    /// Namespaces the caller must be in one of.
     pub namespaces: Pats,
+    /// Namespaces the caller must be in none of.
     pub not_namespaces: Pats,
+    /// `ns/sa` service accounts the caller must be one of.
     pub service_accounts: Pats,
+    /// Service accounts the caller must be none of.
     pub not_service_accounts: Pats,
+    /// Trust domains the caller must belong to one of.
     pub trust_domains: Pats,
+    /// Trust domains the caller must belong to none of.
     pub not_trust_domains: Pats,
+    /// Blocks the direct peer address must be in one of.
     pub ip_blocks: Option<Vec<IpNet>>,
+    /// Blocks the direct peer address must be in none of.
     pub not_ip_blocks: Option<Vec<IpNet>>,
+    /// Blocks the client (X-Forwarded-For) address must be in one of.
     pub remote_ip_blocks: Option<Vec<IpNet>>,
+    /// Blocks the client address must be in none of.
     pub not_remote_ip_blocks: Option<Vec<IpNet>>,
 }
 
 /// A compiled header matcher.
 #[derive(Debug)]
 pub enum HeaderMatcher {
+    /// Value equals.
     Exact(String),
+    /// Value starts with.
     Prefix(String),
+    /// Value ends with.
     Suffix(String),
+    /// Value contains.
     Contains(String),
+    /// Value matches the regex (search).
     Regex(Regex),
+    /// Header present (true) or absent (false).
     Present(bool),
 }
 
@@ -94,42 +112,74 @@ impl HeaderMatcher {
 /// A compiled `to` entry.
 #[derive(Debug, Default)]
 pub struct COperation {
+    /// Hosts (authority) the request must name one of.
     pub hosts: Option<Vec<HostPattern>>,
+    /// Hosts the request must name none of.
     pub not_hosts: Option<Vec<HostPattern>>,
+    /// Destination ports, one of which must match.
     pub ports: Option<Vec<u16>>,
+    /// Destination ports that must not match.
     pub not_ports: Option<Vec<u16>>,
+    /// Methods (uppercased), one of which must match.
     pub methods: Option<Vec<String>>,
+    /// Methods that must not match.
     pub not_methods: Option<Vec<String>>,
+    /// Path patterns, one of which must match the normalized path.
     pub paths: Option<Vec<PathPattern>>,
+    /// Path patterns that must not match.
     pub not_paths: Option<Vec<PathPattern>>,
+    /// Path regexes (search), one of which must match.
     pub path_regex: Option<Vec<Regex>>,
+    /// Path regexes that must not match.
     pub not_path_regex: Option<Vec<Regex>>,
+    /// Header matchers by lowercased name, all of which must hold.
     pub headers: Vec<(String, HeaderMatcher)>,
+    /// Header matchers by lowercased name, none of which may hold.
     pub not_headers: Vec<(String, HeaderMatcher)>,
+    /// TLS SNI values, one of which must match.
     pub sni: Option<Vec<HostPattern>>,
+    /// SNI values that must not match.
     pub not_sni: Option<Vec<HostPattern>>,
+    /// Listener direction the operation applies to.
     pub direction: Option<Direction>,
+    /// Whether the destination must be outside the mesh (true) or inside (false).
     pub internet: Option<bool>,
 }
 
 /// The property a `when` condition reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CondKey {
+    /// `request.headers[name]`, name lowercased.
     Header(String),
+    /// `request.method`.
     Method,
+    /// `request.host`.
     Host,
+    /// `request.path`.
     Path,
+    /// `source.ip`: the direct peer address.
     SourceIp,
+    /// `remote.ip`: the client address from X-Forwarded-For.
     RemoteIp,
+    /// `destination.ip`.
     DestinationIp,
+    /// `destination.port`.
     DestinationPort,
+    /// `source.principal`.
     Principal,
+    /// `source.namespace`.
     Namespace,
+    /// `source.serviceAccount`.
     ServiceAccount,
+    /// `source.trustDomain`.
     TrustDomain,
+    /// `connection.sni`.
     Sni,
+    /// `connection.mtls`: `"true"` or `"false"`.
     Mtls,
+    /// `xds.route_name`.
     RouteName,
+    /// `xds.cluster_name`.
     ClusterName,
 }
 
@@ -169,24 +219,31 @@ impl CondKey {
 /// Values of a condition: string patterns or IP blocks.
 #[derive(Debug)]
 pub enum CondValues {
+    /// Patterns for string-valued keys.
     Strings(Vec<StrPattern>),
+    /// Address blocks for IP-valued keys.
     Blocks(Vec<IpNet>),
 }
 
 /// A compiled `when` entry.
 #[derive(Debug)]
 pub struct CCondition {
+    /// The property read.
     pub key: CondKey,
+    /// The property must match one of these.
     pub values: Option<CondValues>,
+    /// The property must match none of these.
     pub not_values: Option<CondValues>,
 }
 
 /// Mesh boundary for Internet classification.
 #[derive(Debug, Default)]
 pub struct CMesh {
+    /// Mesh address ranges.
     pub cidrs: Vec<IpNet>,
     /// Suffixes (from `.x` or `*.x`), matched as `name == x || name.ends_with(".x")`.
     pub suffixes: Vec<String>,
+    /// Exact mesh names (lowercased, no trailing dot).
     pub exact: Vec<String>,
 }
 
@@ -205,24 +262,43 @@ impl CMesh {
 /// Everything the engine evaluates, built once at configure time.
 #[derive(Debug)]
 pub struct Compiled {
+    /// The document's default mode.
     pub doc_mode: Mode,
+    /// Decision when no ALLOW policy applies.
     pub posture: model::Posture,
+    /// Listener direction when Envoy does not say.
     pub direction: Option<Direction>,
+    /// Trusted proxies appending to X-Forwarded-For.
     pub trusted_proxy_hops: u32,
+    /// Path normalization settings.
     pub normalization: model::Normalization,
+    /// Mesh boundary, when the document has one.
     pub mesh: Option<CMesh>,
+    /// Policies in document order (indexed by `Clause::policy`).
     pub policies: Vec<CompiledPolicy>,
+    /// Every from×to clause, in policy then rule order.
     pub clauses: Vec<Clause>,
+    /// Compiled `from` entries (indexed by `Clause::source`).
     pub sources: Vec<CSource>,
+    /// Compiled `to` entries (indexed by `Clause::operation`).
     pub operations: Vec<COperation>,
+    /// Each rule's `when` (indexed by `Clause::when`).
     pub conditions: Vec<Vec<CCondition>>,
+    /// Some ALLOW policy is in `enforce` mode.
     pub has_allow_enforce: bool,
+    /// Some ALLOW policy is in `detect` mode.
     pub has_allow_detect: bool,
+    /// Candidate clauses by host.
     pub host_index: FieldIndex,
+    /// Candidate clauses by normalized path.
     pub path_index: FieldIndex,
+    /// Candidate clauses by method.
     pub method_index: FieldIndex,
+    /// Candidate clauses by destination port.
     pub port_index: FieldIndex,
+    /// Candidate clauses by caller principal.
     pub principal_index: FieldIndex,
+    /// Candidate clauses by caller namespace.
     pub namespace_index: FieldIndex,
 }
 

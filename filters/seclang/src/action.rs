@@ -644,7 +644,7 @@ mod tests {
                         end: 942100
                     }]
                 );
-                assert!(ex[0].excludes(crate::variable::Variable::Args, b"FOO"));
+                assert!(ex[0].excludes(variable::Variable::Args, b"FOO"));
             }
             other => panic!("{other:?}"),
         }

@@ -2,6 +2,9 @@
 //! VM; each HTTP context hands its callbacks to an [`Exchange`] and carries out the steps and
 //! the end-of-stream plan it returns.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -18,7 +21,7 @@ proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     // The engine's TIME*/DURATION variables and unique ids read the proxy's clock
     // (wasm32-unknown-unknown has no system clock at all).
-    meshward_seclang::clock::set_source(|| std::time::Duration::from_nanos(now()));
+    meshward_seclang::clock::set_source(|| Duration::from_nanos(now()));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(WafRoot { shared: None }) });
 }}
 

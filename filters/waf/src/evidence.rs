@@ -1,6 +1,9 @@
 //! The evidence event: one JSON line per transaction that matched anything, with bounded,
 //! redacted excerpts of what matched.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use serde::Serialize;
 
 use meshward_seclang::{Intervention, InterventionAction, Transaction};

@@ -20,6 +20,9 @@
 //! The same code runs in the filter, in the native CRS run and in the benches
 //! ([`crate::drive`]).
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::BTreeSet;
 use std::rc::Rc;
 

@@ -1,5 +1,8 @@
 //! Metric names (Envoy exports them as `wasmcustom.<name>`) and the bounded labels they use.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use meshward_vocab::{Decision, Filter};
 
 /// Prefix of every WAF metric.

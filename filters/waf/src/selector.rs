@@ -1,6 +1,9 @@
 //! Chooses the directive set of a request: `per_route` (Envoy `xds.route_name`) first, then
 //! `per_authority` (exact host, then the longest matching `*.suffix`), else the default set.
 
+// The request path: a panic here traps the VM and fails every request it serves.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 
 use crate::assembly::DEFAULT_SET;
