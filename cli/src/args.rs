@@ -25,9 +25,9 @@ pub enum Command {
     /// Validate a filter configuration exactly as the filter does when Envoy configures it.
     #[command(subcommand)]
     Check(CheckCommand),
-    /// Work with policy documents of the L7 network-policy filter.
-    #[command(subcommand)]
-    Policy(PolicyCommand),
+    /// Convert Istio AuthorizationPolicy YAML (multi-document) to a policy document of the L7
+    /// network-policy filter on stdout; what cannot be honoured is a warning on stderr.
+    ImportIstio(FileArgs),
     /// Build a filter into an OCI image layout, inspect it, push it to a registry.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -44,14 +44,6 @@ pub enum CheckCommand {
     Policy(FileArgs),
 }
 
-/// `meshward policy ...`
-#[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
-    /// Convert Istio AuthorizationPolicy YAML (multi-document) to a policy document on stdout;
-    /// what cannot be honoured is a warning on stderr.
-    ImportIstio(FileArgs),
-}
-
 /// `meshward image ...`
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
@@ -61,6 +53,8 @@ pub enum ImageCommand {
     Push(PushArgs),
     /// Print the images of an OCI image layout: digests, sizes, media types, annotations.
     Inspect(InspectArgs),
+    /// Fetch an image from a registry the way Istio's image fetcher does and write its module.
+    Pull(PullArgs),
 }
 
 /// One input file.
@@ -112,6 +106,32 @@ pub struct PushArgs {
     /// `latest`. A reference with `@sha256:...` must name the layout's manifest digest.
     #[arg(value_name = "REF")]
     pub reference: String,
+    /// How to reach and log in to the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Upload blobs in chunks of this many bytes (PATCH requests) instead of one PUT.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: Option<u64>,
+}
+
+/// `meshward image pull`
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image: `registry[:port]/repository[:tag]` or `...@sha256:<manifest digest>` (as in a
+    /// WasmPlugin's `url: oci://...`).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Where to write the module (`plugin.wasm`).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How to reach and log in to the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The options of every command that talks to a registry.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
     /// User name for basic authentication (also sent to a bearer token service).
     #[arg(long, env = "MESHWARD_REGISTRY_USERNAME")]
     pub username: Option<String>,
@@ -129,9 +149,6 @@ pub struct PushArgs {
     /// always use plain HTTP).
     #[arg(long)]
     pub insecure: bool,
-    /// Upload blobs in chunks of this many bytes (PATCH requests) instead of one PUT.
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
-    pub chunk_size: Option<u64>,
 }
 
 /// `meshward image inspect`

@@ -7,6 +7,7 @@ use crate::oci::layout::LayoutError;
 use crate::oci::metadata::CreatedError;
 use crate::oci::module::ModuleError;
 use crate::oci::read::ReadError;
+use crate::registry::pull::PullError;
 use crate::registry::RegistryError;
 
 /// Exit status of a command that found a problem (invalid input, a failed push).
@@ -25,21 +26,29 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("{}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A WAF plugin configuration the filter would reject.
     #[error("{}: {source}", path.display())]
     WafConfig {
         /// The configuration file.
         path: PathBuf,
-        /// The filter's own error (line and reason, or the directive that failed).
-        source: meshward_waf::config::ConfigError,
+        /// The filter's own error (line and reason, or the directive that failed); boxed, it is large.
+        source: Box<meshward_waf::config::ConfigError>,
     },
     /// A policy document (or Istio YAML) the policy engine rejects.
     #[error("{}: {source}", path.display())]
     Policy {
         /// The document.
         path: PathBuf,
-        /// The engine's error, with its line.
-        source: meshward_policy::PolicyError,
+        /// The engine's error, with its line; boxed, it is large.
+        source: Box<meshward_policy::PolicyError>,
     },
     /// A converted policy document could not be written as YAML.
     #[error("writing the policy document: {0}")]
@@ -69,12 +78,15 @@ pub enum CliError {
     Unreadable {
         /// The layout.
         dir: PathBuf,
-        /// Why, for each variant.
-        source: ReadError,
+        /// Why, for each variant; boxed, it is large.
+        source: Box<ReadError>,
     },
     /// Talking to a registry failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A module could not be pulled.
+    #[error(transparent)]
+    Pull(#[from] PullError),
     /// The command line is valid for the parser but not usable (a bad reference or tag).
     #[error("{0}")]
     Usage(String),

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = meshward::args::Cli::parse();
-    match meshward::run(cli) {
+    let cli = meshward_cli::args::Cli::parse();
+    match meshward_cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("meshward: {e}");

@@ -13,7 +13,7 @@ pub fn run(args: &FileArgs) -> Result<(), CliError> {
     let text = read_text(file)?;
     let engine = Engine::from_text(&text).map_err(|source| CliError::Policy {
         path: file.clone(),
-        source,
+        source: Box::new(source),
     })?;
     for d in engine.deprecations() {
         eprintln!("{}: warning: {d}", file.display());

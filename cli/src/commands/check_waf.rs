@@ -14,7 +14,7 @@ pub fn run(args: &FileArgs) -> Result<(), CliError> {
     let text = read_text(file)?;
     let loaded = Loaded::load(text.as_bytes()).map_err(|source| CliError::WafConfig {
         path: file.clone(),
-        source,
+        source: Box::new(source),
     })?;
     for warning in loaded.sets.rules.iter().flat_map(|r| r.warnings()) {
         eprintln!("{}: warning: {warning}", file.display());

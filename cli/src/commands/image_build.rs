@@ -7,9 +7,9 @@ use meshward_testkit::locate;
 
 use crate::args::BuildArgs;
 use crate::oci::build::build;
+use crate::oci::layout;
 use crate::oci::metadata::{created_at, Metadata};
 use crate::oci::module::WasmModule;
-use crate::oci::layout;
 use crate::CliError;
 
 /// The license of meshward's own filters (the workspace's).
@@ -105,8 +105,14 @@ fn resolve(filter: &str) -> Result<(PathBuf, Metadata), CliError> {
             words.join(", ")
         )));
     }
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let meta = Metadata {
         title: stem.replace('_', "-"),
         description: format!("proxy-wasm filter {file}"),
@@ -152,10 +158,16 @@ mod tests {
     #[test]
     fn short_names_and_other_words() {
         let err = resolve("nginx").unwrap_err();
-        assert_eq!(err.to_string(), "--filter nginx: expected waf, policy or the path of a .wasm file");
+        assert_eq!(
+            err.to_string(),
+            "--filter nginx: expected waf, policy or the path of a .wasm file"
+        );
         assert_eq!(err.exit_code(), 2);
         let (path, meta) = resolve("/tmp/my_filter.wasm").unwrap();
         assert_eq!(path, Path::new("/tmp/my_filter.wasm"));
-        assert_eq!((meta.title.as_str(), meta.filter_file.as_str()), ("my-filter", "my_filter.wasm"));
+        assert_eq!(
+            (meta.title.as_str(), meta.filter_file.as_str()),
+            ("my-filter", "my_filter.wasm")
+        );
     }
 }

@@ -26,7 +26,10 @@ pub fn run(args: &InspectArgs) -> Result<(), CliError> {
             layout: args.dir.display().to_string(),
             images,
         };
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        );
     } else {
         print_text(&args.dir.display().to_string(), &images);
     }
@@ -90,7 +93,7 @@ fn inspect(layout: &Layout, entry: &Entry) -> Result<ImageReport, CliError> {
     let Extracted { variant, layer, wasm } =
         wasm_of(&manifest, |d| layout.blob(d).map(|b| b.bytes)).map_err(|source| CliError::Unreadable {
             dir: layout.dir().to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(ImageReport {
         ref_name: entry.ref_name.clone(),

@@ -13,7 +13,7 @@ pub fn run(args: &FileArgs) -> Result<(), CliError> {
     let text = read_text(file)?;
     let out = istio::import(&text).map_err(|source| CliError::Policy {
         path: file.clone(),
-        source,
+        source: Box::new(source),
     })?;
     for w in &out.warnings {
         eprintln!("{w}");

@@ -3,8 +3,10 @@
 
 pub mod check_policy;
 pub mod check_waf;
+mod connect;
 pub mod image_build;
 pub mod image_inspect;
+pub mod image_pull;
 pub mod image_push;
 pub mod import_istio;
 

@@ -13,8 +13,8 @@ use crate::oci::blob::{sha256, Blob};
 use crate::oci::canonical;
 use crate::oci::layer::{gzip, plugin_tar};
 use crate::oci::media::{
-    ABI_VERSION_ANNOTATION, ENVOY_RUNTIME, PLUGIN_FILE, RUNTIME_CONFIG_FILE, RUNTIME_TYPE_ANNOTATION, VARIANT_ANNOTATION,
-    WASM_CONFIG, WASM_CONTENT_LAYER,
+    ABI_VERSION_ANNOTATION, ENVOY_RUNTIME, PLUGIN_FILE, RUNTIME_CONFIG_FILE, RUNTIME_TYPE_ANNOTATION,
+    VARIANT_ANNOTATION, WASM_CONFIG, WASM_CONTENT_LAYER,
 };
 use crate::oci::metadata::Metadata;
 use crate::oci::module::WasmModule;
@@ -77,7 +77,12 @@ pub fn build(module: &WasmModule, meta: &Metadata, variant: Variant) -> Result<I
         .schema_version(SCHEMA_VERSION)
         .media_type(MediaType::ImageManifest)
         .config(config.descriptor())
-        .layers(layers.iter().map(|(blob, d)| d.clone().unwrap_or_else(|| blob.descriptor())).collect::<Vec<_>>())
+        .layers(
+            layers
+                .iter()
+                .map(|(blob, d)| d.clone().unwrap_or_else(|| blob.descriptor()))
+                .collect::<Vec<_>>(),
+        )
         .annotations(annotations.into_iter().collect::<HashMap<_, _>>())
         .build()?;
     let mut blobs = vec![config];
@@ -128,14 +133,8 @@ fn oci(module: &WasmModule) -> Result<(Blob, Vec<Layer>), BuildError> {
         abi_versions: [&module.abi_version],
         config: BTreeMap::new(),
     };
-    let config = Blob::new(
-        MediaType::Other(WASM_CONFIG.into()),
-        canonical::to_vec(&runtime)?,
-    );
-    let content = Blob::new(
-        MediaType::Other(WASM_CONTENT_LAYER.into()),
-        module.bytes.clone(),
-    );
+    let config = Blob::new(MediaType::Other(WASM_CONFIG.into()), canonical::to_vec(&runtime)?);
+    let content = Blob::new(MediaType::Other(WASM_CONTENT_LAYER.into()), module.bytes.clone());
     let config_layer = titled(&config, RUNTIME_CONFIG_FILE);
     let content_layer = titled(&content, PLUGIN_FILE);
     Ok((
@@ -206,7 +205,10 @@ pub(crate) mod tests {
             let mut other = meta();
             other.version = "0.2.0".into();
             let c = build(&module, &other, variant).unwrap();
-            assert_ne!(a.manifest.digest, c.manifest.digest, "{variant}: metadata is in the digest");
+            assert_ne!(
+                a.manifest.digest, c.manifest.digest,
+                "{variant}: metadata is in the digest"
+            );
         }
     }
 
@@ -219,17 +221,30 @@ pub(crate) mod tests {
         assert_eq!(json["mediaType"], "application/vnd.oci.image.manifest.v1+json");
         assert_eq!(json["config"]["mediaType"], "application/vnd.oci.image.config.v1+json");
         assert_eq!(json["layers"].as_array().unwrap().len(), 1);
-        assert_eq!(json["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+        assert_eq!(
+            json["layers"][0]["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
         assert_eq!(json["annotations"]["module.wasm.image/variant"], "compat");
         assert_eq!(json["annotations"]["org.opencontainers.image.title"], "meshward-test");
-        assert_eq!(json["annotations"]["meshward.wasm.digest"], sha256(&module.bytes).to_string());
+        assert_eq!(
+            json["annotations"]["meshward.wasm.digest"],
+            sha256(&module.bytes).to_string()
+        );
         assert!(json["annotations"].get("org.opencontainers.image.created").is_none());
 
         let config = image.blobs.iter().find(|b| b.digest == *m.config().digest()).unwrap();
         let config: Value = serde_json::from_slice(&config.bytes).unwrap();
-        assert_eq!((config["architecture"].as_str(), config["os"].as_str()), (Some("wasm"), Some("wasip1")));
+        assert_eq!(
+            (config["architecture"].as_str(), config["os"].as_str()),
+            (Some("wasm"), Some("wasip1"))
+        );
         assert!(config.get("created").is_none());
-        let layer = image.blobs.iter().find(|b| b.digest == *m.layers()[0].digest()).unwrap();
+        let layer = image
+            .blobs
+            .iter()
+            .find(|b| b.digest == *m.layers()[0].digest())
+            .unwrap();
         assert_eq!(plugin_from_tar_gz(&layer.bytes).unwrap(), module.bytes);
         let tar = plugin_tar(&module.bytes).unwrap();
         assert_eq!(config["rootfs"]["diff_ids"][0], sha256(&tar).to_string());
@@ -242,7 +257,10 @@ pub(crate) mod tests {
         let image = build(&module, &meta(), Variant::Oci).unwrap();
         let (_, json) = manifest(&image);
         assert_eq!(json["mediaType"], "application/vnd.oci.image.manifest.v1+json");
-        assert_eq!(json["config"]["mediaType"], "application/vnd.module.wasm.config.v1+json");
+        assert_eq!(
+            json["config"]["mediaType"],
+            "application/vnd.module.wasm.config.v1+json"
+        );
         let layers = json["layers"].as_array().unwrap();
         let types: Vec<&str> = layers.iter().map(|l| l["mediaType"].as_str().unwrap()).collect();
         assert_eq!(
@@ -254,8 +272,14 @@ pub(crate) mod tests {
         );
         assert_eq!(layers[0]["digest"], json["config"]["digest"]);
         assert_eq!(layers[1]["digest"], sha256(&module.bytes).to_string());
-        assert_eq!(layers[1]["annotations"]["org.opencontainers.image.title"], "plugin.wasm");
-        assert_eq!(json["annotations"]["module.wasm.runtime/abi_version"], "proxy_abi_version_0_2_1");
+        assert_eq!(
+            layers[1]["annotations"]["org.opencontainers.image.title"],
+            "plugin.wasm"
+        );
+        assert_eq!(
+            json["annotations"]["module.wasm.runtime/abi_version"],
+            "proxy_abi_version_0_2_1"
+        );
         assert_eq!(json["annotations"]["module.wasm.runtime/type"], "envoy_proxy");
         assert!(json["annotations"].get("module.wasm.image/variant").is_none());
         assert_eq!(image.blobs.len(), 2, "the config is stored once");
@@ -272,7 +296,10 @@ pub(crate) mod tests {
         m.created = Some("2023-11-14T22:13:20Z".into());
         let image = build(&fixture::filter(), &m, Variant::Compat).unwrap();
         let (_, json) = manifest(&image);
-        assert_eq!(json["annotations"]["org.opencontainers.image.created"], "2023-11-14T22:13:20Z");
+        assert_eq!(
+            json["annotations"]["org.opencontainers.image.created"],
+            "2023-11-14T22:13:20Z"
+        );
         let config: Value = serde_json::from_slice(&image.blobs[0].bytes).unwrap();
         assert_eq!(config["created"], "2023-11-14T22:13:20Z");
     }

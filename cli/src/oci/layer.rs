@@ -100,7 +100,10 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(entries, [("plugin.wasm".to_string(), 0o644, 0, 0, 0, tar::EntryType::Regular)]);
+        assert_eq!(
+            entries,
+            [("plugin.wasm".to_string(), 0o644, 0, 0, 0, tar::EntryType::Regular)]
+        );
         assert_eq!(plugin_from_tar_gz(&a).unwrap(), wasm);
     }
 
@@ -112,7 +115,9 @@ mod tests {
         header.set_mode(0o644);
         header.set_cksum();
         builder.append_data(&mut header.clone(), "README", &b"doc"[..]).unwrap();
-        builder.append_data(&mut header, "dir/plugin.wasm", &b"abc"[..]).unwrap();
+        builder
+            .append_data(&mut header, "dir/plugin.wasm", &b"abc"[..])
+            .unwrap();
         let layer = gzip(&builder.into_inner().unwrap()).unwrap();
         assert_eq!(plugin_from_tar_gz(&layer).unwrap(), b"abc");
 

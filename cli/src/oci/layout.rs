@@ -92,7 +92,10 @@ pub fn write(dir: &Path, image: &Image, tag: Option<&str>) -> Result<(), LayoutE
     }
     let mut manifest = image.manifest.descriptor();
     if let Some(tag) = tag {
-        manifest.set_annotations(Some(HashMap::from([(ANNOTATION_REF_NAME.to_string(), tag.to_string())])));
+        manifest.set_annotations(Some(HashMap::from([(
+            ANNOTATION_REF_NAME.to_string(),
+            tag.to_string(),
+        )])));
     }
     let index = ImageIndexBuilder::default()
         .schema_version(2u32)
@@ -101,7 +104,9 @@ pub fn write(dir: &Path, image: &Image, tag: Option<&str>) -> Result<(), LayoutE
         .build()?;
     let index_path = dir.join(INDEX_FILE);
     std::fs::write(&index_path, canonical::to_vec(&index)?).map_err(io(&index_path))?;
-    let layout = OciLayoutBuilder::default().image_layout_version(LAYOUT_VERSION).build()?;
+    let layout = OciLayoutBuilder::default()
+        .image_layout_version(LAYOUT_VERSION)
+        .build()?;
     let layout_path = dir.join(LAYOUT_FILE);
     std::fs::write(&layout_path, canonical::to_vec(&layout)?).map_err(io(&layout_path))?;
     Ok(())
@@ -159,12 +164,14 @@ impl Layout {
     pub fn open(dir: &Path) -> Result<Layout, LayoutError> {
         let layout_path = dir.join(LAYOUT_FILE);
         let text = std::fs::read(&layout_path).map_err(io(&layout_path))?;
-        let marker: oci_spec::image::OciLayout =
-            serde_json::from_slice(&text).map_err(|e| invalid(&layout_path, e))?;
+        let marker: oci_spec::image::OciLayout = serde_json::from_slice(&text).map_err(|e| invalid(&layout_path, e))?;
         if marker.image_layout_version() != LAYOUT_VERSION {
             return Err(invalid(
                 &layout_path,
-                format!("imageLayoutVersion {} (this program reads {LAYOUT_VERSION})", marker.image_layout_version()),
+                format!(
+                    "imageLayoutVersion {} (this program reads {LAYOUT_VERSION})",
+                    marker.image_layout_version()
+                ),
             ));
         }
         let index_path = dir.join(INDEX_FILE);
@@ -187,7 +194,11 @@ impl Layout {
             .manifests()
             .iter()
             .map(|d| Entry {
-                ref_name: d.annotations().as_ref().and_then(|a| a.get(ANNOTATION_REF_NAME)).cloned(),
+                ref_name: d
+                    .annotations()
+                    .as_ref()
+                    .and_then(|a| a.get(ANNOTATION_REF_NAME))
+                    .cloned(),
                 descriptor: d.clone(),
             })
             .collect()
@@ -217,7 +228,11 @@ impl Layout {
         let path = self.dir.join(BLOBS_DIR).join("sha256").join(digest.digest());
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         if bytes.len() as u64 != descriptor.size() {
-            return Err(corrupt(format!("{} bytes, the descriptor says {}", bytes.len(), descriptor.size())));
+            return Err(corrupt(format!(
+                "{} bytes, the descriptor says {}",
+                bytes.len(),
+                descriptor.size()
+            )));
         }
         let actual = sha256(&bytes);
         if actual != *digest {
@@ -335,7 +350,10 @@ mod tests {
         let other = scratch("not-a-layout");
         std::fs::create_dir_all(&other).unwrap();
         std::fs::write(other.join("index.json"), "{}").unwrap();
-        assert!(matches!(write(&other, &compat, None), Err(LayoutError::NotEmpty { .. })));
+        assert!(matches!(
+            write(&other, &compat, None),
+            Err(LayoutError::NotEmpty { .. })
+        ));
         std::fs::remove_dir_all(&other).unwrap();
     }
 }

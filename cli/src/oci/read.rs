@@ -177,15 +177,24 @@ mod tests {
             format!("could not get layer {}: connection reset", wasm.digest())
         );
         let found = wasm_of(&m, |_| Ok::<_, String>(b"\0asm".to_vec())).unwrap();
-        assert_eq!((found.variant, found.wasm, found.layer), (Variant::Oci, b"\0asm".to_vec(), wasm));
+        assert_eq!(
+            (found.variant, found.wasm, found.layer),
+            (Variant::Oci, b"\0asm".to_vec(), wasm)
+        );
     }
 
     #[test]
     fn a_compat_layer_without_plugin_wasm_falls_through_to_the_oci_variant() {
         let empty_tar = crate::oci::layer::gzip(&[0u8; 1024]).unwrap();
-        let m = manifest(vec![descriptor("application/vnd.oci.image.layer.v1.tar+gzip", &empty_tar)]);
+        let m = manifest(vec![descriptor(
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            &empty_tar,
+        )]);
         let err = wasm_of(&m, |_| Ok::<_, String>(empty_tar.clone())).unwrap_err();
-        assert_eq!(err.compat.to_string(), "could not extract wasm binary: plugin.wasm not found in the layer");
+        assert_eq!(
+            err.compat.to_string(),
+            "could not extract wasm binary: plugin.wasm not found in the layer"
+        );
         assert!(matches!(err.oci, Unreadable::LayerCount(1)));
     }
 }

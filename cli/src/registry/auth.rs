@@ -73,7 +73,9 @@ pub fn parse_challenges(header: &str) -> Vec<Challenge> {
     let mut rest = header.trim_start();
     while !rest.is_empty() {
         rest = rest.trim_start_matches([',', ' ', '\t']);
-        let token_end = rest.find(|c: char| c == '=' || c == ',' || c.is_whitespace()).unwrap_or(rest.len());
+        let token_end = rest
+            .find(|c: char| c == '=' || c == ',' || c.is_whitespace())
+            .unwrap_or(rest.len());
         let (token, after) = rest.split_at(token_end);
         if token.is_empty() {
             break;
@@ -137,7 +139,8 @@ mod tests {
 
     #[test]
     fn several_challenges_tokens_and_escapes() {
-        let c = parse_challenges(r#"Basic realm="Registry \"Realm\"", Bearer realm=https://a/t, error=insufficient_scope"#);
+        let c =
+            parse_challenges(r#"Basic realm="Registry \"Realm\"", Bearer realm=https://a/t, error=insufficient_scope"#);
         assert_eq!(c.len(), 2, "{c:?}");
         assert!(c[0].is("Basic"));
         assert_eq!(c[0].param("realm"), Some(r#"Registry "Realm""#));

@@ -16,7 +16,8 @@ const MAX_BODY: u64 = 512 * 1024 * 1024;
 /// How long one request may take, start to end.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// The manifest types asked for when reading a manifest.
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// A registry's answer.
 #[derive(Debug)]
@@ -73,7 +74,14 @@ impl Client {
     /// A client for `target`; a static token is sent from the first request on.
     pub fn new(target: Target, credentials: Credentials) -> Client {
         let local = target.base_url.starts_with("http://")
-            && is_local(target.base_url.trim_start_matches("http://").split([':', '/']).next().unwrap_or(""));
+            && is_local(
+                target
+                    .base_url
+                    .trim_start_matches("http://")
+                    .split([':', '/'])
+                    .next()
+                    .unwrap_or(""),
+            );
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(REQUEST_TIMEOUT))
@@ -269,10 +277,12 @@ impl Client {
             }
             format!("Bearer {}", self.token(bearer)?)
         } else if challenges.iter().any(|c| c.is("basic")) {
-            self.credentials.basic_header().ok_or_else(|| RegistryError::CredentialsNeeded {
-                registry: self.target.registry.clone(),
-                scheme: "Basic".into(),
-            })?
+            self.credentials
+                .basic_header()
+                .ok_or_else(|| RegistryError::CredentialsNeeded {
+                    registry: self.target.registry.clone(),
+                    scheme: "Basic".into(),
+                })?
         } else {
             return Err(self.refused(answer));
         };
@@ -326,14 +336,18 @@ impl Client {
             });
         }
         if status != 200 {
-            return Err(fail(format!("answered {status} {}", String::from_utf8_lossy(&body).trim())));
+            return Err(fail(format!(
+                "answered {status} {}",
+                String::from_utf8_lossy(&body).trim()
+            )));
         }
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let parsed: TokenAnswer = serde_json::from_slice(&body).map_err(|e| fail(format!("not a token answer: {e}")))?;
+        let parsed: TokenAnswer =
+            serde_json::from_slice(&body).map_err(|e| fail(format!("not a token answer: {e}")))?;
         parsed
             .token
             .or(parsed.access_token)

@@ -39,16 +39,26 @@ impl Target {
     /// Parses `reference`; plain HTTP is used for this machine's registries, and for any other
     /// when `insecure`.
     pub fn parse(reference: &str, insecure: bool) -> Result<Target, ReferenceError> {
-        let parsed: Reference = reference.parse().map_err(|e: oci_spec::distribution::ParseError| ReferenceError {
-            reference: reference.to_string(),
-            reason: e.to_string(),
-        })?;
+        let parsed: Reference = reference
+            .parse()
+            .map_err(|e: oci_spec::distribution::ParseError| ReferenceError {
+                reference: reference.to_string(),
+                reason: e.to_string(),
+            })?;
         // oci-spec fills in `latest`; a tag counts only when written after the last `/`.
         let name = reference.split('@').next().unwrap_or(reference);
         let written_tag = name.rsplit('/').next().is_some_and(|last| last.contains(':'));
         let registry = parsed.registry().to_string();
-        let host = if registry == DOCKER_HUB.0 { DOCKER_HUB.1 } else { registry.as_str() };
-        let scheme = if insecure || is_local(authority_host(host)) { "http" } else { "https" };
+        let host = if registry == DOCKER_HUB.0 {
+            DOCKER_HUB.1
+        } else {
+            registry.as_str()
+        };
+        let scheme = if insecure || is_local(authority_host(host)) {
+            "http"
+        } else {
+            "https"
+        };
         Ok(Target {
             base_url: format!("{scheme}://{host}"),
             repository: parsed.repository().to_string(),
@@ -97,7 +107,10 @@ mod tests {
         let t = Target::parse("localhost:5000/waf", false).unwrap();
         assert_eq!((t.base_url.as_str(), t.tag.as_deref()), ("http://localhost:5000", None));
         let t = Target::parse("ghcr.io/acme/meshward-waf", false).unwrap();
-        assert_eq!((t.base_url.as_str(), t.repository.as_str()), ("https://ghcr.io", "acme/meshward-waf"));
+        assert_eq!(
+            (t.base_url.as_str(), t.repository.as_str()),
+            ("https://ghcr.io", "acme/meshward-waf")
+        );
         let t = Target::parse("registry.internal:5000/waf:1", true).unwrap();
         assert_eq!(t.base_url, "http://registry.internal:5000");
         let t = Target::parse("meshward/waf", false).unwrap();

@@ -1,11 +1,13 @@
 //! A client for registries that follow the OCI distribution spec: where a reference points
 //! ([`endpoint`]), how to authenticate ([`auth`]: basic, bearer-token challenges, static
-//! tokens), the requests ([`client`]) and pushing an image layout ([`push`]).
+//! tokens), the requests ([`client`]), pushing an image layout ([`push`]) and pulling a module
+//! back as Istio does ([`pull`]).
 
 pub mod auth;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod pull;
 pub mod push;
 
 pub use error::RegistryError;
