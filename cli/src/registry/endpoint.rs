@@ -69,6 +69,13 @@ impl Target {
         })
     }
 
+    /// Whether the registry is reached over plain HTTP on this machine.
+    pub fn is_local(&self) -> bool {
+        self.base_url
+            .strip_prefix("http://")
+            .is_some_and(|rest| is_local(authority_host(rest)))
+    }
+
     /// `url` if this target may reach it: https always, plain HTTP only on this machine or
     /// with `--insecure`.
     pub fn allows(&self, url: &str) -> bool {
