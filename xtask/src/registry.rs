@@ -11,8 +11,11 @@ const REGISTRY_PACKAGES: [&str; 1] = ["docker-registry"];
 
 /// The registry binary the tests will start (`$MESHWARD_REGISTRY` or Debian's), installed if missing.
 pub fn ensure_registry() -> Result<PathBuf> {
-    if let Ok(path) = locate::registry_binary() {
-        return Ok(path);
+    match locate::registry_binary() {
+        Ok(path) => return Ok(path),
+        // A registry the user named is theirs to fix; installing Debian's would not help.
+        Err(e) if locate::env_path(locate::REGISTRY_ENV).is_some() => bail!("{e}"),
+        Err(_) => {}
     }
     crate::apt::install(
         &REGISTRY_PACKAGES,
@@ -21,6 +24,6 @@ pub fn ensure_registry() -> Result<PathBuf> {
     )?;
     match locate::registry_binary() {
         Ok(path) => Ok(path),
-        Err(e) => bail!("after apt-get install {}: {e}", REGISTRY_PACKAGES.join(" ")),
+        Err(e) => bail!("apt-get install {} left no registry: {e}", REGISTRY_PACKAGES.join(" ")),
     }
 }
