@@ -28,7 +28,7 @@ pub enum Command {
     /// Convert Istio AuthorizationPolicy YAML (multi-document) to a policy document of the L7
     /// network-policy filter on stdout; what cannot be honoured is a warning on stderr.
     ImportIstio(FileArgs),
-    /// Build a filter into an OCI image layout, inspect it, push it to a registry.
+    /// Build a filter into an OCI image layout, inspect it, push it to a registry, pull it back.
     #[command(subcommand)]
     Image(ImageCommand),
 }
