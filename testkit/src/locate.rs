@@ -15,6 +15,8 @@ pub const WASM_DIR_ENV: &str = "MESHWARD_WASM_DIR";
 pub const FOREIGN_WASM_DIR_ENV: &str = "MESHWARD_FOREIGN_WASM_DIR";
 /// Environment variable naming the Envoy binary.
 pub const ENVOY_ENV: &str = "MESHWARD_ENVOY";
+/// Environment variable naming the OCI registry binary (CNCF distribution) the image tests start.
+pub const REGISTRY_ENV: &str = "MESHWARD_REGISTRY";
 
 /// The CRS release, relative to the workspace root (CRS is never committed; see rules/README.md).
 pub const DEFAULT_CRS_DIR: &str = "../shared/crs/v4.28.0";
@@ -24,6 +26,8 @@ pub const DEFAULT_WASM_DIR: &str = "target/filters/wasm32-wasip1";
 pub const DEFAULT_FOREIGN_WASM_DIR: &str = "target/filters/foreign";
 /// Where `cargo xtask setup` installs Envoy, relative to the workspace root.
 pub const DEFAULT_ENVOY: &str = ".venv/bin/envoy";
+/// The registry binary of Debian's `docker-registry` package, which `cargo xtask setup` installs.
+pub const DEFAULT_REGISTRY: &str = "/usr/bin/docker-registry";
 
 /// A file a test or tool needs is not where the settings say.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,14 @@ pub enum LocateError {
     /// The Envoy binary is missing or not a file.
     #[error("Envoy not found at {path} ({why}); run `cargo xtask setup` to install it into .venv, or set {ENVOY_ENV}")]
     EnvoyMissing {
+        /// The path looked at.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The OCI registry binary is missing or not a file.
+    #[error("OCI registry not found at {path} ({why}); run `cargo xtask setup` to install Debian's docker-registry, or set {REGISTRY_ENV}")]
+    RegistryMissing {
         /// The path looked at.
         path: PathBuf,
         /// What is wrong with it.
@@ -88,6 +100,11 @@ pub fn foreign_wasm_file(name: &str) -> Result<PathBuf, LocateError> {
 /// The Envoy binary: `$MESHWARD_ENVOY`, else `<workspace>/.venv/bin/envoy`; it must be a file.
 pub fn envoy_binary() -> Result<PathBuf, LocateError> {
     Resolver::process().envoy_binary()
+}
+
+/// The OCI registry binary: `$MESHWARD_REGISTRY`, else `/usr/bin/docker-registry`; it must be a file.
+pub fn registry_binary() -> Result<PathBuf, LocateError> {
+    Resolver::process().registry_binary()
 }
 
 /// The file name of a built filter: crate names use `-`, artifacts `_`.
@@ -151,17 +168,23 @@ impl Resolver<'_> {
         let path = self
             .env_path(ENVOY_ENV)
             .unwrap_or_else(|| self.root.join(DEFAULT_ENVOY));
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => Ok(path),
-            Ok(_) => Err(LocateError::EnvoyMissing {
-                path,
-                why: "not a file".into(),
-            }),
-            Err(e) => Err(LocateError::EnvoyMissing {
-                path,
-                why: e.to_string(),
-            }),
-        }
+        existing_file(path, |path, why| LocateError::EnvoyMissing { path, why })
+    }
+
+    fn registry_binary(&self) -> Result<PathBuf, LocateError> {
+        let path = self
+            .env_path(REGISTRY_ENV)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_REGISTRY));
+        existing_file(path, |path, why| LocateError::RegistryMissing { path, why })
+    }
+}
+
+/// `path` if it is a file, else `missing(path, why)`.
+fn existing_file(path: PathBuf, missing: fn(PathBuf, String) -> LocateError) -> Result<PathBuf, LocateError> {
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => Ok(path),
+        Ok(_) => Err(missing(path, "not a file".into())),
+        Err(e) => Err(missing(path, e.to_string())),
     }
 }
 
@@ -319,6 +342,27 @@ mod tests {
         let unset = |_: &str| None;
         assert_eq!(with_env(&dir, &unset).envoy_binary().unwrap(), venv.join("envoy"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_registry_is_debians_unless_named_and_its_absence_says_to_run_setup() {
+        let unset = |_: &str| None;
+        let r = with_env(Path::new(ROOT), &unset);
+        match r.registry_binary() {
+            Ok(path) => assert_eq!(path, Path::new(DEFAULT_REGISTRY)),
+            Err(err) => assert!(err.to_string().contains("run `cargo xtask setup`"), "{err}"),
+        }
+        let missing = |name: &str| (name == REGISTRY_ENV).then(|| OsString::from("/nonexistent/registry"));
+        let err = with_env(Path::new(ROOT), &missing).registry_binary().unwrap_err();
+        assert!(
+            matches!(&err, LocateError::RegistryMissing { path, .. } if path == Path::new("/nonexistent/registry")),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("run `cargo xtask setup` to install Debian's docker-registry"),
+            "{err}"
+        );
     }
 
     #[test]

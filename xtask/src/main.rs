@@ -5,6 +5,7 @@ mod envoy;
 mod foreign;
 mod lint;
 mod probe;
+mod registry;
 mod toolchain;
 mod wasm;
 
@@ -18,7 +19,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup               install what builds and tests need (wasm toolchain, Envoy)
+  setup               install what builds and tests need (wasm toolchain, Envoy, OCI registry)
   wasm [--target T]   build every filter to target/filters/<T>/*.wasm, and the filters
                       written with other SDKs (host-test/foreign) to target/filters/foreign
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
@@ -65,6 +66,7 @@ fn run() -> Result<()> {
 struct Setup {
     toolchain: toolchain::WasmToolchain,
     envoy: PathBuf,
+    registry: PathBuf,
 }
 
 fn setup(root: &Path) -> Result<Setup> {
@@ -76,7 +78,13 @@ fn setup(root: &Path) -> Result<Setup> {
     );
     let envoy = envoy::ensure_envoy(root)?;
     println!("xtask: envoy: {}", envoy.display());
-    Ok(Setup { toolchain, envoy })
+    let registry = registry::ensure_registry()?;
+    println!("xtask: OCI registry: {}", registry.display());
+    Ok(Setup {
+        toolchain,
+        envoy,
+        registry,
+    })
 }
 
 fn test(root: &Path) -> Result<()> {
@@ -116,6 +124,7 @@ fn demo(root: &Path) -> Result<()> {
 fn test_env(setup: &Setup, cmd: &mut Command) {
     cmd.env(locate::WASM_DIR_ENV, locate::wasm_dir());
     cmd.env(locate::ENVOY_ENV, &setup.envoy);
+    cmd.env(locate::REGISTRY_ENV, &setup.registry);
     cmd.env(locate::CRS_DIR_ENV, locate::crs_dir());
 }
 

@@ -1,0 +1,162 @@
+//! The command line: every command, argument and option, with its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::oci::variant::Variant;
+
+/// Check meshward filter configurations, convert Istio policies, and build and push the
+/// filters as OCI images that Istio's `WasmPlugin` (`url: oci://...`) can pull.
+///
+/// Exit status: 0 when the command succeeded, 1 when it found a problem (an invalid
+/// configuration, a failed push), 2 for a usage error.
+#[derive(Debug, Parser)]
+#[command(name = "meshward", version)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a filter configuration exactly as the filter does when Envoy configures it.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Convert Istio AuthorizationPolicy YAML (multi-document) to a policy document of the L7
+    /// network-policy filter on stdout; what cannot be honoured is a warning on stderr.
+    ImportIstio(FileArgs),
+    /// Build a filter into an OCI image layout, inspect it, push it to a registry, pull it back.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+/// `meshward check ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Validate a WAF plugin configuration (JSON) for `meshward_waf.wasm`: prints what would
+    /// load (rules, rule sets, mode, config hash), or the error with its line and reason.
+    Waf(FileArgs),
+    /// Validate a policy document (YAML or JSON) for `meshward_netpolicy.wasm`; deprecated words
+    /// are warnings on stderr.
+    Policy(FileArgs),
+}
+
+/// `meshward image ...`
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build an OCI image layout holding one filter, reproducibly (no docker needed).
+    Build(BuildArgs),
+    /// Push an OCI image layout to a registry (OCI distribution API) and print its digest.
+    Push(PushArgs),
+    /// Print the images of an OCI image layout: digests, sizes, media types, annotations.
+    Inspect(InspectArgs),
+    /// Fetch an image from a registry the way Istio's image fetcher does and write its module.
+    Pull(PullArgs),
+}
+
+/// One input file.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// The file to read.
+    pub file: PathBuf,
+}
+
+/// `meshward image build`
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// `waf` (meshward_waf.wasm), `policy` (meshward_netpolicy.wasm) from the filters built by
+    /// `cargo xtask wasm` (MESHWARD_WASM_DIR), or the path of any proxy-wasm `.wasm` file.
+    #[arg(long, value_name = "waf|policy|PATH.wasm")]
+    pub filter: String,
+    /// `compat`: a standard OCI image whose one tar+gzip layer holds plugin.wasm; `oci`: the
+    /// Wasm Artifact Image (application/vnd.module.wasm.* media types). Istio reads both.
+    #[arg(long, value_enum, default_value_t = Variant::Compat)]
+    pub variant: Variant,
+    /// The directory to write the OCI image layout to (created; replaced if it holds one).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The tag recorded in the layout (`org.opencontainers.image.ref.name`); `image push` uses
+    /// it when the reference names no tag.
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// `org.opencontainers.image.version` (default: this program's version).
+    #[arg(long = "image-version", value_name = "V")]
+    pub image_version: Option<String>,
+    /// `org.opencontainers.image.source`: where the filter's source code is (a URL).
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// `org.opencontainers.image.revision`: the source revision (a commit).
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    /// Seconds since 1970 for `created` (annotation and image config); unset, the image records
+    /// no time at all, so the same input always gives the same digest.
+    #[arg(long = "source-date-epoch", env = "SOURCE_DATE_EPOCH", value_name = "SECONDS")]
+    pub source_date_epoch: Option<i64>,
+}
+
+/// `meshward image push`
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The OCI image layout to push (written by `meshward image build`).
+    pub dir: PathBuf,
+    /// Where to push: `registry[:port]/repository[:tag]`. Without a tag, the layout's tag, else
+    /// `latest`. A reference with `@sha256:...` must name the layout's manifest digest.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// How to reach and log in to the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Upload blobs in chunks of this many bytes (PATCH requests) instead of one PUT.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: Option<u64>,
+}
+
+/// `meshward image pull`
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image: `registry[:port]/repository[:tag]` or `...@sha256:<manifest digest>` (as in a
+    /// WasmPlugin's `url: oci://...`).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Where to write the module (`plugin.wasm`).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How to reach and log in to the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The options of every command that talks to a registry.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// User name for basic authentication (also sent to a bearer token service).
+    #[arg(long, env = "MESHWARD_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+    /// Password for basic authentication.
+    #[arg(long, env = "MESHWARD_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input (instead of `--password`).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// A bearer token sent with every request; when given, the user name and password are not
+    /// used.
+    #[arg(long, env = "MESHWARD_REGISTRY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Allow plain HTTP to a registry that is not on this machine (127.0.0.1, ::1, localhost
+    /// always use plain HTTP).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `meshward image inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The OCI image layout to read.
+    pub dir: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,26 @@
+//! meshward's command-line program (package `meshward`, binary `meshward`): one module per
+//! command under [`commands`], the OCI image format of a filter in [`oci`], the registry client
+//! in [`registry`]. `main` parses the arguments ([`args`]) and hands them to [`run`].
+
+pub mod args;
+pub mod commands;
+pub mod error;
+pub mod oci;
+pub mod registry;
+
+pub use error::CliError;
+
+use args::{CheckCommand, Cli, Command, ImageCommand};
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Check(CheckCommand::Waf(a)) => commands::check_waf::run(&a),
+        Command::Check(CheckCommand::Policy(a)) => commands::check_policy::run(&a),
+        Command::ImportIstio(a) => commands::import_istio::run(&a),
+        Command::Image(ImageCommand::Build(a)) => commands::image_build::run(&a),
+        Command::Image(ImageCommand::Push(a)) => commands::image_push::run(&a),
+        Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(&a),
+        Command::Image(ImageCommand::Pull(a)) => commands::image_pull::run(&a),
+    }
+}
