@@ -3,10 +3,27 @@
 //!
 //! Istio's RequestAuthentication configures `jwt_authn` with `payload_in_metadata: payload`, so
 //! the verified claims are at `metadata.filter_metadata["envoy.filters.http.jwt_authn"].payload`.
-//! Envoy hands a map-valued property to a proxy-wasm filter as a serialized
-//! `google.protobuf.Struct`; [`decode_payload`] reads it back. A request without that metadata
-//! has no request identity: its `Authorization` header is never parsed here.
+//! A request without that metadata has no request identity: its `Authorization` header is never
+//! parsed here.
+//!
+//! What the property holds (measured in Envoy 1.40 by `envoy/tests/policy_jwt.rs`): Envoy
+//! serializes the CEL value without types. A map is the ABI's pair encoding (key, serialized
+//! value); a list is the same with empty second halves; a string is its bytes; a number is an
+//! 8-byte little-endian double; a boolean one byte. [`decode_payload`] reads the top level as a
+//! map and each value by this rule, in this order:
+//! 1. empty bytes: the empty string;
+//! 2. a valid pair encoding whose second halves are all empty: a list, each element by this rule
+//!    (a map whose values are all empty strings reads the same way);
+//! 3. any other valid pair encoding: a map;
+//! 4. UTF-8 without control characters: a string;
+//! 5. anything else (numbers, booleans, strings with control characters): no value.
+//!
+//! A pair encoding starts with a little-endian count whose high byte is NUL, so no string of
+//! rule 4 is ever a map or list. Policies only match strings, so numbers and booleans never match,
+//! as in Istio. Envoy builds that serialize maps as a `google.protobuf.Struct` instead are read
+//! too: when the top level is not a pair encoding it is decoded as one.
 
+use meshward_abi::pairs;
 use prost::Message;
 use prost_types::value::Kind;
 use serde_json::{Map, Number, Value};
@@ -23,11 +40,39 @@ pub const PAYLOAD_PROPERTY: [&str; 4] = ["metadata", "filter_metadata", METADATA
 /// Nesting deeper than this is not turned into claims (a bound for hostile metadata).
 const MAX_DEPTH: usize = 32;
 
-/// Decodes the bytes of the payload property (a serialized `google.protobuf.Struct`) into the
-/// claims; `None` when they are not one, which the caller treats as "no verified token".
+/// Decodes the bytes of the payload property into the claims (see the module's rule); `None`
+/// when they are no map, which the caller treats as "no verified token".
 pub fn decode_payload(bytes: &[u8]) -> Option<Map<String, Value>> {
-    let s = prost_types::Struct::decode(bytes).ok()?;
-    struct_to_json(s, 0)
+    match pairs::decode(bytes) {
+        Ok(entries) => entries
+            .into_iter()
+            .map(|(k, v)| Some((String::from_utf8(k).ok()?, cel_value(&v, 1))))
+            .collect(),
+        Err(_) => struct_to_json(prost_types::Struct::decode(bytes).ok()?, 0),
+    }
+}
+
+/// One untyped CEL value from Envoy's property serializer, by the module's rule.
+fn cel_value(bytes: &[u8], depth: usize) -> Value {
+    if bytes.is_empty() {
+        return Value::String(String::new());
+    }
+    if depth <= MAX_DEPTH {
+        if let Ok(entries) = pairs::decode(bytes) {
+            if entries.iter().all(|(_, v)| v.is_empty()) {
+                return Value::Array(entries.iter().map(|(k, _)| cel_value(k, depth + 1)).collect());
+            }
+            return entries
+                .into_iter()
+                .map(|(k, v)| Some((String::from_utf8(k).ok()?, cel_value(&v, depth + 1))))
+                .collect::<Option<Map<_, _>>>()
+                .map_or(Value::Null, Value::Object);
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(char::is_control) => Value::String(s.to_string()),
+        _ => Value::Null,
+    }
 }
 
 fn struct_to_json(s: prost_types::Struct, depth: usize) -> Option<Map<String, Value>> {
@@ -262,6 +307,48 @@ mod tests {
         );
     }
 
+    /// The payload property as Envoy 1.40 returned it for `{"iss": ISSUER, "sub": "alice",
+    /// "exp": 4102444800, "scope": "read write" (normalized to a list), "org": {"team": "payments"}}`
+    /// (recorded from `envoy/tests/policy_jwt.rs`).
+    const ENVOY_1_40_PAYLOAD: &str = "05000000030000001a00000005000000210000000300000005000000030000001c00000003000000\
+        080000006f7267000100000004000000080000007465616d007061796d656e7473000073636f706500020000000400\
+        0000000000000500000000000000726561640000777269746500000073756200616c696365006973730068747470733a\
+        2f2f6973737565722e6d657368776172642e746573740065787000000000e0ca90ee4100";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn envoy_pair_encoded_payload_is_read_by_the_rule() {
+        let claims = decode_payload(&unhex(ENVOY_1_40_PAYLOAD)).unwrap();
+        assert_eq!(
+            Value::Object(claims),
+            json!({
+                "iss": "https://issuer.meshward.test",
+                "sub": "alice",
+                "scope": ["read", "write"],
+                "org": {"team": "payments"},
+                "exp": null
+            })
+        );
+        let enc = |p: &[(&[u8], &[u8])]| pairs::encode(p);
+        let nested_list = enc(&[(b"a", b""), (&enc(&[(b"x", b"1")]), b"")]);
+        let payload = enc(&[
+            (b"empty", b""),
+            (b"bool", &[1]),
+            (b"ctl", b"a\tb"),
+            (b"list", &nested_list),
+        ]);
+        assert_eq!(
+            Value::Object(decode_payload(&payload).unwrap()),
+            json!({"empty": "", "bool": null, "ctl": null, "list": ["a", {"x": "1"}]})
+        );
+    }
+
     #[test]
     fn payload_struct_round_trips_and_garbage_is_none() {
         use prost_types::{ListValue, Struct, Value as PValue};
@@ -284,7 +371,7 @@ mod tests {
             Value::Object(decoded),
             json!({"iss": "https://i", "exp": 1.5e9, "ok": true, "nested": {"role": "ops"}, "groups": ["a", null]})
         );
-        assert_eq!(decode_payload(&[]), Some(Map::new()), "an empty Struct has no claims");
+        assert_eq!(decode_payload(&[]), Some(Map::new()), "an empty map has no claims");
         assert_eq!(decode_payload(b"https://issuer.example"), None);
         assert_eq!(decode_payload(&[0x0a, 0xff]), None);
     }
