@@ -177,3 +177,25 @@ fn wrong_values_are_errors() {
         "priority is nullable"
     );
 }
+
+#[test]
+fn wasm_plugins_of_every_imported_istio_example_match_the_crd_schema() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filters/policy/tests/data/istio-docs.yaml");
+    let out = meshward_policy::istio::import(&std::fs::read_to_string(docs).unwrap()).unwrap();
+    let v = validator();
+    let mut kinds = Vec::new();
+    for c in &out.carriers {
+        let plugin = c.wasm_plugin(NETPOLICY_URL);
+        let errors = v.errors(&plugin);
+        assert!(errors.is_empty(), "{}: {errors:#?}", c.qualified_name());
+        kinds.extend(
+            ["selector", "targetRefs"]
+                .into_iter()
+                .filter(|k| plugin["spec"].get(*k).is_some()),
+        );
+    }
+    assert!(
+        kinds.contains(&"selector") && kinds.contains(&"targetRefs"),
+        "{kinds:?}"
+    );
+}
