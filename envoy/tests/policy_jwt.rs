@@ -35,6 +35,17 @@ fn jwt_authn() -> Value {
     })
 }
 
+/// Envoy with `jwt_authn`, then `filter`, in front of a fresh upstream.
+fn behind_jwt_authn(filter: WasmFilter, log_level: &str) -> (Upstream, Envoy) {
+    let upstream = Upstream::start().unwrap();
+    let config = EnvoyConfig::new(upstream.addr())
+        .native_filter(jwt_authn())
+        .filter(filter)
+        .log_level(log_level);
+    let envoy = Envoy::start(&config).unwrap();
+    (upstream, envoy)
+}
+
 /// A token for `sub` with `claims` added, signed with `key` (PKCS#8 PEM).
 fn token(key: &[u8], sub: &str, claims: Value) -> String {
     let mut body = json!({ "iss": ISSUER, "sub": sub, "exp": 4_102_444_800u64 });
@@ -62,11 +73,7 @@ fn envoy_hands_the_verified_payload_in_the_pair_encoding() {
             { "call": "get_property", "path": meshward_policy::jwt::PAYLOAD_PROPERTY, "label": "payload" }
         ]}
     });
-    let upstream = Upstream::start().unwrap();
-    let config = EnvoyConfig::new(upstream.addr())
-        .native_filter(jwt_authn())
-        .filter(common::probe(&script));
-    let envoy = Envoy::start(&config).unwrap();
+    let (_upstream, envoy) = behind_jwt_authn(common::probe(&script), "info");
     let t = token(
         SIGNING_KEY,
         "alice",
@@ -137,13 +144,8 @@ fn netpolicy(mode: &str) -> WasmFilter {
 
 #[test]
 fn enforce_allows_the_right_claims_only_from_a_verified_token() {
-    let upstream = Upstream::start().unwrap();
     // Allow events are logged at debug.
-    let config = EnvoyConfig::new(upstream.addr())
-        .native_filter(jwt_authn())
-        .filter(netpolicy("enforce"))
-        .log_level("debug");
-    let envoy = Envoy::start(&config).unwrap();
+    let (upstream, envoy) = behind_jwt_authn(netpolicy("enforce"), "debug");
     let claims = json!({ "scope": "read write", "org": { "team": "payments" } });
     let good = token(SIGNING_KEY, "alice", claims.clone());
     let wrong_team = token(
@@ -193,11 +195,7 @@ fn enforce_allows_the_right_claims_only_from_a_verified_token() {
 
 #[test]
 fn detect_records_would_block_and_passes_everything() {
-    let upstream = Upstream::start().unwrap();
-    let config = EnvoyConfig::new(upstream.addr())
-        .native_filter(jwt_authn())
-        .filter(netpolicy("detect"));
-    let envoy = Envoy::start(&config).unwrap();
+    let (_upstream, envoy) = behind_jwt_authn(netpolicy("detect"), "info");
     let forged = token(
         FORGER_KEY,
         "mallory",

@@ -370,14 +370,7 @@ impl Ctx<'_> {
         values: &Option<Vec<String>>,
         map: impl Fn(&str) -> String,
     ) -> Result<Pats, PolicyError> {
-        let Some(list) = self.list(field, values)? else {
-            return Ok(None);
-        };
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| StrPattern::parse(&map(v)).map_err(|e| self.err(format!("{field}[{i}]"), e)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        self.parsed(field, values, |v| StrPattern::parse(&map(v)))
     }
 
     fn blocks(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<IpNet>>, PolicyError> {
@@ -443,15 +436,25 @@ impl Ctx<'_> {
         Ok(Some(out))
     }
 
-    fn paths(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<PathPattern>>, PolicyError> {
+    /// Each value of a list parsed by `parse`; an error names the value's index.
+    fn parsed<T>(
+        &self,
+        field: &str,
+        values: &Option<Vec<String>>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<Vec<T>>, PolicyError> {
         let Some(list) = self.list(field, values)? else {
             return Ok(None);
         };
         list.iter()
             .enumerate()
-            .map(|(i, v)| PathPattern::parse(v).map_err(|e| self.err(format!("{field}[{i}]"), e)))
+            .map(|(i, v)| parse(v).map_err(|e| self.err(format!("{field}[{i}]"), e)))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    fn paths(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<PathPattern>>, PolicyError> {
+        self.parsed(field, values, PathPattern::parse)
     }
 
     fn regexes(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<Regex>>, PolicyError> {
@@ -514,14 +517,7 @@ impl Ctx<'_> {
         field: &str,
         values: &Option<Vec<String>>,
     ) -> Result<Option<Vec<PrincipalPattern>>, PolicyError> {
-        let Some(list) = self.list(field, values)? else {
-            return Ok(None);
-        };
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| PrincipalPattern::parse(v).map_err(|e| self.err(format!("{field}[{i}]"), e)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        self.parsed(field, values, PrincipalPattern::parse)
     }
 
     fn cond_values(
