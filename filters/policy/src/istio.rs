@@ -1,4 +1,6 @@
-//! Conversion of Istio `AuthorizationPolicy` YAML (one or many documents) into a policy document.
+//! Conversion of Istio `AuthorizationPolicy` YAML (one or many documents) into a policy document,
+//! and into one [`Carrier`] per namespace and `selector`/`targetRefs`: the WasmPlugin that takes
+//! those policies to exactly the workloads they applied to.
 //!
 //! Fields that cannot be honoured are reported as warnings and dropped in the direction that
 //! never widens access: in a DENY/AUDIT rule the field is dropped (the rule matches more); in
