@@ -27,7 +27,7 @@ pub enum Command {
     Check(CheckCommand),
     /// Convert Istio AuthorizationPolicy YAML (multi-document) to a policy document of the L7
     /// network-policy filter on stdout; what cannot be honoured is a warning on stderr.
-    ImportIstio(FileArgs),
+    ImportIstio(ImportArgs),
     /// Build a filter into an OCI image layout, inspect it, push it to a registry, pull it back.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -55,6 +55,17 @@ pub enum ImageCommand {
     Inspect(InspectArgs),
     /// Fetch an image from a registry the way Istio's image fetcher does and write its module.
     Pull(PullArgs),
+}
+
+/// `meshward import-istio FILE [--wasm-plugin-url URL]`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The AuthorizationPolicy YAML to read.
+    pub file: PathBuf,
+    /// Print instead the WasmPlugins (multi-document YAML) that carry the imported policies to
+    /// exactly the workloads each applied to (`selector`/`targetRefs`), running this image.
+    #[arg(long, value_name = "URL")]
+    pub wasm_plugin_url: Option<String>,
 }
 
 /// One input file.

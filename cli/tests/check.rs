@@ -52,7 +52,7 @@ fn check_warns_about_deprecated_mode_words_and_accepts_them() {
 fn import_istio_prints_a_valid_document_and_warnings() {
     let istio = temp(
         "authz.yaml",
-        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {requestPrincipals: ['*'], namespaces: [web]}}]\n    to: [{operation: {paths: ['/admin/*']}}]\n---\nkind: AuthorizationPolicy\nmetadata: {name: c}\nspec: {action: CUSTOM}\n",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {requestPrincipals: ['*'], namespaces: [web]}}]\n    to: [{operation: {paths: ['/admin/*']}}]\n    when: [{key: 'experimental.envoy.filters.a[b]', values: [x]}]\n---\nkind: AuthorizationPolicy\nmetadata: {name: c}\nspec: {action: CUSTOM}\n",
     );
     let (success, stdout, stderr) = meshward(&["import-istio", &istio]);
     assert!(success, "{stderr}");
@@ -61,8 +61,12 @@ fn import_istio_prints_a_valid_document_and_warnings() {
         "imported policies listen first:\n{stdout}"
     );
     assert!(
-        stderr.contains("requestPrincipals") && stderr.contains("CUSTOM"),
+        stderr.contains("experimental.envoy.filters.a[b]") && stderr.contains("CUSTOM"),
         "{stderr}"
+    );
+    assert!(
+        stdout.contains("requestPrincipals:"),
+        "JWT principals are kept:\n{stdout}"
     );
     let converted = temp("converted.yaml", &stdout);
     let (success, out, err) = meshward(&["check", "policy", &converted]);
@@ -74,6 +78,28 @@ fn import_istio_prints_a_valid_document_and_warnings() {
     );
     let (success, _, stderr) = meshward(&["import-istio", &bad]);
     assert!(!success && stderr.contains("MAYBE"), "{stderr}");
+}
+
+#[test]
+fn import_istio_prints_the_wasm_plugins_that_carry_the_policies() {
+    let istio = temp(
+        "scoped.yaml",
+        "kind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec:\n  selector: {matchLabels: {app: x}}\n  action: DENY\n  rules: [{to: [{operation: {paths: ['/admin']}}]}]\n",
+    );
+    let url = "oci://registry.example/meshward/netpolicy:0.1.0";
+    let (success, stdout, stderr) = meshward(&["import-istio", &istio, "--wasm-plugin-url", url]);
+    assert!(success, "{stderr}");
+    let plugin: serde_yaml_ng::Value = serde_yaml_ng::from_str(&stdout).unwrap();
+    assert_eq!(plugin["kind"].as_str(), Some("WasmPlugin"), "{stdout}");
+    assert_eq!(plugin["metadata"]["name"].as_str(), Some("meshward-authz-a"));
+    assert_eq!(plugin["spec"]["url"].as_str(), Some(url));
+    assert_eq!(plugin["spec"]["selector"]["matchLabels"]["app"].as_str(), Some("x"));
+    assert_eq!(
+        plugin["spec"]["pluginConfig"]["policies"][0]["name"].as_str(),
+        Some("ns.a")
+    );
+    let (success, _, stderr) = meshward(&["import-istio", &istio, "--wasm-plugin-url"]);
+    assert!(!success && stderr.contains("Usage"), "{stderr}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use meshward_hostcalls::{self as host, LogLevel, MapType};
-use meshward_policy::{Direction, Engine, Request};
+use meshward_policy::{jwt, Direction, Engine, Request};
 use meshward_vocab::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
@@ -126,6 +126,23 @@ fn request_headers() -> Result<Vec<(String, String)>, host::Status> {
         .collect())
 }
 
+/// The JWT payload Envoy's `jwt_authn` verified, when a policy reads it. Absent, unreadable or
+/// not a Struct: no verified token (the request's own headers are never parsed for one).
+fn verified_jwt(engine: &Engine) -> Option<serde_json::Map<String, serde_json::Value>> {
+    if !engine.uses_jwt() {
+        return None;
+    }
+    let bytes = attribute(&jwt::PAYLOAD_PROPERTY)?;
+    let payload = jwt::decode_payload(&bytes);
+    if payload.is_none() {
+        let _ = host::log(
+            LogLevel::Debug,
+            &Filter::Policy.message("the jwt_authn payload in dynamic metadata is not a Struct; no request identity"),
+        );
+    }
+    payload
+}
+
 fn direction() -> Option<Direction> {
     // Envoy's listener_direction: 0 unspecified, 1 inbound, 2 outbound (int64 little-endian).
     let b = attribute(&["listener_direction"])?;
@@ -157,6 +174,7 @@ impl HttpContext for Stream {
         let sni = attribute_text(&["connection", "requested_server_name"]);
         let route = attribute_text(&["xds", "route_name"]);
         let cluster = attribute_text(&["xds", "cluster_name"]);
+        let jwt_payload = verified_jwt(&self.shared.engine);
         let req = Request {
             method: get(":method").unwrap_or(""),
             path: get(":path").unwrap_or(""),
@@ -170,6 +188,7 @@ impl HttpContext for Stream {
             route_name: route.as_deref(),
             cluster_name: cluster.as_deref(),
             direction: direction(),
+            jwt_payload: jwt_payload.as_ref(),
         };
         let ruling = self.shared.engine.decide(&req);
         let p = plan::plan(&ruling);

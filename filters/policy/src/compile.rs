@@ -13,6 +13,7 @@ use regex::Regex;
 
 use crate::error::{Location, PolicyError};
 use crate::index::FieldIndex;
+use crate::jwt::{self, PrincipalPattern};
 use crate::model::{self, Action, Direction, HeaderMatch, PolicyDocument, PortValue};
 use crate::pattern::{parse_block, regex_literal_prefix, HostPattern, PathPattern, StrPattern};
 
@@ -68,6 +69,10 @@ pub struct CSource {
     pub trust_domains: Pats,
     /// Trust domains the caller must belong to none of.
     pub not_trust_domains: Pats,
+    /// JWT request principals the verified token must match one of.
+    pub request_principals: Option<Vec<PrincipalPattern>>,
+    /// JWT request principals the verified token must match none of.
+    pub not_request_principals: Option<Vec<PrincipalPattern>>,
     /// Blocks the direct peer address must be in one of.
     pub ip_blocks: Option<Vec<IpNet>>,
     /// Blocks the direct peer address must be in none of.
@@ -181,6 +186,14 @@ pub enum CondKey {
     RouteName,
     /// `xds.cluster_name`.
     ClusterName,
+    /// `request.auth.principal`: `<iss>/<sub>` of the verified JWT.
+    RequestPrincipal,
+    /// `request.auth.audiences`: the verified JWT's `aud` claim.
+    Audiences,
+    /// `request.auth.presenter`: the verified JWT's `azp` claim.
+    Presenter,
+    /// `request.auth.claims[a][b]...`: a claim of the verified JWT, by path.
+    Claim(Vec<String>),
 }
 
 impl CondKey {
@@ -190,6 +203,9 @@ impl CondKey {
                 return None;
             }
             return Some(CondKey::Header(name.to_ascii_lowercase()));
+        }
+        if key.starts_with("request.auth.claims") {
+            return jwt::parse_claim_key(key).map(CondKey::Claim);
         }
         Some(match key {
             "request.method" => CondKey::Method,
@@ -207,12 +223,23 @@ impl CondKey {
             "connection.mtls" => CondKey::Mtls,
             "xds.route_name" => CondKey::RouteName,
             "xds.cluster_name" => CondKey::ClusterName,
+            "request.auth.principal" => CondKey::RequestPrincipal,
+            "request.auth.audiences" => CondKey::Audiences,
+            "request.auth.presenter" => CondKey::Presenter,
             _ => return None,
         })
     }
 
     fn is_ip(&self) -> bool {
         matches!(self, CondKey::SourceIp | CondKey::RemoteIp | CondKey::DestinationIp)
+    }
+
+    /// Whether the key reads the verified JWT.
+    pub fn is_jwt(&self) -> bool {
+        matches!(
+            self,
+            CondKey::RequestPrincipal | CondKey::Audiences | CondKey::Presenter | CondKey::Claim(_)
+        )
     }
 }
 
@@ -223,6 +250,8 @@ pub enum CondValues {
     Strings(Vec<StrPattern>),
     /// Address blocks for IP-valued keys.
     Blocks(Vec<IpNet>),
+    /// `<iss>/<sub>` patterns for `request.auth.principal`.
+    Principals(Vec<PrincipalPattern>),
 }
 
 /// A compiled `when` entry.
@@ -274,6 +303,8 @@ pub struct Compiled {
     pub normalization: model::Normalization,
     /// Mesh boundary, when the document has one.
     pub mesh: Option<CMesh>,
+    /// Whether any clause reads the verified JWT (so the caller fetches it only then).
+    pub uses_jwt: bool,
     /// Policies in document order (indexed by `Clause::policy`).
     pub policies: Vec<CompiledPolicy>,
     /// Every from×to clause, in policy then rule order.
@@ -339,14 +370,7 @@ impl Ctx<'_> {
         values: &Option<Vec<String>>,
         map: impl Fn(&str) -> String,
     ) -> Result<Pats, PolicyError> {
-        let Some(list) = self.list(field, values)? else {
-            return Ok(None);
-        };
-        list.iter()
-            .enumerate()
-            .map(|(i, v)| StrPattern::parse(&map(v)).map_err(|e| self.err(format!("{field}[{i}]"), e)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        self.parsed(field, values, |v| StrPattern::parse(&map(v)))
     }
 
     fn blocks(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<IpNet>>, PolicyError> {
@@ -412,15 +436,25 @@ impl Ctx<'_> {
         Ok(Some(out))
     }
 
-    fn paths(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<PathPattern>>, PolicyError> {
+    /// Each value of a list parsed by `parse`; an error names the value's index.
+    fn parsed<T>(
+        &self,
+        field: &str,
+        values: &Option<Vec<String>>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<Vec<T>>, PolicyError> {
         let Some(list) = self.list(field, values)? else {
             return Ok(None);
         };
         list.iter()
             .enumerate()
-            .map(|(i, v)| PathPattern::parse(v).map_err(|e| self.err(format!("{field}[{i}]"), e)))
+            .map(|(i, v)| parse(v).map_err(|e| self.err(format!("{field}[{i}]"), e)))
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    fn paths(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<PathPattern>>, PolicyError> {
+        self.parsed(field, values, PathPattern::parse)
     }
 
     fn regexes(&self, field: &str, values: &Option<Vec<String>>) -> Result<Option<Vec<Regex>>, PolicyError> {
@@ -478,6 +512,14 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    fn principal_patterns(
+        &self,
+        field: &str,
+        values: &Option<Vec<String>>,
+    ) -> Result<Option<Vec<PrincipalPattern>>, PolicyError> {
+        self.parsed(field, values, PrincipalPattern::parse)
+    }
+
     fn cond_values(
         &self,
         field: &str,
@@ -490,6 +532,10 @@ impl Ctx<'_> {
         if key.is_ip() {
             let b = self.blocks(field, values)?.unwrap_or_default();
             return Ok(Some(CondValues::Blocks(b)));
+        }
+        if *key == CondKey::RequestPrincipal {
+            let p = self.principal_patterns(field, values)?.unwrap_or_default();
+            return Ok(Some(CondValues::Principals(p)));
         }
         if *key == CondKey::Mtls && list.iter().any(|v| v != "true" && v != "false") {
             return Err(self.err(field, "connection.mtls values are \"true\" or \"false\""));
@@ -522,6 +568,8 @@ fn compile_source(c: &Ctx, field: &str, s: &model::Source) -> Result<CSource, Po
         not_service_accounts: c.strs(&f("notServiceAccounts"), &s.not_service_accounts, str::to_string)?,
         trust_domains: c.strs(&f("trustDomains"), &s.trust_domains, str::to_string)?,
         not_trust_domains: c.strs(&f("notTrustDomains"), &s.not_trust_domains, str::to_string)?,
+        request_principals: c.principal_patterns(&f("requestPrincipals"), &s.request_principals)?,
+        not_request_principals: c.principal_patterns(&f("notRequestPrincipals"), &s.not_request_principals)?,
         ip_blocks: c.blocks(&f("ipBlocks"), &s.ip_blocks)?,
         not_ip_blocks: c.blocks(&f("notIpBlocks"), &s.not_ip_blocks)?,
         remote_ip_blocks: c.blocks(&f("remoteIpBlocks"), &s.remote_ip_blocks)?,
@@ -803,7 +851,12 @@ pub fn compile(doc: &PolicyDocument) -> Result<Compiled, PolicyError> {
             .iter()
             .any(|p: &CompiledPolicy| p.action == Action::Allow && p.mode == mode)
     };
+    let uses_jwt = sources
+        .iter()
+        .any(|s| s.request_principals.is_some() || s.not_request_principals.is_some())
+        || conditions.iter().flatten().any(|w| w.key.is_jwt());
     Ok(Compiled {
+        uses_jwt,
         doc_mode: doc.mode.mode(),
         posture: doc.default,
         direction: doc.direction,

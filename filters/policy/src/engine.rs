@@ -12,6 +12,7 @@ use crate::deprecated::{self, Deprecated};
 use crate::error::PolicyError;
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
+use crate::jwt::PrincipalPattern;
 use crate::model::{Action, PolicyDocument, Posture};
 use crate::normalize::{normalize_authority, normalize_path, HostPort};
 use crate::pattern::{in_blocks, StrPattern};
@@ -22,6 +23,9 @@ use crate::ruling::{Facts, Matched, Outcome, Ruling};
 pub const DENY_STATUS: u16 = 403;
 /// Status of a request refused by normalization.
 pub const INVALID_STATUS: u16 = 400;
+
+/// The verified JWT claims.
+type JwtPayload = serde_json::Map<String, serde_json::Value>;
 
 /// A compiled policy document, ready to decide requests.
 #[derive(Debug)]
@@ -46,6 +50,8 @@ struct Ctx<'r, 'a> {
     destination_port: Option<u16>,
     sni: Option<String>,
     internet: bool,
+    /// The verified JWT payload.
+    jwt: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// First match per evaluation group while walking candidates.
@@ -98,6 +104,11 @@ impl Engine {
         self.c.clauses.len()
     }
 
+    /// Whether a policy reads the verified JWT: the caller need only fetch the payload then.
+    pub fn uses_jwt(&self) -> bool {
+        self.c.uses_jwt
+    }
+
     /// The document's filter-wide mode.
     pub fn mode(&self) -> Mode {
         self.c.doc_mode
@@ -135,6 +146,7 @@ impl Engine {
                 let facts = Facts {
                     principal: peer.and(req.peer_uri_san),
                     namespace: peer.map(|p| p.namespace),
+                    request_principal: req.jwt_payload.and_then(crate::jwt::request_principal),
                     source: req.source_address,
                     remote_ip,
                     destination: req.destination_address,
@@ -183,11 +195,13 @@ impl Engine {
             destination_port,
             sni,
             internet,
+            jwt: req.jwt_payload,
         };
         let found = self.walk(&ctx, direction);
         let facts = Facts {
             principal: ctx.peer.and(req.peer_uri_san),
             namespace: ctx.peer.map(|p| p.namespace),
+            request_principal: req.jwt_payload.and_then(crate::jwt::request_principal),
             source: req.source_address,
             remote_ip,
             destination: req.destination_address,
@@ -392,9 +406,20 @@ fn ip_neg(blocks: &Option<Vec<ipnet::IpNet>>, ip: Option<IpAddr>) -> bool {
     }
 }
 
+/// Request principals: `pos` one must match the verified payload; `!pos` none may. No verified
+/// token matches no pattern.
+fn request_principals_hold(pats: &Option<Vec<PrincipalPattern>>, jwt: Option<&JwtPayload>, pos: bool) -> bool {
+    match pats {
+        None => true,
+        Some(p) => jwt.is_some_and(|j| p.iter().any(|x| x.matches(j))) == pos,
+    }
+}
+
 fn source_matches(s: &CSource, ctx: &Ctx<'_, '_>) -> bool {
     let p = ctx.peer.as_ref();
-    pos(&s.principals, p.map(|p| p.principal))
+    request_principals_hold(&s.request_principals, ctx.jwt, true)
+        && request_principals_hold(&s.not_request_principals, ctx.jwt, false)
+        && pos(&s.principals, p.map(|p| p.principal))
         && neg(&s.not_principals, p.map(|p| p.principal))
         && pos(&s.namespaces, p.map(|p| p.namespace))
         && neg(&s.not_namespaces, p.map(|p| p.namespace))
@@ -516,6 +541,9 @@ fn condition_holds(w: &CCondition, ctx: &Ctx<'_, '_>, all: bool) -> bool {
         };
         return holds(&w.values).unwrap_or(true) && !holds(&w.not_values).unwrap_or(false);
     }
+    if w.key.is_jwt() {
+        return jwt_condition_holds(w, ctx.jwt);
+    }
     let owned;
     let values: Vec<&str> = match &w.key {
         CondKey::Header(name) => values_of(ctx, name),
@@ -547,4 +575,30 @@ fn condition_holds(w: &CCondition, ctx: &Ctx<'_, '_>, all: bool) -> bool {
         _ => None,
     };
     holds(&w.values, all).unwrap_or(true) && !holds(&w.not_values, !all).unwrap_or(false)
+}
+
+/// A `when` on the verified JWT, as Istio's metadata matchers answer it: `values` holds when the
+/// claim (a string, or any string element of a list) matches one of them; `notValues` when it
+/// matches none. Without a verified token nothing matches, so `values` fails and `notValues` holds.
+fn jwt_condition_holds(w: &CCondition, jwt: Option<&JwtPayload>) -> bool {
+    let holds = |v: &Option<CondValues>| -> Option<bool> {
+        let Some(j) = jwt else {
+            return v.as_ref().map(|_| false);
+        };
+        let claim = |path: &[String]| crate::jwt::claim_strings(j, path);
+        match (v, &w.key) {
+            (Some(CondValues::Principals(p)), _) => Some(p.iter().any(|x| x.matches(j))),
+            (Some(CondValues::Strings(p)), key) => {
+                let values = match key {
+                    CondKey::Audiences => claim(&["aud".to_string()]),
+                    CondKey::Presenter => claim(&["azp".to_string()]),
+                    CondKey::Claim(path) => claim(path),
+                    _ => Vec::new(),
+                };
+                Some(values.iter().any(|v| p.iter().any(|x| crate::jwt::claim_matches(x, v))))
+            }
+            _ => None,
+        }
+    };
+    holds(&w.values).unwrap_or(true) && !holds(&w.not_values).unwrap_or(false)
 }

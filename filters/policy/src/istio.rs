@@ -1,4 +1,6 @@
-//! Conversion of Istio `AuthorizationPolicy` YAML (one or many documents) into a policy document.
+//! Conversion of Istio `AuthorizationPolicy` YAML (one or many documents) into a policy document,
+//! and into one [`Carrier`] per namespace and `selector`/`targetRefs`: the WasmPlugin that takes
+//! those policies to exactly the workloads they applied to.
 //!
 //! Fields that cannot be honoured are reported as warnings and dropped in the direction that
 //! never widens access: in a DENY/AUDIT rule the field is dropped (the rule matches more); in
@@ -11,6 +13,7 @@ use serde_yaml_ng::Value;
 
 use crate::error::PolicyError;
 use crate::model::{Action, Condition, Operation, Policy, PolicyDocument, PortValue, Rule, Source};
+pub use crate::wasmplugin::{Carrier, Scope, CARRIER_NAME};
 
 /// A field that could not be honoured, with what was done about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +36,14 @@ impl fmt::Display for Warning {
     }
 }
 
-/// The converted document and the warnings.
+/// The converted document, the WasmPlugins that carry it, and the warnings.
 #[derive(Debug, Clone)]
 pub struct Imported {
     /// meshward policies, in input order (mode `detect`, the default: listen first).
     pub document: PolicyDocument,
+    /// The same policies grouped by the workloads they apply to (namespace and
+    /// `selector`/`targetRefs`), each group the configuration of one WasmPlugin.
+    pub carriers: Vec<Carrier>,
     /// Fields not honoured.
     pub warnings: Vec<Warning>,
 }
@@ -131,11 +137,8 @@ impl Conv<'_> {
                 "notIpBlocks" => s.not_ip_blocks = list(self)?,
                 "remoteIpBlocks" => s.remote_ip_blocks = list(self)?,
                 "notRemoteIpBlocks" => s.not_remote_ip_blocks = list(self)?,
-                "requestPrincipals" | "notRequestPrincipals" => {
-                    if let Some(k) = self.unsupported(&f, "JWT request principals are not supported") {
-                        return Ok(k);
-                    }
-                }
+                "requestPrincipals" => s.request_principals = list(self)?,
+                "notRequestPrincipals" => s.not_request_principals = list(self)?,
                 other => {
                     if let Some(k) = self.unsupported(&f, &format!("unknown source field `{other}`")) {
                         return Ok(k);
@@ -188,6 +191,7 @@ impl Conv<'_> {
             .ok_or_else(|| invalid(self.doc, &format!("{field}.key"), "missing"))?
             .to_string();
         let supported = key.starts_with("request.headers[")
+            || crate::jwt::parse_claim_key(&key).is_some()
             || matches!(
                 key.as_str(),
                 "source.ip"
@@ -197,6 +201,9 @@ impl Conv<'_> {
                     | "destination.ip"
                     | "destination.port"
                     | "connection.sni"
+                    | "request.auth.principal"
+                    | "request.auth.audiences"
+                    | "request.auth.presenter"
             );
         if !supported {
             return Ok(
@@ -332,11 +339,7 @@ pub fn import(text: &str) -> Result<Imported, PolicyError> {
             action,
             warnings: &mut warnings,
         };
-        for key in ["selector", "targetRef", "targetRefs"] {
-            if spec.get(key).is_some() {
-                conv.warn(&format!("spec.{key}"), "workload selection is not applied: the policy applies wherever this filter configuration is deployed");
-            }
-        }
+        let scope = scope(doc, ns, spec)?;
         if let Some(m) = spec.as_mapping() {
             for k in m.keys().filter_map(Value::as_str) {
                 if !matches!(
@@ -358,20 +361,100 @@ pub fn import(text: &str) -> Result<Imported, PolicyError> {
                 }
             }
         }
-        policies.push(Policy {
-            name: full,
-            action,
-            mode: None,
-            rules,
-        });
+        policies.push((
+            scope,
+            Policy {
+                name: full,
+                action,
+                mode: None,
+                rules,
+            },
+        ));
     }
+    let carriers = carriers(&policies, &mut warnings);
     let document = PolicyDocument {
-        policies,
+        policies: policies.into_iter().map(|(_, p)| p).collect(),
         ..PolicyDocument::default()
     };
     // The result must itself be a valid document.
     crate::engine::Engine::compile(&document)?;
-    Ok(Imported { document, warnings })
+    Ok(Imported {
+        document,
+        carriers,
+        warnings,
+    })
+}
+
+/// The workloads a policy applies to: its namespace and `selector` / `targetRefs` / `targetRef`.
+fn scope(doc: usize, ns: Option<&str>, spec: &Value) -> Result<Scope, PolicyError> {
+    let json = |key: &str| -> Result<Option<serde_json::Value>, PolicyError> {
+        spec.get(key)
+            .map(|v| serde_json::to_value(v).map_err(|e| invalid(doc, &format!("spec.{key}"), e.to_string())))
+            .transpose()
+    };
+    let selector = json("selector")?;
+    if selector.as_ref().is_some_and(|s| !s.is_object()) {
+        return Err(invalid(doc, "spec.selector", "expected a mapping"));
+    }
+    let target_refs = match (json("targetRefs")?, json("targetRef")?) {
+        (Some(_), Some(_)) => return Err(invalid(doc, "spec.targetRef", "only one of targetRef and targetRefs")),
+        (Some(refs), None) if refs.is_array() => Some(refs),
+        (Some(_), None) => return Err(invalid(doc, "spec.targetRefs", "expected a list")),
+        (None, Some(one)) if one.is_object() => Some(serde_json::Value::Array(vec![one])),
+        (None, Some(_)) => return Err(invalid(doc, "spec.targetRef", "expected a mapping")),
+        (None, None) => None,
+    };
+    if selector.is_some() && target_refs.is_some() {
+        return Err(invalid(doc, "spec.selector", "only one of selector and targetRefs"));
+    }
+    Ok(Scope {
+        namespace: ns.map(str::to_string),
+        selector,
+        target_refs,
+    })
+}
+
+/// Groups the policies by the workloads they apply to, one carrier per group, in input order.
+fn carriers(policies: &[(Scope, Policy)], warnings: &mut Vec<Warning>) -> Vec<Carrier> {
+    let mut out: Vec<Carrier> = Vec::new();
+    for (scope, policy) in policies {
+        match out.iter_mut().find(|c| c.scope == *scope) {
+            Some(c) => c.document.policies.push(policy.clone()),
+            None => out.push(Carrier {
+                scope: scope.clone(),
+                name: match scope.selects() {
+                    // Policy names are unique in a namespace and a policy is in one scope only.
+                    true => format!("{CARRIER_NAME}-{}", short_name(&policy.name)),
+                    false => CARRIER_NAME.to_string(),
+                },
+                document: PolicyDocument {
+                    policies: vec![policy.clone()],
+                    ..PolicyDocument::default()
+                },
+            }),
+        }
+    }
+    let with_allow: Vec<&Carrier> = out
+        .iter()
+        .filter(|c| c.document.policies.iter().any(|p| p.action == Action::Allow))
+        .collect();
+    if with_allow.len() > 1 {
+        let names: Vec<String> = with_allow.iter().map(|c| c.qualified_name()).collect();
+        warnings.push(Warning {
+            policy: names.join(", "),
+            field: "spec.selector".into(),
+            message: "ALLOW policies are carried by several WasmPlugins; a workload that several of them \
+                      select runs each as its own filter, so a request must be allowed by each one's ALLOW \
+                      policies (Istio allows it when any ALLOW policy matches): stricter, never wider"
+                .into(),
+        });
+    }
+    out
+}
+
+/// The policy's own name, without the `<namespace>.` the import prefixes.
+fn short_name(full: &str) -> &str {
+    full.split_once('.').map_or(full, |(_, n)| n)
 }
 
 #[cfg(test)]
@@ -389,7 +472,7 @@ spec:
     - from: [{ source: { principals: ["cluster.local/ns/web/sa/frontend"] } }]
       to: [{ operation: { methods: [GET], paths: ["/orders/*"], ports: ["8080"] } }]
     - from: [{ source: { requestPrincipals: ["issuer/*"] } }]
-    - when: [{ key: "request.auth.claims[iss]", values: [x] }]
+    - when: [{ key: "experimental.envoy.filters.network.mysql_proxy[db.table]", values: [x] }]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -399,7 +482,7 @@ spec:
   rules:
     - from: [{ source: { notRequestPrincipals: ["*"], namespaces: [web] } }]
       to: [{ operation: { paths: ["/admin/{**}"] } }]
-      when: [{ key: request.auth.audiences, values: [a] }, { key: "request.headers[x-env]", values: [prod] }]
+      when: [{ key: request.auth.audiences, values: [a] }, { key: "experimental.envoy.filters.x[y]", values: [a] }, { key: "request.headers[x-env]", values: [prod] }]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -414,28 +497,66 @@ spec: { action: CUSTOM, provider: { name: opa } }
         assert_eq!(d.policies.len(), 2);
         let allow = &d.policies[0];
         assert_eq!(allow.name, "shop.allow-frontend");
-        assert_eq!(allow.rules.len(), 1, "ALLOW rules with unsupported fields are dropped");
+        assert_eq!(
+            allow.rules.len(),
+            2,
+            "the ALLOW rule with an unsupported condition is dropped"
+        );
         assert_eq!(allow.rules[0].to[0].ports, Some(vec![PortValue::Text("8080".into())]));
+        assert_eq!(
+            allow.rules[1].from[0].request_principals,
+            Some(vec!["issuer/*".to_string()])
+        );
         let deny = &d.policies[1];
         assert_eq!(deny.action, Action::Deny);
         assert_eq!(deny.rules[0].from[0].namespaces, Some(vec!["web".to_string()]));
         assert_eq!(
+            deny.rules[0].from[0].not_request_principals,
+            Some(vec!["*".to_string()])
+        );
+        assert_eq!(
             deny.rules[0].when.len(),
-            1,
-            "unsupported DENY condition dropped, header kept"
+            2,
+            "unsupported DENY condition dropped, audiences and header kept"
         );
         let fields: Vec<&str> = out.warnings.iter().map(|w| w.field.as_str()).collect();
-        assert!(fields.contains(&"spec.selector"), "{fields:?}");
-        assert!(
-            fields.contains(&"spec.rules[1].from[0].source.requestPrincipals"),
-            "{fields:?}"
+        assert_eq!(
+            fields,
+            ["spec.rules[2].when[0].key", "spec.rules[0].when[1].key", "spec.action"]
         );
-        assert!(fields.contains(&"spec.rules[2].when[0].key"), "{fields:?}");
         assert!(
-            fields.contains(&"spec.rules[0].from[0].source.notRequestPrincipals"),
-            "{fields:?}"
+            out.warnings[0].message.contains("never allows more"),
+            "{}",
+            out.warnings[0]
         );
-        assert!(fields.contains(&"spec.action"), "{fields:?}");
+        assert!(
+            out.warnings[1].message.contains("matches more requests"),
+            "{}",
+            out.warnings[1]
+        );
+        let scopes: Vec<(&str, bool)> = out
+            .carriers
+            .iter()
+            .map(|c| (c.name.as_str(), c.scope.selects()))
+            .collect();
+        assert_eq!(
+            scopes,
+            [("meshward-authz-allow-frontend", true), ("meshward-authz", false)]
+        );
+    }
+
+    #[test]
+    fn target_ref_becomes_target_refs_and_conflicts_are_errors() {
+        let one = "kind: AuthorizationPolicy\nmetadata: {name: a, namespace: n}\n\
+                   spec: {targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: w}}";
+        let out = import(one).unwrap();
+        assert_eq!(
+            out.carriers[0].scope.target_refs,
+            Some(serde_json::json!([{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "w"}]))
+        );
+        let both = "kind: AuthorizationPolicy\nmetadata: {name: a}\n\
+                    spec: {selector: {matchLabels: {app: x}}, targetRefs: [{kind: Service, group: '', name: s}]}";
+        assert!(import(both).is_err());
     }
 
     #[test]

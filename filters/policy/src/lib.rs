@@ -10,11 +10,13 @@ pub mod error;
 pub mod identity;
 pub mod index;
 pub mod istio;
+pub mod jwt;
 pub mod model;
 pub mod normalize;
 pub mod pattern;
 pub mod request;
 pub mod ruling;
+pub mod wasmplugin;
 
 pub use deprecated::Deprecated;
 pub use engine::{parse_document, Engine, DENY_STATUS, INVALID_STATUS};

@@ -223,6 +223,12 @@ pub struct Source {
     /// Direct peer blocks that must not match.
     pub not_ip_blocks: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// JWT request principals `<iss>/<sub>` (from the verified token; see `crate::jwt`).
+    pub request_principals: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Request principals that must not match.
+    pub not_request_principals: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Client (X-Forwarded-For) address blocks.
     pub remote_ip_blocks: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

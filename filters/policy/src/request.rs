@@ -1,5 +1,7 @@
 //! What the engine is told about one request (Envoy attributes and request headers).
 
+use serde_json::{Map, Value};
+
 use crate::model::Direction;
 
 /// Attributes of one request, borrowed from the caller. Header names are lowercase; a header that
@@ -30,6 +32,9 @@ pub struct Request<'a> {
     pub cluster_name: Option<&'a str>,
     /// Listener direction (`listener_direction`), when Envoy tells.
     pub direction: Option<Direction>,
+    /// The JWT payload Envoy's `jwt_authn` filter verified (see [`crate::jwt`]); `None` when no
+    /// token was verified. Never filled from the request's own headers.
+    pub jwt_payload: Option<&'a Map<String, Value>>,
 }
 
 impl<'a> Request<'a> {

@@ -53,6 +53,8 @@ pub struct Facts<'a> {
     pub principal: Option<&'a str>,
     /// Caller namespace when authenticated.
     pub namespace: Option<&'a str>,
+    /// `<iss>/<sub>` of the verified JWT, when there is one.
+    pub request_principal: Option<String>,
     /// Peer `ip:port`.
     pub source: Option<&'a str>,
     /// Client IP from X-Forwarded-For (or the peer).
@@ -110,6 +112,8 @@ struct Event<'a> {
     reason: &'a str,
     principal: Option<&'a str>,
     namespace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_principal: Option<&'a str>,
     source: Option<&'a str>,
     remote_ip: Option<String>,
     destination: Option<&'a str>,
@@ -144,6 +148,7 @@ impl Ruling<'_> {
             reason: &self.reason,
             principal: f.principal,
             namespace: f.namespace,
+            request_principal: f.request_principal.as_deref(),
             source: f.source,
             remote_ip: f.remote_ip.map(|ip| ip.to_string()),
             destination: f.destination,
