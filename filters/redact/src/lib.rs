@@ -45,6 +45,9 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// The built-in list alone.
+    pub const EMPTY: Redactor = Redactor { extra: Vec::new() };
+
     /// The built-in list plus `extra` (empty entries are ignored).
     pub fn new(extra: &[String]) -> Redactor {
         Redactor {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use meshward_vocab::Mode;
+use meshward_vocab::{EvidenceLevel, Mode};
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration was rejected.
@@ -138,6 +138,12 @@ pub struct Evidence {
     pub excerpt_bytes: usize,
     /// Optional HTTP collector.
     pub collector: Option<Collector>,
+    /// Proxy log level of the event lines and the load line: `trace`, `debug`, `info`, `warn`
+    /// (default: visible at Istio's `warning`) or `error`.
+    pub log_level: EvidenceLevel,
+    /// Names whose values are redacted, on top of the built-in list (matched case-insensitively,
+    /// by containment, like `password` or `token`).
+    pub redact: Vec<String>,
 }
 
 impl Default for Evidence {
@@ -146,6 +152,8 @@ impl Default for Evidence {
             log: true,
             excerpt_bytes: 64,
             collector: None,
+            log_level: EvidenceLevel::Warn,
+            redact: Vec::new(),
         }
     }
 }
@@ -295,6 +303,9 @@ impl WafConfig {
         if self.evidence.excerpt_bytes > MAX_EXCERPT_BYTES {
             return bad("evidence.excerpt_bytes", format!("at most {MAX_EXCERPT_BYTES}"));
         }
+        if let Some(i) = self.evidence.redact.iter().position(String::is_empty) {
+            return bad(&format!("evidence.redact[{i}]"), "must not be empty".into());
+        }
         if let Some(c) = &self.evidence.collector {
             if c.cluster.is_empty() {
                 return bad("evidence.collector.cluster", "must name an Envoy cluster".into());
@@ -351,6 +362,11 @@ mod tests {
         assert_eq!(d.mode, Mode::Detect);
         assert_eq!(d.paranoia_level, 1);
         assert!(d.crs && d.request_body.access && d.response_body.access);
+        assert_eq!(
+            d.evidence.log_level,
+            EvidenceLevel::Warn,
+            "visible at Istio's default level"
+        );
     }
 
     #[test]
@@ -393,6 +409,14 @@ mod tests {
             ),
             (br#"{"per_route":{"r":"nope"}}"#, "per_route.r"),
             (br#"{"block_status":42}"#, "block_status"),
+            (
+                br#"{"evidence":{"log_level":"warning"}}"#,
+                "unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`",
+            ),
+            (
+                br#"{"evidence":{"redact":["ssn",""]}}"#,
+                "evidence.redact[1]: must not be empty",
+            ),
             (br#"{"response_body":{"mime_types":["text html"]}}"#, "mime_types[0]"),
             (
                 br#"{"per_authority":{"a.*.com":"s"},"directive_sets":{"s":[]}}"#,
