@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use meshward_vocab::WrittenMode;
+use meshward_vocab::{EvidenceLevel, WrittenMode};
 use serde::{Deserialize, Serialize};
 
 /// Posture when no ALLOW policy applies.
@@ -155,6 +155,24 @@ pub struct PolicyDocument {
     /// The policies.
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// How decision events are logged.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// Evidence output settings of the policy filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Proxy log level of the decision events (except plain allows, always `debug`) and of the
+    /// load line: `trace`, `debug`, `info`, `warn` (default: visible at Istio's `warning`) or
+    /// `error`.
+    #[serde(default)]
+    pub log_level: EvidenceLevel,
+    /// Names whose values are redacted, on top of the built-in list (matched case-insensitively,
+    /// by containment, like `password` or `token`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
 }
 
 /// One named policy.
