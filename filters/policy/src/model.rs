@@ -156,7 +156,7 @@ pub struct PolicyDocument {
     #[serde(default)]
     pub policies: Vec<Policy>,
     /// How decision events are logged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Evidence::is_default")]
     pub evidence: Evidence,
 }
 
@@ -173,6 +173,13 @@ pub struct Evidence {
     /// by containment, like `password` or `token`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redact: Vec<String>,
+}
+
+impl Evidence {
+    /// Whether nothing is set (a document written out, e.g. by `import-istio`, leaves it out).
+    pub fn is_default(&self) -> bool {
+        *self == Evidence::default()
+    }
 }
 
 /// One named policy.
