@@ -33,6 +33,7 @@ pub enum ConfigError {
 
 /// What happens when a body is larger than its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnLimit {
     /// Refuse (request: 413; response: the body is not passed).
@@ -53,6 +54,7 @@ impl OnLimit {
 
 /// Request body inspection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestBody {
     /// SecRequestBodyAccess.
@@ -78,6 +80,7 @@ impl Default for RequestBody {
 
 /// Response body inspection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ResponseBody {
     /// SecResponseBodyAccess.
@@ -103,6 +106,7 @@ impl Default for ResponseBody {
 
 /// Where matched-transaction events are also posted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Collector {
     /// Envoy cluster name.
@@ -130,6 +134,7 @@ fn default_collector_timeout() -> u64 {
 
 /// Evidence output settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Evidence {
     /// Write `meshward.waf.event` lines to the proxy log.
@@ -160,6 +165,7 @@ impl Default for Evidence {
 
 /// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 in detect mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct WafConfig {
     /// detect (default) or enforce.

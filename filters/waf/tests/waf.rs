@@ -499,6 +499,7 @@ fn secrets_never_reach_the_log_or_the_collector() {
     );
     assert!(e["rules"].as_array().is_some_and(|r| !r.is_empty()), "{e}");
     let posted = String::from_utf8(p.http_calls()[0].body.clone()).unwrap();
+    meshward_testkit::schema::EventSchema::Waf.assert_valid(&serde_json::from_str(&posted).unwrap());
     let logged: Vec<&str> = out.logs.iter().map(|l| l.message.as_str()).collect();
     for secret in secrets {
         for text in logged.iter().copied().chain([posted.as_str()]) {
