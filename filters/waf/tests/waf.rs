@@ -424,12 +424,7 @@ fn evidence_is_visible_at_istios_default_level() {
     assert_eq!(loaded[0].level, "warn");
     assert!(loaded[0].message.contains("mode detect"), "{}", loaded[0].message);
     let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
-    let line = out
-        .logs
-        .iter()
-        .find(|l| l.message.starts_with(EVENT_PREFIX))
-        .unwrap_or_else(|| panic!("no event at host level warn: {:#?}", out.logs));
-    assert_eq!(line.level, "warn");
+    assert_eq!(event_level(&out), "warn");
     assert_eq!(event(&out)["decision"], "would_block");
 }
 
@@ -446,17 +441,8 @@ fn evidence_level_is_configurable() {
         1,
         "still decided and counted"
     );
-    // ... and shows at `info`, at that level.
-    let mut p = host().plugin(&module()).config(config).log_level(2).build().unwrap();
-    assert_eq!(load_lines(p.logs())[0].level, "info");
-    let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
-    let line = out
-        .logs
-        .iter()
-        .find(|l| l.message.starts_with(EVENT_PREFIX))
-        .expect("event");
-    assert_eq!(line.level, "info");
-    for (word, level) in [("trace", 0), ("debug", 1), ("error", 4)] {
+    // ... and shows at `info`, at that level; so does every other level.
+    for (word, level) in [("info", 2), ("trace", 0), ("debug", 1), ("error", 4)] {
         let config = format!(r#"{{"evidence":{{"log_level":"{word}"}}}}"#);
         let mut p = host()
             .plugin(&module())
@@ -466,13 +452,17 @@ fn evidence_level_is_configurable() {
             .unwrap();
         assert_eq!(load_lines(p.logs())[0].level, word);
         let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
-        let line = out
-            .logs
-            .iter()
-            .find(|l| l.message.starts_with(EVENT_PREFIX))
-            .expect("event");
-        assert_eq!(line.level, word);
+        assert_eq!(event_level(&out), word);
     }
+}
+
+/// The level of a stream's event line.
+fn event_level(out: &meshward_host_test::Outcome) -> &'static str {
+    out.logs
+        .iter()
+        .find(|l| l.message.starts_with(EVENT_PREFIX))
+        .unwrap_or_else(|| panic!("no event line: {:#?}", out.logs))
+        .level
 }
 
 #[test]
