@@ -24,6 +24,7 @@ commands:
                       written with other SDKs (host-test/foreign) to target/filters/foreign
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
   lint                cargo fmt --check, clippy -D warnings on the host and on wasm32
+  docs                regenerate docs/config.md from the configuration types
   test                setup, lint, build the wasm filters for both targets, run every test
   demo                setup, build, then run Envoy with the filters in front of a demo upstream
 ";
@@ -51,6 +52,13 @@ fn run() -> Result<()> {
         Some("lint") => {
             let toolchain = toolchain::WasmToolchain::detect_or_install(&root)?;
             lint::check_all(&root, &toolchain)
+        }
+        Some("docs") => {
+            let mut cargo = Command::new(cargo_bin());
+            cargo
+                .current_dir(&root)
+                .args(["run", "--quiet", "--package", "meshward-configref"]);
+            run_status(&mut cargo, "meshward-configref")
         }
         Some("test") => test(&root),
         Some("demo") => demo(&root),

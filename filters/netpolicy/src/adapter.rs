@@ -191,7 +191,7 @@ impl HttpContext for Stream {
             jwt_payload: jwt_payload.as_ref(),
         };
         let ruling = self.shared.engine.decide(&req);
-        let p = plan::plan(&ruling);
+        let p = plan::plan(&ruling, self.shared.engine.evidence_level());
         let _ = host::log(p.level, &p.line);
         for c in &p.counters {
             if let Some(id) = self.shared.metrics.get(c) {

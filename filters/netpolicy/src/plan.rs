@@ -14,7 +14,7 @@
 
 use meshward_abi::LogLevel;
 use meshward_policy::{Engine, Ruling};
-use meshward_vocab::{Decision, Filter};
+use meshward_vocab::{Decision, EvidenceLevel, Filter};
 
 /// Body of the 403 reply (names no policy, rule or reason).
 pub const DENY_BODY: &str = "access denied\n";
@@ -54,7 +54,7 @@ pub fn metric_names<'a>(policies: impl Iterator<Item = &'a str>) -> Vec<String> 
 }
 
 /// The lines `on_configure` logs once the policy compiled: one warning per deprecated word,
-/// then what was configured.
+/// then what was configured (at the evidence level, so a default Istio sidecar shows it).
 pub fn configured_lines(engine: &Engine) -> Vec<(LogLevel, String)> {
     let warnings = engine
         .deprecations()
@@ -66,14 +66,16 @@ pub fn configured_lines(engine: &Engine) -> Vec<(LogLevel, String)> {
         engine.clause_count(),
         engine.mode()
     ));
-    warnings.chain([(LogLevel::Info, summary)]).collect()
+    warnings
+        .chain([(engine.evidence_level().log_level(), summary)])
+        .collect()
 }
 
 /// The filter's actions for one ruling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Level of the event line: debug for plain allows, info for allows with audit matches,
-    /// warn for every other decision.
+    /// Level of the event line: debug for plain allows (every request has one), the evidence
+    /// level (`evidence.log_level`, warn by default) for every other event.
     pub level: LogLevel,
     /// The event line (prefix + JSON).
     pub line: String,
@@ -83,8 +85,9 @@ pub struct Plan {
     pub reply: Option<(u16, &'static str)>,
 }
 
-/// Turns a ruling into log, counters and reply.
-pub fn plan(r: &Ruling<'_>) -> Plan {
+/// Turns a ruling into log, counters and reply; `evidence` is the level of its event unless it
+/// is a plain allow.
+pub fn plan(r: &Ruling<'_>, evidence: EvidenceLevel) -> Plan {
     let mut counters = vec![metric(r.decision.counter())];
     let by = match r.decision {
         Decision::Allow => r.allowed_by,
@@ -101,8 +104,7 @@ pub fn plan(r: &Ruling<'_>) -> Plan {
     }
     let level = match r.decision {
         Decision::Allow if r.audits.is_empty() => LogLevel::Debug,
-        Decision::Allow => LogLevel::Info,
-        _ => LogLevel::Warn,
+        _ => evidence.log_level(),
     };
     let reply = r.status.map(|s| {
         (
@@ -135,7 +137,7 @@ mod tests {
             authority: "a.example",
             ..Request::default()
         });
-        plan(&r)
+        plan(&r, e.evidence_level())
     }
 
     const DENY_X: &str = "policies: [{name: d, action: DENY, rules: [{to: [{paths: ['/x']}]}]}]";
@@ -184,7 +186,7 @@ mod tests {
             "/",
         );
         assert_eq!(p.reply, None);
-        assert_eq!(p.level, LogLevel::Info);
+        assert_eq!(p.level, LogLevel::Warn, "an audit match is evidence");
         assert_eq!(
             p.counters,
             vec![
@@ -208,6 +210,53 @@ mod tests {
                 "meshward_policy.policy.a.would_block",
                 "meshward_policy.policy.a.audited",
             ]
+        );
+    }
+
+    #[test]
+    fn evidence_level_is_configurable_and_plain_allows_stay_debug() {
+        assert_eq!(decide("", "/").level, LogLevel::Debug);
+        for (word, level) in [
+            ("trace", LogLevel::Trace),
+            ("debug", LogLevel::Debug),
+            ("info", LogLevel::Info),
+            ("warn", LogLevel::Warn),
+            ("error", LogLevel::Error),
+        ] {
+            let doc = format!("evidence: {{log_level: {word}}}\n{DENY_X}");
+            assert_eq!(decide(&doc, "/x").level, level, "{word}");
+            assert_eq!(decide(&doc, "/y").level, LogLevel::Debug, "{word}");
+            let lines = configured_lines(&Engine::from_text(&doc).unwrap());
+            assert_eq!(lines.last().map(|l| l.0), Some(level), "{word}");
+        }
+        let err = Engine::from_text("evidence: {log_level: warning}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`"),
+            "{err}"
+        );
+        let err = Engine::from_text("evidence: {redact: ['']}").unwrap_err().to_string();
+        assert!(
+            err.contains("evidence.redact[0]") && err.contains("must not be empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn path_parameters_are_redacted_in_the_event() {
+        let p = decide(DENY_X, "/x;jsessionid=ABC123?password=hunter2");
+        assert!(!p.line.contains("ABC123") && !p.line.contains("hunter2"), "{}", p.line);
+        let e = Engine::from_text(&format!("evidence: {{redact: [tenant]}}\n{DENY_X}")).unwrap();
+        let r = e.decide(&Request {
+            method: "GET",
+            path: "/y;tenant=acme",
+            ..Request::default()
+        });
+        assert!(
+            r.event_json().contains(r#""path_normalized":"/y;tenant=[redacted]""#),
+            "{}",
+            r.event_json()
         );
     }
 
@@ -256,7 +305,7 @@ mod tests {
                     "meshward.policy: line 3, policy `d`, field `mode`: \"dry_run\" is deprecated and read as \"detect\"; write \"detect\"".to_string()
                 ),
                 (
-                    LogLevel::Info,
+                    LogLevel::Warn,
                     "meshward.policy: configured 1 policies (1 clauses), mode detect".to_string()
                 ),
             ]

@@ -209,6 +209,84 @@ fn detect_records_then_enforce_blocks() {
 }
 
 #[test]
+fn evidence_is_visible_at_istios_default_level_and_configurable() {
+    let summary = "meshward.policy: configured 1 policies (1 clauses), mode detect";
+    // Istio runs Envoy at `warning`: the load line and the would_block event show unconfigured.
+    let mut p = host()
+        .plugin(&module())
+        .config(DENY_BETA.replace("MODE", "detect"))
+        .log_level(3)
+        .build()
+        .unwrap();
+    let loaded: Vec<&str> = p
+        .logs()
+        .iter()
+        .filter(|l| l.message == summary)
+        .map(|l| l.level)
+        .collect();
+    assert_eq!(loaded, ["warn"], "{:?}", p.logs());
+    p.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+    p.run(&Request::get("/alpha"), &Response::ok()).unwrap();
+    let ev = events(p.logs());
+    assert_eq!(ev.len(), 1, "plain allows stay at debug: {ev:?}");
+    assert_eq!(
+        (ev[0].0.as_str(), &ev[0].1["decision"]),
+        ("warn", &"would_block".into())
+    );
+    // `evidence.log_level: info` is invisible at `warning` and shows at `info`.
+    let doc = format!("evidence: {{log_level: info}}\n{}", DENY_BETA.replace("MODE", "detect"));
+    for (host_level, shown) in [(3, false), (2, true)] {
+        let mut p = host()
+            .plugin(&module())
+            .config(doc.as_str())
+            .log_level(host_level)
+            .build()
+            .unwrap();
+        p.run(&Request::get("/beta/x"), &Response::ok()).unwrap();
+        let ev = events(p.logs());
+        let load: Vec<&str> = p
+            .logs()
+            .iter()
+            .filter(|l| l.message == summary)
+            .map(|l| l.level)
+            .collect();
+        if shown {
+            assert_eq!(load, ["info"]);
+            assert_eq!(ev.len(), 1);
+            assert_eq!(ev[0].0, "info");
+        } else {
+            assert!(load.is_empty() && ev.is_empty(), "{:?}", p.logs());
+        }
+        assert_eq!(counter(&p, "meshward_policy.would_block"), 1);
+    }
+}
+
+#[test]
+fn path_parameters_never_reach_the_log() {
+    let doc = format!(
+        "evidence: {{redact: [tenant]}}\n{}",
+        DENY_BETA.replace("MODE", "detect")
+    );
+    let mut p = plugin(&doc);
+    p.run(
+        &Request::get("/beta/x;jsessionid=S3SS10N;tenant=acme?token=T0K3N"),
+        &Response::ok(),
+    )
+    .unwrap();
+    let ev = events(p.logs());
+    assert_eq!(ev[0].1["decision"], "would_block");
+    assert_eq!(
+        ev[0].1["path_normalized"],
+        "/beta/x;jsessionid=[redacted];tenant=[redacted]"
+    );
+    for l in p.logs() {
+        for secret in ["S3SS10N", "acme", "T0K3N"] {
+            assert!(!l.message.contains(secret), "{secret} leaked: {}", l.message);
+        }
+    }
+}
+
+#[test]
 fn deprecated_mode_words_work_as_detect_and_are_logged_at_configure() {
     let mut old = plugin(
         &DENY_BETA
@@ -329,6 +407,7 @@ fn configure_errors_reject_the_plugin() {
         "policies: [{name: a, action: DENY, rules: [{to: [{paths: ['/a/{**}/b']}]}]}]",
         "policies: [{name: a, action: DENY, rules: [{to: [{notPath: ['/a']}]}]}]",
         "[unclosed",
+        "evidence: {log_level: loud}",
     ] {
         let err = host()
             .plugin(&module())

@@ -5,11 +5,12 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use meshward_vocab::{Decision, Mode};
+use meshward_redact::Redactor;
+use meshward_vocab::{Decision, EvidenceLevel, Mode};
 
 use crate::compile::{self, CCondition, COperation, CSource, Clause, Compiled, CondKey, CondValues, HeaderMatcher};
 use crate::deprecated::{self, Deprecated};
-use crate::error::PolicyError;
+use crate::error::{Location, PolicyError};
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
 use crate::jwt::PrincipalPattern;
@@ -32,6 +33,8 @@ type JwtPayload = serde_json::Map<String, serde_json::Value>;
 pub struct Engine {
     c: Compiled,
     deprecated: Vec<Deprecated>,
+    evidence_level: EvidenceLevel,
+    redactor: Redactor,
 }
 
 /// Derived, normalized request facts the matchers read.
@@ -77,10 +80,26 @@ impl Engine {
 
     /// Compiles a parsed document.
     pub fn compile(doc: &PolicyDocument) -> Result<Engine, PolicyError> {
+        if let Some(i) = doc.evidence.redact.iter().position(String::is_empty) {
+            return Err(PolicyError::invalid(
+                Location {
+                    field: format!("evidence.redact[{i}]"),
+                    ..Location::default()
+                },
+                "must not be empty",
+            ));
+        }
         Ok(Engine {
             c: compile::compile(doc)?,
             deprecated: deprecated::find(doc),
+            evidence_level: doc.evidence.log_level,
+            redactor: Redactor::new(&doc.evidence.redact),
         })
+    }
+
+    /// The level decision events and the load line are logged at (`evidence.log_level`).
+    pub fn evidence_level(&self) -> EvidenceLevel {
+        self.evidence_level
     }
 
     /// The deprecated words the document used (read with their current meaning), for the
@@ -170,6 +189,7 @@ impl Engine {
                     audits: Vec::new(),
                     allowed_by: None,
                     facts,
+                    redactor: &self.redactor,
                 };
             }
         };
@@ -333,6 +353,7 @@ impl Engine {
                 .filter(|_| effective == Outcome::Allow)
                 .map(|i| self.matched(i)),
             facts,
+            redactor: &self.redactor,
         }
     }
 

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use meshward_vocab::WrittenMode;
+use meshward_vocab::{EvidenceLevel, WrittenMode};
 use serde::{Deserialize, Serialize};
 
 /// Posture when no ALLOW policy applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Posture {
     /// Istio's default: allow.
@@ -18,6 +19,7 @@ pub enum Posture {
 
 /// What a policy does when it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {
     /// Allow matching requests (and deny the rest once any ALLOW policy exists).
@@ -41,6 +43,7 @@ impl Action {
 
 /// Traffic direction of the listener the filter runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Inbound (server sidecar).
@@ -61,6 +64,7 @@ impl Direction {
 
 /// Handling of `%2F` and `%5C` in paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EncodedSlash {
     /// Reject the request (default).
@@ -74,6 +78,7 @@ pub enum EncodedSlash {
 
 /// Handling of a literal `\` in paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Backslash {
     /// Reject the request (default).
@@ -91,6 +96,7 @@ fn yes() -> bool {
 
 /// Path normalization settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Normalization {
     /// `%2F` / `%5C` handling.
@@ -116,6 +122,7 @@ impl Default for Normalization {
 
 /// What counts as inside the mesh.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Mesh {
     /// Mesh address ranges.
@@ -131,6 +138,7 @@ pub struct Mesh {
 
 /// A whole policy document (the filter's configuration).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
     /// Filter-wide default mode (`detect` unless set), as written: a deprecated word is
@@ -155,10 +163,37 @@ pub struct PolicyDocument {
     /// The policies.
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// How decision events are logged.
+    #[serde(default, skip_serializing_if = "Evidence::is_default")]
+    pub evidence: Evidence,
+}
+
+/// Evidence output settings of the policy filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Proxy log level of the decision events (except plain allows, always `debug`) and of the
+    /// load line: `trace`, `debug`, `info`, `warn` (default: visible at Istio's `warning`) or
+    /// `error`.
+    #[serde(default)]
+    pub log_level: EvidenceLevel,
+    /// Names whose values are redacted, on top of the built-in list (matched case-insensitively,
+    /// by containment, like `password` or `token`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
+}
+
+impl Evidence {
+    /// Whether nothing is set (a document written out, e.g. by `import-istio`, leaves it out).
+    pub fn is_default(&self) -> bool {
+        *self == Evidence::default()
+    }
 }
 
 /// One named policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Unique name, used in events and metrics.
@@ -175,6 +210,7 @@ pub struct Policy {
 
 /// One rule: any `from`, any `to`, all `when`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Sources (any matches; none = any source).
@@ -190,6 +226,7 @@ pub struct Rule {
 
 /// Who is calling.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,6 +275,7 @@ pub struct Source {
 
 /// A port written as a number or a string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum PortValue {
     /// `8080`
@@ -248,6 +286,7 @@ pub enum PortValue {
 
 /// What is being called.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -302,6 +341,7 @@ pub struct Operation {
 
 /// One header matcher (exactly one field set).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,6 +366,7 @@ pub struct HeaderMatch {
 
 /// A `when` condition on a request property.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Condition {
     /// Property key, e.g. `request.headers[x-tenant]`.

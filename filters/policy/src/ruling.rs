@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use meshward_redact::Redactor;
 use meshward_vocab::{Decision, Filter, Mode};
 use serde::Serialize;
 
@@ -96,6 +97,8 @@ pub struct Ruling<'e> {
     pub allowed_by: Option<Matched<'e>>,
     /// Normalized request facts.
     pub facts: Facts<'e>,
+    /// The sensitive names whose values the event must not carry (the engine's).
+    pub redactor: &'e Redactor,
 }
 
 #[derive(Serialize)]
@@ -119,7 +122,7 @@ struct Event<'a> {
     destination: Option<&'a str>,
     host: Option<String>,
     method: &'a str,
-    path_normalized: Option<&'a str>,
+    path_normalized: Option<Cow<'a, str>>,
     direction: Option<&'a str>,
     internet: Option<bool>,
     audit: Vec<&'a str>,
@@ -131,7 +134,9 @@ impl Ruling<'_> {
         self.status.is_some()
     }
 
-    /// The one-line JSON evidence (without the log prefix).
+    /// The one-line JSON evidence (without the log prefix). The only field that carries request
+    /// text, the normalized path, is redacted (`;jsessionid=...` path parameters); the query is
+    /// never in it.
     pub fn event_json(&self) -> String {
         let m = self.decided_by;
         let f = &self.facts;
@@ -157,7 +162,7 @@ impl Ruling<'_> {
                 None => h.host.clone(),
             }),
             method: &f.method,
-            path_normalized: f.path_normalized.as_deref(),
+            path_normalized: f.path_normalized.as_deref().map(|p| self.redactor.text(p)),
             direction: f.direction,
             internet: f.internet,
             audit: self.audits.iter().map(|a| a.policy).collect(),

@@ -167,6 +167,34 @@ impl Visitor<'_> for WordVisitor {
     }
 }
 
+/// The configuration reference's view: one of the mode names (`schema` feature).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Mode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Mode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": Mode::NAMES,
+            "description": "`detect` records and never blocks; `enforce` records and blocks."
+        })
+    }
+}
+
+/// As [`Mode`]; the deprecated aliases are left out of the reference on purpose.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for WrittenMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Mode".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Mode::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,8 +52,10 @@ impl RootContext for WafRoot {
         };
         let load_nanos = now().saturating_sub(started);
         let memory = core::arch::wasm32::memory_size(0) * 65536;
+        // At the evidence level: a default Istio sidecar (Envoy at `warning`) shows it.
+        let level = loaded.config.evidence.log_level.log_level();
         for line in loaded.configured_lines(load_nanos, memory) {
-            log(Level::Info, &line);
+            log(level, &line);
         }
         let counters = metrics::all_names()
             .iter()
@@ -196,7 +198,7 @@ impl HttpContext for WafStream {
             }
         }
         if let Some(line) = &plan.log_line {
-            log(Level::Info, line);
+            log(shared.loaded.config.evidence.log_level.log_level(), line);
         }
         if let Some(call) = &plan.collector {
             let headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();

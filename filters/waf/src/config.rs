@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use meshward_vocab::Mode;
+use meshward_vocab::{EvidenceLevel, Mode};
 use serde::{Deserialize, Serialize};
 
 use crate::profile::Profile;
@@ -35,6 +35,7 @@ pub enum ConfigError {
 
 /// What happens when a body is larger than its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnLimit {
     /// Refuse (request: 413; response: the body is not passed).
@@ -55,6 +56,7 @@ impl OnLimit {
 
 /// Request body inspection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestBody {
     /// SecRequestBodyAccess.
@@ -80,6 +82,7 @@ impl Default for RequestBody {
 
 /// Response body inspection settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ResponseBody {
     /// SecResponseBodyAccess.
@@ -105,6 +108,7 @@ impl Default for ResponseBody {
 
 /// Where matched-transaction events are also posted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Collector {
     /// Envoy cluster name.
@@ -132,6 +136,7 @@ fn default_collector_timeout() -> u64 {
 
 /// Evidence output settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Evidence {
     /// Write `meshward.waf.event` lines to the proxy log.
@@ -140,6 +145,12 @@ pub struct Evidence {
     pub excerpt_bytes: usize,
     /// Optional HTTP collector.
     pub collector: Option<Collector>,
+    /// Proxy log level of the event lines and the load line: `trace`, `debug`, `info`, `warn`
+    /// (default: visible at Istio's `warning`) or `error`.
+    pub log_level: EvidenceLevel,
+    /// Names whose values are redacted, on top of the built-in list (matched case-insensitively,
+    /// by containment, like `password` or `token`).
+    pub redact: Vec<String>,
 }
 
 impl Default for Evidence {
@@ -148,12 +159,15 @@ impl Default for Evidence {
             log: true,
             excerpt_bytes: 64,
             collector: None,
+            log_level: EvidenceLevel::Warn,
+            redact: Vec::new(),
         }
     }
 }
 
 /// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 in detect mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct WafConfig {
     /// detect (default) or enforce.
@@ -300,6 +314,9 @@ impl WafConfig {
         if self.evidence.excerpt_bytes > MAX_EXCERPT_BYTES {
             return bad("evidence.excerpt_bytes", format!("at most {MAX_EXCERPT_BYTES}"));
         }
+        if let Some(i) = self.evidence.redact.iter().position(String::is_empty) {
+            return bad(&format!("evidence.redact[{i}]"), "must not be empty".into());
+        }
         if let Some(c) = &self.evidence.collector {
             if c.cluster.is_empty() {
                 return bad("evidence.collector.cluster", "must name an Envoy cluster".into());
@@ -356,6 +373,11 @@ mod tests {
         assert_eq!(d.mode, Mode::Detect);
         assert_eq!(d.paranoia_level, 1);
         assert!(d.crs && d.request_body.access && d.response_body.access);
+        assert_eq!(
+            d.evidence.log_level,
+            EvidenceLevel::Warn,
+            "visible at Istio's default level"
+        );
     }
 
     #[test]
@@ -398,6 +420,14 @@ mod tests {
             ),
             (br#"{"per_route":{"r":"nope"}}"#, "per_route.r"),
             (br#"{"block_status":42}"#, "block_status"),
+            (
+                br#"{"evidence":{"log_level":"warning"}}"#,
+                "unknown variant `warning`, expected one of `trace`, `debug`, `info`, `warn`, `error`",
+            ),
+            (
+                br#"{"evidence":{"redact":["ssn",""]}}"#,
+                "evidence.redact[1]: must not be empty",
+            ),
             (br#"{"response_body":{"mime_types":["text html"]}}"#, "mime_types[0]"),
             (
                 br#"{"per_authority":{"a.*.com":"s"},"directive_sets":{"s":[]}}"#,

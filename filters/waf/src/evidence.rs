@@ -6,14 +6,12 @@
 
 use serde::Serialize;
 
-use meshward_seclang::{Intervention, InterventionAction, Transaction};
+use meshward_redact::{Redactor, REDACTED};
+use meshward_seclang::{Intervention, InterventionAction, MatchedRule, Transaction};
 use meshward_vocab::{Decision, Filter, Mode};
 
 /// Prefix of every evidence log line (log pipelines pick the events out by it).
 pub const LOG_PREFIX: &str = Filter::Waf.event_prefix();
-
-/// Replacement for secret values (cookies, credentials).
-pub const REDACTED: &str = "[redacted]";
 
 /// Rules of rules/recommended.conf that refuse a body the parsers could not read.
 const REFUSAL_RULES: [u64; 3] = [200002, 200003, 200004];
@@ -44,7 +42,7 @@ pub struct RequestInfo {
     pub authority: String,
     /// `:method`.
     pub method: String,
-    /// `:path` (with query).
+    /// `:path` (with query; in an event, sensitive query values are redacted).
     pub path: String,
     /// Envoy `xds.route_name`.
     pub route: Option<String>,
@@ -154,6 +152,8 @@ pub struct EventContext<'a> {
     pub config_hash: &'a str,
     /// Limits that applied.
     pub limits: &'a [String],
+    /// The sensitive names whose values the event must not carry.
+    pub redactor: &'a Redactor,
 }
 
 /// The decision on `tx`: an intervention the filter did not carry out is a `would_block`.
@@ -162,20 +162,27 @@ pub fn decision_of(tx: &Transaction, enforced: bool) -> Decision {
 }
 
 /// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
-/// decided, no limit applied).
+/// decided, no limit applied). Every field that can carry a request value is redacted here,
+/// once: the path's query, each rule's message, variable, data and logdata.
 pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
+    let redactor = ctx.redactor;
     let rules: Vec<RuleEvidence> = tx
         .matched_rules()
         .iter()
         .filter(|m| m.logged)
         .map(|m| RuleEvidence {
             id: m.id,
-            msg: m.msg.clone(),
+            msg: scrub(redactor, m, &m.msg),
             severity: m.severity.map(severity_name),
             tags: m.tags.clone(),
-            variable: m.variable.clone(),
-            data: excerpt(&m.variable, &m.value, ctx.excerpt_bytes),
-            logdata: excerpt(&m.variable, m.logdata.as_bytes(), ctx.excerpt_bytes * LOGDATA_EXCERPTS),
+            variable: redactor.text(&m.variable).into_owned(),
+            data: excerpt(redactor, &m.variable, &m.value, ctx.excerpt_bytes),
+            logdata: excerpt(
+                redactor,
+                &m.variable,
+                scrub(redactor, m, &m.logdata).as_bytes(),
+                ctx.excerpt_bytes * LOGDATA_EXCERPTS,
+            ),
         })
         .collect();
     let decision = decision_of(tx, ctx.enforced);
@@ -184,10 +191,14 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         return None;
     }
     let decided = tx.intervention().or(tx.decision());
+    let request = RequestInfo {
+        path: redactor.text(&ctx.info.path).into_owned(),
+        ..ctx.info.clone()
+    };
     Some(Event {
         v: 1,
         time: rfc3339_millis(ctx.now_nanos),
-        request: ctx.info.clone(),
+        request,
         mode: ctx.mode.as_str(),
         decision,
         status: ctx.status.or(decided.map(|d| d.status)),
@@ -203,24 +214,25 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
     })
 }
 
-/// True when values of `variable` are secrets (cookies and credentials).
-pub fn is_secret(variable: &str) -> bool {
-    let v = variable.to_ascii_lowercase();
-    if v.starts_with("request_cookies") {
-        return true;
+/// `text` (a rule's expanded `msg` or `logdata`) with sensitive pairs redacted, and every quote
+/// of a value that matched a secret variable (in any chain link) replaced: `msg` and `logdata`
+/// may expand `%{MATCHED_VAR}`.
+pub fn scrub(redactor: &Redactor, rule: &MatchedRule, text: &str) -> String {
+    let mut text = redactor.text(text).into_owned();
+    let matched = std::iter::once((&rule.variable, &rule.value)).chain(rule.matches.iter().map(|(v, x)| (v, x)));
+    for (variable, value) in matched {
+        let value = String::from_utf8_lossy(value);
+        if !value.is_empty() && redactor.is_secret_variable(variable) && text.contains(value.as_ref()) {
+            text = text.replace(value.as_ref(), REDACTED);
+        }
     }
-    let (collection, key) = v.split_once(':').unwrap_or((v.as_str(), ""));
-    match collection {
-        "request_headers" => matches!(key, "cookie" | "authorization" | "proxy-authorization"),
-        "response_headers" => key == "set-cookie",
-        _ => false,
-    }
+    text
 }
 
-/// The excerpt of a matched value: redacted for secrets, else at most `max` bytes cut on a
-/// character boundary.
-pub fn excerpt(variable: &str, value: &[u8], max: usize) -> String {
-    if is_secret(variable) {
+/// The excerpt of a matched value: [`REDACTED`] when `variable` holds secrets, else at most
+/// `max` bytes cut on a character boundary, with sensitive pairs inside redacted.
+pub fn excerpt(redactor: &Redactor, variable: &str, value: &[u8], max: usize) -> String {
+    if redactor.is_secret_variable(variable) {
         return REDACTED.to_string();
     }
     let text = String::from_utf8_lossy(value);
@@ -228,7 +240,7 @@ pub fn excerpt(variable: &str, value: &[u8], max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text[..end].to_string()
+    redactor.text(text.get(..end).unwrap_or_default()).into_owned()
 }
 
 /// ModSecurity's severity names by number.
@@ -283,14 +295,22 @@ mod tests {
 
     #[test]
     fn excerpts_are_bounded_on_char_boundaries_and_secrets_redacted() {
-        assert_eq!(excerpt("ARGS:q", "héllo".as_bytes(), 2), "h");
-        assert_eq!(excerpt("ARGS:q", b"abc", 64), "abc");
-        assert_eq!(excerpt("REQUEST_COOKIES:session", b"secret", 64), REDACTED);
-        assert_eq!(excerpt("REQUEST_COOKIES_NAMES:session", b"session", 64), REDACTED);
-        assert_eq!(excerpt("REQUEST_HEADERS:Authorization", b"Bearer x", 64), REDACTED);
-        assert_eq!(excerpt("REQUEST_HEADERS:cookie", b"a=b", 64), REDACTED);
-        assert_eq!(excerpt("RESPONSE_HEADERS:Set-Cookie", b"a=b", 64), REDACTED);
-        assert_eq!(excerpt("REQUEST_HEADERS:User-Agent", b"curl", 64), "curl");
+        let r = &Redactor::default();
+        assert_eq!(excerpt(r, "ARGS:q", "héllo".as_bytes(), 2), "h");
+        assert_eq!(excerpt(r, "ARGS:q", b"abc", 64), "abc");
+        assert_eq!(excerpt(r, "REQUEST_COOKIES:session", b"secret", 64), REDACTED);
+        assert_eq!(excerpt(r, "REQUEST_COOKIES_NAMES:session", b"session", 64), REDACTED);
+        assert_eq!(excerpt(r, "REQUEST_HEADERS:Authorization", b"Bearer x", 64), REDACTED);
+        assert_eq!(excerpt(r, "REQUEST_HEADERS:cookie", b"a=b", 64), REDACTED);
+        assert_eq!(excerpt(r, "RESPONSE_HEADERS:Set-Cookie", b"a=b", 64), REDACTED);
+        assert_eq!(excerpt(r, "REQUEST_HEADERS:User-Agent", b"curl", 64), "curl");
+        assert_eq!(excerpt(r, "ARGS:password", b"' or 1=1--", 64), REDACTED);
+        assert_eq!(excerpt(r, "REQUEST_HEADERS:X-API-Key", b"k", 64), REDACTED);
+        assert_eq!(
+            excerpt(r, "REQUEST_URI", b"/a?token=t0k&q=1", 64),
+            "/a?token=[redacted]&q=1"
+        );
+        assert_eq!(excerpt(&Redactor::new(&["ssn".into()]), "ARGS:ssn", b"1", 64), REDACTED);
     }
 
     fn run(rules: &str, uri: &[u8]) -> Transaction {
@@ -301,6 +321,8 @@ mod tests {
         tx.process_request_body();
         tx
     }
+
+    static NO_EXTRA: Redactor = Redactor::EMPTY;
 
     fn ctx<'a>(info: &'a RequestInfo, mode: Mode) -> EventContext<'a> {
         EventContext {
@@ -313,6 +335,7 @@ mod tests {
             ruleset: "crs-test",
             config_hash: "abc",
             limits: &[],
+            redactor: &NO_EXTRA,
         }
     }
 
@@ -340,6 +363,49 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&line[LOG_PREFIX.len()..]).unwrap();
         assert_eq!(json["decision"], "would_block");
         assert_eq!(json["mode"], "detect");
+    }
+
+    #[test]
+    fn every_field_carrying_request_values_is_redacted() {
+        // Rules matching the whole URI, a secret argument, and a message and logdata that
+        // quote the matched value.
+        let tx = run(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_URI \"@contains evil\" \"id:1,phase:1,pass,log,msg:'uri %{MATCHED_VAR}',logdata:'Matched Data: %{MATCHED_VAR}'\"\n\
+             SecRule ARGS \"@contains evil\" \"id:2,phase:1,pass,log,msg:'arg %{MATCHED_VAR}',logdata:'%{MATCHED_VAR_NAME}: %{MATCHED_VAR}'\"",
+            b"/login?password=evil1&q=x&api_key=evil2",
+        );
+        let info = RequestInfo {
+            path: "/login?password=evil1&q=x&api_key=evil2".into(),
+            ..RequestInfo::default()
+        };
+        let extra = Redactor::new(&["q".into()]);
+        let c = EventContext {
+            excerpt_bytes: 200,
+            redactor: &extra,
+            ..ctx(&info, Mode::Detect)
+        };
+        let e = event(&tx, &c).expect("matched");
+        assert_eq!(
+            e.request.path,
+            "/login?password=[redacted]&q=[redacted]&api_key=[redacted]"
+        );
+        let json = e.to_json();
+        for secret in ["evil1", "evil2"] {
+            assert!(!json.contains(secret), "{secret} leaked: {json}");
+        }
+        let uri = e.rules.iter().find(|r| r.id == 1).expect("rule 1");
+        assert_eq!(uri.variable, "REQUEST_URI");
+        assert_eq!(uri.data, "/login?password=[redacted]&q=[redacted]&api_key=[redacted]");
+        assert!(uri.msg.starts_with("uri /login?password=[redacted]"), "{}", uri.msg);
+        assert!(uri.logdata.contains("password=[redacted]"), "{}", uri.logdata);
+        // One record per rule: the first match's variable; its msg expands the last match
+        // (`api_key`), which is a secret too.
+        let arg = e.rules.iter().find(|r| r.id == 2).expect("rule 2");
+        assert_eq!(arg.variable, "ARGS:password");
+        assert_eq!(arg.data, REDACTED);
+        assert_eq!(arg.logdata, REDACTED);
+        assert_eq!(arg.msg, "arg [redacted]");
     }
 
     #[test]

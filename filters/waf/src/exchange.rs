@@ -384,6 +384,7 @@ impl Exchange {
             ruleset: &self.loaded.ruleset,
             config_hash: &self.loaded.config_hash,
             limits: &limits,
+            redactor: &self.loaded.redactor,
         };
         let event = evidence::event(tx, &ctx);
         let log_line = event.as_ref().filter(|_| config.evidence.log).map(Event::log_line);

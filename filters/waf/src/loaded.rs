@@ -1,6 +1,7 @@
 //! Everything `on_configure` builds once per VM: the parsed configuration, the compiled
 //! directive sets, the set selector and the configuration hash.
 
+use meshward_redact::Redactor;
 use meshward_seclang::RuleSet;
 use meshward_vocab::Filter;
 use sha2::{Digest, Sha256};
@@ -26,6 +27,8 @@ pub struct Loaded {
     pub config_hash: String,
     /// `crs-<version>` (or `none` when CRS is off).
     pub ruleset: String,
+    /// The sensitive names (built-in and `evidence.redact`) events never carry values of.
+    pub redactor: Redactor,
 }
 
 /// What loading cost, for the configure log line.
@@ -50,6 +53,7 @@ impl Loaded {
         };
         Ok(Loaded {
             config_hash: config_hash(&config),
+            redactor: Redactor::new(&config.evidence.redact),
             selector,
             sets,
             ruleset,

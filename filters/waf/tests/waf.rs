@@ -360,7 +360,10 @@ fn evidence_event_has_every_field_and_redacts_cookies() {
         .iter()
         .find(|l| l.message.starts_with(EVENT_PREFIX))
         .expect("event line");
-    assert_eq!(line.level, "info");
+    assert_eq!(
+        line.level, "warn",
+        "evidence is logged at `evidence.log_level`, warn by default"
+    );
     assert!(
         !line.message.contains("1=1"),
         "cookie values never appear: {}",
@@ -405,6 +408,97 @@ fn evidence_event_has_every_field_and_redacts_cookies() {
     assert_eq!(cookie["data"], "[redacted]");
 }
 
+/// Configure logs that say what was loaded.
+fn load_lines(logs: &[meshward_host_test::LogEntry]) -> Vec<&meshward_host_test::LogEntry> {
+    logs.iter()
+        .filter(|l| l.message.starts_with("meshward.waf: loaded "))
+        .collect()
+}
+
+#[test]
+fn evidence_is_visible_at_istios_default_level() {
+    // Istio runs Envoy at `warning`: with zero configuration the load line and every event show.
+    let mut p = host().plugin(&module()).config("").log_level(3).build().unwrap();
+    let loaded = load_lines(p.logs());
+    assert_eq!(loaded.len(), 1, "{:#?}", p.logs());
+    assert_eq!(loaded[0].level, "warn");
+    assert!(loaded[0].message.contains("mode detect"), "{}", loaded[0].message);
+    let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
+    assert_eq!(event_level(&out), "warn");
+    assert_eq!(event(&out)["decision"], "would_block");
+}
+
+#[test]
+fn evidence_level_is_configurable() {
+    let config = r#"{"evidence":{"log_level":"info"}}"#;
+    // At Envoy's `warning`, info evidence is dropped...
+    let mut quiet = host().plugin(&module()).config(config).log_level(3).build().unwrap();
+    assert!(load_lines(quiet.logs()).is_empty(), "{:#?}", quiet.logs());
+    let out = quiet.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
+    assert!(events_in(&out.logs).is_empty(), "{:#?}", out.logs);
+    assert_eq!(
+        counter(&quiet, "meshward_waf.would_block"),
+        1,
+        "still decided and counted"
+    );
+    // ... and shows at `info`, at that level; so does every other level.
+    for (word, level) in [("info", 2), ("trace", 0), ("debug", 1), ("error", 4)] {
+        let config = format!(r#"{{"evidence":{{"log_level":"{word}"}}}}"#);
+        let mut p = host()
+            .plugin(&module())
+            .config(config)
+            .log_level(level)
+            .build()
+            .unwrap();
+        assert_eq!(load_lines(p.logs())[0].level, word);
+        let out = p.run(&Request::get(SQLI_PATH), &ok_html()).unwrap();
+        assert_eq!(event_level(&out), word);
+    }
+}
+
+/// The level of a stream's event line.
+fn event_level(out: &meshward_host_test::Outcome) -> &'static str {
+    out.logs
+        .iter()
+        .find(|l| l.message.starts_with(EVENT_PREFIX))
+        .unwrap_or_else(|| panic!("no event line: {:#?}", out.logs))
+        .level
+}
+
+#[test]
+fn secrets_never_reach_the_log_or_the_collector() {
+    let config = r#"{"evidence":{"excerpt_bytes":200,"redact":["pin"],"collector":{"cluster":"waf_events"}}}"#;
+    let mut p = builder(config)
+        .upstream("waf_events", |_| CallReply::status(200, ""))
+        .build()
+        .unwrap();
+    // Attacks carried in secret parameters, a secret header and a cookie.
+    let secrets = ["hunter2", "s3cr3tT0k3n", "sk-live-42", "9876", "abcdef012345"];
+    let req = Request::get(concat!(
+        "/login?user=bob&password=hunter2%27%20or%201%3D1--",
+        "&access_token=s3cr3tT0k3n%27%20or%201%3D1--&pin=9876%27%20or%201%3D1--"
+    ))
+    .header("authorization", "Bearer sk-live-42' or 1=1--")
+    .header("x-api-key", "abcdef012345<script>alert(1)</script>")
+    .header("cookie", "sid=abcdef012345' or 1=1--");
+    let out = p.run(&req, &ok_html()).unwrap();
+    let e = event(&out);
+    assert_eq!(
+        e["path"],
+        "/login?user=bob&password=[redacted]&access_token=[redacted]&pin=[redacted]"
+    );
+    assert!(e["rules"].as_array().is_some_and(|r| !r.is_empty()), "{e}");
+    let posted = String::from_utf8(p.http_calls()[0].body.clone()).unwrap();
+    meshward_testkit::schema::EventSchema::Waf.assert_valid(&serde_json::from_str(&posted).unwrap());
+    let logged: Vec<&str> = out.logs.iter().map(|l| l.message.as_str()).collect();
+    for secret in secrets {
+        for text in logged.iter().copied().chain([posted.as_str()]) {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+    assert!(posted.contains("password=[redacted]"), "{posted}");
+}
+
 #[test]
 fn events_are_posted_to_the_collector_without_holding_the_request() {
     let config = r#"{"evidence":{"collector":{"cluster":"waf_events","path":"/ingest","timeout_ms":500}}}"#;
@@ -444,6 +538,7 @@ fn configuration_errors_fail_configure() {
         r#"{"per_route":{"r":"nope"}}"#,
         r#"{"request_body":{"on_limit":"drop"}}"#,
         r#"{"directives":["Include /etc/passwd"]}"#,
+        r#"{"evidence":{"log_level":"loud"}}"#,
     ];
     let mut logged = Vec::new();
     for config in cases {
@@ -474,6 +569,11 @@ fn configuration_errors_fail_configure() {
         logged[8]
     );
     assert!(logged[1].contains("unknown_key"), "{}", logged[1]);
+    assert!(
+        logged[12].contains("unknown variant `loud`, expected one of `trace`, `debug`, `info`, `warn`, `error`"),
+        "{}",
+        logged[12]
+    );
 }
 
 /// The `wasm32-unknown-unknown` build has no system clock: the engine must use the proxy's.
@@ -508,7 +608,7 @@ fn configure_reports_rules_load_time_and_memory() {
         .iter()
         .find(|l| l.message.starts_with("meshward.waf: loaded "))
         .unwrap_or_else(|| panic!("configure log line: {:#?}", p.logs()));
-    assert_eq!(line.level, "info");
+    assert_eq!(line.level, "warn", "at `evidence.log_level`, warn by default");
     let words: Vec<&str> = line.message.split_whitespace().collect();
     let rules: usize = words[2].parse().unwrap();
     assert!(rules > 500, "CRS rules loaded: {}", line.message);

@@ -5,6 +5,7 @@ use meshward_host_test::testing;
 
 pub use meshward_host_test::testing::host;
 use meshward_host_test::{Module, Plugin};
+use meshward_testkit::schema::EventSchema;
 
 /// The compiled filter; fails (never skips) with the command to build it when missing.
 pub fn module() -> Module {
@@ -21,11 +22,15 @@ pub fn plugin(policy: &str) -> Plugin {
         .unwrap_or_else(|e| panic!("{e}\n{policy}"))
 }
 
-/// Parsed decision events from log lines.
+/// Parsed decision events from log lines, each checked against
+/// `docs/schema/policy-event.schema.json`.
 pub fn events(logs: &[meshward_host_test::LogEntry]) -> Vec<(String, serde_json::Value)> {
     testing::json_lines(logs, "meshward.policy.event ")
         .into_iter()
-        .map(|(entry, event)| (entry.level.to_string(), event))
+        .map(|(entry, event)| {
+            EventSchema::Policy.assert_valid(&event);
+            (entry.level.to_string(), event)
+        })
         .collect()
 }
 

@@ -8,6 +8,7 @@ use meshward_host_test::{LogEntry, Metric, Module, Outcome, Plugin, PluginBuilde
 // Not every test file uses it.
 #[allow(unused_imports)]
 pub use meshward_testkit::locate::wasm_dir;
+use meshward_testkit::schema::EventSchema;
 
 /// Prefix of evidence lines (the filter's contract).
 pub const EVENT_PREFIX: &str = "meshward.waf.event ";
@@ -29,11 +30,14 @@ pub fn plugin(config: &str) -> Plugin {
         .unwrap_or_else(|e| panic!("configure failed for {config}: {e}"))
 }
 
-/// Evidence events in log lines.
+/// Evidence events in log lines, each checked against `docs/schema/waf-event.schema.json`.
 pub fn events_in(logs: &[LogEntry]) -> Vec<serde_json::Value> {
     testing::json_lines(logs, EVENT_PREFIX)
         .into_iter()
-        .map(|(_, event)| event)
+        .map(|(_, event)| {
+            EventSchema::Waf.assert_valid(&event);
+            event
+        })
         .collect()
 }
 

@@ -1,0 +1,75 @@
+//! The evidence events' JSON Schemas (`docs/schema/*.schema.json`), checked against real events.
+
+use std::path::PathBuf;
+
+use crate::locate::workspace_root;
+
+/// An event schema of `docs/schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSchema {
+    /// `waf-event.schema.json`: the WAF's `meshward.waf.event` JSON (and collector body).
+    Waf,
+    /// `policy-event.schema.json`: the policy filter's `meshward.policy.event` JSON.
+    Policy,
+}
+
+impl EventSchema {
+    /// The schema file.
+    pub fn path(self) -> PathBuf {
+        let name = match self {
+            EventSchema::Waf => "waf-event.schema.json",
+            EventSchema::Policy => "policy-event.schema.json",
+        };
+        workspace_root().join("docs/schema").join(name)
+    }
+
+    /// Validates `event`; the error lists every violation with its JSON pointer.
+    pub fn validate(self, event: &serde_json::Value) -> Result<(), String> {
+        let path = self.path();
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let schema: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let validator = jsonschema::validator_for(&schema).map_err(|e| format!("{}: {e}", path.display()))?;
+        let errors: Vec<String> = validator
+            .iter_errors(event)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} violates {}:\n{}", event, path.display(), errors.join("\n")))
+        }
+    }
+
+    /// Panics with every violation unless `event` conforms.
+    pub fn assert_valid(self, event: &serde_json::Value) {
+        if let Err(e) = self.validate(event) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undocumented_fields_and_wrong_types_fail() {
+        let policy = serde_json::json!({
+            "v": 1, "policy": null, "rule": null, "action": null, "mode": null, "decision": "allow",
+            "enforced": false, "effective": "allow", "all_enforced": "allow", "reason": "default allow",
+            "principal": null, "namespace": null, "source": null, "remote_ip": null, "destination": null,
+            "host": null, "method": "GET", "path_normalized": "/", "direction": null, "internet": null,
+            "audit": []
+        });
+        EventSchema::Policy.assert_valid(&policy);
+        let mut extra = policy.clone();
+        extra["surprise"] = 1.into();
+        let err = EventSchema::Policy.validate(&extra).unwrap_err();
+        assert!(err.contains("surprise"), "{err}");
+        let mut wrong = policy;
+        wrong["decision"] = "maybe".into();
+        assert!(EventSchema::Policy.validate(&wrong).is_err());
+        let err = EventSchema::Waf.validate(&serde_json::json!({"v": 1})).unwrap_err();
+        assert!(err.contains("\"time\" is a required property"), "{err}");
+    }
+}
