@@ -260,7 +260,7 @@ pub struct Source {
     /// Direct peer blocks that must not match.
     pub not_ip_blocks: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// JWT request principals `<iss>/<sub>` (from the verified token; see `crate::jwt`).
+    /// JWT request principals `<iss>/<sub>` (from the verified token).
     pub request_principals: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Request principals that must not match.

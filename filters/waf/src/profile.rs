@@ -11,10 +11,11 @@ use crate::assembly::SETTINGS_RULE_ID;
 
 /// Which defaults CRS's HTTP policy (methods, content types, body processors) uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
     /// Service-mesh traffic: REST methods, gRPC, gRPC-Web, protobuf and `+json`/`+xml` media
-    /// types are ordinary requests (see [`MESH_METHODS`], [`MESH_CONTENT_TYPES`]).
+    /// types are ordinary requests.
     #[default]
     Mesh,
     /// CRS's own defaults (crs-setup.conf.example as shipped): GET HEAD POST OPTIONS and the
