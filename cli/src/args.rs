@@ -31,6 +31,87 @@ pub enum Command {
     /// Build a filter into an OCI image layout, inspect it, push it to a registry, pull it back.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Print the configuration that loads a filter: an Istio WasmPlugin, or an Envoy HTTP filter.
+    #[command(subcommand)]
+    Snippet(SnippetCommand),
+}
+
+/// `meshward snippet ...`
+#[derive(Debug, Subcommand)]
+pub enum SnippetCommand {
+    /// An Istio `WasmPlugin` (WAF in phase AUTHN, policy in AUTHZ) pulling the filter's image.
+    Istio(IstioSnippetArgs),
+    /// An entry of an Envoy listener's `http_filters` (`envoy.filters.http.wasm`), placed before
+    /// the router.
+    Envoy(EnvoySnippetArgs),
+}
+
+/// Which filter a snippet loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FilterKind {
+    /// `meshward_waf.wasm`.
+    Waf,
+    /// `meshward_netpolicy.wasm` (the L7 network-policy filter).
+    Policy,
+}
+
+/// What every snippet names: the filter and its configuration.
+#[derive(Debug, Args)]
+pub struct SnippetFilterArgs {
+    /// The filter to load.
+    #[arg(long, value_enum)]
+    pub filter: FilterKind,
+    /// Its plugin configuration (WAF: JSON; policy: YAML or JSON), checked as the filter loads
+    /// it; none: zero configuration (detect mode).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `meshward snippet istio`
+#[derive(Debug, Args)]
+pub struct IstioSnippetArgs {
+    /// The filter and its configuration.
+    #[command(flatten)]
+    pub filter: SnippetFilterArgs,
+    /// The image: `oci://registry/repository:tag` (as pushed by `meshward image push`), or an
+    /// `https://` or `file://` URL of the module.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The image's manifest digest (or the module's sha256 for https/file URLs), hex.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// `metadata.name` (default: `meshward-waf` or `meshward-netpolicy`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// `metadata.namespace` (none: the namespace it is applied in; the root namespace applies
+    /// it mesh-wide).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// `selector.matchLabels` entries, `key=value` (repeat for more); none: every workload of
+    /// the namespace.
+    #[arg(long = "selector", value_name = "KEY=VALUE")]
+    pub selector: Vec<String>,
+}
+
+/// `meshward snippet envoy`
+#[derive(Debug, Args)]
+pub struct EnvoySnippetArgs {
+    /// The filter and its configuration.
+    #[command(flatten)]
+    pub filter: SnippetFilterArgs,
+    /// The module on Envoy's file system (code source `local`).
+    #[arg(long, value_name = "PATH", conflicts_with = "url", required_unless_present = "url")]
+    pub wasm: Option<PathBuf>,
+    /// The module's URL (code source `remote`: Envoy fetches it through `--cluster`); needs
+    /// `--sha256`.
+    #[arg(long, value_name = "URL", requires = "sha256")]
+    pub url: Option<String>,
+    /// The module's sha256, hex (required with `--url`: Envoy refuses a module that differs).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// The Envoy cluster that serves `--url`.
+    #[arg(long, value_name = "NAME", default_value = "meshward_wasm_source")]
+    pub cluster: String,
 }
 
 /// `meshward check ...`

@@ -10,7 +10,7 @@ pub mod registry;
 
 pub use error::CliError;
 
-use args::{CheckCommand, Cli, Command, ImageCommand};
+use args::{CheckCommand, Cli, Command, ImageCommand, SnippetCommand};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -22,5 +22,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Image(ImageCommand::Push(a)) => commands::image_push::run(&a),
         Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(&a),
         Command::Image(ImageCommand::Pull(a)) => commands::image_pull::run(&a),
+        Command::Snippet(SnippetCommand::Istio(a)) => commands::snippet::istio(&a),
+        Command::Snippet(SnippetCommand::Envoy(a)) => commands::snippet::envoy(&a),
     }
 }

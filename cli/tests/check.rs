@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::cli::{meshward, temp};
+use common::cli::{meshward, meshward_code, temp};
 
 #[test]
 fn check_accepts_the_examples_and_rejects_with_line() {
@@ -98,8 +98,9 @@ fn import_istio_prints_the_wasm_plugins_that_carry_the_policies() {
         plugin["spec"]["pluginConfig"]["policies"][0]["name"].as_str(),
         Some("ns.a")
     );
-    let (success, _, stderr) = meshward(&["import-istio", &istio, "--wasm-plugin-url"]);
-    assert!(!success && stderr.contains("Usage"), "{stderr}");
+    let (code, _, stderr) = meshward_code(&["import-istio", &istio, "--wasm-plugin-url"]);
+    assert_eq!(code, Some(2), "a usage error: {stderr}");
+    assert!(stderr.contains("--wasm-plugin-url"), "{stderr}");
 }
 
 #[test]
@@ -126,7 +127,7 @@ fn check_waf_rejects_with_line_and_reason_and_exit_1() {
         "waf-bad-key.json",
         "{\n  \"mode\": \"enforce\",\n  \"paranoia\": 2\n}\n",
     );
-    let (code, _, stderr) = common::cli::meshward_code(&["check", "waf", &bad_json]);
+    let (code, _, stderr) = meshward_code(&["check", "waf", &bad_json]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("{bad_json}: plugin configuration line 3")),
@@ -138,12 +139,12 @@ fn check_waf_rejects_with_line_and_reason_and_exit_1() {
         "waf-bad-directive.json",
         r#"{"directives": ["SecRuleRemoveById 1", "SecRule ARGS \"@nosuchop x\" \"id:5,phase:1,deny\""]}"#,
     );
-    let (code, _, stderr) = common::cli::meshward_code(&["check", "waf", &bad_rule]);
+    let (code, _, stderr) = meshward_code(&["check", "waf", &bad_rule]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("directives[1]:1"), "{stderr}");
     assert!(stderr.contains("nosuchop"), "{stderr}");
 
-    let (code, _, stderr) = common::cli::meshward_code(&["check", "waf", "/nonexistent/waf.json"]);
+    let (code, _, stderr) = meshward_code(&["check", "waf", "/nonexistent/waf.json"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("/nonexistent/waf.json: No such file"), "{stderr}");
 }
