@@ -218,8 +218,12 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
 /// of a value that matched a secret variable (in any chain link) replaced: `msg` and `logdata`
 /// may expand `%{MATCHED_VAR}`.
 pub fn scrub(redactor: &Redactor, rule: &MatchedRule, text: &str) -> String {
-    let mut text = redactor.text(text).into_owned();
     let matched = std::iter::once((&rule.variable, &rule.value)).chain(rule.matches.iter().map(|(v, x)| (v, x)));
+    let mut text = if matched.clone().any(|(variable, _)| carries_pairs(variable)) {
+        redactor.text(text).into_owned()
+    } else {
+        text.to_string()
+    };
     for (variable, value) in matched {
         let value = String::from_utf8_lossy(value);
         if !value.is_empty() && redactor.is_secret_variable(variable) && text.contains(value.as_ref()) {
@@ -230,7 +234,8 @@ pub fn scrub(redactor: &Redactor, rule: &MatchedRule, text: &str) -> String {
 }
 
 /// The excerpt of a matched value: [`REDACTED`] when `variable` holds secrets, else at most
-/// `max` bytes cut on a character boundary, with sensitive pairs inside redacted.
+/// `max` bytes cut on a character boundary, with sensitive pairs inside redacted when the
+/// variable carries parameters (see [`carries_pairs`]).
 pub fn excerpt(redactor: &Redactor, variable: &str, value: &[u8], max: usize) -> String {
     if redactor.is_secret_variable(variable) {
         return REDACTED.to_string();
@@ -240,7 +245,34 @@ pub fn excerpt(redactor: &Redactor, variable: &str, value: &[u8], max: usize) ->
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    redactor.text(text.get(..end).unwrap_or_default()).into_owned()
+    let cut = text.get(..end).unwrap_or_default();
+    if carries_pairs(variable) {
+        redactor.text(cut).into_owned()
+    } else {
+        cut.to_string()
+    }
+}
+
+/// Variables whose values are whole request or response texts holding other parameters
+/// (`password=...` in a query string or a body): pairs inside them are redacted. The value of
+/// one parameter or header is not: `session.referer_check=t` in `ARGS:var` is the payload a
+/// rule caught, the evidence a developer needs, and a secret there is covered by its own name
+/// (`ARGS:password` is redacted whole).
+pub fn carries_pairs(variable: &str) -> bool {
+    const WHOLE_TEXTS: [&str; 10] = [
+        "REQUEST_URI",
+        "REQUEST_URI_RAW",
+        "REQUEST_LINE",
+        "QUERY_STRING",
+        "REQUEST_BODY",
+        "FULL_REQUEST",
+        "XML",
+        "RESPONSE_BODY",
+        "REQUEST_HEADERS",
+        "RESPONSE_HEADERS",
+    ];
+    let collection = variable.split_once(':').map_or(variable, |(c, _)| c);
+    WHOLE_TEXTS.iter().any(|w| w.eq_ignore_ascii_case(collection))
 }
 
 /// ModSecurity's severity names by number.
@@ -406,6 +438,37 @@ mod tests {
         assert_eq!(arg.data, REDACTED);
         assert_eq!(arg.logdata, REDACTED);
         assert_eq!(arg.msg, "arg [redacted]");
+    }
+
+    #[test]
+    fn a_payload_in_one_parameter_is_kept_as_evidence() {
+        // CRS 933120's own test: the PHP directive is the attack, not a session id.
+        let tx = run(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS \"@contains referer_check\" \"id:3,phase:1,pass,log,msg:'php %{MATCHED_VAR}',logdata:'Matched Data: %{MATCHED_VAR} found within %{MATCHED_VAR_NAME}'\"",
+            b"/?var=session.referer_check=t",
+        );
+        let info = RequestInfo {
+            path: "/?var=session.referer_check=t".into(),
+            ..RequestInfo::default()
+        };
+        let c = EventContext {
+            excerpt_bytes: 200,
+            ..ctx(&info, Mode::Detect)
+        };
+        let e = event(&tx, &c).expect("matched");
+        let rule = e.rules.iter().find(|r| r.id == 3).expect("rule 3");
+        assert_eq!(rule.data, "session.referer_check=t");
+        assert!(
+            rule.logdata.contains("session.referer_check=t found within ARGS:var"),
+            "{}",
+            rule.logdata
+        );
+        assert_eq!(rule.msg, "php session.referer_check=t");
+        // The path is a query string: the pair is redacted there.
+        assert_eq!(e.request.path, "/?var=session.referer_check=[redacted]");
+        assert!(carries_pairs("REQUEST_URI") && carries_pairs("request_headers:x"));
+        assert!(!carries_pairs("ARGS:var") && !carries_pairs("TX:0"));
     }
 
     #[test]
