@@ -2,6 +2,8 @@
 //! `meshward_waf.wasm` does at configure time (`Loaded::load`, with the CRS this program was
 //! built with), and prints what would load.
 
+use std::path::Path;
+
 use meshward_waf::loaded::Loaded;
 
 use crate::args::FileArgs;
@@ -12,10 +14,7 @@ use crate::CliError;
 pub fn run(args: &FileArgs) -> Result<(), CliError> {
     let file = &args.file;
     let text = read_text(file)?;
-    let loaded = Loaded::load(text.as_bytes()).map_err(|source| CliError::WafConfig {
-        path: file.clone(),
-        source: Box::new(source),
-    })?;
+    let loaded = load(file, &text)?;
     for warning in loaded.sets.rules.iter().flat_map(|r| r.warnings()) {
         eprintln!("{}: warning: {warning}", file.display());
     }
@@ -30,4 +29,12 @@ pub fn run(args: &FileArgs) -> Result<(), CliError> {
         loaded.config_hash
     );
     Ok(())
+}
+
+/// Loads WAF configuration `text` (read from `path`) as the filter does.
+pub(crate) fn load(path: &Path, text: &str) -> Result<Loaded, CliError> {
+    Loaded::load(text.as_bytes()).map_err(|source| CliError::WafConfig {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
 }

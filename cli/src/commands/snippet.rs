@@ -8,13 +8,11 @@
 
 use std::path::Path;
 
-use meshward_policy::Engine;
 use meshward_vocab::Mode;
-use meshward_waf::loaded::Loaded;
 use serde_json::{json, Map, Value};
 
 use crate::args::{EnvoySnippetArgs, FilterKind, IstioSnippetArgs, SnippetFilterArgs};
-use crate::commands::read_text;
+use crate::commands::{check_policy, check_waf, read_text};
 use crate::CliError;
 
 /// A filter with its checked configuration.
@@ -35,20 +33,9 @@ impl Checked {
         };
         let path = args.config.as_deref().unwrap_or(Path::new("(zero configuration)"));
         let fail_closed = match args.filter {
-            FilterKind::Waf => {
-                let loaded = Loaded::load(text.as_bytes()).map_err(|source| CliError::WafConfig {
-                    path: path.to_path_buf(),
-                    source: Box::new(source),
-                })?;
-                loaded.config.mode == Mode::Enforce
-            }
-            FilterKind::Policy => {
-                Engine::from_text(&text).map_err(|source| CliError::Policy {
-                    path: path.to_path_buf(),
-                    source: Box::new(source),
-                })?;
-                true
-            }
+            FilterKind::Waf => check_waf::load(path, &text)?.config.mode == Mode::Enforce,
+            // An authorization filter fails closed whatever its mode.
+            FilterKind::Policy => check_policy::load(path, &text).map(|_| true)?,
         };
         Ok(Checked {
             kind: args.filter,
