@@ -757,3 +757,39 @@ fn rule_sets_are_shared_and_transactions_movable() {
     assert!(t1.is_some());
     assert_eq!(txv(&run_get(&rules, "/"), "n"), "2");
 }
+
+#[test]
+fn fork_before_body_scores_each_body_on_the_head_alone() {
+    let rules = load(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:x-head "@streq bad" "id:1,phase:1,pass,setvar:tx.score=+1"
+SecRule REQUEST_BODY "@contains evil" "id:2,phase:2,pass,setvar:tx.score=+2"
+SecRule TX:score "@ge 3" "id:3,phase:2,deny,status:403"
+"#,
+    );
+    let mut tx = rules.transaction();
+    tx.process_uri(b"/svc", "POST", "2");
+    tx.add_request_header(b"x-head", b"bad");
+    tx.process_request_headers();
+    let mut clean = tx.fork_before_body().expect("a copy before the body");
+    let mut evil = tx.fork_before_body().expect("a second copy");
+    clean.append_request_body(b"hello");
+    clean.process_request_body();
+    assert_eq!(txv(&clean, "score"), "1");
+    assert!(clean.intervention().is_none());
+    evil.append_request_body(b"so evil");
+    evil.process_request_body();
+    assert_eq!(
+        txv(&evil, "score"),
+        "3",
+        "the head counts once, the other copy's body not at all"
+    );
+    assert_eq!(evil.intervention().map(|i| i.status), Some(403));
+    assert_eq!(evil.unique_id(), tx.unique_id());
+    assert_eq!(txv(&tx, "score"), "1", "the original is untouched");
+    tx.append_request_body(b"x");
+    assert!(tx.fork_before_body().is_none(), "no copy once a body was buffered");
+    tx.process_request_body();
+    assert!(tx.fork_before_body().is_none(), "no copy after phase 2");
+}

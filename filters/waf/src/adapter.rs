@@ -197,10 +197,19 @@ impl HttpContext for WafStream {
                 let _ = hostcall::increment(*id);
             }
         }
-        if let Some(line) = &plan.log_line {
-            log(shared.loaded.config.evidence.log_level.log_level(), line);
+        let level = shared.loaded.config.evidence.log_level.log_level();
+        let lines = plan
+            .log_line
+            .iter()
+            .chain(plan.messages.iter().filter_map(|m| m.log_line.as_ref()));
+        for line in lines {
+            log(level, line);
         }
-        if let Some(call) = &plan.collector {
+        let calls = plan
+            .collector
+            .iter()
+            .chain(plan.messages.iter().filter_map(|m| m.collector.as_ref()));
+        for call in calls {
             let headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let timeout = Duration::from_millis(call.timeout_ms);
             // The SDK's call, not a raw import: it registers the token, and the SDK's

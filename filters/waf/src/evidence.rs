@@ -115,6 +115,10 @@ pub struct Event {
     pub config_hash: String,
     /// Limits that applied (`request_body_truncated`...).
     pub limits: Vec<String>,
+    /// The gRPC message (1 = the first) this event is about, for a stream inspected message by
+    /// message; absent for the stream's own event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<usize>,
 }
 
 impl Event {
@@ -211,6 +215,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         ruleset: ctx.ruleset.to_string(),
         config_hash: ctx.config_hash.to_string(),
         limits: ctx.limits.to_vec(),
+        message: None,
     })
 }
 

@@ -4,9 +4,18 @@
 //! returns the counters, the evidence line and the collector call as a [`Finish`] plan.
 //!
 //! The invariants it keeps, per direction ([`BodyState`]):
+//! - in enforce mode a request with a body has its **head held** too (headers callback paused;
+//!   the host forwards head and buffered body together when a body callback continues), so an
+//!   attack in the query string, a cookie or a header is refused before the upstream sees
+//!   anything; detect mode delays nothing;
 //! - in enforce mode a body is **held** (the host buffers it) until it has been inspected, so
 //!   nothing of it passes before the decision; in detect mode it **streams** and the engine
 //!   reads a copy;
+//! - a gRPC request body in enforce mode is inspected **message by message**
+//!   ([`crate::messages`]): the head is held until the first message is complete, then each
+//!   message is held only until it is complete and inspected, in a copy of the transaction
+//!   after phase 1, so a service that answers early or ping-pongs keeps working; a bad
+//!   message is never passed on (local reply, or a reset once the response started);
 //! - the body phase (2 or 4) runs exactly once: at end of stream, at trailers, when the body
 //!   goes past its limit, or at once when the body is not inspected — so a phase-2 rule is
 //!   never bypassed by a request without a body or with body access off;
@@ -26,12 +35,18 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use meshward_seclang::{EngineMode, InterventionAction, Transaction};
+use meshward_seclang::{EngineMode, Intervention, InterventionAction, Transaction};
+use meshward_vocab::Decision;
 
 use crate::config::OnLimit;
 use crate::evidence::{self, Event, EventContext, RequestInfo};
 use crate::loaded::Loaded;
+use crate::messages::{self, Piece, Splitter};
 use crate::metrics::{self, Counter};
+
+/// At most this many per-message events are kept for one stream; later matching messages are
+/// counted in the `request_message_events_dropped` limit.
+const MAX_MESSAGE_EVENTS: usize = 16;
 
 /// A header as the host gives it: (name, value) bytes.
 pub type Header = (Vec<u8>, Vec<u8>);
@@ -134,6 +149,33 @@ pub struct Finish {
     pub log_line: Option<String>,
     /// The event's POST to the collector, when one is configured.
     pub collector: Option<CollectorCall>,
+    /// One event per gRPC message (after the first) that matched or was blocked, in order.
+    pub messages: Vec<Emitted>,
+}
+
+/// An extra event to write and post, as [`Finish`] carries the stream's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    /// The event.
+    pub event: Event,
+    /// Its log line, when evidence logging is on.
+    pub log_line: Option<String>,
+    /// Its POST to the collector, when one is configured.
+    pub collector: Option<CollectorCall>,
+}
+
+/// A request body inspected message by message (gRPC in enforce mode).
+struct Stream {
+    splitter: Splitter,
+    /// The transaction after phase 1, taken before the first message's phase 2: each later
+    /// message is evaluated in a copy of it.
+    before_body: Option<Transaction>,
+    /// Messages inspected so far.
+    count: usize,
+    /// Events of the later messages (bounded by [`MAX_MESSAGE_EVENTS`]).
+    events: Vec<Event>,
+    /// A later message was refused: the stream's decision.
+    refused: Option<Decision>,
 }
 
 /// A fire-and-forget `dispatch_http_call` carrying one event.
@@ -161,6 +203,10 @@ pub struct Exchange {
     replied: Replied,
     status_sent: Option<u16>,
     limits: Vec<&'static str>,
+    /// The headers callback paused and no request callback has continued since.
+    head_held: bool,
+    /// Set when the request body is gRPC messages inspected one by one.
+    stream: Option<Stream>,
 }
 
 impl Exchange {
@@ -199,6 +245,16 @@ impl Exchange {
         }
         tx.process_request_headers();
         let hold = tx.engine_mode() == EngineMode::On;
+        let access = loaded.config.request_body.access;
+        let framed =
+            hold && access && !no_body && find_any(headers, b"content-type").is_some_and(|ct| messages::is_framed(&ct));
+        let stream = framed.then(|| Stream {
+            splitter: Splitter::new(limit_of(loaded.config.request_body.limit)),
+            before_body: None,
+            count: 0,
+            events: Vec::new(),
+            refused: None,
+        });
         let mut exchange = Exchange {
             tx,
             info: RequestInfo { directive_set, ..info },
@@ -208,14 +264,20 @@ impl Exchange {
             replied: Replied::No,
             status_sent: None,
             limits: Vec::new(),
+            head_held: false,
+            stream,
             loaded,
         };
         let step = match exchange.enforce(true) {
             Some(step) => step,
             // No body, or the body is not inspected: phase 2 runs now, before anything
             // reaches the upstream.
-            None if no_body || !exchange.loaded.config.request_body.access => {
-                exchange.finish_request().unwrap_or(Step::Continue)
+            None if no_body || !access => exchange.finish_request().unwrap_or(Step::Continue),
+            // Enforce mode: the head waits for the body's inspection (phase 2, where CRS decides
+            // on the whole request's score), so nothing of the request passes before it.
+            None if hold => {
+                exchange.head_held = true;
+                Step::Pause
             }
             None => Step::Continue,
         };
@@ -238,6 +300,9 @@ impl Exchange {
             BodyState::Cut { held: false } | BodyState::Done => return Step::Continue,
             BodyState::Streaming | BodyState::Holding => {}
         }
+        if self.stream.is_some() {
+            return self.request_messages(size, end_of_stream, read);
+        }
         let body = &self.loaded.config.request_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
         let over = self.feed(Dir::Request, size, limit, read);
@@ -247,10 +312,12 @@ impl Exchange {
                 OnLimit::ProcessPartial => "request_body_truncated",
             });
         }
-        if end_of_stream || over {
-            return self.finish_request().unwrap_or(Step::Continue);
-        }
-        wait_for_more(self.request.body)
+        let step = if end_of_stream || over {
+            self.finish_request().unwrap_or(Step::Continue)
+        } else {
+            wait_for_more(self.request.body)
+        };
+        self.released(step)
     }
 
     /// The request trailers: a body that ends with trailers gets no end-of-stream body
@@ -259,7 +326,144 @@ impl Exchange {
         if self.replied != Replied::No {
             return Step::Pause;
         }
-        self.finish_request().unwrap_or(Step::Continue)
+        let step = match self.finish_messages() {
+            Some(step) => step,
+            None => self.finish_request().unwrap_or(Step::Continue),
+        };
+        self.released(step)
+    }
+
+    /// A request callback's step, noting that a continue releases a held head.
+    fn released(&mut self, step: Step) -> Step {
+        if step == Step::Continue {
+            self.head_held = false;
+        }
+        step
+    }
+
+    /// A request body callback of a body inspected message by message: the messages completed
+    /// by the new bytes are inspected in order; the buffer is released once it ends on a
+    /// message boundary (everything in it inspected), and held while a message is incomplete.
+    fn request_messages(
+        &mut self,
+        size: usize,
+        end_of_stream: bool,
+        read: impl FnOnce(usize, usize) -> Option<Vec<u8>>,
+    ) -> Step {
+        // The host's buffer holds what arrived since the last continue; `seen` of it was split.
+        let start = self.request.seen;
+        let bytes = if size > start {
+            read(start, size - start)
+        } else {
+            Some(Vec::new())
+        };
+        self.request.seen = size;
+        let Some(bytes) = bytes else {
+            // Out of step with the message boundaries: the rest is not inspected.
+            self.limit("body_unreadable");
+            self.stream = None;
+            let step = self.finish_request().unwrap_or(Step::Continue);
+            return self.released(step);
+        };
+        let pieces = self
+            .stream
+            .as_mut()
+            .map(|s| s.splitter.push(&bytes))
+            .unwrap_or_default();
+        for piece in pieces {
+            if let Some(step) = self.inspect_piece(piece) {
+                return step;
+            }
+        }
+        if end_of_stream {
+            if let Some(step) = self.finish_messages() {
+                return step;
+            }
+            let step = self.finish_request().unwrap_or(Step::Continue);
+            return self.released(step);
+        }
+        let limit = limit_of(self.loaded.config.request_body.limit);
+        let release = self.stream.as_ref().is_some_and(|s| {
+            // Chunks that keep straddling messages release the buffer past the limit: the head
+            // and every complete message in it were inspected, and the incomplete one will be
+            // (a service gets a message only once its last byte arrives, and a bad one's last
+            // byte is never passed on).
+            s.splitter.at_boundary() || (s.count > 0 && size > limit)
+        });
+        if release {
+            // The host forwards the buffer (and the head with the first message) and empties it.
+            self.request.seen = 0;
+            return self.released(Step::Continue);
+        }
+        Step::Pause
+    }
+
+    /// The body ended: an incomplete last message is inspected as it is; `Some` when that
+    /// refuses the request.
+    fn finish_messages(&mut self) -> Option<Step> {
+        let tail = self.stream.as_mut()?.splitter.finish()?;
+        self.limit("request_message_incomplete");
+        self.inspect_piece(Piece::Message(tail))
+    }
+
+    /// Inspects one message: the first in the transaction itself (its phase 2, with the head),
+    /// each later one in its own copy of the transaction after phase 1. `Some` when it is
+    /// refused.
+    fn inspect_piece(&mut self, piece: Piece) -> Option<Step> {
+        let (bytes, oversized) = match piece {
+            Piece::Message(b) => (b, false),
+            Piece::Oversized(b) => (b, true),
+        };
+        if oversized {
+            self.limit(match self.loaded.config.request_body.on_limit {
+                OnLimit::Reject => "request_body_over_limit",
+                OnLimit::ProcessPartial => "request_body_truncated",
+            });
+        }
+        let stream = self.stream.as_mut()?;
+        stream.count += 1;
+        let index = stream.count;
+        if index == 1 {
+            stream.before_body = self.tx.fork_before_body();
+            self.tx.append_request_body(&bytes);
+            self.tx.process_request_body();
+            // Where the engine runs a body's phase: the only place a body reaches it.
+            return self.enforce(self.response.is_none());
+        }
+        let Some(mut copy) = stream.before_body.as_ref().and_then(Transaction::fork_before_body) else {
+            self.limit("request_message_not_inspected");
+            return None;
+        };
+        let before = copy.matched_rules().iter().filter(|r| r.logged).count();
+        copy.append_request_body(&bytes);
+        copy.process_request_body();
+        let matched = copy.matched_rules().iter().filter(|r| r.logged).count() > before;
+        let iv = copy.intervention().cloned();
+        let step = iv.as_ref().and_then(|iv| self.reply_to(iv, self.response.is_none()));
+        if matched || copy.decision().is_some() {
+            let event = self.message_event(&copy, index, step.is_some());
+            let stream = self.stream.as_mut()?;
+            if step.is_some() {
+                stream.refused = event.as_ref().map(|e| e.decision);
+            }
+            match event {
+                Some(e) if stream.events.len() < MAX_MESSAGE_EVENTS => stream.events.push(e),
+                Some(_) => self.limit("request_message_events_dropped"),
+                None => {}
+            }
+        }
+        step
+    }
+
+    /// The event of one later message, built now (its copy of the transaction is dropped).
+    fn message_event(&self, copy: &Transaction, index: usize, enforced: bool) -> Option<Event> {
+        let limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        let status = copy.decision().map(|d| self.reply_status(d.action, d.status));
+        let now = u64::try_from(meshward_seclang::clock::now().as_nanos()).unwrap_or(u64::MAX);
+        let ctx = self.event_context(status, enforced, now, &limits);
+        let mut event = evidence::event(copy, &ctx)?;
+        event.message = Some(index);
+        Some(event)
     }
 
     /// The response headers (the upstream's, or a local reply's): phase 3, and phase 4 at
@@ -270,7 +474,9 @@ impl Exchange {
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
         }
-        if self.request.inspecting() {
+        // A gRPC stream whose head was released goes on being inspected message by message.
+        let released_stream = self.stream.is_some() && !self.head_held;
+        if self.request.inspecting() && !released_stream {
             self.request.body = BodyState::Cut {
                 held: self.request.body == BodyState::Holding,
             };
@@ -354,7 +560,8 @@ impl Exchange {
         let config = &self.loaded.config;
         let mut counters = vec![Counter::TRANSACTIONS];
         let enforced = self.replied != Replied::No;
-        let decision = evidence::decision_of(tx, enforced);
+        let refused = self.stream.as_ref().and_then(|s| s.refused);
+        let decision = refused.unwrap_or_else(|| evidence::decision_of(tx, enforced));
         counters.extend(Counter::decision(decision));
         let logged: Vec<_> = tx.matched_rules().iter().filter(|r| r.logged).collect();
         if !logged.is_empty() {
@@ -374,7 +581,42 @@ impl Exchange {
             .status_sent
             .or_else(|| tx.decision().map(|d| self.reply_status(d.action, d.status)));
         let limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
-        let ctx = EventContext {
+        let ctx = self.event_context(status, enforced, now_nanos, &limits);
+        let event = evidence::event(tx, &ctx);
+        let log_line = event.as_ref().filter(|_| config.evidence.log).map(Event::log_line);
+        let collector = event.as_ref().and_then(|e| self.collector_call(e));
+        let messages = self
+            .stream
+            .as_ref()
+            .map(|s| s.events.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|e| Emitted {
+                log_line: config.evidence.log.then(|| e.log_line()),
+                collector: self.collector_call(e),
+                event: e.clone(),
+            })
+            .collect();
+        let finish = Finish {
+            counters,
+            event,
+            log_line,
+            collector,
+            messages,
+        };
+        (finish, self.tx)
+    }
+
+    /// What an event of this stream needs besides its transaction.
+    fn event_context<'a>(
+        &'a self,
+        status: Option<u16>,
+        enforced: bool,
+        now_nanos: u64,
+        limits: &'a [String],
+    ) -> EventContext<'a> {
+        let config = &self.loaded.config;
+        EventContext {
             info: &self.info,
             mode: config.mode,
             status,
@@ -383,32 +625,25 @@ impl Exchange {
             excerpt_bytes: config.evidence.excerpt_bytes,
             ruleset: &self.loaded.ruleset,
             config_hash: &self.loaded.config_hash,
-            limits: &limits,
+            limits,
             redactor: &self.loaded.redactor,
-        };
-        let event = evidence::event(tx, &ctx);
-        let log_line = event.as_ref().filter(|_| config.evidence.log).map(Event::log_line);
-        let collector = event.as_ref().and_then(|e| {
-            let c = config.evidence.collector.as_ref()?;
-            Some(CollectorCall {
-                cluster: c.cluster.clone(),
-                headers: vec![
-                    (":method", "POST".into()),
-                    (":path", c.path.clone()),
-                    (":authority", c.authority.clone()),
-                    ("content-type", "application/json".into()),
-                ],
-                body: e.to_json(),
-                timeout_ms: c.timeout_ms,
-            })
-        });
-        let finish = Finish {
-            counters,
-            event,
-            log_line,
-            collector,
-        };
-        (finish, self.tx)
+        }
+    }
+
+    /// The collector POST carrying `event`, when a collector is configured.
+    fn collector_call(&self, event: &Event) -> Option<CollectorCall> {
+        let c = self.loaded.config.evidence.collector.as_ref()?;
+        Some(CollectorCall {
+            cluster: c.cluster.clone(),
+            headers: vec![
+                (":method", "POST".into()),
+                (":path", c.path.clone()),
+                (":authority", c.authority.clone()),
+                ("content-type", "application/json".into()),
+            ],
+            body: event.to_json(),
+            timeout_ms: c.timeout_ms,
+        })
     }
 
     /// The transaction (matched rules, scores, collections).
@@ -454,7 +689,12 @@ impl Exchange {
     /// The step for an enforced intervention: a reply the first time, a pause after; `None`
     /// when nothing is enforced, or when a cut request's response is only recorded.
     fn enforce(&mut self, in_request: bool) -> Option<Step> {
-        let iv = self.tx.intervention()?;
+        let iv = self.tx.intervention()?.clone();
+        self.reply_to(&iv, in_request)
+    }
+
+    /// The step for the intervention `iv` of this stream's transaction or one of its copies.
+    fn reply_to(&mut self, iv: &Intervention, in_request: bool) -> Option<Step> {
         if self.replied != Replied::No {
             return Some(Step::Pause);
         }
@@ -616,6 +856,14 @@ fn request_headers<'a>(
 fn is_upgrade(headers: &[Header]) -> bool {
     let has = |name: &[u8]| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     has(b":protocol") || (has(b"upgrade") && !has(b"content-length") && !has(b"transfer-encoding"))
+}
+
+/// The first value of a header, whatever the case of its name.
+fn find_any(headers: &[Header], name: &[u8]) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| text(v))
 }
 
 /// The first value of a header named exactly `name`.

@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod evidence;
 pub mod exchange;
 pub mod loaded;
+pub mod messages;
 pub mod metrics;
 pub mod profile;
 pub mod selector;

@@ -144,7 +144,7 @@ fn enforce_replies_once_on_the_headers_and_lets_its_own_reply_through() {
 fn enforce_holds_the_body_and_reads_only_new_bytes_of_the_host_buffer() {
     let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
     let (mut x, step) = start(&loaded, &post("/", &[("content-length", "9")]), false);
-    assert_eq!(step, Step::Continue);
+    assert_eq!(step, Step::Pause, "the head waits for the body's inspection");
     assert_eq!(x.request_state(), BodyState::Holding);
     let reads = RefCell::new(Vec::new());
     // The host buffers what a paused callback saw: the second callback sees all 9 bytes.
@@ -438,4 +438,318 @@ fn drive_models_the_host_buffer_and_the_reply_paths() {
         driven.finish.event.unwrap().limits,
         vec!["request_incomplete".to_string()]
     );
+}
+
+const DENY_EVIL_QUERY_IN_PHASE_2: &str =
+    r#"SecRule ARGS_GET|REQUEST_COOKIES|REQUEST_HEADERS:x-token "@contains evil" "id:110,phase:2,deny,status:403,log""#;
+
+#[test]
+fn enforce_holds_the_head_of_a_request_with_a_body_until_the_body_is_inspected() {
+    let loaded = load("enforce", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
+    let reads = RefCell::new(Vec::new());
+    for attack in [
+        post("/?q=evil", &[("content-length", "4")]),
+        post("/", &[("content-length", "4"), ("cookie", "s=evil")]),
+        post("/", &[("content-length", "4"), ("x-token", "evil")]),
+    ] {
+        let (mut x, step) = start(&loaded, &attack, false);
+        assert_eq!(step, Step::Pause, "the head is held: the upstream has seen nothing");
+        assert_eq!(x.request_body(2, false, reader(b"ab", &reads)), Step::Pause);
+        let step = x.request_body(4, true, reader(b"abcd", &reads));
+        assert!(matches!(step, Step::Reply(ref r) if r.status == 403), "got {step:?}");
+    }
+    // The benign twin: held, then released with its body.
+    let (mut x, step) = start(&loaded, &post("/?q=fine", &[("content-length", "4")]), false);
+    assert_eq!(step, Step::Pause);
+    assert_eq!(x.request_body(2, false, reader(b"ab", &reads)), Step::Pause);
+    assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Continue);
+    // Released at the trailers when the body ends with them.
+    let (mut x, _) = start(&loaded, &post("/?q=fine", &[]), false);
+    assert_eq!(x.request_body(4, false, reader(b"abcd", &reads)), Step::Pause);
+    assert_eq!(x.request_trailers(), Step::Continue);
+    // And at the limit with process_partial (what is past it passes uninspected).
+    let partial = load(
+        "enforce",
+        r#""request_body": {"limit": 8, "on_limit": "process_partial"},"#,
+        &[DENY_EVIL_QUERY_IN_PHASE_2],
+    );
+    let (mut x, step) = start(&partial, &post("/", &[("content-length", "12")]), false);
+    assert_eq!(step, Step::Pause);
+    assert_eq!(
+        x.request_body(12, false, reader(b"0123456789ab", &reads)),
+        Step::Continue
+    );
+}
+
+#[test]
+fn detect_mode_and_requests_without_a_body_never_hold_the_head() {
+    let detect = load("detect", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
+    let (mut x, step) = start(&detect, &post("/?q=evil", &[("content-length", "4")]), false);
+    assert_eq!(step, Step::Continue);
+    let reads = RefCell::new(Vec::new());
+    assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Continue);
+    assert_eq!(x.finish(0).0.event.unwrap().decision, Decision::WouldBlock);
+
+    let enforce = load("enforce", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
+    assert_eq!(start(&enforce, &get("/?q=fine"), true).1, Step::Continue);
+    assert!(matches!(start(&enforce, &get("/?q=evil"), true).1, Step::Reply(_)));
+}
+
+/// One gRPC message: flag 0, big-endian length, payload.
+fn grpc_message(payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![0];
+    m.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+fn grpc_call(extra: &[(&str, &str)]) -> Vec<Header> {
+    let mut h = post(
+        "/echo.Echo/Chat",
+        &[("content-type", "application/grpc"), ("te", "trailers")],
+    );
+    h.extend(headers(extra));
+    h
+}
+
+/// The host's side of a request body: it buffers while callbacks pause, forwards (and
+/// empties) the buffer on a continue, and remembers what went upstream.
+struct Host {
+    buffered: Vec<u8>,
+    forwarded: Vec<u8>,
+    head_forwarded: bool,
+}
+
+impl Host {
+    fn new(head: &Step) -> Host {
+        Host {
+            buffered: Vec::new(),
+            forwarded: Vec::new(),
+            head_forwarded: *head == Step::Continue,
+        }
+    }
+
+    fn body(&mut self, x: &mut Exchange, chunk: &[u8], eos: bool) -> Step {
+        self.buffered.extend_from_slice(chunk);
+        let buffered = self.buffered.clone();
+        let step = x.request_body(buffered.len(), eos, move |start, len| {
+            buffered.get(start..start + len).map(<[u8]>::to_vec)
+        });
+        if step == Step::Continue {
+            self.head_forwarded = true;
+            self.forwarded.append(&mut self.buffered);
+        }
+        step
+    }
+}
+
+#[test]
+fn grpc_messages_are_released_one_by_one_and_a_bad_one_never_passes_whatever_the_split() {
+    let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
+    let messages = [grpc_message(b"hello"), grpc_message(b"again"), grpc_message(b"so evil")];
+    let body = messages.concat();
+    let first_end = messages[0].len();
+    let second_end = first_end + messages[1].len();
+    for cut in 1..body.len() {
+        for second in cut..body.len() {
+            let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+            assert_eq!(step, Step::Pause, "the head waits for the first message");
+            let mut host = Host::new(&step);
+            let mut reply = None;
+            for (chunk, eos) in [
+                (&body[..cut], false),
+                (&body[cut..second], false),
+                (&body[second..], true),
+            ] {
+                let step = host.body(&mut x, chunk, eos);
+                if let Step::Reply(r) = step {
+                    reply = Some(r);
+                    break;
+                }
+                // Released exactly when everything buffered is whole, inspected messages (the
+                // default limit is far above these bytes).
+                let fed = host.forwarded.len() + host.buffered.len();
+                let boundary = fed == first_end || fed == second_end;
+                assert_eq!(
+                    step == Step::Continue,
+                    boundary,
+                    "cut {cut}/{second}, fed {fed}: {step:?}"
+                );
+                assert_eq!(host.head_forwarded, !host.forwarded.is_empty(), "cut {cut}/{second}");
+                assert!(
+                    [0, first_end, second_end].contains(&host.forwarded.len()),
+                    "cut {cut}/{second}: only whole, inspected messages were forwarded, the head with the first"
+                );
+            }
+            let reply = reply.unwrap_or_else(|| panic!("cut {cut}/{second}: the third message is refused"));
+            assert_eq!(reply.status, 403);
+            assert!(
+                host.forwarded.len() <= second_end,
+                "cut {cut}/{second}: no byte of the bad message was forwarded"
+            );
+            let (finish, _) = x.finish(0);
+            assert_eq!(finish.messages.len(), 1, "one event, for the bad message");
+            let event = &finish.messages[0].event;
+            assert_eq!(event.message, Some(3));
+            assert_eq!(event.decision, Decision::Block);
+            assert!(event.to_json().contains(r#""message":3"#));
+            assert!(finish.counters.contains(&Counter::BLOCKED));
+        }
+    }
+}
+
+#[test]
+fn a_grpc_stream_answered_early_is_not_cut_and_a_bad_message_after_that_resets_it() {
+    let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
+    let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    assert_eq!(host.body(&mut x, &grpc_message(b"ping"), false), Step::Continue);
+    // The service answers before the request ends (server streaming, ping-pong).
+    let grpc_ok = headers(&[(":status", "200"), ("content-type", "application/grpc")]);
+    assert_eq!(x.response_headers(&grpc_ok, false), Step::Continue);
+    assert_eq!(
+        x.request_state(),
+        BodyState::Holding,
+        "still inspected message by message"
+    );
+    assert!(x.limits().is_empty(), "not cut: {:?}", x.limits());
+    let reads = RefCell::new(Vec::new());
+    assert_eq!(x.response_body(6, false, reader(b"pong-1", &reads)), Step::Continue);
+    assert_eq!(host.body(&mut x, &grpc_message(b"ping 2"), false), Step::Continue);
+    let step = host.body(&mut x, &grpc_message(b"evil"), false);
+    assert!(matches!(step, Step::Reply(_)), "got {step:?}");
+    assert_eq!(
+        host.forwarded,
+        [grpc_message(b"ping"), grpc_message(b"ping 2")].concat()
+    );
+    // The response already started: the reply resets the stream; the rest of it pauses.
+    assert_eq!(x.response_body(6, false, reader(b"pong-3", &reads)), Step::Pause);
+    assert_eq!(x.request_trailers(), Step::Pause);
+}
+
+#[test]
+fn each_grpc_message_is_scored_on_the_head_alone_not_on_earlier_messages() {
+    let rules = [
+        r#"SecRule REQUEST_HEADERS:x-suspect "@streq 1" "id:120,phase:1,pass,log,setvar:tx.score=+1""#,
+        r#"SecRule REQUEST_BODY "@contains bad" "id:121,phase:2,pass,log,setvar:tx.score=+2""#,
+        r#"SecRule TX:score "@ge 3" "id:122,phase:2,deny,status:403,log""#,
+        r#"SecRule TX:score "@ge 5" "id:123,phase:2,deny,status:403,log""#,
+    ];
+    let loaded = load("enforce", "", &rules);
+    // Head 1 + each message 2 stays below 5 (a sum over messages would pass it)... but head
+    // and one bad message reach 3: here the head is clean, so every message stays at 2.
+    let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    for i in 0..4 {
+        assert_eq!(
+            host.body(&mut x, &grpc_message(b"bad"), i == 3),
+            Step::Continue,
+            "message {}",
+            i + 1
+        );
+    }
+    let (finish, tx) = x.finish(0);
+    assert_eq!(
+        tx.tx_var("score").as_deref(),
+        Some("2"),
+        "the stream's own transaction: message 1"
+    );
+    assert_eq!(
+        finish.messages.iter().map(|m| m.event.message).collect::<Vec<_>>(),
+        vec![Some(2), Some(3), Some(4)],
+        "one event per matching message"
+    );
+    assert!(finish.messages.iter().all(|m| m.event.decision == Decision::Allow));
+    // A suspect head counts in every message's score: the first bad message is refused.
+    let (mut x, step) = start(&loaded, &grpc_call(&[("x-suspect", "1")]), false);
+    let mut host = Host::new(&step);
+    assert_eq!(host.body(&mut x, &grpc_message(b"fine"), false), Step::Continue);
+    assert!(matches!(
+        host.body(&mut x, &grpc_message(b"bad"), false),
+        Step::Reply(_)
+    ));
+}
+
+#[test]
+fn grpc_messages_over_the_limit_get_the_limit_action() {
+    let big = grpc_message(&[b'x'; 40]);
+    let reject = load(
+        "enforce",
+        r#""request_body": {"limit": 20, "on_limit": "reject"},"#,
+        &[],
+    );
+    let (mut x, step) = start(&reject, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    assert_eq!(host.body(&mut x, &grpc_message(b"small"), false), Step::Continue);
+    let step = host.body(&mut x, &big, false);
+    assert!(matches!(step, Step::Reply(ref r) if r.status == 413), "got {step:?}");
+    assert_eq!(x.limits(), ["request_body_over_limit"]);
+    assert_eq!(host.forwarded, grpc_message(b"small"));
+
+    let partial = load(
+        "enforce",
+        r#""request_body": {"limit": 20, "on_limit": "process_partial"},"#,
+        &[DENY_EVIL_BODY],
+    );
+    let (mut x, step) = start(&partial, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    // Its first 20 bytes are inspected; the rest passes uninspected, and the next message is
+    // inspected again.
+    let mut evil_late = grpc_message(&[b'x'; 40]);
+    evil_late.extend_from_slice(b"");
+    evil_late[30..34].copy_from_slice(b"evil");
+    assert_eq!(host.body(&mut x, &evil_late, false), Step::Continue);
+    assert_eq!(x.limits(), ["request_body_truncated"]);
+    let step = host.body(&mut x, &grpc_message(b"evil"), true);
+    assert!(matches!(step, Step::Reply(_)), "got {step:?}");
+}
+
+#[test]
+fn an_incomplete_last_grpc_message_is_inspected_as_it_is() {
+    let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
+    let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    assert_eq!(host.body(&mut x, &grpc_message(b"ok"), false), Step::Continue);
+    let truncated = &grpc_message(b"evil and more")[..10];
+    assert_eq!(host.body(&mut x, truncated, false), Step::Pause);
+    assert!(matches!(x.request_trailers(), Step::Reply(_)));
+    assert_eq!(x.limits(), ["request_message_incomplete"]);
+}
+
+#[test]
+fn grpc_in_detect_mode_streams_as_any_body() {
+    let loaded = load("detect", "", &[DENY_EVIL_BODY]);
+    let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+    assert_eq!(step, Step::Continue);
+    let mut host = Host::new(&step);
+    assert_eq!(host.body(&mut x, &grpc_message(b"ev"), false), Step::Continue);
+    assert_eq!(host.body(&mut x, &grpc_message(b"evil"), true), Step::Continue);
+    assert_eq!(x.finish(0).0.event.unwrap().decision, Decision::WouldBlock);
+}
+
+#[test]
+fn grpc_chunks_that_never_end_on_a_message_boundary_are_released_past_the_limit() {
+    // Messages of 9 bytes in chunks of 7: the buffer ends on a boundary only every 63 bytes.
+    let loaded = load("enforce", r#""request_body": {"limit": 20},"#, &[DENY_EVIL_BODY]);
+    let body: Vec<u8> = [b"aaaa", b"bbbb", b"cccc", b"dddd", b"evil", b"ffff"]
+        .iter()
+        .flat_map(|p| grpc_message(*p))
+        .collect();
+    let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
+    let mut host = Host::new(&step);
+    let mut steps = Vec::new();
+    for chunk in body.chunks(7) {
+        let step = host.body(&mut x, chunk, false);
+        let refused = matches!(step, Step::Reply(_));
+        steps.push(step);
+        // Never more than the limit held, plus one chunk.
+        assert!(host.buffered.len() <= 20 + 7, "held {}", host.buffered.len());
+        if refused {
+            break;
+        }
+    }
+    assert!(matches!(steps.last(), Some(Step::Reply(_))), "{steps:?}");
+    assert!(steps.contains(&Step::Continue), "{steps:?}");
+    // The bad fifth message (bytes 36..45) never reached the service whole.
+    assert!(host.forwarded.len() < 45, "forwarded {}", host.forwarded.len());
 }

@@ -95,7 +95,7 @@ impl MatchedRule {
 
 /// A rule whose chain matched, as recorded during evaluation (turned into a [`MatchedRule`]
 /// only when asked for, so matching copies no metadata).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct MatchRecord {
     /// Phase and position of the rule in the rule set's phase list.
     pub(crate) phase: Phase,

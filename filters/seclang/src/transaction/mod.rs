@@ -133,6 +133,62 @@ impl Transaction {
         self.run_phases_through(Phase::RequestBody);
     }
 
+    /// A copy of this transaction as it stands after phase 1, for evaluating one more request
+    /// body on its own (one message of a stream): the copy has the head's variables, scores and
+    /// matches, and no body. `None` once the request body was buffered or phase 2 ran, since a
+    /// copy would then count that body again.
+    pub fn fork_before_body(&self) -> Option<Transaction> {
+        if self.ran(Phase::RequestBody) || !self.request_body.is_empty() || self.inbound_data_error {
+            return None;
+        }
+        Some(Transaction {
+            rules: self.rules.clone(),
+            engine: self.engine,
+            started: self.started,
+            unique_id: self.unique_id.clone(),
+            remote_addr: self.remote_addr.clone(),
+            remote_port: self.remote_port,
+            server_addr: self.server_addr.clone(),
+            server_port: self.server_port,
+            method: self.method.clone(),
+            uri_raw: self.uri_raw.clone(),
+            request_uri: self.request_uri.clone(),
+            filename: self.filename.clone(),
+            basename: self.basename.clone(),
+            query_string: self.query_string.clone(),
+            protocol: self.protocol.clone(),
+            request_line: self.request_line.clone(),
+            args_get: self.args_get.clone(),
+            request_headers: self.request_headers.clone(),
+            request_cookies: self.request_cookies.clone(),
+            request_body: Vec::new(),
+            body: RequestBodyState::default(),
+            inbound_data_error: false,
+            outbound_data_error: self.outbound_data_error,
+            urlencoded_error: self.urlencoded_error,
+            response_status: self.response_status,
+            response_protocol: self.response_protocol.clone(),
+            response_headers: self.response_headers.clone(),
+            response_body: self.response_body.clone(),
+            tx: self.tx.clone(),
+            persistent: self.persistent.clone(),
+            env: self.env.clone(),
+            matched_vars: self.matched_vars.clone(),
+            highest_severity: self.highest_severity,
+            overrides: self.overrides.clone(),
+            last_phase: self.last_phase,
+            allow: self.allow,
+            intervention: self.intervention.clone(),
+            decision: self.decision.clone(),
+            matches: self.matches.clone(),
+            matched_rules: std::cell::OnceCell::new(),
+            // The original persists the collections at the end; a copy never does.
+            persisted: true,
+            // The cache is keyed by value addresses, which are the original's.
+            transform_cache: std::cell::RefCell::new(transform_cache::TransformCache::take()),
+        })
+    }
+
     /// Adds one response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
         self.response_headers.add(name, value);

@@ -24,7 +24,7 @@ static UNIQUE_COUNTER: AtomicU64 = AtomicU64::new(0);
 const TX_CAPACITY: usize = 128;
 
 /// Per-rule state changes made by `ctl` during this transaction.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Overrides {
     pub(crate) removed_ids: Vec<IdRange>,
     pub(crate) removed_tags: Vec<String>,
