@@ -793,3 +793,36 @@ SecRule TX:score "@ge 3" "id:3,phase:2,deny,status:403"
     tx.process_request_body();
     assert!(tx.fork_before_body().is_none(), "no copy after phase 2");
 }
+
+#[test]
+fn process_request_without_body_runs_phase_two_on_the_head_and_no_body_processor() {
+    let rules = load(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "@streq application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQBODY_ERROR "!@eq 0" "id:2,phase:2,deny,status:400"
+SecRule ARGS_GET:q "@contains evil" "id:3,phase:2,deny,status:403"
+"#,
+    );
+    let head = |uri: &str| {
+        let mut tx = rules.transaction();
+        tx.process_uri(uri.as_bytes(), "POST", "1.1");
+        tx.add_request_header(b"Content-Type", b"application/json");
+        tx.process_request_headers();
+        tx
+    };
+    let mut clean = head("/?q=fine");
+    clean.process_request_without_body();
+    assert!(
+        clean.intervention().is_none(),
+        "an empty JSON body is not parsed, so no error"
+    );
+    let mut evil = head("/?q=evil");
+    evil.process_request_without_body();
+    assert_eq!(evil.intervention().map(|i| (i.rule_id, i.status)), Some((3, 403)));
+    // The same head with its body: the processor runs there.
+    let mut whole = head("/?q=fine");
+    whole.append_request_body(b"{not json");
+    whole.process_request_body();
+    assert_eq!(whole.intervention().map(|i| i.rule_id), Some(2));
+}

@@ -4,18 +4,20 @@
 //! returns the counters, the evidence line and the collector call as a [`Finish`] plan.
 //!
 //! The invariants it keeps, per direction ([`BodyState`]):
-//! - in enforce mode a request with a body has its **head held** too (headers callback paused;
-//!   the host forwards head and buffered body together when a body callback continues), so an
-//!   attack in the query string, a cookie or a header is refused before the upstream sees
-//!   anything; detect mode delays nothing;
+//! - the request head passes when its callback returns (a proxy-wasm filter in Envoy cannot
+//!   hold it and still see the body: a paused headers callback gets no body callback until it
+//!   is continued, host-test/ENVOY.md E01), so in enforce mode a request with a body has its
+//!   head **decided alone first**: phase 2 runs on the head in a copy of the transaction, and a
+//!   head that already decides is refused before the upstream sees anything;
 //! - in enforce mode a body is **held** (the host buffers it) until it has been inspected, so
 //!   nothing of it passes before the decision; in detect mode it **streams** and the engine
 //!   reads a copy;
 //! - a gRPC request body in enforce mode is inspected **message by message**
-//!   ([`crate::messages`]): the head is held until the first message is complete, then each
-//!   message is held only until it is complete and inspected, in a copy of the transaction
-//!   after phase 1, so a service that answers early or ping-pongs keeps working; a bad
-//!   message is never passed on (local reply, or a reset once the response started);
+//!   ([`crate::messages`]): each message is held only until it is complete and inspected (the
+//!   first in the transaction's own phase 2, each later one in a copy of the transaction after
+//!   phase 1), so a service that answers early or ping-pongs keeps working; a bad message is
+//!   never passed on whole (local reply, or a reset once the response started), and a
+//!   response that starts mid-stream does not cut the stream;
 //! - the body phase (2 or 4) runs exactly once: at end of stream, at trailers, when the body
 //!   goes past its limit, or at once when the body is not inspected — so a phase-2 rule is
 //!   never bypassed by a request without a body or with body access off;
@@ -203,8 +205,6 @@ pub struct Exchange {
     replied: Replied,
     status_sent: Option<u16>,
     limits: Vec<&'static str>,
-    /// The headers callback paused and no request callback has continued since.
-    head_held: bool,
     /// Set when the request body is gRPC messages inspected one by one.
     stream: Option<Stream>,
 }
@@ -264,7 +264,6 @@ impl Exchange {
             replied: Replied::No,
             status_sent: None,
             limits: Vec::new(),
-            head_held: false,
             stream,
             loaded,
         };
@@ -273,12 +272,7 @@ impl Exchange {
             // No body, or the body is not inspected: phase 2 runs now, before anything
             // reaches the upstream.
             None if no_body || !access => exchange.finish_request().unwrap_or(Step::Continue),
-            // Enforce mode: the head waits for the body's inspection (phase 2, where CRS decides
-            // on the whole request's score), so nothing of the request passes before it.
-            None if hold => {
-                exchange.head_held = true;
-                Step::Pause
-            }
+            None if hold => exchange.decide_head().unwrap_or(Step::Continue),
             None => Step::Continue,
         };
         Some((exchange, step))
@@ -312,12 +306,10 @@ impl Exchange {
                 OnLimit::ProcessPartial => "request_body_truncated",
             });
         }
-        let step = if end_of_stream || over {
-            self.finish_request().unwrap_or(Step::Continue)
-        } else {
-            wait_for_more(self.request.body)
-        };
-        self.released(step)
+        if end_of_stream || over {
+            return self.finish_request().unwrap_or(Step::Continue);
+        }
+        wait_for_more(self.request.body)
     }
 
     /// The request trailers: a body that ends with trailers gets no end-of-stream body
@@ -326,19 +318,10 @@ impl Exchange {
         if self.replied != Replied::No {
             return Step::Pause;
         }
-        let step = match self.finish_messages() {
+        match self.finish_messages() {
             Some(step) => step,
             None => self.finish_request().unwrap_or(Step::Continue),
-        };
-        self.released(step)
-    }
-
-    /// A request callback's step, noting that a continue releases a held head.
-    fn released(&mut self, step: Step) -> Step {
-        if step == Step::Continue {
-            self.head_held = false;
         }
-        step
     }
 
     /// A request body callback of a body inspected message by message: the messages completed
@@ -362,8 +345,7 @@ impl Exchange {
             // Out of step with the message boundaries: the rest is not inspected.
             self.limit("body_unreadable");
             self.stream = None;
-            let step = self.finish_request().unwrap_or(Step::Continue);
-            return self.released(step);
+            return self.finish_request().unwrap_or(Step::Continue);
         };
         let pieces = self
             .stream
@@ -379,21 +361,20 @@ impl Exchange {
             if let Some(step) = self.finish_messages() {
                 return step;
             }
-            let step = self.finish_request().unwrap_or(Step::Continue);
-            return self.released(step);
+            return self.finish_request().unwrap_or(Step::Continue);
         }
         let limit = limit_of(self.loaded.config.request_body.limit);
         let release = self.stream.as_ref().is_some_and(|s| {
-            // Chunks that keep straddling messages release the buffer past the limit: the head
-            // and every complete message in it were inspected, and the incomplete one will be
+            // Chunks that keep straddling messages release the buffer past the limit: every
+            // complete message in it was inspected, and the incomplete one will be
             // (a service gets a message only once its last byte arrives, and a bad one's last
             // byte is never passed on).
             s.splitter.at_boundary() || (s.count > 0 && size > limit)
         });
         if release {
-            // The host forwards the buffer (and the head with the first message) and empties it.
+            // The host forwards the buffer and empties it.
             self.request.seen = 0;
-            return self.released(Step::Continue);
+            return Step::Continue;
         }
         Step::Pause
     }
@@ -474,9 +455,9 @@ impl Exchange {
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
         }
-        // A gRPC stream whose head was released goes on being inspected message by message.
-        let released_stream = self.stream.is_some() && !self.head_held;
-        if self.request.inspecting() && !released_stream {
+        // A gRPC stream answered early (server streaming, ping-pong) goes on being inspected
+        // message by message: the response answers messages that were.
+        if self.request.inspecting() && self.stream.is_none() {
             self.request.body = BodyState::Cut {
                 held: self.request.body == BodyState::Holding,
             };
@@ -728,6 +709,21 @@ impl Exchange {
         };
         self.status_sent = Some(status);
         Some(Step::Reply(reply))
+    }
+
+    /// Runs the request-body rules on the head alone, in a copy of the transaction after
+    /// phase 1: the head passes when this callback returns, so an attack in the query string, a
+    /// cookie or a header must be refused now (CRS's own early blocking, `tx.early_blocking`,
+    /// would sum phase-1 rules only, and its attack rules run in phase 2). When the copy
+    /// decides, it becomes the stream's transaction (its evidence is the decision's); otherwise
+    /// it is dropped and phase 2 runs again with the body.
+    fn decide_head(&mut self) -> Option<Step> {
+        let mut head = self.tx.fork_before_body()?;
+        head.process_request_without_body();
+        head.intervention()?;
+        self.tx = head;
+        self.request.body = BodyState::Done;
+        self.enforce(true)
     }
 
     /// Runs phase 2 once (body processor, then the request-body rules).

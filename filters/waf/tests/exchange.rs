@@ -144,7 +144,7 @@ fn enforce_replies_once_on_the_headers_and_lets_its_own_reply_through() {
 fn enforce_holds_the_body_and_reads_only_new_bytes_of_the_host_buffer() {
     let loaded = load("enforce", "", &[DENY_EVIL_BODY]);
     let (mut x, step) = start(&loaded, &post("/", &[("content-length", "9")]), false);
-    assert_eq!(step, Step::Pause, "the head waits for the body's inspection");
+    assert_eq!(step, Step::Continue);
     assert_eq!(x.request_state(), BodyState::Holding);
     let reads = RefCell::new(Vec::new());
     // The host buffers what a paused callback saw: the second callback sees all 9 bytes.
@@ -440,59 +440,83 @@ fn drive_models_the_host_buffer_and_the_reply_paths() {
     );
 }
 
-const DENY_EVIL_QUERY_IN_PHASE_2: &str =
+const DENY_EVIL_HEAD_IN_PHASE_2: &str =
     r#"SecRule ARGS_GET|REQUEST_COOKIES|REQUEST_HEADERS:x-token "@contains evil" "id:110,phase:2,deny,status:403,log""#;
 
 #[test]
-fn enforce_holds_the_head_of_a_request_with_a_body_until_the_body_is_inspected() {
-    let loaded = load("enforce", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
-    let reads = RefCell::new(Vec::new());
+fn enforce_decides_the_head_of_a_request_with_a_body_before_forwarding_it() {
+    let loaded = load("enforce", "", &[DENY_EVIL_HEAD_IN_PHASE_2, DENY_EVIL_BODY]);
     for attack in [
         post("/?q=evil", &[("content-length", "4")]),
         post("/", &[("content-length", "4"), ("cookie", "s=evil")]),
         post("/", &[("content-length", "4"), ("x-token", "evil")]),
     ] {
         let (mut x, step) = start(&loaded, &attack, false);
-        assert_eq!(step, Step::Pause, "the head is held: the upstream has seen nothing");
-        assert_eq!(x.request_body(2, false, reader(b"ab", &reads)), Step::Pause);
-        let step = x.request_body(4, true, reader(b"abcd", &reads));
-        assert!(matches!(step, Step::Reply(ref r) if r.status == 403), "got {step:?}");
+        let Step::Reply(reply) = step else {
+            panic!("a phase-2 rule on the head refuses it at the headers: {step:?}")
+        };
+        assert_eq!(reply.status, 403);
+        assert_eq!(x.request_state(), BodyState::Done);
+        let reads = RefCell::new(Vec::new());
+        assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Pause);
+        let (finish, tx) = x.finish(0);
+        let event = finish.event.unwrap();
+        assert_eq!((event.decision, event.phase), (Decision::Block, Some(2)));
+        assert_eq!(tx.matched_rules().iter().filter(|m| m.id == 110).count(), 1);
     }
-    // The benign twin: held, then released with its body.
+    // The benign twin passes its head; its body is still held and decided at its end.
+    let reads = RefCell::new(Vec::new());
     let (mut x, step) = start(&loaded, &post("/?q=fine", &[("content-length", "4")]), false);
-    assert_eq!(step, Step::Pause);
-    assert_eq!(x.request_body(2, false, reader(b"ab", &reads)), Step::Pause);
-    assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Continue);
-    // Released at the trailers when the body ends with them.
-    let (mut x, _) = start(&loaded, &post("/?q=fine", &[]), false);
-    assert_eq!(x.request_body(4, false, reader(b"abcd", &reads)), Step::Pause);
-    assert_eq!(x.request_trailers(), Step::Continue);
-    // And at the limit with process_partial (what is past it passes uninspected).
-    let partial = load(
-        "enforce",
-        r#""request_body": {"limit": 8, "on_limit": "process_partial"},"#,
-        &[DENY_EVIL_QUERY_IN_PHASE_2],
-    );
-    let (mut x, step) = start(&partial, &post("/", &[("content-length", "12")]), false);
-    assert_eq!(step, Step::Pause);
+    assert_eq!(step, Step::Continue);
     assert_eq!(
-        x.request_body(12, false, reader(b"0123456789ab", &reads)),
-        Step::Continue
+        x.request_body(4, true, reader(b"evil", &reads)),
+        Step::Reply(x_reply(&x))
     );
+    let (finish, tx) = x.finish(0);
+    assert_eq!(finish.event.unwrap().decision, Decision::Block);
+    assert_eq!(
+        tx.matched_rules()
+            .iter()
+            .filter(|m| m.logged)
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec![102],
+        "the head's copy left nothing behind"
+    );
+    // Detect mode never decides early: both pass, the attack is recorded at its usual place.
+    let detect = load("detect", "", &[DENY_EVIL_HEAD_IN_PHASE_2]);
+    let (mut x, step) = start(&detect, &post("/?q=evil", &[("content-length", "4")]), false);
+    assert_eq!(step, Step::Continue);
+    assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Continue);
+    assert_eq!(x.finish(0).0.event.unwrap().decision, Decision::WouldBlock);
+}
+
+/// The reply `x` sends for a block (the body names its transaction).
+fn x_reply(x: &Exchange) -> meshward_waf::exchange::LocalReply {
+    meshward_waf::exchange::LocalReply {
+        status: 403,
+        headers: vec![("content-type", "text/plain".to_string())],
+        body: format!("Request blocked ({})\n", x.transaction().unique_id()),
+        details: "meshward_waf_blocked",
+    }
 }
 
 #[test]
-fn detect_mode_and_requests_without_a_body_never_hold_the_head() {
-    let detect = load("detect", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
-    let (mut x, step) = start(&detect, &post("/?q=evil", &[("content-length", "4")]), false);
+fn the_early_head_decision_runs_no_body_processor() {
+    // An empty JSON body would be a parse error (rule 200002 refuses those with 400): the
+    // head's copy must not parse a body it does not have.
+    let loaded = load("enforce", "", &[]);
+    let (mut x, step) = start(
+        &loaded,
+        &post("/", &[("content-type", "application/json"), ("content-length", "9")]),
+        false,
+    );
     assert_eq!(step, Step::Continue);
     let reads = RefCell::new(Vec::new());
-    assert_eq!(x.request_body(4, true, reader(b"abcd", &reads)), Step::Continue);
-    assert_eq!(x.finish(0).0.event.unwrap().decision, Decision::WouldBlock);
-
-    let enforce = load("enforce", "", &[DENY_EVIL_QUERY_IN_PHASE_2]);
-    assert_eq!(start(&enforce, &get("/?q=fine"), true).1, Step::Continue);
-    assert!(matches!(start(&enforce, &get("/?q=evil"), true).1, Step::Reply(_)));
+    assert_eq!(
+        x.request_body(9, true, reader(b"{\"a\":\"b\"}", &reads)),
+        Step::Continue
+    );
 }
 
 /// One gRPC message: flag 0, big-endian length, payload.
@@ -517,15 +541,14 @@ fn grpc_call(extra: &[(&str, &str)]) -> Vec<Header> {
 struct Host {
     buffered: Vec<u8>,
     forwarded: Vec<u8>,
-    head_forwarded: bool,
 }
 
 impl Host {
     fn new(head: &Step) -> Host {
+        assert_eq!(*head, Step::Continue, "the head passes at its callback");
         Host {
             buffered: Vec::new(),
             forwarded: Vec::new(),
-            head_forwarded: *head == Step::Continue,
         }
     }
 
@@ -536,7 +559,6 @@ impl Host {
             buffered.get(start..start + len).map(<[u8]>::to_vec)
         });
         if step == Step::Continue {
-            self.head_forwarded = true;
             self.forwarded.append(&mut self.buffered);
         }
         step
@@ -553,7 +575,6 @@ fn grpc_messages_are_released_one_by_one_and_a_bad_one_never_passes_whatever_the
     for cut in 1..body.len() {
         for second in cut..body.len() {
             let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
-            assert_eq!(step, Step::Pause, "the head waits for the first message");
             let mut host = Host::new(&step);
             let mut reply = None;
             for (chunk, eos) in [
@@ -575,10 +596,9 @@ fn grpc_messages_are_released_one_by_one_and_a_bad_one_never_passes_whatever_the
                     boundary,
                     "cut {cut}/{second}, fed {fed}: {step:?}"
                 );
-                assert_eq!(host.head_forwarded, !host.forwarded.is_empty(), "cut {cut}/{second}");
                 assert!(
                     [0, first_end, second_end].contains(&host.forwarded.len()),
-                    "cut {cut}/{second}: only whole, inspected messages were forwarded, the head with the first"
+                    "cut {cut}/{second}: only whole, inspected messages were forwarded"
                 );
             }
             let reply = reply.unwrap_or_else(|| panic!("cut {cut}/{second}: the third message is refused"));

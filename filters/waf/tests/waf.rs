@@ -702,3 +702,174 @@ fn bodies_past_envoys_buffer_limit_pass_in_detect_mode_and_get_envoys_413_in_enf
         "{e}"
     );
 }
+
+fn post_to(path: &str, extra: &[(&str, &str)]) -> Headers {
+    let mut h = Headers::new();
+    for (k, v) in [
+        (":authority", "example.com"),
+        (":path", path),
+        (":method", "POST"),
+        (":scheme", "http"),
+    ] {
+        h.add(k, v);
+    }
+    for (k, v) in extra {
+        h.add(k, v);
+    }
+    h
+}
+
+#[test]
+fn enforce_refuses_a_head_attack_of_a_slow_post_before_its_body_and_the_upstream() {
+    let attacks = [
+        post_to("/f?id=1%27%20or%201%3D1--", &[("content-type", FORM)]),
+        post_to("/f", &[("content-type", FORM), ("cookie", "s=1' or 1=1--")]),
+        post_to("/f", &[("content-type", FORM), ("x-filter", "1' or 1=1--")]),
+    ];
+    for (i, head) in attacks.into_iter().enumerate() {
+        let mut e = plugin(r#"{"mode":"enforce"}"#);
+        let id = e.open_stream().unwrap();
+        let mut s = e.stream(id);
+        s.send_request_headers(head, false).unwrap();
+        assert!(s.answered(), "attack {i}: refused on its head, before its body");
+        assert_eq!(s.send_request_body(b"a=1", true).unwrap(), Step::Skipped);
+        let out = s.finish().unwrap();
+        assert_eq!(out.status(), Some(403), "attack {i}");
+        assert!(
+            out.upstream_request.is_none(),
+            "attack {i}: the upstream never saw the request"
+        );
+        let ev = event(&out);
+        assert_eq!(ev["decision"], "block", "attack {i}: {ev}");
+        assert!(
+            rule_ids(&ev).contains(&949110),
+            "attack {i}: CRS's blocking evaluation: {ev}"
+        );
+        assert!(
+            rule_ids(&ev).iter().any(|id| (942000..943000).contains(id)),
+            "attack {i}: a SQLi rule (phase 2) decided on the head: {ev}"
+        );
+    }
+    // The benign twin passes whole; detect mode passes the attack and records it.
+    let mut e = plugin(r#"{"mode":"enforce"}"#);
+    let id = e.open_stream().unwrap();
+    let mut s = e.stream(id);
+    let head = post_to("/f?id=42", &[("content-type", FORM), ("cookie", "s=abc")]);
+    assert_eq!(s.send_request_headers(head, false).unwrap(), Step::Continue);
+    assert_eq!(s.send_request_body(b"a=1", true).unwrap(), Step::Continue);
+    s.send_response(&ok_html()).unwrap();
+    let out = s.finish().unwrap();
+    assert!(upstream_complete(&out));
+    assert_eq!(out.status(), Some(200));
+    let mut d = plugin("{}");
+    let id = d.open_stream().unwrap();
+    let mut s = d.stream(id);
+    let head = post_to("/f?id=1%27%20or%201%3D1--", &[("content-type", FORM)]);
+    assert_eq!(s.send_request_headers(head, false).unwrap(), Step::Continue);
+    assert_eq!(s.send_request_body(b"a=1", true).unwrap(), Step::Continue);
+    s.send_response(&ok_html()).unwrap();
+    let out = s.finish().unwrap();
+    assert!(upstream_complete(&out));
+    let ev = event(&out);
+    assert_eq!(ev["decision"], "would_block");
+    assert_eq!(ev["phase"], 2, "detect mode records at CRS's usual phase: {ev}");
+}
+
+/// One gRPC message: flag 0, big-endian length, payload.
+fn grpc_message(payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![0];
+    m.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+const GRPC_ENFORCE: &str = r#"{"mode":"enforce","directives":[
+    "SecRule REQUEST_BODY \"@contains drop table\" \"id:1001,phase:2,deny,status:403,log,msg:'marker'\""]}"#;
+
+fn grpc_head() -> Headers {
+    post_to(
+        "/echo.Echo/Chat",
+        &[("content-type", "application/grpc"), ("te", "trailers")],
+    )
+}
+
+fn grpc_response_head() -> Headers {
+    let mut h = Headers::new();
+    h.add(":status", "200");
+    h.add("content-type", "application/grpc");
+    h
+}
+
+#[test]
+fn a_grpc_ping_pong_stream_is_released_message_by_message_and_a_bad_third_message_never_passes() {
+    let mut e = plugin(GRPC_ENFORCE);
+    let id = e.open_stream().unwrap();
+    let mut s = e.stream(id);
+    assert_eq!(s.send_request_headers(grpc_head(), false).unwrap(), Step::Continue);
+    // Message 1 in two chunks: held until whole, then released.
+    let first = grpc_message(b"ping 1");
+    assert_eq!(s.send_request_body(&first[..3], false).unwrap(), Step::Stopped);
+    assert_eq!(s.send_request_body(&first[3..], false).unwrap(), Step::Continue);
+    // The service answers before the request ends.
+    assert_eq!(
+        s.send_response_headers(grpc_response_head(), false).unwrap(),
+        Step::Continue
+    );
+    assert_eq!(
+        s.send_response_body(&grpc_message(b"pong 1"), false).unwrap(),
+        Step::Continue
+    );
+    assert_eq!(
+        s.send_request_body(&grpc_message(b"ping 2"), false).unwrap(),
+        Step::Continue
+    );
+    assert_eq!(
+        s.send_response_body(&grpc_message(b"pong 2"), false).unwrap(),
+        Step::Continue
+    );
+    s.send_request_body(&grpc_message(b"x'; drop table users"), false)
+        .unwrap();
+    assert!(s.answered(), "the bad third message ends the call");
+    let out = s.finish().unwrap();
+    assert!(out.reset, "the response had started: the stream is reset");
+    let upstream = out.upstream_request.as_ref().expect("the first messages went upstream");
+    assert_eq!(
+        upstream.body,
+        [grpc_message(b"ping 1"), grpc_message(b"ping 2")].concat()
+    );
+    let events = events_in(&out.logs);
+    let bad: Vec<_> = events.iter().filter(|e| e["message"] == 3).collect();
+    assert_eq!(bad.len(), 1, "{events:#?}");
+    assert_eq!(bad[0]["decision"], "block");
+    assert!(rule_ids(bad[0]).contains(&1001));
+    assert_eq!(counter(&e, "meshward_waf.blocked"), 1);
+}
+
+#[test]
+fn a_grpc_stream_whose_request_never_ends_keeps_flowing_and_a_clean_call_completes() {
+    let mut e = plugin(GRPC_ENFORCE);
+    let id = e.open_stream().unwrap();
+    let mut s = e.stream(id);
+    assert_eq!(s.send_request_headers(grpc_head(), false).unwrap(), Step::Continue);
+    assert_eq!(
+        s.send_request_body(&grpc_message(b"subscribe"), false).unwrap(),
+        Step::Continue
+    );
+    // Server streaming that replies before the request ends: no `request_incomplete` cut.
+    assert_eq!(
+        s.send_response_headers(grpc_response_head(), false).unwrap(),
+        Step::Continue
+    );
+    for i in 0..3 {
+        let update = grpc_message(format!("update {i}").as_bytes());
+        assert_eq!(s.send_response_body(&update, false).unwrap(), Step::Continue);
+    }
+    assert_eq!(s.send_request_body(b"", true).unwrap(), Step::Continue);
+    let mut trailers = Headers::new();
+    trailers.add("grpc-status", "0");
+    assert_eq!(s.send_response_trailers(trailers).unwrap(), Step::Continue);
+    let out = s.finish().unwrap();
+    assert!(!out.reset);
+    assert!(upstream_complete(&out));
+    assert!(events_in(&out.logs).is_empty(), "a clean call: {:#?}", out.logs);
+}

@@ -133,6 +133,15 @@ impl Transaction {
         self.run_phases_through(Phase::RequestBody);
     }
 
+    /// Runs phase 2 with no request body: body access off for this transaction, so no body
+    /// processor runs (an empty body is not a parse error) and the request-body rules see the
+    /// head's variables only. For deciding on a head before its body arrives, in a copy
+    /// ([`Transaction::fork_before_body`]).
+    pub fn process_request_without_body(&mut self) {
+        self.overrides.request_body_access = Some(false);
+        self.process_request_body();
+    }
+
     /// A copy of this transaction as it stands after phase 1, for evaluating one more request
     /// body on its own (one message of a stream): the copy has the head's variables, scores and
     /// matches, and no body. `None` once the request body was buffered or phase 2 ran, since a
@@ -182,8 +191,9 @@ impl Transaction {
             decision: self.decision.clone(),
             matches: self.matches.clone(),
             matched_rules: std::cell::OnceCell::new(),
-            // The original persists the collections at the end; a copy never does.
-            persisted: true,
+            // Persisted once, by whichever of the two runs phase 5 (a copy that replaces the
+            // original, or the original).
+            persisted: self.persisted,
             // The cache is keyed by value addresses, which are the original's.
             transform_cache: std::cell::RefCell::new(transform_cache::TransformCache::take()),
         })
