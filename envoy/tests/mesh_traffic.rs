@@ -239,17 +239,145 @@ fn run(mode: &str) {
             Some("7"),
             "PERMISSION_DENIED: {attack:?}"
         );
-        // CRS decides at the end of the request (phase 2): the head was already forwarded (the
-        // WAF README, "Body-phase blocks"), but the held message never reaches the service and
-        // the call is reset there.
+        // The head is decided alone before it is forwarded (the WAF README, "Request headers"):
+        // the service never sees the call.
+        assert!(
+            !grpc.saw_request_id("grpc-metadata-attack"),
+            "the service never saw the call"
+        );
         assert_eq!(
             grpc.completed_calls(),
             completed_before,
             "the service never got the call's message"
         );
     }
+    streams_and_slow_heads(mode, &runtime, &envoy, &grpc);
     drop(envoy);
     drop(runtime);
+}
+
+/// A message CRS finds in a raw body at paranoia level 1 (944100, Java RCE).
+const BAD_MESSAGE: &str = "java.lang.Runtime.getRuntime().exec(\"id\")";
+
+/// Streaming calls in lock step, a bad third message, and POSTs whose body comes late with an
+/// attack in the head, over h2c and HTTP/1.1.
+fn streams_and_slow_heads(mode: &str, runtime: &tokio::runtime::Runtime, envoy: &Envoy, grpc: &GrpcService) {
+    let enforce = mode == "enforce";
+    runtime.block_on(async {
+        let client = H2Client::h2c(envoy.addr()).await;
+        // Server streaming that answers before the request ends: the updates arrive while the
+        // request is still open (enforce mode used to hold the request until it ended).
+        let path = "/shop.Orders/Subscribe";
+        let call = client.lock_step(path, &[], &[("watch", 3), ("more", 0)]).await;
+        let updates: Vec<Vec<u8>> = (0..3).map(|i| proto_string(&format!("update {i}"))).collect();
+        assert_eq!(call.replies, updates, "{mode}: {call:?}");
+        assert_eq!(call.grpc_status().as_deref(), Some("0"), "{mode}: {call:?}");
+        assert_eq!(grpc.arrived_on(path), vec![proto_string("watch"), proto_string("more")]);
+        // Ping-pong bidi: each message waits for its echo.
+        let path = "/shop.Orders/Chat";
+        let call = client
+            .lock_step(path, &[], &[("one", 1), ("two", 1), ("three", 1)])
+            .await;
+        let echoes: Vec<Vec<u8>> = ["one", "two", "three"].iter().map(|m| proto_string(m)).collect();
+        assert_eq!(call.replies, echoes, "{mode}: {call:?}");
+        assert_eq!(call.grpc_status().as_deref(), Some("0"), "{mode}: {call:?}");
+        // An attack in the third message of a ping-pong call.
+        let path = "/shop.Orders/BadChat";
+        let call = client
+            .lock_step(
+                path,
+                &[("x-request-id", "grpc-third-message")],
+                &[("one", 1), ("two", 1), (BAD_MESSAGE, 1)],
+            )
+            .await;
+        let event = waf::wait_event(envoy, "grpc-third-message", Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("{mode}: no event; events: {:#?}", waf::events(envoy)));
+        assert!(
+            event["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["id"] == 944100),
+            "{mode}: {event}"
+        );
+        if enforce {
+            assert_eq!(event["message"], 3, "{event}");
+            assert_eq!(event["decision"], "block", "{event}");
+            assert_eq!(
+                grpc.arrived_on(path),
+                vec![proto_string("one"), proto_string("two")],
+                "the third message never reached the service"
+            );
+            let denied = call.grpc_status().as_deref() == Some("7");
+            assert!(
+                call.reset || denied,
+                "ended with a reset or PERMISSION_DENIED: {call:?}"
+            );
+            assert_eq!(call.replies.len(), 2, "{call:?}");
+        } else {
+            assert_eq!(event["decision"], "would_block", "{event}");
+            assert_eq!(call.grpc_status().as_deref(), Some("0"), "{call:?}");
+            assert_eq!(grpc.arrived_on(path).len(), 3);
+        }
+        // A POST whose head carries an attack and whose body comes later, and its benign twin.
+        for (id, path, blocked) in [
+            ("h2-slow-attack", "/api/items?id=1%27%20or%201%3D1--", enforce),
+            ("h2-slow-twin", "/api/items?id=42", false),
+        ] {
+            let headers = [("content-type", "application/json"), ("x-request-id", id)];
+            let body = Bytes::from_static(br#"{"name":"lamp"}"#);
+            let reply = client
+                .slow_request("POST", path, &headers, body, Duration::from_millis(300))
+                .await;
+            let status = reply.as_ref().map(|r| r.status);
+            assert_eq!(status, Some(if blocked { 403 } else { 200 }), "{mode} {id}: {reply:?}");
+            assert_eq!(grpc.saw_request_id(id), !blocked, "{mode} {id}: what the service saw");
+        }
+    });
+    for (id, path, blocked) in [
+        ("h1-slow-attack", "/api/items?id=1%27%20or%201%3D1--", enforce),
+        ("h1-slow-twin", "/api/items?id=42", false),
+    ] {
+        let status = slow_http1_post(envoy, path, id);
+        assert_eq!(status, if blocked { 403 } else { 200 }, "{mode} {id}");
+        assert_eq!(grpc.saw_request_id(id), !blocked, "{mode} {id}: what the service saw");
+        if !blocked {
+            continue;
+        }
+        let event = waf::wait_event(envoy, id, Duration::from_secs(5)).expect("an event");
+        assert_eq!(event["decision"], "block", "{event}");
+    }
+    if !enforce {
+        for id in ["h2-slow-attack", "h1-slow-attack"] {
+            let event = waf::wait_event(envoy, id, Duration::from_secs(5)).expect("an event");
+            assert_eq!(event["decision"], "would_block", "{event}");
+        }
+    }
+}
+
+/// An HTTP/1.1 POST whose head is sent, then (after a pause in which the service must not see
+/// an attacking head) its body; returns the status Envoy answered.
+fn slow_http1_post(envoy: &Envoy, path: &str, id: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = r#"{"name":"lamp"}"#;
+    let mut socket = std::net::TcpStream::connect(envoy.addr()).expect("connect");
+    socket.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: meshward.test\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nx-request-id: {id}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).expect("head");
+    std::thread::sleep(Duration::from_millis(300));
+    // Envoy may have answered and closed already.
+    let _ = socket.write_all(body.as_bytes());
+    let mut reply = Vec::new();
+    let _ = socket.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{path}: no HTTP status in {text:?}"))
 }
 
 #[test]

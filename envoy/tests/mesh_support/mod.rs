@@ -65,7 +65,9 @@ pub struct Received {
 pub type Completed = (String, Vec<Vec<u8>>);
 
 /// The HTTP/2 echo service behind Envoy. gRPC calls (`content-type: application/grpc...`) get
-/// each request message back (three times for a path ending in `ServerStream`), then
+/// each request message back (three times for a path ending in `ServerStream`; at once, as it
+/// arrives, for a path ending in `Chat`; three `update` messages as soon as the first request
+/// message arrives, before the request ends, for a path ending in `Subscribe`), then
 /// `grpc-status: 0` in trailers; other requests get `200 ok`.
 pub struct GrpcService {
     /// Where it listens.
@@ -74,6 +76,8 @@ pub struct GrpcService {
     pub received: Arc<Mutex<Vec<Received>>>,
     /// gRPC calls whose request stream ended normally (an aborted stream is not here).
     pub completed: Arc<Mutex<Vec<Completed>>>,
+    /// Every gRPC request message as it arrived: (path, message).
+    pub arrived: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
 }
 
 impl GrpcService {
@@ -85,21 +89,28 @@ impl GrpcService {
         let addr = listener.local_addr().expect("address");
         let received = Arc::new(Mutex::new(Vec::new()));
         let completed = Arc::new(Mutex::new(Vec::new()));
+        let arrived = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
         let done = Arc::clone(&completed);
+        let seen = Arc::clone(&arrived);
         runtime.spawn(async move {
             // Bounded: a test opens a handful of connections.
             for _ in 0..256 {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
-                let (log, done) = (Arc::clone(&log), Arc::clone(&done));
+                let (log, done, seen) = (Arc::clone(&log), Arc::clone(&done), Arc::clone(&seen));
                 tokio::spawn(async move {
                     let Ok(mut connection) = h2::server::handshake(socket).await else {
                         return;
                     };
                     while let Some(Ok((request, respond))) = connection.accept().await {
-                        tokio::spawn(answer(request, respond, Arc::clone(&log), Arc::clone(&done)));
+                        let records = Records {
+                            heads: Arc::clone(&log),
+                            completed: Arc::clone(&done),
+                            arrived: Arc::clone(&seen),
+                        };
+                        tokio::spawn(answer(request, respond, records));
                     }
                 });
             }
@@ -108,7 +119,28 @@ impl GrpcService {
             addr,
             received,
             completed,
+            arrived,
         }
+    }
+
+    /// The request messages that arrived for `path`, in order.
+    pub fn arrived_on(&self, path: &str) -> Vec<Vec<u8>> {
+        self.arrived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
+    /// Whether a request carrying `x-request-id: id` reached the service (its head at least).
+    pub fn saw_request_id(&self, id: &str) -> bool {
+        self.received.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|r| {
+            r.headers
+                .get("x-request-id")
+                .is_some_and(|v| v.as_bytes() == id.as_bytes())
+        })
     }
 
     /// How many gRPC calls had their request stream read to its end.
@@ -127,12 +159,23 @@ impl GrpcService {
     }
 }
 
+/// Where the service records what it got.
+struct Records {
+    heads: Arc<Mutex<Vec<Received>>>,
+    completed: Arc<Mutex<Vec<Completed>>>,
+    arrived: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+}
+
 async fn answer(
     request: http::Request<h2::RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
-    log: Arc<Mutex<Vec<Received>>>,
-    done: Arc<Mutex<Vec<Completed>>>,
+    records: Records,
 ) {
+    let Records {
+        heads: log,
+        completed: done,
+        arrived,
+    } = records;
     let (parts, mut body) = request.into_parts();
     let content_type = parts
         .headers
@@ -160,6 +203,7 @@ async fn answer(
     // Like gRPC servers, answer a unary or server-streaming call once its request is complete; a
     // bidirectional call (path ending in `Chat`) gets each message back as soon as it arrives.
     let bidi = path.ends_with("Chat");
+    let subscribe = path.ends_with("Subscribe");
     let copies = if path.ends_with("ServerStream") { 3 } else { 1 };
     let mut send = None;
     let mut pending = Vec::new();
@@ -170,7 +214,28 @@ async fn answer(
         let _ = body.flow_control().release_capacity(chunk.len());
         buf.extend_from_slice(&chunk);
         let messages: Vec<Vec<u8>> = take_frames(&mut buf).into_iter().map(|(_, m)| m).collect();
+        arrived
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(messages.iter().map(|m| (path.clone(), m.clone())));
         all.extend(messages.iter().cloned());
+        if subscribe {
+            // Server streaming that answers before the request ends: updates at once.
+            if !messages.is_empty() && send.is_none() {
+                let Some(stream) = open_reply(&mut send, &mut respond) else {
+                    return;
+                };
+                for i in 0..3 {
+                    if stream
+                        .send_data(grpc_frame(&proto_string(&format!("update {i}"))), false)
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            continue;
+        }
         pending.extend(messages);
         if bidi && !pending.is_empty() {
             let Some(stream) = open_reply(&mut send, &mut respond) else {
@@ -234,12 +299,7 @@ pub struct H2Reply {
 impl H2Reply {
     /// `grpc-status`, from the trailers or (a trailers-only reply) the headers.
     pub fn grpc_status(&self) -> Option<String> {
-        self.trailers
-            .as_ref()
-            .and_then(|t| t.get("grpc-status"))
-            .or_else(|| self.headers.get("grpc-status"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        grpc_status_in(self.trailers.as_ref(), &self.headers)
     }
 
     /// The gRPC messages of the body.
@@ -249,6 +309,56 @@ impl H2Reply {
             .map(|(_, m)| m)
             .collect()
     }
+}
+
+/// Reads a whole reply (`None` when the stream was reset).
+async fn read_reply(reply: http::Response<h2::RecvStream>) -> Option<H2Reply> {
+    let (parts, mut body) = reply.into_parts();
+    let mut out = H2Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        ..H2Reply::default()
+    };
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.ok()?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+        out.body.extend_from_slice(&chunk);
+    }
+    out.trailers = body.trailers().await.ok()?;
+    Some(out)
+}
+
+/// How a lock-step gRPC call went, as the client saw it.
+#[derive(Debug, Default)]
+pub struct LockStep {
+    /// Request messages sent.
+    pub sent: usize,
+    /// `:status` (0 before the response started).
+    pub status: u16,
+    /// Response headers.
+    pub headers: http::HeaderMap,
+    /// Reply messages received, in order.
+    pub replies: Vec<Vec<u8>>,
+    /// Trailers, when the call ended normally.
+    pub trailers: Option<http::HeaderMap>,
+    /// The stream was reset (or refused).
+    pub reset: bool,
+}
+
+impl LockStep {
+    /// `grpc-status`, from the trailers or (a trailers-only reply) the headers.
+    pub fn grpc_status(&self) -> Option<String> {
+        grpc_status_in(self.trailers.as_ref(), &self.headers)
+    }
+}
+
+/// `grpc-status` from `trailers`, or from `headers` for a trailers-only reply.
+fn grpc_status_in(trailers: Option<&http::HeaderMap>, headers: &http::HeaderMap) -> Option<String> {
+    trailers
+        .and_then(|t| t.get("grpc-status"))
+        .or_else(|| headers.get("grpc-status"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// An HTTP/2 connection to Envoy.
@@ -319,24 +429,133 @@ impl H2Client {
             for (i, chunk) in chunks.into_iter().enumerate() {
                 send.send_data(chunk, i + 1 == last).expect("send data");
             }
-            let reply = reply.await.expect("response");
-            let (parts, mut body) = reply.into_parts();
-            let mut out = H2Reply {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                ..H2Reply::default()
-            };
-            while let Some(chunk) = body.data().await {
-                let chunk = chunk.expect("body");
-                let _ = body.flow_control().release_capacity(chunk.len());
-                out.body.extend_from_slice(&chunk);
-            }
-            out.trailers = body.trailers().await.expect("trailers");
-            out
+            read_reply(reply.await.expect("response")).await.expect("a whole reply")
         };
         tokio::time::timeout(TIMEOUT, exchange)
             .await
             .unwrap_or_else(|_| panic!("{method} {path}: no reply within {TIMEOUT:?}"))
+    }
+
+    /// Sends a request's headers, waits `delay`, then sends `body` and reads the whole reply
+    /// (`None` when the stream was reset or refused).
+    pub async fn slow_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        delay: Duration,
+    ) -> Option<H2Reply> {
+        let exchange = async {
+            let mut sender = self.sender.clone().ready().await.ok()?;
+            let mut request = http::Request::builder()
+                .method(method)
+                .uri(format!("{}://meshward.test{path}", self.scheme));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let (reply, mut send) = sender.send_request(request.body(()).ok()?, false).ok()?;
+            tokio::time::sleep(delay).await;
+            // A stream already answered refuses more data: that is the reply to read.
+            let _ = send.send_data(body, true);
+            read_reply(reply.await.ok()?).await
+        };
+        tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no reply within {TIMEOUT:?}"))
+    }
+
+    /// A gRPC call in lock step: sends each message, then waits for that many reply messages
+    /// before sending the next one; then ends the request and reads the rest.
+    pub async fn lock_step(&self, path: &str, metadata: &[(&str, &str)], messages: &[(&str, usize)]) -> LockStep {
+        let exchange = async {
+            let mut out = LockStep::default();
+            let Ok(mut sender) = self.sender.clone().ready().await else {
+                return out;
+            };
+            let mut request = http::Request::builder()
+                .method("POST")
+                .uri(format!("{}://meshward.test{path}", self.scheme))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers");
+            for (name, value) in metadata {
+                request = request.header(*name, *value);
+            }
+            let Ok((reply, mut send)) = sender.send_request(request.body(()).expect("request"), false) else {
+                return out;
+            };
+            let mut reply = Some(reply);
+            let mut body: Option<h2::RecvStream> = None;
+            let mut buf = BytesMut::new();
+            for (message, replies) in messages {
+                if send.send_data(grpc_frame(&proto_string(message)), false).is_err() {
+                    out.reset = true;
+                    return out;
+                }
+                out.sent += 1;
+                if let Some(r) = reply.take() {
+                    match r.await {
+                        Ok(response) => {
+                            let (parts, stream) = response.into_parts();
+                            out.status = parts.status.as_u16();
+                            out.headers = parts.headers;
+                            body = Some(stream);
+                        }
+                        Err(_) => {
+                            out.reset = true;
+                            return out;
+                        }
+                    }
+                }
+                let Some(stream) = body.as_mut() else { return out };
+                let want = out.replies.len() + replies;
+                while out.replies.len() < want {
+                    match stream.data().await {
+                        Some(Ok(chunk)) => {
+                            let _ = stream.flow_control().release_capacity(chunk.len());
+                            buf.extend_from_slice(&chunk);
+                            out.replies.extend(take_frames(&mut buf).into_iter().map(|(_, m)| m));
+                        }
+                        Some(Err(_)) => {
+                            out.reset = true;
+                            return out;
+                        }
+                        None => {
+                            out.trailers = stream.trailers().await.ok().flatten();
+                            return out;
+                        }
+                    }
+                }
+            }
+            if send.send_data(Bytes::new(), true).is_err() {
+                out.reset = true;
+                return out;
+            }
+            if let Some(stream) = body.as_mut() {
+                loop {
+                    match stream.data().await {
+                        Some(Ok(chunk)) => {
+                            let _ = stream.flow_control().release_capacity(chunk.len());
+                            buf.extend_from_slice(&chunk);
+                            out.replies.extend(take_frames(&mut buf).into_iter().map(|(_, m)| m));
+                        }
+                        Some(Err(_)) => {
+                            out.reset = true;
+                            return out;
+                        }
+                        None => break,
+                    }
+                }
+                match stream.trailers().await {
+                    Ok(t) => out.trailers = t,
+                    Err(_) => out.reset = true,
+                }
+            }
+            out
+        };
+        tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{path}: the lock-step call did not finish within {TIMEOUT:?}"))
     }
 
     /// A gRPC call sending `messages` (each its own DATA frame, then end of stream).

@@ -12,8 +12,8 @@
 //! - in enforce mode a body is **held** (the host buffers it) until it has been inspected, so
 //!   nothing of it passes before the decision; in detect mode it **streams** and the engine
 //!   reads a copy;
-//! - a gRPC request body in enforce mode is inspected **message by message**
-//!   ([`crate::messages`]): each message is held only until it is complete and inspected (the
+//! - a gRPC request body is inspected **message by message** ([`crate::messages`]; in detect
+//!   mode nothing of it is held): each message is held only until it is complete and inspected (the
 //!   first in the transaction's own phase 2, each later one in a copy of the transaction after
 //!   phase 1), so a service that answers early or ping-pongs keeps working; a bad message is
 //!   never passed on whole (local reply, or a reset once the response started), and a
@@ -176,8 +176,8 @@ struct Stream {
     count: usize,
     /// Events of the later messages (bounded by [`MAX_MESSAGE_EVENTS`]).
     events: Vec<Event>,
-    /// A later message was refused: the stream's decision.
-    refused: Option<Decision>,
+    /// The strongest decision on a later message (`would_block`, `block`, `refused`).
+    decided: Option<Decision>,
 }
 
 /// A fire-and-forget `dispatch_http_call` carrying one event.
@@ -246,14 +246,16 @@ impl Exchange {
         tx.process_request_headers();
         let hold = tx.engine_mode() == EngineMode::On;
         let access = loaded.config.request_body.access;
+        // Detect mode too: nothing is held there, but each message is still evaluated on its
+        // own, and an early response does not end the inspection.
         let framed =
-            hold && access && !no_body && find_any(headers, b"content-type").is_some_and(|ct| messages::is_framed(&ct));
+            access && !no_body && find_any(headers, b"content-type").is_some_and(|ct| messages::is_framed(&ct));
         let stream = framed.then(|| Stream {
             splitter: Splitter::new(limit_of(loaded.config.request_body.limit)),
             before_body: None,
             count: 0,
             events: Vec::new(),
-            refused: None,
+            decided: None,
         });
         let mut exchange = Exchange {
             tx,
@@ -364,15 +366,17 @@ impl Exchange {
             return self.finish_request().unwrap_or(Step::Continue);
         }
         let limit = limit_of(self.loaded.config.request_body.limit);
-        let release = self.stream.as_ref().is_some_and(|s| {
-            // Chunks that keep straddling messages release the buffer past the limit: every
-            // complete message in it was inspected, and the incomplete one will be
-            // (a service gets a message only once its last byte arrives, and a bad one's last
-            // byte is never passed on).
-            s.splitter.at_boundary() || (s.count > 0 && size > limit)
-        });
+        let held = self.request.body == BodyState::Holding;
+        let release = !held
+            || self.stream.as_ref().is_some_and(|s| {
+                // Chunks that keep straddling messages release the buffer past the limit: every
+                // complete message in it was inspected, and the incomplete one will be
+                // (a service gets a message only once its last byte arrives, and a bad one's last
+                // byte is never passed on).
+                s.splitter.at_boundary() || (s.count > 0 && size > limit)
+            });
         if release {
-            // The host forwards the buffer and empties it.
+            // The host forwards the buffer and empties it (detect mode: it never holds).
             self.request.seen = 0;
             return Step::Continue;
         }
@@ -424,8 +428,8 @@ impl Exchange {
         if matched || copy.decision().is_some() {
             let event = self.message_event(&copy, index, step.is_some());
             let stream = self.stream.as_mut()?;
-            if step.is_some() {
-                stream.refused = event.as_ref().map(|e| e.decision);
+            if let Some(d) = event.as_ref().map(|e| e.decision) {
+                stream.decided = Some(stronger(stream.decided, d));
             }
             match event {
                 Some(e) if stream.events.len() < MAX_MESSAGE_EVENTS => stream.events.push(e),
@@ -541,8 +545,8 @@ impl Exchange {
         let config = &self.loaded.config;
         let mut counters = vec![Counter::TRANSACTIONS];
         let enforced = self.replied != Replied::No;
-        let refused = self.stream.as_ref().and_then(|s| s.refused);
-        let decision = refused.unwrap_or_else(|| evidence::decision_of(tx, enforced));
+        let decision = evidence::decision_of(tx, enforced);
+        let decision = stronger(self.stream.as_ref().and_then(|s| s.decided), decision);
         counters.extend(Counter::decision(decision));
         let logged: Vec<_> = tx.matched_rules().iter().filter(|r| r.logged).collect();
         if !logged.is_empty() {
@@ -803,6 +807,19 @@ impl Exchange {
 enum Dir {
     Request,
     Response,
+}
+
+/// The stronger of two decisions (`allow` < `would_block` < `block`, `refused`).
+fn stronger(a: Option<Decision>, b: Decision) -> Decision {
+    let rank = |d: Decision| match d {
+        Decision::Allow => 0,
+        Decision::WouldBlock => 1,
+        Decision::Block | Decision::Refused => 2,
+    };
+    match a {
+        Some(a) if rank(a) > rank(b) => a,
+        _ => b,
+    }
 }
 
 /// What a body callback returns while the body is still being read.

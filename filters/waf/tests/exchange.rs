@@ -737,14 +737,25 @@ fn an_incomplete_last_grpc_message_is_inspected_as_it_is() {
 }
 
 #[test]
-fn grpc_in_detect_mode_streams_as_any_body() {
+fn grpc_in_detect_mode_streams_and_still_inspects_each_message() {
     let loaded = load("detect", "", &[DENY_EVIL_BODY]);
     let (mut x, step) = start(&loaded, &grpc_call(&[]), false);
-    assert_eq!(step, Step::Continue);
     let mut host = Host::new(&step);
     assert_eq!(host.body(&mut x, &grpc_message(b"ev"), false), Step::Continue);
-    assert_eq!(host.body(&mut x, &grpc_message(b"evil"), true), Step::Continue);
-    assert_eq!(x.finish(0).0.event.unwrap().decision, Decision::WouldBlock);
+    // The service answers early: the inspection goes on.
+    let grpc_ok = headers(&[(":status", "200"), ("content-type", "application/grpc")]);
+    assert_eq!(x.response_headers(&grpc_ok, false), Step::Continue);
+    let evil = grpc_message(b"evil");
+    assert_eq!(host.body(&mut x, &evil[..6], false), Step::Continue, "nothing is held");
+    assert_eq!(host.body(&mut x, &evil[6..], true), Step::Continue);
+    assert_eq!(host.forwarded, [grpc_message(b"ev"), evil].concat());
+    assert!(x.limits().is_empty(), "{:?}", x.limits());
+    let (finish, _) = x.finish(0);
+    assert!(finish.event.is_none(), "the first message is clean");
+    assert_eq!(finish.messages.len(), 1);
+    assert_eq!(finish.messages[0].event.message, Some(2));
+    assert_eq!(finish.messages[0].event.decision, Decision::WouldBlock);
+    assert!(finish.counters.contains(&Counter::WOULD_BLOCK));
 }
 
 #[test]

@@ -724,7 +724,7 @@ fn enforce_refuses_a_head_attack_of_a_slow_post_before_its_body_and_the_upstream
     let attacks = [
         post_to("/f?id=1%27%20or%201%3D1--", &[("content-type", FORM)]),
         post_to("/f", &[("content-type", FORM), ("cookie", "s=1' or 1=1--")]),
-        post_to("/f", &[("content-type", FORM), ("x-filter", "1' or 1=1--")]),
+        post_to("/f", &[("content-type", FORM), ("referer", "1' or 1=1--")]),
     ];
     for (i, head) in attacks.into_iter().enumerate() {
         let mut e = plugin(r#"{"mode":"enforce"}"#);
@@ -827,15 +827,24 @@ fn a_grpc_ping_pong_stream_is_released_message_by_message_and_a_bad_third_messag
         s.send_response_body(&grpc_message(b"pong 2"), false).unwrap(),
         Step::Continue
     );
-    s.send_request_body(&grpc_message(b"x'; drop table users"), false)
-        .unwrap();
-    assert!(s.answered(), "the bad third message ends the call");
-    let out = s.finish().unwrap();
-    assert!(out.reset, "the response had started: the stream is reset");
-    let upstream = out.upstream_request.as_ref().expect("the first messages went upstream");
+    let so_far = s.outcome();
+    let upstream = so_far
+        .upstream_request
+        .as_ref()
+        .expect("the first messages went upstream");
     assert_eq!(
         upstream.body,
         [grpc_message(b"ping 1"), grpc_message(b"ping 2")].concat()
+    );
+    let bad = grpc_message(b"x'; drop table users");
+    assert_eq!(s.send_request_body(&bad[..4], false).unwrap(), Step::Stopped);
+    s.send_request_body(&bad[4..], false).unwrap();
+    assert!(s.answered(), "the bad third message ends the call");
+    let out = s.finish().unwrap();
+    assert!(out.reset, "the response had started: the stream is reset");
+    assert!(
+        out.upstream_request.is_none(),
+        "the request was cut short, its third message held"
     );
     let events = events_in(&out.logs);
     let bad: Vec<_> = events.iter().filter(|e| e["message"] == 3).collect();
