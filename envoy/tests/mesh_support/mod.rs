@@ -64,6 +64,9 @@ pub struct Received {
 /// A gRPC call whose request stream the service read to its end: path and messages.
 pub type Completed = (String, Vec<Vec<u8>>);
 
+/// One gRPC request message as it arrived: path and message.
+pub type Arrived = (String, Vec<u8>);
+
 /// The HTTP/2 echo service behind Envoy. gRPC calls (`content-type: application/grpc...`) get
 /// each request message back (three times for a path ending in `ServerStream`; at once, as it
 /// arrives, for a path ending in `Chat`; three `update` messages as soon as the first request
@@ -77,7 +80,7 @@ pub struct GrpcService {
     /// gRPC calls whose request stream ended normally (an aborted stream is not here).
     pub completed: Arc<Mutex<Vec<Completed>>>,
     /// Every gRPC request message as it arrived: (path, message).
-    pub arrived: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub arrived: Arc<Mutex<Vec<Arrived>>>,
 }
 
 impl GrpcService {
@@ -163,7 +166,7 @@ impl GrpcService {
 struct Records {
     heads: Arc<Mutex<Vec<Received>>>,
     completed: Arc<Mutex<Vec<Completed>>>,
-    arrived: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    arrived: Arc<Mutex<Vec<Arrived>>>,
 }
 
 async fn answer(
