@@ -331,6 +331,37 @@ async fn read_reply(reply: http::Response<h2::RecvStream>) -> Option<H2Reply> {
     Some(out)
 }
 
+/// Reads reply messages into `out` until it holds `want` of them (`None`: until the body ends);
+/// false when the call ended first (its trailers read, or a reset).
+async fn read_replies(
+    stream: &mut h2::RecvStream,
+    buf: &mut BytesMut,
+    out: &mut LockStep,
+    want: Option<usize>,
+) -> bool {
+    while want.is_none_or(|w| out.replies.len() < w) {
+        match stream.data().await {
+            Some(Ok(chunk)) => {
+                let _ = stream.flow_control().release_capacity(chunk.len());
+                buf.extend_from_slice(&chunk);
+                out.replies.extend(take_frames(buf).into_iter().map(|(_, m)| m));
+            }
+            Some(Err(_)) => {
+                out.reset = true;
+                return false;
+            }
+            None => {
+                match stream.trailers().await {
+                    Ok(t) => out.trailers = t,
+                    Err(_) => out.reset = true,
+                }
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// How a lock-step gRPC call went, as the client saw it.
 #[derive(Debug, Default)]
 pub struct LockStep {
@@ -512,22 +543,8 @@ impl H2Client {
                 }
                 let Some(stream) = body.as_mut() else { return out };
                 let want = out.replies.len() + replies;
-                while out.replies.len() < want {
-                    match stream.data().await {
-                        Some(Ok(chunk)) => {
-                            let _ = stream.flow_control().release_capacity(chunk.len());
-                            buf.extend_from_slice(&chunk);
-                            out.replies.extend(take_frames(&mut buf).into_iter().map(|(_, m)| m));
-                        }
-                        Some(Err(_)) => {
-                            out.reset = true;
-                            return out;
-                        }
-                        None => {
-                            out.trailers = stream.trailers().await.ok().flatten();
-                            return out;
-                        }
-                    }
+                if !read_replies(stream, &mut buf, &mut out, Some(want)).await {
+                    return out;
                 }
             }
             if send.send_data(Bytes::new(), true).is_err() {
@@ -535,24 +552,7 @@ impl H2Client {
                 return out;
             }
             if let Some(stream) = body.as_mut() {
-                loop {
-                    match stream.data().await {
-                        Some(Ok(chunk)) => {
-                            let _ = stream.flow_control().release_capacity(chunk.len());
-                            buf.extend_from_slice(&chunk);
-                            out.replies.extend(take_frames(&mut buf).into_iter().map(|(_, m)| m));
-                        }
-                        Some(Err(_)) => {
-                            out.reset = true;
-                            return out;
-                        }
-                        None => break,
-                    }
-                }
-                match stream.trailers().await {
-                    Ok(t) => out.trailers = t,
-                    Err(_) => out.reset = true,
-                }
+                read_replies(stream, &mut buf, &mut out, None).await;
             }
             out
         };
