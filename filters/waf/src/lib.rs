@@ -7,6 +7,7 @@
 
 pub mod assembly;
 pub mod config;
+pub mod decode;
 pub mod drive;
 pub mod embedded;
 pub mod evidence;
