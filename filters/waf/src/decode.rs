@@ -150,6 +150,11 @@ impl Decoder {
         self.run(&[], true, out)
     }
 
+    /// Why decoding stopped, once it has.
+    pub fn error(&self) -> Option<&DecodeError> {
+        self.failed.as_ref()
+    }
+
     /// Encoded bytes read so far.
     pub fn encoded(&self) -> u64 {
         self.encoded

@@ -27,11 +27,14 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use meshward_seclang::{EngineMode, InterventionAction, Transaction};
+use meshward_vocab::Decision;
 
 use crate::config::OnLimit;
+use crate::decode::{Coding, DecodeError, Decoder};
 use crate::evidence::{self, Event, EventContext, RequestInfo};
 use crate::loaded::Loaded;
 use crate::metrics::{self, Counter};
+use crate::profile::Profile;
 
 /// A header as the host gives it: (name, value) bytes.
 pub type Header = (Vec<u8>, Vec<u8>);
@@ -161,6 +164,10 @@ pub struct Exchange {
     replied: Replied,
     status_sent: Option<u16>,
     limits: Vec<&'static str>,
+    /// Content-Encoding decoders of the request and the response body (mesh profile).
+    decoders: [Option<Decoder>; 2],
+    /// The reply refused a body the WAF could not decode (no rule decided it).
+    decode_refused: bool,
 }
 
 impl Exchange {
@@ -208,8 +215,11 @@ impl Exchange {
             replied: Replied::No,
             status_sent: None,
             limits: Vec::new(),
+            decoders: [None, None],
+            decode_refused: false,
             loaded,
         };
+        exchange.decoders[0] = exchange.decoder(headers, exchange.loaded.config.request_body.limit);
         let step = match exchange.enforce(true) {
             Some(step) => step,
             // No body, or the body is not inspected: phase 2 runs now, before anything
@@ -241,6 +251,11 @@ impl Exchange {
         let body = &self.loaded.config.request_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
         let over = self.feed(Dir::Request, size, limit, read);
+        let (decode_over, refused) = self.decoded(Dir::Request, end_of_stream, on_limit);
+        if let Some(step) = refused {
+            return step;
+        }
+        let over = over || decode_over;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "request_body_over_limit",
@@ -258,6 +273,12 @@ impl Exchange {
     pub fn request_trailers(&mut self) -> Step {
         if self.replied != Replied::No {
             return Step::Pause;
+        }
+        if self.request.inspecting() {
+            let on_limit = self.loaded.config.request_body.on_limit;
+            if let (_, Some(step)) = self.decoded(Dir::Request, true, on_limit) {
+                return step;
+            }
         }
         self.finish_request().unwrap_or(Step::Continue)
     }
@@ -291,7 +312,16 @@ impl Exchange {
         self.response = Some(Side::open(self.tx.engine_mode() == EngineMode::On));
         let body = &self.loaded.config.response_body;
         let mime = content_type.split(';').next().unwrap_or("").trim();
-        let inspect = body.access && body.mime_types.iter().any(|m| m.eq_ignore_ascii_case(mime));
+        let inspect = self
+            .loaded
+            .config
+            .response_mime_types()
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mime));
+        let inspect = body.access && inspect;
+        if inspect {
+            self.decoders[1] = self.decoder(headers, body.limit);
+        }
         // Here the host can still replace the upstream response with the local reply.
         if let Some(step) = self.enforce(false) {
             return step;
@@ -321,6 +351,11 @@ impl Exchange {
         let body = &self.loaded.config.response_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
         let over = self.feed(Dir::Response, size, limit, read);
+        let (decode_over, refused) = self.decoded(Dir::Response, end_of_stream, on_limit);
+        if let Some(step) = refused {
+            return step;
+        }
+        let over = over || decode_over;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "response_body_over_limit",
@@ -341,6 +376,12 @@ impl Exchange {
             Replied::InRequest => return Step::Continue,
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
+        }
+        if self.response.is_some_and(|s| s.inspecting()) {
+            let on_limit = self.loaded.config.response_body.on_limit;
+            if let (_, Some(step)) = self.decoded(Dir::Response, true, on_limit) {
+                return step;
+            }
         }
         self.finish_response().unwrap_or(Step::Continue)
     }
@@ -386,7 +427,11 @@ impl Exchange {
             limits: &limits,
             redactor: &self.loaded.redactor,
         };
-        let event = evidence::event(tx, &ctx);
+        let mut event = evidence::event(tx, &ctx);
+        if let Some(e) = event.as_mut().filter(|_| self.decode_refused) {
+            // No rule decided it: the filter refused a body it could not decode.
+            e.decision = Decision::Refused;
+        }
         let log_line = event.as_ref().filter(|_| config.evidence.log).map(Event::log_line);
         let collector = event.as_ref().and_then(|e| {
             let c = config.evidence.collector.as_ref()?;
@@ -464,17 +509,21 @@ impl Exchange {
             return None;
         }
         let status = self.reply_status(iv.action, iv.status);
-        let mut headers = vec![("content-type", "text/plain".to_string())];
-        if iv.action == InterventionAction::Redirect {
-            if let Some(url) = &iv.url {
-                headers.push(("location", url.clone()));
-            }
-        }
+        let location = iv.url.clone().filter(|_| iv.action == InterventionAction::Redirect);
         let details = if iv.action == InterventionAction::BodyLimit {
             "meshward_waf_body_limit"
         } else {
             "meshward_waf_blocked"
         };
+        Some(self.reply(status, location, details, in_request))
+    }
+
+    /// Sends a local reply (the first time; the caller checked).
+    fn reply(&mut self, status: u16, location: Option<String>, details: &'static str, in_request: bool) -> Step {
+        let mut headers = vec![("content-type", "text/plain".to_string())];
+        if let Some(url) = location {
+            headers.push(("location", url));
+        }
         let reply = LocalReply {
             status,
             headers,
@@ -487,7 +536,7 @@ impl Exchange {
             Replied::InResponse
         };
         self.status_sent = Some(status);
-        Some(Step::Reply(reply))
+        Step::Reply(reply)
     }
 
     /// Runs phase 2 once (body processor, then the request-body rules).
@@ -536,10 +585,7 @@ impl Exchange {
         if want > 0 {
             match read(start, want) {
                 Some(chunk) => {
-                    match dir {
-                        Dir::Request => self.tx.append_request_body(&chunk),
-                        Dir::Response => self.tx.append_response_body(&chunk),
-                    }
+                    self.append(dir, &chunk);
                     seen += chunk.len();
                 }
                 None => self.limit("body_unreadable"),
@@ -562,11 +608,125 @@ impl Exchange {
     }
 }
 
+/// Content-Encoding decoding (mesh profile): the engine reads the decoded body; the upstream and
+/// the client still get the bytes as sent.
+impl Exchange {
+    /// The decoder for a body with these headers: only in the mesh profile, only for codings
+    /// meshward decodes (others are refused by the profile's rule and read as they are), its
+    /// output bounded one byte past the body limit so the engine sees the body go over.
+    fn decoder(&self, headers: &[Header], limit: u64) -> Option<Decoder> {
+        if self.loaded.config.profile != Profile::Mesh {
+            return None;
+        }
+        let value = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(b"content-encoding"))
+            .map(|(_, v)| text(v))?;
+        let codings = Coding::parse_list(&value).ok()?;
+        Decoder::new(&codings, limit_of(limit).saturating_add(1))
+    }
+
+    /// Hands body bytes to the engine, decoded when the body has a decoder.
+    fn append(&mut self, dir: Dir, chunk: &[u8]) {
+        let decoded;
+        let bytes = match self.decoders.get_mut(dir as usize).and_then(Option::as_mut) {
+            Some(decoder) => {
+                let mut out = Vec::new();
+                // An error is kept by the decoder and acted on by `decoded`.
+                let _ = decoder.push(chunk, &mut out);
+                decoded = out;
+                &decoded[..]
+            }
+            None => chunk,
+        };
+        match dir {
+            Dir::Request => self.tx.append_request_body(bytes),
+            Dir::Response => self.tx.append_response_body(bytes),
+        }
+    }
+
+    /// After a body callback: ends the decoding at the end of the body (a stream cut short is
+    /// an error), then acts on a decoding error. Returns whether the body counts as over its
+    /// limit (the phase runs now on what was decoded), and the refusal to send in enforce mode:
+    /// 400 for a request body that does not decode (the app could not read it either), the
+    /// limit action for a decompression bomb. A response that does not decode is recorded, not
+    /// refused: the client fails on it by itself.
+    fn decoded(&mut self, dir: Dir, end: bool, on_limit: OnLimit) -> (bool, Option<Step>) {
+        let Some(decoder) = self.decoders.get_mut(dir as usize).and_then(Option::as_mut) else {
+            return (false, None);
+        };
+        if end && decoder.error().is_none() {
+            let mut out = Vec::new();
+            // An error is kept by the decoder and read below.
+            let _ = decoder.finish(&mut out);
+            if !out.is_empty() {
+                match dir {
+                    Dir::Request => self.tx.append_request_body(&out),
+                    Dir::Response => self.tx.append_response_body(&out),
+                }
+            }
+        }
+        let request = dir == Dir::Request;
+        let limit_status = if request { 413 } else { 500 };
+        let (what, status, details) = match decoder.error() {
+            None => return (false, None),
+            Some(DecodeError::OverLimit { .. }) => return (true, None),
+            Some(DecodeError::Bomb { .. }) => (
+                if request {
+                    "request_body_decode_ratio"
+                } else {
+                    "response_body_decode_ratio"
+                },
+                (on_limit == OnLimit::Reject).then_some(limit_status),
+                "meshward_waf_body_limit",
+            ),
+            Some(DecodeError::Truncated { .. }) => (
+                if request {
+                    "request_body_encoding_truncated"
+                } else {
+                    "response_body_encoding_truncated"
+                },
+                request.then_some(400),
+                "meshward_waf_body_undecodable",
+            ),
+            Some(DecodeError::Corrupt { .. }) => (
+                if request {
+                    "request_body_encoding_corrupt"
+                } else {
+                    "response_body_encoding_corrupt"
+                },
+                request.then_some(400),
+                "meshward_waf_body_undecodable",
+            ),
+        };
+        self.limit(what);
+        let enforce = self.tx.engine_mode() == EngineMode::On && self.replied == Replied::No;
+        let cut = matches!(self.request.body, BodyState::Cut { .. });
+        match status.filter(|_| enforce && !cut) {
+            Some(status) => {
+                if let Some(side) = self.side_mut(dir) {
+                    side.body = BodyState::Done;
+                }
+                self.decode_refused = true;
+                (true, Some(self.reply(status, None, details, request)))
+            }
+            None => (true, None),
+        }
+    }
+
+    fn side_mut(&mut self, dir: Dir) -> Option<&mut Side> {
+        match dir {
+            Dir::Request => Some(&mut self.request),
+            Dir::Response => self.response.as_mut(),
+        }
+    }
+}
+
 /// Which direction a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {
-    Request,
-    Response,
+    Request = 0,
+    Response = 1,
 }
 
 /// What a body callback returns while the body is still being read.
