@@ -35,6 +35,7 @@ use crate::evidence::{self, Event, EventContext, RequestInfo};
 use crate::loaded::Loaded;
 use crate::metrics::{self, Counter};
 use crate::profile::Profile;
+use crate::tail::{Found, TailScan};
 
 /// A header as the host gives it: (name, value) bytes.
 pub type Header = (Vec<u8>, Vec<u8>);
@@ -168,6 +169,10 @@ pub struct Exchange {
     decoders: [Option<Decoder>; 2],
     /// The reply refused a body the WAF could not decode (no rule decided it).
     decode_refused: bool,
+    /// The leak scan of the response past its limit, while it runs.
+    tail: Option<TailScan>,
+    /// Where that scan found a leak.
+    tail_found: Option<Found>,
 }
 
 impl Exchange {
@@ -217,6 +222,8 @@ impl Exchange {
             limits: Vec::new(),
             decoders: [None, None],
             decode_refused: false,
+            tail: None,
+            tail_found: None,
             loaded,
         };
         exchange.decoders[0] = exchange.decoder(headers, exchange.loaded.config.request_body.limit);
@@ -333,24 +340,31 @@ impl Exchange {
         Step::Continue
     }
 
-    /// A response body callback, as [`Exchange::request_body`].
+    /// A response body callback, as [`Exchange::request_body`] (`read` may be called twice: the
+    /// leak scan past the limit reads what the engine did not).
     pub fn response_body(
         &mut self,
         size: usize,
         end_of_stream: bool,
-        read: impl FnOnce(usize, usize) -> Option<Vec<u8>>,
+        read: impl Fn(usize, usize) -> Option<Vec<u8>>,
     ) -> Step {
         match self.replied {
             Replied::InRequest => return Step::Continue,
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
         }
+        if self.tail.is_some() {
+            // Past the limit the body is passed on: the buffer holds just this chunk.
+            return self.scan_tail(0, size, &read);
+        }
         let Some(side) = self.response.filter(Side::inspecting) else {
             return Step::Continue;
         };
         let body = &self.loaded.config.response_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
-        let over = self.feed(Dir::Response, size, limit, read);
+        // Where this callback's buffer starts in the body: a held buffer holds all of it.
+        let buffer_start = if side.body == BodyState::Holding { 0 } else { side.seen };
+        let over = self.feed(Dir::Response, size, limit, &read);
         let (decode_over, refused) = self.decoded(Dir::Response, end_of_stream, on_limit);
         if let Some(step) = refused {
             return step;
@@ -365,7 +379,15 @@ impl Exchange {
         if end_of_stream || over {
             // A reply here comes after the headers went downstream: the host resets the
             // stream, and the held body is never passed on.
-            return self.finish_response().unwrap_or(Step::Continue);
+            let step = self.finish_response().unwrap_or(Step::Continue);
+            if over && step == Step::Continue && self.starts_tail(on_limit) {
+                // The scan starts a little before the limit so a leak across it is whole.
+                let from = limit.saturating_sub(crate::tail::OVERLAP).max(buffer_start);
+                self.tail = Some(TailScan::new(from as u64));
+                self.limit("response_body_scanned_past_limit");
+                return self.scan_tail(from - buffer_start, size, &read);
+            }
+            return step;
         }
         wait_for_more(side.body)
     }
@@ -414,7 +436,13 @@ impl Exchange {
         let status = self
             .status_sent
             .or_else(|| tx.decision().map(|d| self.reply_status(d.action, d.status)));
-        let limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        let mut limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        if let Some(found) = self.tail_found {
+            limits.push(format!(
+                "response_leak_past_limit(window={},offset={})",
+                found.index, found.offset
+            ));
+        }
         let ctx = EventContext {
             info: &self.info,
             mode: config.mode,
@@ -718,6 +746,52 @@ impl Exchange {
         match dir {
             Dir::Request => Some(&mut self.request),
             Dir::Response => self.response.as_mut(),
+        }
+    }
+}
+
+/// The leak scan of a response body past its inspection limit ([`crate::tail`]).
+impl Exchange {
+    /// Whether the rest of a response past its limit is scanned: in the mesh profile, when the
+    /// limit action lets it pass, phase 4 decided nothing, and the engine reads the body as sent
+    /// (a decoded body stops at the limit: its tail is not scanned).
+    fn starts_tail(&self, on_limit: OnLimit) -> bool {
+        self.loaded.config.profile == Profile::Mesh
+            && on_limit == OnLimit::ProcessPartial
+            && self.decoders[1].is_none()
+            && self.tx.decision().is_none()
+    }
+
+    /// Scans `[from, size)` of the host's buffer: each window runs the phase-4 rules; the first
+    /// window with a logged match ends the scan, and a decision is carried out (the host resets
+    /// the stream: its head went out already).
+    fn scan_tail(&mut self, from: usize, size: usize, read: &impl Fn(usize, usize) -> Option<Vec<u8>>) -> Step {
+        if from >= size {
+            return Step::Continue;
+        }
+        let Some(bytes) = read(from, size - from) else {
+            self.limit("body_unreadable");
+            return Step::Continue;
+        };
+        let Some(mut scan) = self.tail.take() else {
+            return Step::Continue;
+        };
+        let tx = &mut self.tx;
+        let logged = |tx: &Transaction| tx.matched_rules().iter().filter(|m| m.logged).count();
+        let before = logged(tx);
+        let found = scan.push(&bytes, |window| {
+            tx.rescan_response_body(window.bytes);
+            logged(tx) > before || tx.intervention().is_some()
+        });
+        match found {
+            Some(found) => {
+                self.tail_found = Some(found);
+                self.enforce(false).unwrap_or(Step::Continue)
+            }
+            None => {
+                self.tail = Some(scan);
+                Step::Continue
+            }
         }
     }
 }

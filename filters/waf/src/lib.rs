@@ -16,6 +16,7 @@ pub mod loaded;
 pub mod metrics;
 pub mod profile;
 pub mod selector;
+pub mod tail;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -65,7 +65,7 @@ fn start(loaded: &Rc<Loaded>, h: &[Header], eos: bool) -> (Exchange, Step) {
 fn reader<'a>(
     buffer: &'a [u8],
     reads: &'a RefCell<Vec<(usize, usize)>>,
-) -> impl FnOnce(usize, usize) -> Option<Vec<u8>> + 'a {
+) -> impl Fn(usize, usize) -> Option<Vec<u8>> + 'a {
     move |start, len| {
         reads.borrow_mut().push((start, len));
         buffer.get(start..(start + len).min(buffer.len())).map(<[u8]>::to_vec)
