@@ -258,18 +258,18 @@ impl Exchange {
         let body = &self.loaded.config.request_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
         let over = self.feed(Dir::Request, size, limit, read);
-        let (decode_over, refused) = self.decoded(Dir::Request, end_of_stream, on_limit);
+        let (stop, refused) = self.decoded(Dir::Request, end_of_stream, on_limit);
         if let Some(step) = refused {
             return step;
         }
-        let over = over || decode_over;
+        let over = over || stop == Stop::OverLimit;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "request_body_over_limit",
                 OnLimit::ProcessPartial => "request_body_truncated",
             });
         }
-        if end_of_stream || over {
+        if end_of_stream || over || stop == Stop::Undecodable {
             return self.finish_request().unwrap_or(Step::Continue);
         }
         wait_for_more(self.request.body)
@@ -365,18 +365,18 @@ impl Exchange {
         // Where this callback's buffer starts in the body: a held buffer holds all of it.
         let buffer_start = if side.body == BodyState::Holding { 0 } else { side.seen };
         let over = self.feed(Dir::Response, size, limit, &read);
-        let (decode_over, refused) = self.decoded(Dir::Response, end_of_stream, on_limit);
+        let (stop, refused) = self.decoded(Dir::Response, end_of_stream, on_limit);
         if let Some(step) = refused {
             return step;
         }
-        let over = over || decode_over;
+        let over = over || stop == Stop::OverLimit;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "response_body_over_limit",
                 OnLimit::ProcessPartial => "response_body_truncated",
             });
         }
-        if end_of_stream || over {
+        if end_of_stream || over || stop == Stop::Undecodable {
             // A reply here comes after the headers went downstream: the host resets the
             // stream, and the held body is never passed on.
             let step = self.finish_response().unwrap_or(Step::Continue);
@@ -674,14 +674,14 @@ impl Exchange {
     }
 
     /// After a body callback: ends the decoding at the end of the body (a stream cut short is
-    /// an error), then acts on a decoding error. Returns whether the body counts as over its
-    /// limit (the phase runs now on what was decoded), and the refusal to send in enforce mode:
+    /// an error), then acts on a decoding error. Returns whether decoding stopped (the phase
+    /// runs now on what was decoded), and the refusal to send in enforce mode:
     /// 400 for a request body that does not decode (the app could not read it either), the
     /// limit action for a decompression bomb. A response that does not decode is recorded, not
     /// refused: the client fails on it by itself.
-    fn decoded(&mut self, dir: Dir, end: bool, on_limit: OnLimit) -> (bool, Option<Step>) {
+    fn decoded(&mut self, dir: Dir, end: bool, on_limit: OnLimit) -> (Stop, Option<Step>) {
         let Some(decoder) = self.decoders.get_mut(dir as usize).and_then(Option::as_mut) else {
-            return (false, None);
+            return (Stop::No, None);
         };
         if end && decoder.error().is_none() {
             let mut out = Vec::new();
@@ -696,9 +696,9 @@ impl Exchange {
         }
         let request = dir == Dir::Request;
         let limit_status = if request { 413 } else { 500 };
-        let (what, status, details) = match decoder.error() {
-            None => return (false, None),
-            Some(DecodeError::OverLimit { .. }) => return (true, None),
+        let (what, status, details, stop) = match decoder.error() {
+            None => return (Stop::No, None),
+            Some(DecodeError::OverLimit { .. }) => return (Stop::OverLimit, None),
             Some(DecodeError::Bomb { .. }) => (
                 if request {
                     "request_body_decode_ratio"
@@ -707,6 +707,7 @@ impl Exchange {
                 },
                 (on_limit == OnLimit::Reject).then_some(limit_status),
                 "meshward_waf_body_limit",
+                Stop::OverLimit,
             ),
             Some(DecodeError::Truncated { .. }) => (
                 if request {
@@ -716,6 +717,7 @@ impl Exchange {
                 },
                 request.then_some(400),
                 "meshward_waf_body_undecodable",
+                Stop::Undecodable,
             ),
             Some(DecodeError::Corrupt { .. }) => (
                 if request {
@@ -725,6 +727,7 @@ impl Exchange {
                 },
                 request.then_some(400),
                 "meshward_waf_body_undecodable",
+                Stop::Undecodable,
             ),
         };
         self.limit(what);
@@ -736,9 +739,9 @@ impl Exchange {
                     side.body = BodyState::Done;
                 }
                 self.decode_refused = true;
-                (true, Some(self.reply(status, None, details, request)))
+                (stop, Some(self.reply(status, None, details, request)))
             }
-            None => (true, None),
+            None => (stop, None),
         }
     }
 
@@ -794,6 +797,17 @@ impl Exchange {
             }
         }
     }
+}
+
+/// Whether a body's decoding stopped, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// It goes on (or there is none).
+    No,
+    /// The decoded body reached its limit, or the bomb guard stopped it: the limit action applies.
+    OverLimit,
+    /// The body does not decode: the phase runs on what did.
+    Undecodable,
 }
 
 /// Which direction a body belongs to.

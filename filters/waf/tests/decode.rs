@@ -216,6 +216,11 @@ fn undecodable_request_bodies_are_refused_in_enforce_and_recorded_in_detect() {
         assert!(d.upstream_reached);
         let event = d.finish.event.as_ref().expect("an event");
         assert!(event.limits.contains(&limit.to_string()), "{limit}: {:?}", event.limits);
+        assert!(
+            !event.limits.iter().any(|l| l.contains("over_limit")),
+            "{:?}",
+            event.limits
+        );
         assert_ne!(event.decision, Decision::Refused);
     }
 }
