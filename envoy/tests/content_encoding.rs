@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use meshward_envoy::waf::rule_ids;
 use meshward_envoy::{waf, Envoy, EnvoyConfig, Request, Upstream, UpstreamResponse, WasmFilter};
 use serde_json::{json, Value};
 
@@ -149,15 +150,6 @@ async fn h2_exchange(addr: SocketAddr, method: &str, path: &str, headers: &[(&st
 
 fn event(envoy: &Envoy, id: &str) -> Value {
     waf::wait_event(envoy, id, Duration::from_secs(5)).unwrap_or_else(|| panic!("no evidence event for {id}"))
-}
-
-fn rule_ids(event: &Value) -> Vec<u64> {
-    event["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["id"].as_u64())
-        .collect()
 }
 
 /// The upstream's copy of request `id`, if it got one.

@@ -4,11 +4,12 @@
 //! rule, undecodable bodies and bombs are refused in enforce mode and recorded in detect mode,
 //! and coded or JSON responses carrying a leak are caught in phase 4.
 
-use std::io::Write;
+mod coding;
+
 use std::rc::Rc;
 
-use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
-use flate2::Compression;
+use coding::{br, gzip, raw_deflate, zlib};
+
 use meshward_vocab::Decision;
 use meshward_waf::drive::{self, Driven, Request, Response};
 use meshward_waf::exchange::{Attributes, Header};
@@ -22,33 +23,6 @@ const SQL_LEAK: &str = "<html><body>You have an error in your SQL syntax; check 
 
 fn load(config: &str) -> Rc<Loaded> {
     Rc::new(Loaded::load(config.as_bytes()).unwrap_or_else(|e| panic!("{config}: {e}")))
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn raw_deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn br(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-        w.write_all(data).unwrap();
-    }
-    out
 }
 
 /// The same body in each coding meshward decodes: (Content-Encoding, encoded bytes).

@@ -1,38 +1,15 @@
 use std::io::Write;
 
-use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use flate2::{Compression, GzBuilder};
 
 use super::*;
 
+#[path = "../../tests/coding/mod.rs"]
+mod coding;
+
+use coding::{br, gzip, raw_deflate as raw, zlib};
+
 const TEXT: &[u8] = b"SELECT name FROM users WHERE id = '1' OR '1'='1' -- meshward decodes before it inspects\n";
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn raw(data: &[u8]) -> Vec<u8> {
-    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn br(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-        w.write_all(data).unwrap();
-    }
-    out
-}
 
 /// Decodes `parts` in order with `header`'s codings, up to `limit` bytes.
 fn decode(header: &str, parts: &[&[u8]], limit: usize) -> (Vec<u8>, Result<(), DecodeError>) {
