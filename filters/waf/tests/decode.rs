@@ -5,25 +5,19 @@
 //! and coded or JSON responses carrying a leak are caught in phase 4.
 
 mod coding;
-
-use std::rc::Rc;
+mod driven;
 
 use coding::{br, gzip, raw_deflate, zlib};
+use driven::{get, headers, limits, load, run};
 
 use meshward_vocab::Decision;
-use meshward_waf::drive::{self, Driven, Request, Response};
-use meshward_waf::exchange::{Attributes, Header};
-use meshward_waf::loaded::Loaded;
+use meshward_waf::drive::{Driven, Request, Response};
 use meshward_waf::profile::UNDECODED_ENCODING_RULE;
 
 const ATTACK: &[u8] = b"q=1' UNION SELECT password FROM users --&id=7";
 const BENIGN: &[u8] = b"q=blue+widgets&id=7";
 const SQL_LEAK: &str = "<html><body>You have an error in your SQL syntax; check the manual that corresponds to \
      your MySQL server version for the right syntax to use near '1'' at line 1</body></html>";
-
-fn load(config: &str) -> Rc<Loaded> {
-    Rc::new(Loaded::load(config.as_bytes()).unwrap_or_else(|e| panic!("{config}: {e}")))
-}
 
 /// The same body in each coding meshward decodes: (Content-Encoding, encoded bytes).
 fn codings(body: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
@@ -35,23 +29,6 @@ fn codings(body: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         ("br", br(body)),
         ("gzip, br", br(&gzip(body))),
     ]
-}
-
-fn attributes() -> Attributes {
-    Attributes {
-        route: None,
-        request_id: Some("t".into()),
-        client: "10.0.0.1:5555".into(),
-        server: "10.0.0.2:8080".into(),
-        protocol: Some("HTTP/1.1".into()),
-    }
-}
-
-fn headers(pairs: &[(&str, &str)]) -> Vec<Header> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
 }
 
 /// A form POST with this Content-Encoding, its body split into chunks of `chunk` bytes.
@@ -72,22 +49,6 @@ fn post(encoding: &str, body: &[u8], chunk: usize) -> Request {
     }
 }
 
-fn get() -> Request {
-    Request {
-        headers: headers(&[
-            (":method", "GET"),
-            (":path", "/report"),
-            (":authority", "shop.example"),
-            (":scheme", "http"),
-        ]),
-        ..Request::default()
-    }
-}
-
-fn run(loaded: &Rc<Loaded>, request: &Request, response: Response) -> Driven {
-    drive::drive(loaded.clone(), attributes(), request, || response, 0).unwrap()
-}
-
 fn ok() -> Response {
     Response::new(200, headers(&[("content-type", "text/plain")]), b"ok".to_vec())
 }
@@ -99,10 +60,6 @@ fn ids(d: &Driven) -> Vec<u64> {
         .filter(|m| m.logged)
         .map(|m| m.id)
         .collect()
-}
-
-fn limits(d: &Driven) -> Vec<String> {
-    d.finish.event.as_ref().map(|e| e.limits.clone()).unwrap_or_default()
 }
 
 #[test]

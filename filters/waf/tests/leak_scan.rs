@@ -3,39 +3,18 @@
 //! body streams, whatever the chunking, and resets the stream in enforce mode (recorded in detect
 //! mode); a benign large response passes whole; CRS's profile keeps CRS's behaviour.
 
+mod driven;
+
 use std::rc::Rc;
 
+use driven::{get, headers, limits, load, run};
 use meshward_vocab::Decision;
-use meshward_waf::drive::{self, Driven, Request, Response};
-use meshward_waf::exchange::{Attributes, Header};
+use meshward_waf::drive::{Driven, Response};
 use meshward_waf::loaded::Loaded;
 
 const LEAK: &[u8] = b"You have an error in your SQL syntax; check the manual that corresponds to your MySQL \
     server version for the right syntax to use near '1'' at line 1";
 const LIMIT: usize = 524_288;
-
-fn load(config: &str) -> Rc<Loaded> {
-    Rc::new(Loaded::load(config.as_bytes()).unwrap_or_else(|e| panic!("{config}: {e}")))
-}
-
-fn headers(pairs: &[(&str, &str)]) -> Vec<Header> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
-
-fn get() -> Request {
-    Request {
-        headers: headers(&[
-            (":method", "GET"),
-            (":path", "/export"),
-            (":authority", "shop.example"),
-            (":scheme", "http"),
-        ]),
-        ..Request::default()
-    }
-}
 
 /// A benign text body of `n` bytes with `LEAK` at `at` (if any).
 fn body(n: usize, at: Option<usize>) -> Vec<u8> {
@@ -52,20 +31,10 @@ fn body(n: usize, at: Option<usize>) -> Vec<u8> {
     out
 }
 
-fn run(loaded: &Rc<Loaded>, body: &[u8], chunk: usize) -> Driven {
+fn respond(loaded: &Rc<Loaded>, body: &[u8], chunk: usize) -> Driven {
     let mut response = Response::new(200, headers(&[("content-type", "text/plain")]), Vec::new());
     response.body = body.chunks(chunk).map(<[u8]>::to_vec).collect();
-    let attributes = Attributes {
-        request_id: Some("t".into()),
-        client: "10.0.0.1:5555".into(),
-        server: "10.0.0.2:8080".into(),
-        ..Attributes::default()
-    };
-    drive::drive(loaded.clone(), attributes, &get(), || response, 0).unwrap()
-}
-
-fn limits(d: &Driven) -> Vec<String> {
-    d.finish.event.as_ref().map(|e| e.limits.clone()).unwrap_or_default()
+    run(loaded, &get(), response)
 }
 
 fn found_at(d: &Driven) -> Option<String> {
@@ -82,7 +51,7 @@ fn a_leak_past_the_limit_resets_the_stream_in_enforce_mode() {
     // first 20 bytes alone are no leak: phase 4 does not see it).
     for at in [1_500_000, 16_384 * 40 - 20, LIMIT + 65_536 - 30, LIMIT - 20] {
         for chunk in [16_384, 1000, 1 << 20] {
-            let d = run(&enforce, &body(n, Some(at)), chunk);
+            let d = respond(&enforce, &body(n, Some(at)), chunk);
             assert!(d.reset, "leak at {at}, chunks of {chunk}: {:?}", limits(&d));
             let rules: Vec<u64> = d.transaction.matched_rules().iter().map(|m| m.id).collect();
             assert!(rules.contains(&951_230), "{rules:?}");
@@ -106,7 +75,7 @@ fn a_benign_large_response_passes_whole() {
     let enforce = load(r#"{"mode":"enforce"}"#);
     let sent = body(3 << 20, None);
     for chunk in [16_384, 1 << 20] {
-        let d = run(&enforce, &sent, chunk);
+        let d = respond(&enforce, &sent, chunk);
         assert!(!d.reset);
         assert_eq!(d.response.body.concat(), sent);
         let l = limits(&d);
@@ -119,7 +88,7 @@ fn a_benign_large_response_passes_whole() {
 #[test]
 fn detect_mode_records_the_leak_and_passes_the_response() {
     let detect = load(r#"{"mode":"detect"}"#);
-    let d = run(&detect, &body(2 << 20, Some(1_200_000)), 16_384);
+    let d = respond(&detect, &body(2 << 20, Some(1_200_000)), 16_384);
     assert!(!d.reset);
     assert!(found_at(&d).is_some(), "{:?}", limits(&d));
     assert_eq!(d.finish.event.as_ref().unwrap().decision, Decision::WouldBlock);
@@ -128,11 +97,11 @@ fn detect_mode_records_the_leak_and_passes_the_response() {
 #[test]
 fn crs_profile_and_reject_keep_their_behaviour() {
     let crs = load(r#"{"mode":"enforce","profile":"crs"}"#);
-    let d = run(&crs, &body(2 << 20, Some(1_500_000)), 16_384);
+    let d = respond(&crs, &body(2 << 20, Some(1_500_000)), 16_384);
     assert!(!d.reset, "CRS's profile inspects the first limit bytes only");
     assert!(!limits(&d).contains(&"response_body_scanned_past_limit".to_string()));
     let reject = load(r#"{"mode":"enforce","response_body":{"on_limit":"reject"}}"#);
-    let d = run(&reject, &body(2 << 20, None), 16_384);
+    let d = respond(&reject, &body(2 << 20, None), 16_384);
     assert!(d.reset, "reject refuses a response over the limit");
     assert!(!limits(&d).contains(&"response_body_scanned_past_limit".to_string()));
 }
