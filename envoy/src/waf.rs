@@ -27,6 +27,16 @@ pub fn events(envoy: &Envoy) -> Vec<Value> {
         .collect()
 }
 
+/// Ids of the rules an event lists.
+pub fn rule_ids(event: &Value) -> Vec<u64> {
+    event["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["id"].as_u64())
+        .collect()
+}
+
 /// Waits up to `timeout` for the event of the transaction with `x-request-id: request_id`.
 pub fn wait_event(envoy: &Envoy, request_id: &str, timeout: Duration) -> Option<Value> {
     let deadline = Instant::now() + timeout;

@@ -10,6 +10,7 @@
 mod common;
 
 use meshward_envoy::bootstrap::buffer_filter;
+use meshward_envoy::waf::rule_ids;
 use meshward_envoy::{
     waf, Envoy, EnvoyConfig, RecordedRequest, Request, Response, Upstream, UpstreamResponse, WasmFilter,
 };
@@ -95,15 +96,6 @@ fn assert_no_event(envoy: &Envoy, id: &str) {
         found.is_empty(),
         "request {id} should have written no event, found {found:?}"
     );
-}
-
-fn rule_ids(event: &Value) -> Vec<u64> {
-    event["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["id"].as_u64())
-        .collect()
 }
 
 fn with_id<'a>(requests: &'a [RecordedRequest], id: &str) -> Vec<&'a RecordedRequest> {

@@ -740,6 +740,36 @@ fn matched_rules_can_be_read_between_phases() {
 }
 
 #[test]
+fn response_body_rescan_runs_phase_four_over_a_window() {
+    let rules = load(
+        "SecRuleEngine On\nSecResponseBodyAccess On\nSecResponseBodyMimeType text/plain\n\
+         SecRule RESPONSE_BODY \"@contains leak\" \"id:7,phase:4,deny,status:500,log,msg:'leak'\"",
+    );
+    let mut tx = rules.transaction();
+    tx.process_uri(b"/", "GET", "HTTP/1.1");
+    tx.process_request_headers();
+    tx.add_response_header(b"content-type", b"text/plain");
+    tx.rescan_response_body(b"a leak");
+    assert!(tx.matched_rules().is_empty(), "before phase 4 ran, nothing is scanned");
+    tx.process_response_headers(200, "HTTP/1.1");
+    tx.append_response_body(b"clean");
+    tx.process_response_body();
+    assert!(tx.intervention().is_none());
+    tx.rescan_response_body(b"still clean");
+    assert!(tx.intervention().is_none());
+    tx.rescan_response_body(b"a leak past the limit");
+    let iv = tx.intervention().expect("the window's match decides");
+    assert_eq!((iv.rule_id, iv.status), (7, 500));
+    assert_eq!(tx.matched_rules().iter().filter(|m| m.id == 7).count(), 1);
+    tx.rescan_response_body(b"another leak");
+    assert_eq!(
+        tx.matched_rules().iter().filter(|m| m.id == 7).count(),
+        1,
+        "after a decision nothing more is scanned"
+    );
+}
+
+#[test]
 fn rule_sets_are_shared_and_transactions_movable() {
     fn is_send_sync<T: Send + Sync>() {}
     fn is_send<T: Send>() {}

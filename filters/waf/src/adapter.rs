@@ -112,7 +112,7 @@ impl WafStream {
 }
 
 /// Reads `len` bytes of a body buffer from `start` (`None` when the host refuses).
-fn read_body(buffer: BufferType) -> impl FnOnce(usize, usize) -> Option<Vec<u8>> {
+fn read_body(buffer: BufferType) -> impl Fn(usize, usize) -> Option<Vec<u8>> {
     move |start, len| hostcall::buffer(buffer, start, len).ok()
 }
 

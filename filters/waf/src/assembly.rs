@@ -47,8 +47,9 @@ pub fn settings(config: &WafConfig) -> String {
     s.push_str(&format!("SecRequestBodyLimitAction {}\n", rq.on_limit.seclang()));
     s.push_str(&format!("SecResponseBodyAccess {}\n", on_off(rs.access)));
     s.push_str("SecResponseBodyMimeTypesClear\n");
-    if !rs.mime_types.is_empty() {
-        s.push_str(&format!("SecResponseBodyMimeType {}\n", rs.mime_types.join(" ")));
+    let mime_types = config.response_mime_types();
+    if !mime_types.is_empty() {
+        s.push_str(&format!("SecResponseBodyMimeType {}\n", mime_types.join(" ")));
     }
     s.push_str(&format!("SecResponseBodyLimit {}\n", rs.limit));
     s.push_str(&format!("SecResponseBodyLimitAction {}\n", rs.on_limit.seclang()));

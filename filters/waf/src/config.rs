@@ -231,6 +231,18 @@ impl Default for WafConfig {
 pub const MAX_EXCERPT_BYTES: usize = 4096;
 
 impl WafConfig {
+    /// The response media types whose bodies are inspected: `response_body.mime_types`, then
+    /// the profile's (the mesh profile adds JSON).
+    pub fn response_mime_types(&self) -> Vec<String> {
+        let mut types = self.response_body.mime_types.clone();
+        for t in self.profile.response_mime_types() {
+            if !types.iter().any(|m| m.eq_ignore_ascii_case(t)) {
+                types.push((*t).to_string());
+            }
+        }
+        types
+    }
+
     /// Parses and validates the plugin configuration bytes (empty = defaults).
     pub fn parse(bytes: &[u8]) -> Result<WafConfig, ConfigError> {
         let text = String::from_utf8_lossy(bytes);

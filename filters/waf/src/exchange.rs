@@ -41,10 +41,13 @@ use meshward_seclang::{EngineMode, Intervention, InterventionAction, Transaction
 use meshward_vocab::Decision;
 
 use crate::config::OnLimit;
+use crate::decode::{Coding, DecodeError, Decoder};
 use crate::evidence::{self, Event, EventContext, RequestInfo};
 use crate::loaded::Loaded;
 use crate::messages::{self, Piece, Splitter};
 use crate::metrics::{self, Counter};
+use crate::profile::Profile;
+use crate::tail::{Found, TailScan};
 
 /// At most this many per-message events are kept for one stream; later matching messages are
 /// counted in the `request_message_events_dropped` limit.
@@ -207,6 +210,14 @@ pub struct Exchange {
     limits: Vec<&'static str>,
     /// Set when the request body is gRPC messages inspected one by one.
     stream: Option<Stream>,
+    /// Content-Encoding decoders of the request and the response body (mesh profile).
+    decoders: [Option<Decoder>; 2],
+    /// The reply refused a body the WAF could not decode (no rule decided it).
+    decode_refused: bool,
+    /// The leak scan of the response past its limit, while it runs.
+    tail: Option<TailScan>,
+    /// Where that scan found a leak.
+    tail_found: Option<Found>,
 }
 
 impl Exchange {
@@ -267,8 +278,13 @@ impl Exchange {
             status_sent: None,
             limits: Vec::new(),
             stream,
+            decoders: [None, None],
+            decode_refused: false,
+            tail: None,
+            tail_found: None,
             loaded,
         };
+        exchange.decoders[0] = exchange.decoder(headers, exchange.loaded.config.request_body.limit);
         let step = match exchange.enforce(true) {
             Some(step) => step,
             // No body, or the body is not inspected: phase 2 runs now, before anything
@@ -302,13 +318,18 @@ impl Exchange {
         let body = &self.loaded.config.request_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
         let over = self.feed(Dir::Request, size, limit, read);
+        let (stop, refused) = self.decoded(Dir::Request, end_of_stream, on_limit);
+        if let Some(step) = refused {
+            return step;
+        }
+        let over = over || stop == Stop::OverLimit;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "request_body_over_limit",
                 OnLimit::ProcessPartial => "request_body_truncated",
             });
         }
-        if end_of_stream || over {
+        if end_of_stream || over || stop == Stop::Undecodable {
             return self.finish_request().unwrap_or(Step::Continue);
         }
         wait_for_more(self.request.body)
@@ -320,10 +341,16 @@ impl Exchange {
         if self.replied != Replied::No {
             return Step::Pause;
         }
-        match self.finish_messages() {
-            Some(step) => step,
-            None => self.finish_request().unwrap_or(Step::Continue),
+        if let Some(step) = self.finish_messages() {
+            return step;
         }
+        if self.stream.is_none() && self.request.inspecting() {
+            let on_limit = self.loaded.config.request_body.on_limit;
+            if let (_, Some(step)) = self.decoded(Dir::Request, true, on_limit) {
+                return step;
+            }
+        }
+        self.finish_request().unwrap_or(Step::Continue)
     }
 
     /// A request body callback of a body inspected message by message: the messages completed
@@ -482,7 +509,16 @@ impl Exchange {
         self.response = Some(Side::open(self.tx.engine_mode() == EngineMode::On));
         let body = &self.loaded.config.response_body;
         let mime = content_type.split(';').next().unwrap_or("").trim();
-        let inspect = body.access && body.mime_types.iter().any(|m| m.eq_ignore_ascii_case(mime));
+        let inspect = self
+            .loaded
+            .config
+            .response_mime_types()
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(mime));
+        let inspect = body.access && inspect;
+        if inspect {
+            self.decoders[1] = self.decoder(headers, body.limit);
+        }
         // Here the host can still replace the upstream response with the local reply.
         if let Some(step) = self.enforce(false) {
             return step;
@@ -494,34 +530,54 @@ impl Exchange {
         Step::Continue
     }
 
-    /// A response body callback, as [`Exchange::request_body`].
+    /// A response body callback, as [`Exchange::request_body`] (`read` may be called twice: the
+    /// leak scan past the limit reads what the engine did not).
     pub fn response_body(
         &mut self,
         size: usize,
         end_of_stream: bool,
-        read: impl FnOnce(usize, usize) -> Option<Vec<u8>>,
+        read: impl Fn(usize, usize) -> Option<Vec<u8>>,
     ) -> Step {
         match self.replied {
             Replied::InRequest => return Step::Continue,
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
         }
+        if self.tail.is_some() {
+            // Past the limit the body is passed on: the buffer holds just this chunk.
+            return self.scan_tail(0, size, &read);
+        }
         let Some(side) = self.response.filter(Side::inspecting) else {
             return Step::Continue;
         };
         let body = &self.loaded.config.response_body;
         let (limit, on_limit) = (limit_of(body.limit), body.on_limit);
-        let over = self.feed(Dir::Response, size, limit, read);
+        // Where this callback's buffer starts in the body: a held buffer holds all of it.
+        let buffer_start = if side.body == BodyState::Holding { 0 } else { side.seen };
+        let over = self.feed(Dir::Response, size, limit, &read);
+        let (stop, refused) = self.decoded(Dir::Response, end_of_stream, on_limit);
+        if let Some(step) = refused {
+            return step;
+        }
+        let over = over || stop == Stop::OverLimit;
         if over {
             self.limit(match on_limit {
                 OnLimit::Reject => "response_body_over_limit",
                 OnLimit::ProcessPartial => "response_body_truncated",
             });
         }
-        if end_of_stream || over {
+        if end_of_stream || over || stop == Stop::Undecodable {
             // A reply here comes after the headers went downstream: the host resets the
             // stream, and the held body is never passed on.
-            return self.finish_response().unwrap_or(Step::Continue);
+            let step = self.finish_response().unwrap_or(Step::Continue);
+            if over && step == Step::Continue && self.starts_tail(on_limit) {
+                // The scan starts a little before the limit so a leak across it is whole.
+                let from = limit.saturating_sub(crate::tail::OVERLAP).max(buffer_start);
+                self.tail = Some(TailScan::new(from as u64));
+                self.limit("response_body_scanned_past_limit");
+                return self.scan_tail(from - buffer_start, size, &read);
+            }
+            return step;
         }
         wait_for_more(side.body)
     }
@@ -532,6 +588,12 @@ impl Exchange {
             Replied::InRequest => return Step::Continue,
             Replied::InResponse => return Step::Pause,
             Replied::No => {}
+        }
+        if self.response.is_some_and(|s| s.inspecting()) {
+            let on_limit = self.loaded.config.response_body.on_limit;
+            if let (_, Some(step)) = self.decoded(Dir::Response, true, on_limit) {
+                return step;
+            }
         }
         self.finish_response().unwrap_or(Step::Continue)
     }
@@ -565,9 +627,19 @@ impl Exchange {
         let status = self
             .status_sent
             .or_else(|| tx.decision().map(|d| self.reply_status(d.action, d.status)));
-        let limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        let mut limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        if let Some(found) = self.tail_found {
+            limits.push(format!(
+                "response_leak_past_limit(window={},offset={})",
+                found.index, found.offset
+            ));
+        }
         let ctx = self.event_context(status, enforced, now_nanos, &limits);
-        let event = evidence::event(tx, &ctx);
+        let mut event = evidence::event(tx, &ctx);
+        if let Some(e) = event.as_mut().filter(|_| self.decode_refused) {
+            // No rule decided it: the filter refused a body it could not decode.
+            e.decision = Decision::Refused;
+        }
         let log_line = event.as_ref().filter(|_| config.evidence.log).map(Event::log_line);
         let collector = event.as_ref().and_then(|e| self.collector_call(e));
         let messages = self
@@ -689,17 +761,21 @@ impl Exchange {
             return None;
         }
         let status = self.reply_status(iv.action, iv.status);
-        let mut headers = vec![("content-type", "text/plain".to_string())];
-        if iv.action == InterventionAction::Redirect {
-            if let Some(url) = &iv.url {
-                headers.push(("location", url.clone()));
-            }
-        }
+        let location = iv.url.clone().filter(|_| iv.action == InterventionAction::Redirect);
         let details = if iv.action == InterventionAction::BodyLimit {
             "meshward_waf_body_limit"
         } else {
             "meshward_waf_blocked"
         };
+        Some(self.reply(status, location, details, in_request))
+    }
+
+    /// Sends a local reply (the first time; the caller checked).
+    fn reply(&mut self, status: u16, location: Option<String>, details: &'static str, in_request: bool) -> Step {
+        let mut headers = vec![("content-type", "text/plain".to_string())];
+        if let Some(url) = location {
+            headers.push(("location", url));
+        }
         let reply = LocalReply {
             status,
             headers,
@@ -712,7 +788,7 @@ impl Exchange {
             Replied::InResponse
         };
         self.status_sent = Some(status);
-        Some(Step::Reply(reply))
+        Step::Reply(reply)
     }
 
     /// Runs the request-body rules on the head alone, in a copy of the transaction after
@@ -776,10 +852,7 @@ impl Exchange {
         if want > 0 {
             match read(start, want) {
                 Some(chunk) => {
-                    match dir {
-                        Dir::Request => self.tx.append_request_body(&chunk),
-                        Dir::Response => self.tx.append_response_body(&chunk),
-                    }
+                    self.append(dir, &chunk);
                     seen += chunk.len();
                 }
                 None => self.limit("body_unreadable"),
@@ -802,11 +875,185 @@ impl Exchange {
     }
 }
 
+/// Content-Encoding decoding (mesh profile): the engine reads the decoded body; the upstream and
+/// the client still get the bytes as sent.
+impl Exchange {
+    /// The decoder for a body with these headers: only in the mesh profile, only for codings
+    /// meshward decodes (others are refused by the profile's rule and read as they are), its
+    /// output bounded one byte past the body limit so the engine sees the body go over.
+    fn decoder(&self, headers: &[Header], limit: u64) -> Option<Decoder> {
+        if self.loaded.config.profile != Profile::Mesh {
+            return None;
+        }
+        let value = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(b"content-encoding"))
+            .map(|(_, v)| text(v))?;
+        let codings = Coding::parse_list(&value).ok()?;
+        Decoder::new(&codings, limit_of(limit).saturating_add(1))
+    }
+
+    /// Hands body bytes to the engine, decoded when the body has a decoder.
+    fn append(&mut self, dir: Dir, chunk: &[u8]) {
+        let decoded;
+        let bytes = match self.decoders.get_mut(dir as usize).and_then(Option::as_mut) {
+            Some(decoder) => {
+                let mut out = Vec::new();
+                // An error is kept by the decoder and acted on by `decoded`.
+                let _ = decoder.push(chunk, &mut out);
+                decoded = out;
+                &decoded[..]
+            }
+            None => chunk,
+        };
+        match dir {
+            Dir::Request => self.tx.append_request_body(bytes),
+            Dir::Response => self.tx.append_response_body(bytes),
+        }
+    }
+
+    /// After a body callback: ends the decoding at the end of the body (a stream cut short is
+    /// an error), then acts on a decoding error. Returns whether decoding stopped (the phase
+    /// runs now on what was decoded), and the refusal to send in enforce mode:
+    /// 400 for a request body that does not decode (the app could not read it either), the
+    /// limit action for a decompression bomb. A response that does not decode is recorded, not
+    /// refused: the client fails on it by itself.
+    fn decoded(&mut self, dir: Dir, end: bool, on_limit: OnLimit) -> (Stop, Option<Step>) {
+        let Some(decoder) = self.decoders.get_mut(dir as usize).and_then(Option::as_mut) else {
+            return (Stop::No, None);
+        };
+        if end && decoder.error().is_none() {
+            let mut out = Vec::new();
+            // An error is kept by the decoder and read below.
+            let _ = decoder.finish(&mut out);
+            if !out.is_empty() {
+                match dir {
+                    Dir::Request => self.tx.append_request_body(&out),
+                    Dir::Response => self.tx.append_response_body(&out),
+                }
+            }
+        }
+        let request = dir == Dir::Request;
+        let limit_status = if request { 413 } else { 500 };
+        let (what, status, details, stop) = match decoder.error() {
+            None => return (Stop::No, None),
+            Some(DecodeError::OverLimit { .. }) => return (Stop::OverLimit, None),
+            Some(DecodeError::Bomb { .. }) => (
+                if request {
+                    "request_body_decode_ratio"
+                } else {
+                    "response_body_decode_ratio"
+                },
+                (on_limit == OnLimit::Reject).then_some(limit_status),
+                "meshward_waf_body_limit",
+                Stop::OverLimit,
+            ),
+            Some(DecodeError::Truncated { .. }) => (
+                if request {
+                    "request_body_encoding_truncated"
+                } else {
+                    "response_body_encoding_truncated"
+                },
+                request.then_some(400),
+                "meshward_waf_body_undecodable",
+                Stop::Undecodable,
+            ),
+            Some(DecodeError::Corrupt { .. }) => (
+                if request {
+                    "request_body_encoding_corrupt"
+                } else {
+                    "response_body_encoding_corrupt"
+                },
+                request.then_some(400),
+                "meshward_waf_body_undecodable",
+                Stop::Undecodable,
+            ),
+        };
+        self.limit(what);
+        let enforce = self.tx.engine_mode() == EngineMode::On && self.replied == Replied::No;
+        let cut = matches!(self.request.body, BodyState::Cut { .. });
+        match status.filter(|_| enforce && !cut) {
+            Some(status) => {
+                if let Some(side) = self.side_mut(dir) {
+                    side.body = BodyState::Done;
+                }
+                self.decode_refused = true;
+                (stop, Some(self.reply(status, None, details, request)))
+            }
+            None => (stop, None),
+        }
+    }
+
+    fn side_mut(&mut self, dir: Dir) -> Option<&mut Side> {
+        match dir {
+            Dir::Request => Some(&mut self.request),
+            Dir::Response => self.response.as_mut(),
+        }
+    }
+}
+
+/// The leak scan of a response body past its inspection limit ([`crate::tail`]).
+impl Exchange {
+    /// Whether the rest of a response past its limit is scanned: in the mesh profile, when the
+    /// limit action lets it pass, phase 4 decided nothing, and the engine reads the body as sent
+    /// (a decoded body stops at the limit: its tail is not scanned).
+    fn starts_tail(&self, on_limit: OnLimit) -> bool {
+        self.loaded.config.profile == Profile::Mesh
+            && on_limit == OnLimit::ProcessPartial
+            && self.decoders[1].is_none()
+            && self.tx.decision().is_none()
+    }
+
+    /// Scans `[from, size)` of the host's buffer: each window runs the phase-4 rules; the first
+    /// window with a logged match ends the scan, and a decision is carried out (the host resets
+    /// the stream: its head went out already).
+    fn scan_tail(&mut self, from: usize, size: usize, read: &impl Fn(usize, usize) -> Option<Vec<u8>>) -> Step {
+        if from >= size {
+            return Step::Continue;
+        }
+        let Some(bytes) = read(from, size - from) else {
+            self.limit("body_unreadable");
+            return Step::Continue;
+        };
+        let Some(mut scan) = self.tail.take() else {
+            return Step::Continue;
+        };
+        let tx = &mut self.tx;
+        let logged = |tx: &Transaction| tx.matched_rules().iter().filter(|m| m.logged).count();
+        let before = logged(tx);
+        let found = scan.push(&bytes, |window| {
+            tx.rescan_response_body(window.bytes);
+            logged(tx) > before || tx.intervention().is_some()
+        });
+        match found {
+            Some(found) => {
+                self.tail_found = Some(found);
+                self.enforce(false).unwrap_or(Step::Continue)
+            }
+            None => {
+                self.tail = Some(scan);
+                Step::Continue
+            }
+        }
+    }
+}
+
+/// Whether a body's decoding stopped, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// It goes on (or there is none).
+    No,
+    /// The decoded body reached its limit, or the bomb guard stopped it: the limit action applies.
+    OverLimit,
+    /// The body does not decode: the phase runs on what did.
+    Undecodable,
+}
+
 /// Which direction a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {
-    Request,
-    Response,
+    Request = 0,
+    Response = 1,
 }
 
 /// The stronger of two decisions (`allow` < `would_block` < `block`, `refused`).

@@ -7,6 +7,7 @@
 
 pub mod assembly;
 pub mod config;
+pub mod decode;
 pub mod drive;
 pub mod embedded;
 pub mod evidence;
@@ -16,6 +17,7 @@ pub mod messages;
 pub mod metrics;
 pub mod profile;
 pub mod selector;
+pub mod tail;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::assembly::SETTINGS_RULE_ID;
+use crate::decode;
 
 /// Which defaults CRS's HTTP policy (methods, content types, body processors) uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -54,6 +55,31 @@ pub const MESH_CONTENT_TYPES: &[&str] = &[
     "application/protobuf",
 ];
 
+/// Response media types the mesh profile inspects on top of `response_body.mime_types`: the
+/// JSON service APIs answer with (CRS's leak rules 950-956 read any response body they are given:
+/// SQL errors, stack traces and directory listings show up in JSON error bodies too). The engine
+/// matches exact types, so the common `+json` types are listed.
+pub const MESH_RESPONSE_MIME_TYPES: &[&str] = &[
+    "application/json",
+    "application/problem+json",
+    "application/vnd.api+json",
+    "application/hal+json",
+    "application/ld+json",
+];
+
+/// CRS's default `tx.restricted_headers_basic` (rule 901240, crs-setup 900250) without
+/// `/content-encoding/`: the mesh profile decodes the codings it supports instead of refusing
+/// them (rule 920450), and refuses the others with its own rule.
+pub const MESH_RESTRICTED_HEADERS: &str = "/proxy/ /lock-token/ /content-range/ /if/ /x-http-method-override/ \
+     /x-http-method/ /x-method-override/ /x-middleware-subrequest/ /expect/";
+
+/// The CRS rules (one per response rule file, 950-956) that skip the file's leak rules when the
+/// response has a `Content-Encoding`: the mesh profile removes them when it decodes the body.
+pub const COMPRESSED_RESPONSE_SKIPS: [u64; 7] = [950010, 951010, 952010, 953010, 954010, 955010, 956010];
+
+/// Id of the mesh profile's rule refusing a request `Content-Encoding` it does not decode.
+pub const UNDECODED_ENCODING_RULE: u64 = SETTINGS_RULE_ID + 41;
+
 /// A media type with a structured-syntax suffix (RFC 6839), e.g. `application/vnd.api+json`:
 /// lowercase type name, then `+json` or `+xml`, then parameters or the end.
 fn suffix_pattern(suffix: &str) -> String {
@@ -65,9 +91,45 @@ impl Profile {
     pub fn directives(self) -> String {
         match self {
             Profile::Crs => String::new(),
-            Profile::Mesh => mesh_directives(),
+            Profile::Mesh => mesh_directives() + &decoding_directives(),
         }
     }
+
+    /// Response media types inspected besides `response_body.mime_types`.
+    pub fn response_mime_types(self) -> &'static [&'static str] {
+        match self {
+            Profile::Crs => &[],
+            Profile::Mesh => MESH_RESPONSE_MIME_TYPES,
+        }
+    }
+}
+
+/// The mesh profile's `Content-Encoding` rules ([`crate::decode`] decodes the body before the
+/// engine reads it): requests with a coding meshward decodes are not restricted (rule 920450
+/// without `content-encoding`), any other coding is refused with its own message (in phase 2,
+/// where CRS's anomaly scores are initialized); a response the WAF decodes is not skipped by
+/// CRS's leak rules.
+fn decoding_directives() -> String {
+    let headers = SETTINGS_RULE_ID + 40;
+    let refuse = UNDECODED_ENCODING_RULE;
+    let responses = SETTINGS_RULE_ID + 42;
+    let pattern = decode::SUPPORTED_PATTERN;
+    let skips: String = COMPRESSED_RESPONSE_SKIPS
+        .iter()
+        .map(|id| format!(",ctl:ruleRemoveById={id}"))
+        .collect();
+    format!(
+        "SecAction \"id:{headers},phase:1,pass,nolog,t:none,\
+         setvar:'tx.restricted_headers_basic={MESH_RESTRICTED_HEADERS}'\"\n\
+         SecRule REQUEST_HEADERS:Content-Encoding \"!@rx {pattern}\" \
+         \"id:{refuse},phase:2,block,capture,t:none,t:lowercase,\
+         msg:'Content-Encoding not decoded by meshward (%{{MATCHED_VAR}})',\
+         logdata:'Content-Encoding: %{{MATCHED_VAR}}',tag:'attack-protocol',tag:'paranoia-level/1',\
+         tag:'meshward',severity:'CRITICAL',\
+         setvar:'tx.inbound_anomaly_score_pl1=+%{{tx.critical_anomaly_score}}'\"\n\
+         SecRule RESPONSE_HEADERS:Content-Encoding \"@rx {pattern}\" \
+         \"id:{responses},phase:3,pass,nolog,t:none,t:lowercase{skips}\"\n"
+    )
 }
 
 fn mesh_directives() -> String {
@@ -122,6 +184,40 @@ mod tests {
         assert!(d.contains("|application/grpc| |application/grpc+proto|"));
         assert!(d.contains("ctl:requestBodyProcessor=JSON"));
         assert!(d.contains("ctl:requestBodyProcessor=XML"));
+    }
+
+    #[test]
+    fn mesh_restricted_headers_are_crs_defaults_without_content_encoding() {
+        let init =
+            std::fs::read_to_string(meshward_testkit::locate::crs_dir().join("rules/REQUEST-901-INITIALIZATION.conf"))
+                .unwrap();
+        let crs = Regex::new(r"setvar:'tx\.restricted_headers_basic=([^']*)'").unwrap();
+        let crs = &crs.captures(&init).unwrap()[1];
+        let without: Vec<&str> = crs.split_whitespace().filter(|h| *h != "/content-encoding/").collect();
+        assert_eq!(
+            without.len() + 1,
+            crs.split_whitespace().count(),
+            "CRS restricts content-encoding"
+        );
+        assert_eq!(MESH_RESTRICTED_HEADERS.split_whitespace().collect::<Vec<_>>(), without);
+        let d = Profile::Mesh.directives();
+        assert!(d.contains(&format!("id:{UNDECODED_ENCODING_RULE},phase:2,block")));
+        for id in COMPRESSED_RESPONSE_SKIPS {
+            assert!(d.contains(&format!("ctl:ruleRemoveById={id}")), "{id}");
+            let file = std::fs::read_dir(meshward_testkit::locate::crs_dir().join("rules"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.to_string_lossy().contains(&format!("RESPONSE-{}", id / 1000)))
+                .unwrap();
+            let text = std::fs::read_to_string(file).unwrap();
+            let at = text.find(&format!("id:{id},")).unwrap();
+            let before = &text[..at];
+            let rule = &before[before.rfind("SecRule").unwrap()..];
+            assert!(
+                rule.contains("RESPONSE_HEADERS:Content-Encoding"),
+                "{id} is a compressed-body skip"
+            );
+        }
     }
 
     #[test]

@@ -242,6 +242,19 @@ impl Transaction {
         self.run_phases_through(Phase::ResponseBody);
     }
 
+    /// Runs phase 4 again with `window` as the response body: a stretch of the body past the
+    /// inspection limit, scanned for leaks as it streams. Its matches join the transaction's
+    /// (scores accumulate, a disruptive rule decides). Nothing happens before phase 4 ran,
+    /// after a decision or after phase 5.
+    pub fn rescan_response_body(&mut self, window: &[u8]) {
+        if self.intervention.is_some() || !self.ran(Phase::ResponseBody) || self.ran(Phase::Logging) {
+            return;
+        }
+        self.response_body.clear();
+        self.response_body.extend_from_slice(window);
+        self.run_phase(Phase::ResponseBody);
+    }
+
     /// Runs phase 5 (logging) and stores persistent collections.
     pub fn process_logging(&mut self) {
         self.run_phases_through(Phase::Logging);
