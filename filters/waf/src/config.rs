@@ -166,7 +166,8 @@ impl Default for Evidence {
     }
 }
 
-/// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 in detect mode.
+/// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 with meshward's rule
+/// packs (profile `mesh`) in detect mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
