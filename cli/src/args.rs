@@ -47,9 +47,25 @@ pub enum Baseline {
     CrsPl1,
 }
 
+/// How `meshward detection` hands requests to the WAF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Through {
+    /// The engine natively, through the filter's own exchange (as Envoy calls it).
+    Engine,
+    /// Real Envoy (`MESHWARD_ENVOY`) with the built `meshward_waf.wasm`.
+    Envoy,
+}
+
 /// `meshward detection`
 #[derive(Debug, Args)]
 pub struct DetectionArgs {
+    /// Where the requests go.
+    #[arg(long, value_enum, default_value = "engine")]
+    pub through: Through,
+    /// With `--through envoy`: the WAF module (default: `cargo xtask wasm`'s output,
+    /// `MESHWARD_WASM_DIR`).
+    #[arg(long, value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
     /// The corpus directory (default: the repository's `corpus/`).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,

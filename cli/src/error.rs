@@ -58,6 +58,9 @@ pub enum CliError {
         /// The filter's own error.
         source: Box<meshward_waf::config::ConfigError>,
     },
+    /// Envoy or its upstream failed during `meshward detection --through envoy`.
+    #[error("Envoy: {0}")]
+    Envoy(#[from] meshward_envoy::HarnessError),
     /// The detection corpus could not be read.
     #[error(transparent)]
     Corpus(#[from] crate::detection::corpus::CorpusError),

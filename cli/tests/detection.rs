@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use common::cli::{meshward, meshward_code};
 use meshward_cli::args::Baseline;
-use meshward_cli::commands::detection::{corpus_dir, measure, Subject};
+use meshward_cli::commands::detection::{corpus_dir, measure, Route, Subject};
 use meshward_cli::detection::report::{Report, Row, ALL_SPLITS};
 
 fn fixture() -> String {
@@ -70,6 +70,19 @@ fn fixture_counts_per_split_family_and_baseline() {
 }
 
 #[test]
+fn through_envoy_the_fixture_counts_are_the_engine_s() {
+    let args = ["detection", "--corpus", &fixture(), "--baseline", "crs-pl1", "--json"];
+    let (ok, engine, stderr) = meshward(&args);
+    assert!(ok, "{stderr}");
+    let (ok, envoy, stderr) = meshward(&[&args[..], &["--through", "envoy"]].concat());
+    assert!(ok, "{stderr}");
+    let engine: serde_json::Value = serde_json::from_str(&engine).unwrap();
+    let envoy: serde_json::Value = serde_json::from_str(&envoy).unwrap();
+    assert_eq!(envoy["splits"], engine["splits"]);
+    assert_eq!(row(&envoy, "t", "nosql")["hits"], 5);
+}
+
+#[test]
 fn misses_are_listed_with_their_rules() {
     let (ok, _, stderr) = meshward(&["detection", "--corpus", &fixture(), "--packs", "nosql", "--misses"]);
     assert!(ok);
@@ -126,6 +139,7 @@ fn gate_packs_beat_crs_pl1_on_the_real_corpus() {
         &corpus_dir(None),
         &Subject::new("mesh", 1, None),
         Some(&Subject::baseline(Baseline::CrsPl1)),
+        &Route::Engine,
         |_| {},
     )
     .expect("the corpus runs");

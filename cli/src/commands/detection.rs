@@ -7,9 +7,10 @@ use std::rc::Rc;
 
 use meshward_waf::loaded::Loaded;
 
-use crate::args::{Baseline, DetectionArgs};
-use crate::detection::corpus::{self, Kind, Payload};
-use crate::detection::measure::{self, Tally};
+use crate::args::{Baseline, DetectionArgs, Through};
+use crate::detection::corpus::{self, Entry, Kind, Payload};
+use crate::detection::envoy::EnvoyRun;
+use crate::detection::measure::{self, Case, Tally};
 use crate::detection::report::{self, Report};
 use crate::CliError;
 
@@ -81,17 +82,44 @@ pub fn corpus_dir(arg: Option<&PathBuf>) -> PathBuf {
         .unwrap_or_else(|| meshward_testkit::locate::workspace_root().join("corpus"))
 }
 
-/// Measures `subject` (and `baseline`) on the corpus in `dir`; `misses` gets one line per
-/// attack passed and benign request stopped by the subject.
+/// Where the requests go: the engine natively, or real Envoy running this WAF module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The filter's own exchange, natively.
+    Engine,
+    /// Real Envoy with this `meshward_waf.wasm`.
+    Envoy(PathBuf),
+}
+
+/// Runs `entries` for `subject` by `route`.
+fn run_subject<'a>(
+    entries: &'a [Entry],
+    subject: &Subject,
+    route: &Route,
+    each: impl FnMut(Case<'a>),
+) -> Result<Tally, CliError> {
+    // The configuration is checked by the filter's own loader first, also before Envoy gets it.
+    let loaded = subject.load()?;
+    match route {
+        Route::Engine => measure::run(entries, |r| Ok::<_, CliError>(measure::verdict(&loaded, r)), each),
+        Route::Envoy(wasm) => {
+            let envoy = EnvoyRun::start(wasm, &subject.config)?;
+            measure::run(entries, |r| envoy.verdict(r).map_err(CliError::from), each)
+        }
+    }
+}
+
+/// Measures `subject` (and `baseline`) on the corpus in `dir` by `route`; `misses` gets one line
+/// per attack passed and benign request stopped by the subject.
 pub fn measure(
     dir: &std::path::Path,
     subject: &Subject,
     baseline: Option<&Subject>,
+    route: &Route,
     mut misses: impl FnMut(String),
 ) -> Result<Report, CliError> {
     let entries = corpus::load(dir)?;
-    let loaded = subject.load()?;
-    let tally = measure::run(&loaded, &entries, |case| {
+    let tally = run_subject(&entries, subject, route, |case| {
         let missed = match case.entry.kind {
             Kind::Attack(_) => !case.stopped,
             Kind::Benign => case.stopped,
@@ -113,12 +141,9 @@ pub fn measure(
                 case.rules
             ));
         }
-    });
+    })?;
     let base: Option<(String, Tally)> = match baseline {
-        Some(b) => {
-            let loaded = b.load()?;
-            Some((b.name.clone(), measure::run(&loaded, &entries, |_| {})))
-        }
+        Some(b) => Some((b.name.clone(), run_subject(&entries, b, route, |_| {})?)),
         None => None,
     };
     Ok(report::build(
@@ -133,7 +158,14 @@ pub fn run(args: &DetectionArgs) -> Result<(), CliError> {
     let subject = Subject::new(&args.profile, args.paranoia, packs(args.packs.as_deref()));
     let baseline = args.baseline.map(Subject::baseline);
     let dir = corpus_dir(args.corpus.as_ref());
-    let report = measure(&dir, &subject, baseline.as_ref(), |line| {
+    let route = match args.through {
+        Through::Engine => Route::Engine,
+        Through::Envoy => Route::Envoy(match &args.wasm {
+            Some(w) => w.clone(),
+            None => meshward_testkit::locate::wasm_file("meshward-waf")?,
+        }),
+    };
+    let report = measure(&dir, &subject, baseline.as_ref(), &route, |line| {
         if args.misses {
             eprintln!("{line}");
         }

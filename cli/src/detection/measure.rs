@@ -103,12 +103,17 @@ pub fn verdict(loaded: &Rc<Loaded>, request: &Request) -> Verdict {
     }
 }
 
-/// Runs every entry's requests; calls `each` with every case.
-pub fn run<'a>(loaded: &Rc<Loaded>, entries: &'a [Entry], mut each: impl FnMut(Case<'a>)) -> Tally {
+/// Runs every entry's requests through `judge` (the engine: [`verdict`]; real Envoy:
+/// [`super::envoy::EnvoyRun::verdict`]); calls `each` with every case.
+pub fn run<'a, E>(
+    entries: &'a [Entry],
+    mut judge: impl FnMut(&Request) -> Result<Verdict, E>,
+    mut each: impl FnMut(Case<'a>),
+) -> Result<Tally, E> {
     let mut tally = Tally::new();
     for entry in entries {
         for (shape, request) in requests(entry) {
-            let Verdict { stopped, rules } = verdict(loaded, &request);
+            let Verdict { stopped, rules } = judge(&request)?;
             let count = tally.entry((entry.split.clone(), entry.kind.clone())).or_default();
             count.add(Count {
                 cases: 1,
@@ -122,5 +127,5 @@ pub fn run<'a>(loaded: &Rc<Loaded>, entries: &'a [Entry], mut each: impl FnMut(C
             });
         }
     }
-    tally
+    Ok(tally)
 }
