@@ -48,17 +48,22 @@ def fill(line):
     return line.replace("[VALUE]", "a").replace("[LF]", "%0a").replace("{cmd}", "id")
 
 
-def thin(lines, cap=CAP):
+def sample(lines, clean, wanted, cap):
+    """The distinct cleaned lines that are wanted, thinned to `cap` evenly spaced ones."""
     seen, out = set(), []
     for l in lines:
-        l = fill(l.strip())
-        if keep(l) and l not in seen:
+        l = clean(l)
+        if wanted(l) and l not in seen:
             seen.add(l)
             out.append(l)
     if len(out) <= cap:
         return out
     step = len(out) / cap
     return [out[int(i * step)] for i in range(cap)]
+
+
+def thin(lines, cap=CAP):
+    return sample(lines, lambda l: fill(l.strip()), keep, cap)
 
 
 def write(rel, lines, header):
@@ -82,16 +87,7 @@ def json_strings(value, out):
 
 
 def benign_thin(lines, cap):
-    seen, out = set(), []
-    for l in lines:
-        l = " ".join(l.split())
-        if 3 <= len(l) <= 200 and l not in seen and not l.startswith("#"):
-            seen.add(l)
-            out.append(l)
-    if len(out) <= cap:
-        return out
-    step = len(out) / cap
-    return [out[int(i * step)] for i in range(cap)]
+    return sample(lines, lambda l: " ".join(l.split()), lambda l: 3 <= len(l) <= 200 and not l.startswith("#"), cap)
 
 
 def main():
