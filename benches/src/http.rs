@@ -20,27 +20,13 @@ pub use meshward_testkit::http1::Response as HttpResponse;
 /// The request as Envoy hands it to a filter (HTTP/2-style lowercase names, `Host` as
 /// `:authority`, hop-by-hop `Connection` dropped; the body in [`BODY_CHUNK`] pieces).
 pub fn filter_request(request: &HttpRequest) -> drive::Request {
-    let mut headers: Vec<Header> = vec![
-        (
-            b":authority".to_vec(),
-            request.header("host").unwrap_or("localhost").into(),
-        ),
-        (b":path".to_vec(), request.target.clone().into_bytes()),
-        (b":method".to_vec(), request.method.clone().into_bytes()),
-        (b":scheme".to_vec(), b"https".to_vec()),
-    ];
-    for (k, v) in request.headers.iter() {
-        if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("connection") {
-            continue;
-        }
-        headers.push((k.to_ascii_lowercase().into_bytes(), v.to_vec()));
-    }
-    drive::Request {
-        headers,
-        body: request.body.chunks(BODY_CHUNK).map(<[u8]>::to_vec).collect(),
-        trailers: None,
-        proxy_answers: None,
-    }
+    drive::Request::from_http1(
+        &request.method,
+        &request.target,
+        request.headers.iter(),
+        &request.body,
+        BODY_CHUNK,
+    )
 }
 
 /// The response as Envoy hands it to a filter (`:status` plus lowercase names, the body in

@@ -34,6 +34,59 @@ pub enum Command {
     /// Print the configuration that loads a filter: an Istio WasmPlugin, or an Envoy HTTP filter.
     #[command(subcommand)]
     Snippet(SnippetCommand),
+    /// Measure the WAF's detection: run the attack and benign corpus (corpus/README.md) through
+    /// the engine natively in enforce mode and print, per split and attack family, the attacks
+    /// stopped (true-positive rate) and the benign requests passed (true-negative rate).
+    Detection(DetectionArgs),
+}
+
+/// A baseline to compare with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// OWASP CRS alone at paranoia level 1 as shipped: `profile: crs`, no rule packs.
+    CrsPl1,
+}
+
+/// How `meshward detection` hands requests to the WAF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Through {
+    /// The engine natively, through the filter's own exchange (as Envoy calls it).
+    Engine,
+    /// Real Envoy (`MESHWARD_ENVOY`) with the built `meshward_waf.wasm`.
+    Envoy,
+}
+
+/// `meshward detection`
+#[derive(Debug, Args)]
+pub struct DetectionArgs {
+    /// Where the requests go.
+    #[arg(long, value_enum, default_value = "engine")]
+    pub through: Through,
+    /// With `--through envoy`: the WAF module (default: `cargo xtask wasm`'s output,
+    /// `MESHWARD_WASM_DIR`).
+    #[arg(long, value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
+    /// The corpus directory (default: the repository's `corpus/`).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// The WAF profile measured.
+    #[arg(long, default_value = "mesh", value_parser = ["mesh", "crs"])]
+    pub profile: String,
+    /// The paranoia level (blocking and detection).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub paranoia: u8,
+    /// Rule packs, comma-separated (`nosql,ldap`), or `none`; default: the profile's.
+    #[arg(long, value_name = "A,B|none")]
+    pub packs: Option<String>,
+    /// Also measure this baseline and print it beside.
+    #[arg(long, value_enum)]
+    pub baseline: Option<Baseline>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// List on stderr every attack passed and benign request stopped.
+    #[arg(long)]
+    pub misses: bool,
 }
 
 /// `meshward snippet ...`

@@ -50,6 +50,20 @@ pub enum CliError {
         /// The engine's error, with its line; boxed, it is large.
         source: Box<meshward_policy::PolicyError>,
     },
+    /// `meshward detection`'s WAF configuration was rejected (an unknown pack name).
+    #[error("{subject}: {source}")]
+    DetectionConfig {
+        /// The configuration measured.
+        subject: String,
+        /// The filter's own error.
+        source: Box<meshward_waf::config::ConfigError>,
+    },
+    /// Envoy or its upstream failed during `meshward detection --through envoy`.
+    #[error("Envoy: {0}")]
+    Envoy(#[from] meshward_envoy::HarnessError),
+    /// The detection corpus could not be read.
+    #[error(transparent)]
+    Corpus(#[from] crate::detection::corpus::CorpusError),
     /// A converted policy document could not be written as YAML.
     #[error("writing the policy document: {0}")]
     Yaml(#[from] serde_yaml_ng::Error),

@@ -1,9 +1,10 @@
 //! meshward's command-line program (package `meshward`, binary `meshward`): one module per
 //! command under [`commands`], the OCI image format of a filter in [`oci`], the registry client
-//! in [`registry`]. `main` parses the arguments ([`args`]) and hands them to [`run`].
+//! in [`registry`], the detection measurement in [`detection`]. `main` parses the arguments ([`args`]) and hands them to [`run`].
 
 pub mod args;
 pub mod commands;
+pub mod detection;
 pub mod error;
 pub mod oci;
 pub mod registry;
@@ -24,5 +25,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Image(ImageCommand::Pull(a)) => commands::image_pull::run(&a),
         Command::Snippet(SnippetCommand::Istio(a)) => commands::snippet::istio(&a),
         Command::Snippet(SnippetCommand::Envoy(a)) => commands::snippet::envoy(&a),
+        Command::Detection(a) => commands::detection::run(&a),
     }
 }

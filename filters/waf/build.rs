@@ -1,6 +1,7 @@
 //! Embeds the OWASP CRS release named by `MESHWARD_CRS_DIR` (default
 //! `<workspace>/../shared/crs/v4.28.0`) into generated code, so the .wasm is self-contained.
-//! CRS is never committed: see rules/README.md for how to get it.
+//! CRS is never committed: see rules/README.md for how to get it. meshward's own rule packs
+//! (`rules/packs/<name>.conf`, in the repository) are embedded the same way.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -55,8 +56,35 @@ fn main() {
         "/// SHA-256 over the embedded files' names and contents.\npub const CRS_DIGEST: &str = {hex:?};"
     )
     .expect("string write");
+    code.push_str(&packs_code());
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("crs_embedded.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+}
+
+/// The generated `PACKS` table: every `rules/packs/<name>.conf` of the repository, by name.
+fn packs_code() -> String {
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .join("../../rules/packs");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let listing = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let mut packs: Vec<(String, PathBuf)> = listing
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.strip_suffix(".conf")?.to_string();
+            Some((name, p))
+        })
+        .collect();
+    packs.sort();
+    let mut code = String::from("/// meshward's rule packs (rules/packs/<name>.conf): (name, content), by name.\n");
+    code.push_str("pub static PACKS: &[(&str, &[u8])] = &[\n");
+    for (name, path) in &packs {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let abs = path.canonicalize().unwrap_or_else(|_| path.clone());
+        writeln!(code, "    ({name:?}, include_bytes!({:?})),", abs.display().to_string()).expect("string write");
+    }
+    code.push_str("];\n");
+    code
 }
 
 /// `crs-setup.conf.example`, then `rules/*.conf` and `rules/*.data` by name, as (relative name, path).

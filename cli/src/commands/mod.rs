@@ -4,6 +4,7 @@
 pub mod check_policy;
 pub mod check_waf;
 mod connect;
+pub mod detection;
 pub mod image_build;
 pub mod image_inspect;
 pub mod image_pull;

@@ -15,6 +15,9 @@ pub const DEFAULT_SET: &str = "default";
 /// First rule id reserved for meshward's generated settings (10000-10099).
 pub const SETTINGS_RULE_ID: u64 = 10000;
 
+/// meshward's rule packs use ids 10100-19999: 100 per pack (docs/packs.md lists each range).
+pub const PACK_RULE_IDS: std::ops::RangeInclusive<u64> = 10100..=19999;
+
 /// One SecLang source: an origin naming it in errors (`directives[3]`) and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -69,7 +72,10 @@ pub fn settings(config: &WafConfig) -> String {
 }
 
 /// The sources of directive set `set` (`None` = default) in load order: recommended, settings,
-/// crs-setup, `directives`, the set's lines, CRS rules, `directives_after_crs`.
+/// crs-setup, `directives`, the set's lines, meshward's rule packs, CRS rules,
+/// `directives_after_crs`. The packs load before the CRS rules, as CRS's `*-before.conf`
+/// plugins do, so their phase-2 rules add to the anomaly scores CRS's blocking evaluation (949)
+/// sums.
 pub fn sources(config: &WafConfig, set: Option<&str>) -> Vec<Source> {
     let mut out = vec![
         src("meshward", format!("Include {}", embedded::RECOMMENDED)),
@@ -85,6 +91,9 @@ pub fn sources(config: &WafConfig, set: Option<&str>) -> Vec<Source> {
         for (i, line) in config.directive_sets.get(name).into_iter().flatten().enumerate() {
             out.push(src(format!("directive_sets.{name}[{i}]"), line.clone()));
         }
+    }
+    for name in config.effective_packs() {
+        out.push(src(format!("pack {name}"), embedded::pack_include(name)));
     }
     if config.crs {
         out.push(src("meshward", format!("Include {}", embedded::CRS_RULES)));
@@ -152,7 +161,7 @@ mod tests {
     fn order_puts_directives_between_setup_and_rules() {
         let c = WafConfig::parse(
             br#"{"directives":["SecRuleRemoveById 1"],"directive_sets":{"a":["SecRuleRemoveById 2"]},
-                "directives_after_crs":["SecRuleRemoveById 3"]}"#,
+                "directives_after_crs":["SecRuleRemoveById 3"],"packs":["nosql"]}"#,
         )
         .unwrap();
         let origins: Vec<String> = sources(&c, Some("a")).into_iter().map(|s| s.origin).collect();
@@ -164,13 +173,15 @@ mod tests {
                 "meshward",
                 "directives[0]",
                 "directive_sets.a[0]",
+                "pack nosql",
                 "meshward",
                 "directives_after_crs[0]"
             ]
         );
         let texts: Vec<String> = sources(&c, Some("a")).into_iter().map(|s| s.text).collect();
         assert_eq!(texts[2], "Include @crs-setup");
-        assert_eq!(texts[5], "Include @crs-rules");
+        assert_eq!(texts[5], "Include @packs/nosql.conf");
+        assert_eq!(texts[6], "Include @crs-rules");
         assert!(!sources(&c, None).iter().any(|s| s.origin.starts_with("directive_sets")));
     }
 

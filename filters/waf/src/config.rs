@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use meshward_vocab::{EvidenceLevel, Mode};
 use serde::{Deserialize, Serialize};
 
+use crate::embedded;
 use crate::profile::Profile;
 
 /// Why a configuration was rejected.
@@ -165,7 +166,8 @@ impl Default for Evidence {
     }
 }
 
-/// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 in detect mode.
+/// The whole plugin configuration; `{}` (or an empty string) means CRS PL1 with meshward's rule
+/// packs (profile `mesh`) in detect mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
@@ -190,6 +192,12 @@ pub struct WafConfig {
     pub crs: bool,
     /// The HTTP policy CRS starts from: `mesh` (default) or CRS's own (`crs`).
     pub profile: Profile,
+    /// meshward's rule packs to load (`ldap`, `mail`, `nosql`, `path`, `shell`, `ssti`, `traversal`; see
+    /// docs/packs.md); unset: every pack under `profile: mesh`, none under `profile: crs`. They
+    /// need `crs` (they add to CRS's anomaly scores).
+    pub packs: Option<Vec<String>>,
+    /// Rule packs turned off by name (applied after `packs`).
+    pub packs_off: Vec<String>,
     /// Extra SecLang lines loaded after crs-setup and before the CRS rules.
     pub directives: Vec<String>,
     /// Extra SecLang lines loaded after the CRS rules.
@@ -217,6 +225,8 @@ impl Default for WafConfig {
             response_body: ResponseBody::default(),
             crs: true,
             profile: Profile::Mesh,
+            packs: None,
+            packs_off: Vec::new(),
             directives: Vec::new(),
             directives_after_crs: Vec::new(),
             directive_sets: BTreeMap::new(),
@@ -257,6 +267,21 @@ impl WafConfig {
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// The rule packs that load, in load order: `packs` (or the profile's default) less
+    /// `packs_off`; none when CRS is off.
+    pub fn effective_packs(&self) -> Vec<&'static str> {
+        if !self.crs {
+            return Vec::new();
+        }
+        let chosen = |name: &str| match &self.packs {
+            Some(list) => list.iter().any(|p| p == name),
+            None => self.profile.packs_by_default(),
+        };
+        embedded::pack_names()
+            .filter(|name| chosen(name) && !self.packs_off.iter().any(|p| p == name))
+            .collect()
     }
 
     /// The detection paranoia level in force.
@@ -340,6 +365,20 @@ impl WafConfig {
                 return bad("evidence.collector.timeout_ms", "must be at least 1".into());
             }
         }
+        for (key, names) in [
+            ("packs", self.packs.as_deref().unwrap_or_default()),
+            ("packs_off", &self.packs_off),
+        ] {
+            for (i, name) in names.iter().enumerate() {
+                if !embedded::pack_names().any(|p| p == name) {
+                    let known: Vec<&str> = embedded::pack_names().collect();
+                    return bad(
+                        &format!("{key}[{i}]"),
+                        format!("unknown rule pack {name:?} (known: {})", known.join(", ")),
+                    );
+                }
+            }
+        }
         for name in self.directive_sets.keys() {
             if name.is_empty() || name == "default" {
                 return bad(
@@ -415,6 +454,26 @@ mod tests {
     }
 
     #[test]
+    fn packs_default_by_profile_and_turn_off_by_name() {
+        let all = ["ldap", "mail", "nosql", "path", "shell", "ssti", "traversal"];
+        assert_eq!(WafConfig::default().effective_packs(), all);
+        let crs = WafConfig::parse(br#"{"profile":"crs"}"#).unwrap();
+        assert!(crs.effective_packs().is_empty(), "profile crs is CRS as shipped");
+        let off = WafConfig::parse(br#"{"packs_off":["ssti","mail"]}"#).unwrap();
+        assert_eq!(off.effective_packs(), ["ldap", "nosql", "path", "shell", "traversal"]);
+        let chosen = WafConfig::parse(br#"{"profile":"crs","packs":["traversal","nosql"]}"#).unwrap();
+        assert_eq!(
+            chosen.effective_packs(),
+            ["nosql", "traversal"],
+            "load order is by name"
+        );
+        let none = WafConfig::parse(br#"{"packs":[]}"#).unwrap();
+        assert!(none.effective_packs().is_empty());
+        let no_crs = WafConfig::parse(br#"{"crs":false}"#).unwrap();
+        assert!(no_crs.effective_packs().is_empty(), "packs add to CRS's scores");
+    }
+
+    #[test]
     fn errors_name_the_key_and_reason() {
         let cases: &[(&[u8], &str)] = &[
             (b"{", "line 1"),
@@ -441,6 +500,14 @@ mod tests {
                 "evidence.redact[1]: must not be empty",
             ),
             (br#"{"response_body":{"mime_types":["text html"]}}"#, "mime_types[0]"),
+            (
+                br#"{"packs":["nosql","sqlx"]}"#,
+                "packs[1]: unknown rule pack \"sqlx\" (known: ldap, mail, nosql, path, shell, ssti, traversal)",
+            ),
+            (
+                br#"{"packs_off":["NoSQL"]}"#,
+                "packs_off[0]: unknown rule pack \"NoSQL\"",
+            ),
             (
                 br#"{"per_authority":{"a.*.com":"s"},"directive_sets":{"s":[]}}"#,
                 "per_authority.a.*.com",

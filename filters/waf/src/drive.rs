@@ -36,6 +36,43 @@ pub struct Request {
     pub proxy_answers: Option<u16>,
 }
 
+impl Request {
+    /// An HTTP/1.1 request as Envoy hands it to a filter: HTTP/2-style lower-case names, `Host`
+    /// as `:authority` (`localhost` without one), hop-by-hop `Connection` dropped, scheme
+    /// `https`, the body in `chunk`-byte callbacks (Envoy's HTTP/1 codec reads at most 16 KiB
+    /// at a time).
+    pub fn from_http1<'a>(
+        method: &str,
+        target: &str,
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+        body: &[u8],
+        chunk: usize,
+    ) -> Request {
+        let mut authority: &[u8] = b"localhost";
+        let mut rest = Vec::new();
+        for (k, v) in headers {
+            if k.eq_ignore_ascii_case("host") {
+                authority = v;
+            } else if !k.eq_ignore_ascii_case("connection") {
+                rest.push((k.to_ascii_lowercase().into_bytes(), v.to_vec()));
+            }
+        }
+        let mut all: Vec<Header> = vec![
+            (b":authority".to_vec(), authority.to_vec()),
+            (b":path".to_vec(), target.as_bytes().to_vec()),
+            (b":method".to_vec(), method.as_bytes().to_vec()),
+            (b":scheme".to_vec(), b"https".to_vec()),
+        ];
+        all.extend(rest);
+        Request {
+            headers: all,
+            body: body.chunks(chunk.max(1)).map(<[u8]>::to_vec).collect(),
+            trailers: None,
+            proxy_answers: None,
+        }
+    }
+}
+
 /// A response as Envoy hands it to a filter: `:status` first, lower-case names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Response {

@@ -1,4 +1,5 @@
-//! The CRS release embedded at build time (see build.rs) and the virtual files rule sets load from.
+//! The CRS release and meshward's rule packs embedded at build time (see build.rs), and the
+//! virtual files rule sets load from.
 
 use std::path::Path;
 
@@ -13,12 +14,26 @@ pub const CRS_SETUP: &str = "@crs-setup";
 /// Alias for the CRS rules (rules/*.conf in order); the files themselves live under `@crs-rules/`.
 pub const CRS_RULES: &str = "@crs-rules";
 
+/// Directory of the rule packs in the virtual tree: `@packs/<name>.conf`.
+pub const PACKS_DIR: &str = "@packs";
+
+/// The names of the embedded rule packs, in load order.
+pub fn pack_names() -> impl Iterator<Item = &'static str> {
+    PACKS.iter().map(|(name, _)| *name)
+}
+
+/// The `Include` line of pack `name`.
+pub fn pack_include(name: &str) -> String {
+    format!("Include {PACKS_DIR}/{name}.conf")
+}
+
 /// The `ruleset` evidence field, e.g. `crs-4.28.0`.
 pub fn ruleset_name() -> String {
     format!("crs-{CRS_VERSION}")
 }
 
-/// The in-memory tree every rule set loads from: the aliases plus `@crs-rules/<file>`.
+/// The in-memory tree every rule set loads from: the aliases plus `@crs-rules/<file>` and
+/// `@packs/<name>.conf`.
 pub fn files() -> Files {
     let mut m = MemoryFiles::new();
     m.insert(RECOMMENDED, meshward_seclang::crs::RECOMMENDED_CONF.as_bytes());
@@ -29,6 +44,9 @@ pub fn files() -> Files {
         } else if let Some(file) = name.strip_prefix("rules/") {
             m.insert(Path::new(CRS_RULES).join(file), *content);
         }
+    }
+    for (name, content) in PACKS {
+        m.insert(Path::new(PACKS_DIR).join(format!("{name}.conf")), *content);
     }
     Files::new(m)
 }
@@ -49,5 +67,9 @@ mod tests {
         let f = files();
         assert!(f.is_file(Path::new("@crs-setup")));
         assert!(f.is_file(Path::new("@crs-rules/lfi-os-files.data")));
+        for name in ["ldap", "mail", "nosql", "path", "shell", "ssti", "traversal"] {
+            assert!(pack_names().any(|n| n == name), "pack {name} embedded");
+            assert!(f.is_file(Path::new(&format!("{PACKS_DIR}/{name}.conf"))));
+        }
     }
 }

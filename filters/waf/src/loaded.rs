@@ -119,15 +119,22 @@ pub fn collector_failed_message(cluster: &str) -> String {
 }
 
 /// SHA-256 (hex) of the normalized effective configuration (every default filled in, keys
-/// sorted) and the embedded CRS digest.
+/// sorted, the packs as the list that loads) and the embedded CRS digest and packs.
 pub fn config_hash(config: &WafConfig) -> String {
     let mut normalized = config.clone();
     normalized.detection_paranoia_level = Some(config.detection_paranoia());
+    normalized.packs = Some(config.effective_packs().into_iter().map(str::to_string).collect());
+    normalized.packs_off = Vec::new();
     let json = serde_json::to_string(&normalized).unwrap_or_default();
     let mut h = Sha256::new();
     h.update(json.as_bytes());
     h.update(b"\0");
     h.update(embedded::CRS_DIGEST.as_bytes());
+    for (name, content) in embedded::PACKS {
+        h.update(name.as_bytes());
+        h.update((content.len() as u64).to_le_bytes());
+        h.update(content);
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -156,7 +163,13 @@ mod tests {
             &WafConfig::parse(br#"{ "paranoia_level": 1, "detection_paranoia_level": 1, "mode": "detect" }"#).unwrap(),
         );
         let c = config_hash(&WafConfig::parse(br#"{"mode":"enforce"}"#).unwrap());
+        let d = config_hash(
+            &WafConfig::parse(br#"{"packs_off":["ldap","mail","nosql","path","shell","ssti","traversal"]}"#).unwrap(),
+        );
+        let e = config_hash(&WafConfig::parse(br#"{"packs":[]}"#).unwrap());
         assert_eq!(a, b);
+        assert_eq!(d, e, "the same packs load");
+        assert_ne!(a, d);
         assert_ne!(a, c);
         assert_eq!(a.len(), 64);
     }

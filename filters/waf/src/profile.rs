@@ -87,6 +87,12 @@ fn suffix_pattern(suffix: &str) -> String {
 }
 
 impl Profile {
+    /// Whether meshward's rule packs load when the configuration does not list them: yes for
+    /// `mesh`; no for `crs`, which stays CRS as shipped (the CRS regression suite runs it).
+    pub fn packs_by_default(self) -> bool {
+        self == Profile::Mesh
+    }
+
     /// The SecLang this profile loads (empty for `crs`: CRS's initialization sets its defaults).
     pub fn directives(self) -> String {
         match self {
