@@ -93,6 +93,39 @@ fn ordinary() -> Vec<(&'static str, Request)> {
             Request::post("/orders", proto_string("order-17")).header("content-type", "application/x-protobuf"),
         ),
         (
+            "POST form without Content-Type",
+            Request::post("/login", "user=alice&remember=1").header("content-length", "21"),
+        ),
+        (
+            "GET with a JSON body",
+            Request::get("/search")
+                .header("content-type", "application/json")
+                .header("content-length", "26")
+                .body(r#"{"query":{"name":"lamp"}}"#),
+        ),
+        (
+            "GET with a chunked body",
+            Request::get("/search")
+                .header("content-type", "application/json")
+                .header("transfer-encoding", "chunked")
+                .body(r#"{"query":{"name":"lamp"}}"#),
+        ),
+        (
+            "text/plain",
+            Request::post("/hooks/deploy", "deploy finished: 17 services")
+                .header("content-type", "text/plain; charset=utf-8"),
+        ),
+        (
+            "octet-stream",
+            Request::post("/blobs/7", vec![0x89, b'P', b'N', b'G', 0, 1, 2, 0xff])
+                .header("content-type", "application/octet-stream"),
+        ),
+        (
+            "ndjson",
+            Request::post("/_bulk", "{\"index\":{}}\n{\"name\":\"lamp\"}\n")
+                .header("content-type", "application/x-ndjson"),
+        ),
+        (
             "WebSocket upgrade",
             Request::get("/chat")
                 .header("connection", "Upgrade")
@@ -140,6 +173,12 @@ fn crs_profile_keeps_crs_defaults_one_key_away() {
             "gRPC-Web",
             "gRPC-Web text",
             "protobuf",
+            "POST form without Content-Type",
+            "GET with a JSON body",
+            "GET with a chunked body",
+            "text/plain",
+            "octet-stream",
+            "ndjson",
         ]
     );
 }
