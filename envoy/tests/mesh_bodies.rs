@@ -194,16 +194,9 @@ fn check_upload(envoy: &Envoy, grpc: &GrpcService, mode: &str, id: &str, u: &Upl
 
 fn run(mode: &str) {
     let _one = meshward_envoy::mesh::exclusive();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let grpc = GrpcService::start(&runtime);
-    let ws = WebSocketEcho::start();
-    let (cert_pem, key_pem, _) = server_certificate("meshward.test");
-    let doc = bootstrap(mode, &grpc, &ws, &cert_pem, &key_pem);
-    let envoy = Envoy::start_bootstrap(&doc, "info", Duration::from_secs(90)).expect("Envoy");
+    let Mesh {
+        envoy, grpc, runtime, ..
+    } = Mesh::start(mode);
 
     runtime.block_on(grpc_h2c(&envoy, &grpc, mode));
     grpc_web_http1(&envoy, &grpc, mode);

@@ -171,16 +171,14 @@ fn grpc_web(envoy: &Envoy) -> Outcome {
 
 fn run(mode: &str) {
     let _one = meshward_envoy::mesh::exclusive();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let grpc = GrpcService::start(&runtime);
-    let ws = WebSocketEcho::start();
-    let (cert_pem, key_pem, cert_der) = server_certificate("meshward.test");
-    let doc = bootstrap(mode, &grpc, &ws, &cert_pem, &key_pem);
-    let envoy = Envoy::start_bootstrap(&doc, "info", Duration::from_secs(90)).expect("Envoy");
+    // `_ws` keeps the WebSocket server running until the end.
+    let Mesh {
+        envoy,
+        grpc,
+        ws: _ws,
+        cert_der,
+        runtime,
+    } = Mesh::start(mode);
     let tls_addr = envoy.listener("tls").expect("TLS listener");
 
     let mut ordinary = Vec::new();

@@ -51,6 +51,9 @@ pub fn proto_string(value: &str) -> Vec<u8> {
     m
 }
 
+/// A non-gRPC request whose body the service read to its end: path and body.
+pub type ReadBody = (String, Vec<u8>);
+
 /// What the gRPC service received: one entry per request.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -78,7 +81,7 @@ pub struct GrpcService {
     /// gRPC calls whose request stream ended normally (an aborted stream is not here).
     pub completed: Arc<Mutex<Vec<Completed>>>,
     /// Other requests whose body was read to its end: path and body.
-    pub bodies: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub bodies: Arc<Mutex<Vec<ReadBody>>>,
 }
 
 impl GrpcService {
@@ -153,7 +156,7 @@ impl GrpcService {
 struct Seen {
     received: Arc<Mutex<Vec<Received>>>,
     completed: Arc<Mutex<Vec<Completed>>>,
-    bodies: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    bodies: Arc<Mutex<Vec<ReadBody>>>,
 }
 
 async fn answer(request: http::Request<h2::RecvStream>, mut respond: h2::server::SendResponse<Bytes>, seen: Seen) {
@@ -546,4 +549,42 @@ pub fn bootstrap(mode: &str, grpc: &GrpcService, ws: &WebSocketEcho, cert_pem: &
         .expect("listeners")
         .push(tls);
     doc
+}
+
+/// The mesh under test: the gRPC service, the WebSocket server and Envoy with both filters in
+/// `mode` (see [`bootstrap`]). Fields drop in order: Envoy first, the runtime last.
+pub struct Mesh {
+    /// Envoy.
+    pub envoy: meshward_envoy::Envoy,
+    /// The service behind it.
+    pub grpc: GrpcService,
+    /// The WebSocket server behind `/ws`.
+    pub ws: WebSocketEcho,
+    /// The TLS listener's certificate, for clients' trust stores.
+    pub cert_der: rustls::pki_types::CertificateDer<'static>,
+    /// The runtime the service and the HTTP/2 clients run on.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Mesh {
+    /// Starts everything (the caller holds `meshward_envoy::mesh::exclusive()`).
+    pub fn start(mode: &str) -> Mesh {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let grpc = GrpcService::start(&runtime);
+        let ws = WebSocketEcho::start();
+        let (cert_pem, key_pem, cert_der) = server_certificate("meshward.test");
+        let doc = bootstrap(mode, &grpc, &ws, &cert_pem, &key_pem);
+        let envoy = meshward_envoy::Envoy::start_bootstrap(&doc, "info", Duration::from_secs(90)).expect("Envoy");
+        Mesh {
+            envoy,
+            grpc,
+            ws,
+            cert_der,
+            runtime,
+        }
+    }
 }

@@ -210,6 +210,18 @@ mod tests {
         assert!(d.contains("|application/grpc| |application/grpc+proto|"));
         assert!(d.contains("ctl:requestBodyProcessor=JSON"));
         assert!(d.contains("ctl:requestBodyProcessor=XML"));
+        for processor in ["GRPC", "PROTOBUF", "NDJSON", "URLENCODED"] {
+            assert!(
+                d.contains(&format!("ctl:requestBodyProcessor={processor}")),
+                "{processor}"
+            );
+        }
+        for t in ["text/plain", "application/octet-stream", "application/x-ndjson"] {
+            assert!(d.contains(&format!("|{t}|")), "{t} allowed");
+        }
+        for removed in [920170, 920171, 920340, 920640] {
+            assert!(d.contains(&format!("ctl:ruleRemoveById={removed}")), "{removed}");
+        }
     }
 
     #[test]

@@ -11,13 +11,6 @@ use meshward_host_test::{Request, Response};
 
 const SQLI: &str = "1' UNION SELECT password FROM users--";
 
-fn grpc_frame(message: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(message);
-    frame
-}
-
 /// A protobuf message whose field 2 is a nested message with the string `value` as field 1,
 /// after a field 1 string `order-17`.
 fn nested_message(value: &str) -> Vec<u8> {

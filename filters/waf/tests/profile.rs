@@ -8,14 +8,6 @@ mod common;
 use common::*;
 use meshward_host_test::{Request, Response};
 
-/// gRPC's 5-byte frame header (no compression) around `message`.
-fn grpc_frame(message: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(message);
-    frame
-}
-
 /// A protobuf message with one string field (field 1, wire type 2).
 fn proto_string(value: &str) -> Vec<u8> {
     let mut m = vec![0x0a, u8::try_from(value.len()).unwrap()];

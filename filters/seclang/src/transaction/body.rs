@@ -66,34 +66,24 @@ impl Transaction {
                     self.body.args_post.add(k, v);
                 }
             }
-            Some(BodyProcessor::Json) => {
-                let parsed = json::parse(
-                    &body,
-                    &json::JsonConfig {
-                        max_depth: config.json_depth_limit,
-                    },
-                );
-                for (k, v) in parsed.args.iter().take(limit) {
+            Some(p @ (BodyProcessor::Json | BodyProcessor::Ndjson)) => {
+                let json_config = json::JsonConfig {
+                    max_depth: config.json_depth_limit,
+                };
+                let (args, error) = if p == BodyProcessor::Json {
+                    let parsed = json::parse(&body, &json_config);
+                    // An empty body is no JSON error (ModSecurity).
+                    let error = parsed.error.filter(|_| !body.is_empty());
+                    (parsed.args, error.map(|e| format!("JSON parsing error: {e}")))
+                } else {
+                    let parsed = ndjson::parse(&body, &json_config);
+                    (parsed.args, parsed.error.map(|e| format!("NDJSON parsing error: {e}")))
+                };
+                for (k, v) in args.iter().take(limit) {
                     self.body.args_post.add(k, v);
                 }
-                if let Some(e) = parsed.error {
-                    if !body.is_empty() {
-                        self.body.error = Some(format!("JSON parsing error: {e}"));
-                    }
-                }
-            }
-            Some(BodyProcessor::Ndjson) => {
-                let parsed = ndjson::parse(
-                    &body,
-                    &json::JsonConfig {
-                        max_depth: config.json_depth_limit,
-                    },
-                );
-                for (k, v) in parsed.args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
-                }
-                if let Some(e) = parsed.error {
-                    self.body.error = Some(format!("NDJSON parsing error: {e}"));
+                if error.is_some() {
+                    self.body.error = error;
                 }
             }
             Some(BodyProcessor::Grpc) => {
