@@ -110,14 +110,15 @@ pub(crate) fn parse(body: &[u8], config: &GrpcConfig) -> Grpc {
         };
         let flags = header[0];
         let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-        let Some(message) = rest.get(5..5 + len) else {
+        // `len` comes from the client: no overflow on 32-bit targets (wasm).
+        let Some(message) = len.checked_add(5).and_then(|end| rest.get(5..end)) else {
             out.error = Some(format!(
                 "gRPC: message of {len} bytes cut after {} bytes",
                 rest.len() - 5
             ));
             break;
         };
-        rest = &rest[5 + len..];
+        rest = &rest[5 + message.len()..];
         if flags & !0x81 != 0 {
             out.error = Some(format!("gRPC: unknown frame flags {flags:#04x}"));
             break;
@@ -395,6 +396,9 @@ mod tests {
 
     #[test]
     fn bad_frames_are_errors() {
+        // A length past the end, even one that overflows `5 + len` on 32-bit targets.
+        let huge = [0, 0xff, 0xff, 0xff, 0xff, 1, 2];
+        assert!(parse(&huge, &config("application/grpc", None)).error.is_some());
         assert!(parse(&frame(0x02, b""), &config("application/grpc", None))
             .error
             .is_some());
