@@ -1,7 +1,9 @@
 //! Mesh traffic through both filters (WAF, then the L7 policy) in real Envoy, in detect and in
 //! enforce mode, with zero configuration besides the mode: HTTP/2 over cleartext (h2c) and over
 //! TLS (ALPN), REST methods, gRPC unary, server-streaming and bidirectional calls, gRPC-Web
-//! (Envoy's `grpc_web` filter) and a WebSocket upgrade. No ordinary request is refused in either
+//! (Envoy's `grpc_web` filter), a WebSocket upgrade, and the bodies the mesh profile makes
+//! ordinary (a form without Content-Type, a GET with a body, text/plain, octet-stream, NDJSON) over
+//! HTTP/1.1, h2c and TLS h2. No ordinary request is refused in either
 //! mode, and an attack carried in a gRPC call's metadata is seen: recorded in detect mode,
 //! refused in enforce mode (HTTP 200 with `grpc-status: 7`, Envoy's gRPC form of a 403).
 //! Missing Envoy or wasm files fail the tests with a message; nothing is skipped.
@@ -10,72 +12,10 @@ mod mesh_support;
 
 use bytes::Bytes;
 use mesh_support::*;
-use meshward_envoy::bootstrap::EnvoyConfig;
-use meshward_envoy::{locate, waf, Envoy, Request, WasmFilter};
-use serde_json::{json, Value};
+use meshward_envoy::{waf, Envoy, Request};
 use std::time::Duration;
 
 const ATTACK: &str = "1' UNION SELECT password FROM users--";
-
-fn wasm(name: &str) -> std::path::PathBuf {
-    locate::wasm_file(name).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Envoy in front of the gRPC service: the WAF and the policy filter with `mode` only, Envoy's
-/// `grpc_web` filter after them (so the filters see gRPC-Web as browsers send it), `/ws` routed
-/// to the WebSocket server with upgrades on, a cleartext listener (`main`: HTTP/1.1 and h2c) and
-/// a TLS one (`tls`: ALPN h2 and http/1.1).
-fn bootstrap(mode: &str, grpc: &GrpcService, ws: &WebSocketEcho, cert_pem: &str, key_pem: &str) -> Value {
-    let waf = WasmFilter::new(wasm("meshward-waf"), json!({ "mode": mode }).to_string())
-        .name("meshward_waf")
-        .root_id("meshward_waf")
-        .vm_id("meshward_waf");
-    let policy = WasmFilter::new(wasm("meshward-netpolicy"), format!("mode: {mode}\n"))
-        .name("meshward_policy")
-        .root_id("meshward_policy")
-        .vm_id("meshward_policy");
-    let config = EnvoyConfig::new(grpc.addr)
-        .filter(waf)
-        .filter(policy)
-        .native_filter_after(json!({
-            "name": "envoy.filters.http.grpc_web",
-            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb" }
-        }))
-        .hcm_option("upgrade_configs", json!([{ "upgrade_type": "websocket" }]))
-        .hcm_option("http2_protocol_options", json!({}))
-        .cluster("ws", ws.addr);
-    let mut doc = config.bootstrap();
-    let clusters = doc["static_resources"]["clusters"].as_array_mut().expect("clusters");
-    // The service speaks HTTP/2 only (gRPC needs it); Envoy converts HTTP/1.1 callers.
-    clusters[0]["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
-        ["explicit_http_config"] = json!({ "http2_protocol_options": {} });
-    let listener = &mut doc["static_resources"]["listeners"][0];
-    let hcm = &mut listener["filter_chains"][0]["filters"][0]["typed_config"];
-    let routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
-        .as_array_mut()
-        .expect("routes");
-    routes.insert(0, json!({ "match": { "prefix": "/ws" }, "route": { "cluster": "ws" } }));
-    let mut tls = listener.clone();
-    tls["name"] = json!("tls");
-    tls["filter_chains"][0]["transport_socket"] = json!({
-        "name": "envoy.transport_sockets.tls",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-            "common_tls_context": {
-                "alpn_protocols": ["h2", "http/1.1"],
-                "tls_certificates": [{
-                    "certificate_chain": { "inline_string": cert_pem },
-                    "private_key": { "inline_string": key_pem }
-                }]
-            }
-        }
-    });
-    doc["static_resources"]["listeners"]
-        .as_array_mut()
-        .expect("listeners")
-        .push(tls);
-    doc
-}
 
 /// One ordinary exchange and whether it went through as the service answered it.
 struct Outcome {
@@ -125,6 +65,18 @@ async fn h2_ordinary(client: &H2Client, label: &'static str, out: &mut Vec<Outco
             (label, method, reply.status),
         ));
     }
+    // Bodies the mesh profile makes ordinary (see `ORDINARY_BODIES`).
+    for (what, method, path, content_type, body) in ORDINARY_BODIES {
+        let headers: Vec<(&str, &str)> = content_type.iter().map(|t| ("content-type", *t)).collect();
+        let reply = client
+            .request(method, path, &headers, vec![Bytes::from_static(body.as_bytes())])
+            .await;
+        out.push(outcome(
+            what,
+            reply.status == 200 && reply.body == b"ok",
+            (label, method, reply.status),
+        ));
+    }
     let unary = client
         .grpc("/shop.Orders/Get", &[("x-user", "alice")], &["order-17"])
         .await;
@@ -141,6 +93,62 @@ async fn h2_ordinary(client: &H2Client, label: &'static str, out: &mut Vec<Outco
         grpc_ok(&bidi, &["one", "two", "three"]),
         (label, &bidi),
     ));
+}
+
+/// Requests with bodies CRS's defaults refuse and the mesh profile makes ordinary: a label,
+/// method, path, Content-Type (none for the form) and body.
+const ORDINARY_BODIES: [(&str, &str, &str, Option<&str>, &str); 5] = [
+    (
+        "form without Content-Type",
+        "POST",
+        "/login",
+        None,
+        "user=alice&remember=1",
+    ),
+    (
+        "GET with a JSON body",
+        "GET",
+        "/search",
+        Some("application/json"),
+        r#"{"query":{"name":"lamp"}}"#,
+    ),
+    (
+        "text/plain",
+        "POST",
+        "/hooks/deploy",
+        Some("text/plain; charset=utf-8"),
+        "deploy finished: 17 services",
+    ),
+    (
+        "octet-stream",
+        "PUT",
+        "/blobs/7",
+        Some("application/octet-stream"),
+        "\u{1}\u{2}binary\u{0}\u{7f}",
+    ),
+    (
+        "ndjson",
+        "POST",
+        "/_bulk",
+        Some("application/x-ndjson"),
+        "{\"index\":{}}\n{\"name\":\"lamp\"}\n",
+    ),
+];
+
+/// The same bodies over HTTP/1.1 (sent with a Content-Length).
+fn http1_ordinary(envoy: &Envoy, out: &mut Vec<Outcome>) {
+    for (what, method, path, content_type, body) in ORDINARY_BODIES {
+        let mut request = Request::new(method, path, body.as_bytes().to_vec());
+        if let Some(t) = content_type {
+            request = request.header("content-type", t);
+        }
+        let response = envoy.send(&request).expect("HTTP/1.1 reply");
+        out.push(outcome(
+            what,
+            response.status == 200 && response.body == b"ok",
+            ("HTTP/1.1", method, response.status),
+        ));
+    }
 }
 
 /// A gRPC-Web unary call over HTTP/1.1: the reply carries the message frame, then a trailer
@@ -163,16 +171,14 @@ fn grpc_web(envoy: &Envoy) -> Outcome {
 
 fn run(mode: &str) {
     let _one = meshward_envoy::mesh::exclusive();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let grpc = GrpcService::start(&runtime);
-    let ws = WebSocketEcho::start();
-    let (cert_pem, key_pem, cert_der) = server_certificate("meshward.test");
-    let doc = bootstrap(mode, &grpc, &ws, &cert_pem, &key_pem);
-    let envoy = Envoy::start_bootstrap(&doc, "info", Duration::from_secs(90)).expect("Envoy");
+    // `_ws` keeps the WebSocket server running until the end.
+    let Mesh {
+        envoy,
+        grpc,
+        ws: _ws,
+        cert_der,
+        runtime,
+    } = Mesh::start(mode);
     let tls_addr = envoy.listener("tls").expect("TLS listener");
 
     let mut ordinary = Vec::new();
@@ -184,6 +190,7 @@ fn run(mode: &str) {
         h2_ordinary(&tls, "tls", &mut ordinary).await;
     });
     ordinary.push(grpc_web(&envoy));
+    http1_ordinary(&envoy, &mut ordinary);
     let echoed = websocket_echo(envoy.addr(), "/ws/chat", "hello over the mesh");
     ordinary.push(outcome(
         "WebSocket",
@@ -196,7 +203,7 @@ fn run(mode: &str) {
         .filter(|o| !o.ok)
         .map(|o| format!("{}: {}", o.what, o.detail))
         .collect();
-    assert_eq!(ordinary.len(), 16, "every ordinary exchange ran");
+    assert_eq!(ordinary.len(), 31, "every ordinary exchange ran");
     assert!(refused.is_empty(), "{mode}: ordinary requests refused: {refused:#?}");
     let counters = waf::counters(&envoy).expect("WAF counters");
     assert_eq!(counters.get("blocked").copied().unwrap_or(0), 0, "{counters:?}");

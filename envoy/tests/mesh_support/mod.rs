@@ -5,6 +5,9 @@
 #![allow(dead_code)]
 
 use bytes::{Buf, Bytes, BytesMut};
+use meshward_envoy::bootstrap::EnvoyConfig;
+use meshward_envoy::{locate, WasmFilter};
+use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +51,9 @@ pub fn proto_string(value: &str) -> Vec<u8> {
     m
 }
 
+/// A non-gRPC request whose body the service read to its end: path and body.
+pub type ReadBody = (String, Vec<u8>);
+
 /// What the gRPC service received: one entry per request.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -81,6 +87,8 @@ pub struct GrpcService {
     pub completed: Arc<Mutex<Vec<Completed>>>,
     /// Every gRPC request message as it arrived: (path, message).
     pub arrived: Arc<Mutex<Vec<Arrived>>>,
+    /// Other requests whose body was read to its end: path and body.
+    pub bodies: Arc<Mutex<Vec<ReadBody>>>,
 }
 
 impl GrpcService {
@@ -93,16 +101,19 @@ impl GrpcService {
         let received = Arc::new(Mutex::new(Vec::new()));
         let completed = Arc::new(Mutex::new(Vec::new()));
         let arrived = Arc::new(Mutex::new(Vec::new()));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&received);
         let done = Arc::clone(&completed);
         let seen = Arc::clone(&arrived);
+        let read = Arc::clone(&bodies);
         runtime.spawn(async move {
             // Bounded: a test opens a handful of connections.
             for _ in 0..256 {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
-                let (log, done, seen) = (Arc::clone(&log), Arc::clone(&done), Arc::clone(&seen));
+                let (log, done, seen, read) =
+                    (Arc::clone(&log), Arc::clone(&done), Arc::clone(&seen), Arc::clone(&read));
                 tokio::spawn(async move {
                     let Ok(mut connection) = h2::server::handshake(socket).await else {
                         return;
@@ -112,6 +123,7 @@ impl GrpcService {
                             heads: Arc::clone(&log),
                             completed: Arc::clone(&done),
                             arrived: Arc::clone(&seen),
+                            bodies: Arc::clone(&read),
                         };
                         tokio::spawn(answer(request, respond, records));
                     }
@@ -123,6 +135,7 @@ impl GrpcService {
             received,
             completed,
             arrived,
+            bodies,
         }
     }
 
@@ -146,6 +159,15 @@ impl GrpcService {
         })
     }
 
+    /// True when a non-gRPC request body containing `needle` was read to its end.
+    pub fn body_received(&self, needle: &[u8]) -> bool {
+        self.bodies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(_, body)| body.windows(needle.len().max(1)).any(|w| w == needle))
+    }
+
     /// How many gRPC calls had their request stream read to its end.
     pub fn completed_calls(&self) -> usize {
         self.completed.lock().unwrap_or_else(|p| p.into_inner()).len()
@@ -167,6 +189,7 @@ struct Records {
     heads: Arc<Mutex<Vec<Received>>>,
     completed: Arc<Mutex<Vec<Completed>>>,
     arrived: Arc<Mutex<Vec<Arrived>>>,
+    bodies: Arc<Mutex<Vec<ReadBody>>>,
 }
 
 async fn answer(
@@ -178,6 +201,7 @@ async fn answer(
         heads: log,
         completed: done,
         arrived,
+        bodies,
     } = records;
     let (parts, mut body) = request.into_parts();
     let content_type = parts
@@ -194,8 +218,21 @@ async fn answer(
         headers: parts.headers.clone(),
     });
     if !content_type.starts_with("application/grpc") {
-        while let Some(Ok(chunk)) = body.data().await {
+        let mut whole = Vec::new();
+        let mut ended = true;
+        while let Some(chunk) = body.data().await {
+            let Ok(chunk) = chunk else {
+                ended = false;
+                break;
+            };
             let _ = body.flow_control().release_capacity(chunk.len());
+            whole.extend_from_slice(&chunk);
+        }
+        if ended {
+            bodies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((path.clone(), whole));
         }
         let response = http::Response::builder().status(200).body(()).expect("response");
         if let Ok(mut send) = respond.send_response(response, false) {
@@ -665,4 +702,103 @@ pub fn websocket_echo(addr: SocketAddr, path: &str, text: &str) -> Result<String
     let reply = socket.read().map_err(|e| format!("read: {e}"))?;
     let _ = socket.close(None);
     reply.into_text().map(|t| t.to_string()).map_err(|e| e.to_string())
+}
+
+/// A built wasm filter; a missing one fails the test with the command to build it.
+pub fn wasm(name: &str) -> std::path::PathBuf {
+    locate::wasm_file(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Envoy in front of the gRPC service: the WAF and the policy filter with `mode` only, Envoy's
+/// `grpc_web` filter after them (so the filters see gRPC-Web as browsers send it), `/ws` routed
+/// to the WebSocket server with upgrades on, a cleartext listener (`main`: HTTP/1.1 and h2c) and
+/// a TLS one (`tls`: ALPN h2 and http/1.1).
+pub fn bootstrap(mode: &str, grpc: &GrpcService, ws: &WebSocketEcho, cert_pem: &str, key_pem: &str) -> Value {
+    let waf = WasmFilter::new(wasm("meshward-waf"), json!({ "mode": mode }).to_string())
+        .name("meshward_waf")
+        .root_id("meshward_waf")
+        .vm_id("meshward_waf");
+    let policy = WasmFilter::new(wasm("meshward-netpolicy"), format!("mode: {mode}\n"))
+        .name("meshward_policy")
+        .root_id("meshward_policy")
+        .vm_id("meshward_policy");
+    let config = EnvoyConfig::new(grpc.addr)
+        .filter(waf)
+        .filter(policy)
+        .native_filter_after(json!({
+            "name": "envoy.filters.http.grpc_web",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb" }
+        }))
+        .hcm_option("upgrade_configs", json!([{ "upgrade_type": "websocket" }]))
+        .hcm_option("http2_protocol_options", json!({}))
+        .cluster("ws", ws.addr);
+    let mut doc = config.bootstrap();
+    let clusters = doc["static_resources"]["clusters"].as_array_mut().expect("clusters");
+    // The service speaks HTTP/2 only (gRPC needs it); Envoy converts HTTP/1.1 callers.
+    clusters[0]["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+        ["explicit_http_config"] = json!({ "http2_protocol_options": {} });
+    let listener = &mut doc["static_resources"]["listeners"][0];
+    let hcm = &mut listener["filter_chains"][0]["filters"][0]["typed_config"];
+    let routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+        .as_array_mut()
+        .expect("routes");
+    routes.insert(0, json!({ "match": { "prefix": "/ws" }, "route": { "cluster": "ws" } }));
+    let mut tls = listener.clone();
+    tls["name"] = json!("tls");
+    tls["filter_chains"][0]["transport_socket"] = json!({
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "alpn_protocols": ["h2", "http/1.1"],
+                "tls_certificates": [{
+                    "certificate_chain": { "inline_string": cert_pem },
+                    "private_key": { "inline_string": key_pem }
+                }]
+            }
+        }
+    });
+    doc["static_resources"]["listeners"]
+        .as_array_mut()
+        .expect("listeners")
+        .push(tls);
+    doc
+}
+
+/// The mesh under test: the gRPC service, the WebSocket server and Envoy with both filters in
+/// `mode` (see [`bootstrap`]). Fields drop in order: Envoy first, the runtime last.
+pub struct Mesh {
+    /// Envoy.
+    pub envoy: meshward_envoy::Envoy,
+    /// The service behind it.
+    pub grpc: GrpcService,
+    /// The WebSocket server behind `/ws`.
+    pub ws: WebSocketEcho,
+    /// The TLS listener's certificate, for clients' trust stores.
+    pub cert_der: rustls::pki_types::CertificateDer<'static>,
+    /// The runtime the service and the HTTP/2 clients run on.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Mesh {
+    /// Starts everything (the caller holds `meshward_envoy::mesh::exclusive()`).
+    pub fn start(mode: &str) -> Mesh {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let grpc = GrpcService::start(&runtime);
+        let ws = WebSocketEcho::start();
+        let (cert_pem, key_pem, cert_der) = server_certificate("meshward.test");
+        let doc = bootstrap(mode, &grpc, &ws, &cert_pem, &key_pem);
+        let envoy = meshward_envoy::Envoy::start_bootstrap(&doc, "info", Duration::from_secs(90)).expect("Envoy");
+        Mesh {
+            envoy,
+            grpc,
+            ws,
+            cert_der,
+            runtime,
+        }
+    }
 }

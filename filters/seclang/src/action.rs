@@ -40,6 +40,12 @@ pub enum BodyProcessor {
     Xml,
     /// JSON.
     Json,
+    /// Newline-delimited JSON, one document per line (meshward's, not ModSecurity's).
+    Ndjson,
+    /// gRPC / gRPC-Web frames of protobuf or JSON messages (meshward's, not ModSecurity's).
+    Grpc,
+    /// One unframed protobuf message (meshward's, not ModSecurity's).
+    Protobuf,
 }
 
 impl BodyProcessor {
@@ -50,6 +56,9 @@ impl BodyProcessor {
             "MULTIPART" => Some(BodyProcessor::Multipart),
             "XML" => Some(BodyProcessor::Xml),
             "JSON" => Some(BodyProcessor::Json),
+            "NDJSON" => Some(BodyProcessor::Ndjson),
+            "GRPC" => Some(BodyProcessor::Grpc),
+            "PROTOBUF" => Some(BodyProcessor::Protobuf),
             _ => None,
         }
     }
@@ -61,6 +70,9 @@ impl BodyProcessor {
             BodyProcessor::Multipart => "MULTIPART",
             BodyProcessor::Xml => "XML",
             BodyProcessor::Json => "JSON",
+            BodyProcessor::Ndjson => "NDJSON",
+            BodyProcessor::Grpc => "GRPC",
+            BodyProcessor::Protobuf => "PROTOBUF",
         }
     }
 }
@@ -193,7 +205,7 @@ pub(crate) enum Ctl {
     RuleRemoveTargetById(Vec<IdRange>, Vec<Exclusion>),
     /// `ctl:ruleRemoveTargetByTag=TAG;TARGETS`.
     RuleRemoveTargetByTag(String, Vec<Exclusion>),
-    /// `ctl:requestBodyProcessor=XML|JSON|URLENCODED|MULTIPART`.
+    /// `ctl:requestBodyProcessor=XML|JSON|URLENCODED|MULTIPART|NDJSON|GRPC|PROTOBUF`.
     RequestBodyProcessor(BodyProcessor),
     /// `ctl:forceRequestBodyVariable=On|Off`.
     ForceRequestBodyVariable(bool),

@@ -627,7 +627,13 @@ impl Exchange {
         let status = self
             .status_sent
             .or_else(|| tx.decision().map(|d| self.reply_status(d.action, d.status)));
-        let mut limits: Vec<String> = self.limits.iter().map(|l| l.to_string()).collect();
+        // Limits the exchange applied, then what the body processor could not inspect.
+        let mut limits: Vec<String> = self
+            .limits
+            .iter()
+            .chain(&tx.request_body_state().uninspected)
+            .map(|l| l.to_string())
+            .collect();
         if let Some(found) = self.tail_found {
             limits.push(format!(
                 "response_leak_past_limit(window={},offset={})",

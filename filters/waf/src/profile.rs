@@ -4,6 +4,12 @@
 //! `tx.allowed_request_content_type`), which CRS's initialization (rules 901xxx) keeps because
 //! they are already set, and rules that choose a body processor from the `Content-Type`
 //! (as ModSecurity's recommended rules 200000/200001 do for `application/xml`/`application/json`).
+//!
+//! The mesh profile also makes the bodies services actually receive ordinary and inspected:
+//! gRPC/gRPC-Web/protobuf messages and NDJSON lines are parsed into ARGS, `text/plain` and
+//! `application/octet-stream` are allowed (raw body only), a `GET` may carry a body and a body
+//! may come without a Content-Type (parsed as a form), and uploaded text files and multipart
+//! part headers are scanned for SQL injection, XSS and PHP code. See [`mesh_directives`].
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +21,9 @@ use crate::decode;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
-    /// Service-mesh traffic: REST methods, gRPC, gRPC-Web, protobuf and `+json`/`+xml` media
-    /// types are ordinary requests.
+    /// Service-mesh traffic: REST methods, gRPC, gRPC-Web, protobuf, NDJSON, plain text, octet
+    /// streams, `+json`/`+xml` media types, `GET` with a body and bodies without a Content-Type
+    /// are ordinary requests, and their bodies are parsed so the rules see what the service reads.
     #[default]
     Mesh,
     /// CRS's own defaults (crs-setup.conf.example as shipped): GET HEAD POST OPTIONS and the
@@ -53,6 +60,11 @@ pub const MESH_CONTENT_TYPES: &[&str] = &[
     "application/grpc-web-text+proto",
     "application/x-protobuf",
     "application/protobuf",
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "text/plain",
+    "application/octet-stream",
 ];
 
 /// Response media types the mesh profile inspects on top of `response_body.mime_types`: the
@@ -79,6 +91,9 @@ pub const COMPRESSED_RESPONSE_SKIPS: [u64; 7] = [950010, 951010, 952010, 953010,
 
 /// Id of the mesh profile's rule refusing a request `Content-Encoding` it does not decode.
 pub const UNDECODED_ENCODING_RULE: u64 = SETTINGS_RULE_ID + 41;
+
+/// Tag of the mesh profile's own detection rules (uploaded text files, part headers).
+pub const MESH_TAG: &str = "meshward/mesh-profile";
 
 /// A media type with a structured-syntax suffix (RFC 6839), e.g. `application/vnd.api+json`:
 /// lowercase type name, then `+json` or `+xml`, then parameters or the end.
@@ -138,6 +153,9 @@ fn decoding_directives() -> String {
     )
 }
 
+/// The mesh profile's SecLang: CRS setup variables, then body-processor choices and rule
+/// removals by request shape (each `ctl` applies to this request only), then detection for what
+/// CRS's rules do not read: uploaded text files (FILES_TMP_CONTENT) and multipart part headers.
 fn mesh_directives() -> String {
     let types: String = CRS_CONTENT_TYPES
         .split_whitespace()
@@ -145,26 +163,96 @@ fn mesh_directives() -> String {
         .chain(MESH_CONTENT_TYPES.iter().map(|t| format!("|{t}|")))
         .collect::<Vec<_>>()
         .join(" ");
-    let setup = SETTINGS_RULE_ID + 1;
-    let json = SETTINGS_RULE_ID + 2;
-    let xml = SETTINGS_RULE_ID + 3;
+    let id = |n: u64| SETTINGS_RULE_ID + n;
     let mut s = format!(
-        "SecAction \"id:{setup},phase:1,pass,nolog,t:none,\
+        "SecAction \"id:{},phase:1,pass,nolog,t:none,\
          setvar:'tx.allowed_methods={MESH_METHODS}',\
-         setvar:'tx.allowed_request_content_type={types}'\"\n"
+         setvar:'tx.allowed_request_content_type={types}'\"\n",
+        id(1)
     );
     // A `+json`/`+xml` type is JSON/XML by definition (RFC 6839): parse it with that processor so
     // its values are ARGS the rules inspect (rule 200001 only matches `application/json`), and do
     // not refuse it for not being in the list above (rule 920420 cannot match a suffix; the
     // parser still refuses a body that is not JSON/XML with 400, rule 200002). gRPC's
     // `+json`/`+xml` variants are framed, not plain JSON/XML, so they are left out.
-    for (id, suffix, processor) in [(json, "json", "JSON"), (xml, "xml", "XML")] {
+    for (n, suffix, processor) in [(2, "json", "JSON"), (3, "xml", "XML")] {
         s.push_str(&format!(
             "SecRule REQUEST_HEADERS:Content-Type \"@rx {}\" \
-             \"id:{id},phase:1,t:none,t:lowercase,pass,nolog,chain\"\n\
+             \"id:{},phase:1,t:none,t:lowercase,pass,nolog,chain\"\n\
              SecRule REQUEST_HEADERS:Content-Type \"!@rx ^application/grpc\" \
              \"t:none,t:lowercase,ctl:requestBodyProcessor={processor},ctl:ruleRemoveById=920420\"\n",
-            suffix_pattern(suffix)
+            suffix_pattern(suffix),
+            id(n)
+        ));
+    }
+    // Framed gRPC / gRPC-Web (any variant, `+json` included) and bare protobuf: their messages'
+    // string fields become ARGS. A broken frame sets REQBODY_ERROR and is refused with 400
+    // (rule 200002) like a broken JSON body: gRPC clients never send one.
+    for (n, pattern, processor) in [
+        (4, r"^application/grpc", "GRPC"),
+        (5, r"^application/(?:x-)?protobuf\s*(?:;|$)", "PROTOBUF"),
+        (6, r"^application/(?:x-ndjson|ndjson|jsonl)\s*(?:;|$)", "NDJSON"),
+    ] {
+        s.push_str(&format!(
+            "SecRule REQUEST_HEADERS:Content-Type \"@rx {pattern}\" \
+             \"id:{},phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor={processor}\"\n",
+            id(n)
+        ));
+    }
+    // A body without a Content-Type (clients that post a form without saying so): parsed as a
+    // form, the most common case, so its values are ARGS; not refused for the missing header
+    // (rules 920340 and 920640).
+    s.push_str(&format!(
+        "SecRule &REQUEST_HEADERS:Content-Type \"@eq 0\" \
+         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920640,ctl:requestBodyProcessor=URLENCODED\"\n",
+        id(7)
+    ));
+    // GET with a body (search APIs such as Elasticsearch's `_search`): its body is inspected as
+    // any other (by Content-Type) instead of refused (rules 920170, 920171). HEAD stays refused.
+    s.push_str(&format!(
+        "SecRule REQUEST_METHOD \"@streq GET\" \
+         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920170,ctl:ruleRemoveById=920171\"\n",
+        id(8)
+    ));
+    // An octet stream is allowed but not parsed: the event says so.
+    s.push_str(&format!(
+        "SecRule REQUEST_HEADERS:Content-Type \"@rx ^application/octet-stream\" \
+         \"id:{},phase:1,t:none,t:lowercase,pass,log,\
+         msg:'Body not inspected as text: application/octet-stream (only REQUEST_BODY rules see its bytes)',\
+         tag:'{MESH_TAG}',tag:'meshward/not-inspected'\"\n",
+        id(9)
+    ));
+    // CRS reads neither uploaded files nor part headers beyond its 922xxx checks, and file names
+    // (FILES, with a decoded `filename*`) only for path traversal and risky extensions: scan file
+    // names, text files (binary ones never reach FILES_TMP_CONTENT) and every part's header lines
+    // with libinjection and for PHP code, scored as CRS's own attack rules are (critical,
+    // paranoia level 1).
+    let targets = "FILES|FILES_TMP_CONTENT|MULTIPART_PART_HEADERS";
+    let score = |family: &str| {
+        format!(
+            "setvar:'tx.{family}_score=+%{{tx.critical_anomaly_score}}',\
+             setvar:'tx.inbound_anomaly_score_pl1=+%{{tx.critical_anomaly_score}}'"
+        )
+    };
+    for (n, operator, what, tag, family) in [
+        (10, "@detectSQLi", "SQL injection", "attack-sqli", "sql_injection"),
+        (11, "@detectXSS", "XSS", "attack-xss", "xss"),
+        (
+            12,
+            r"@rx (?i)<\?(?:php|=)",
+            "PHP code",
+            "attack-injection-php",
+            "php_injection",
+        ),
+    ] {
+        s.push_str(&format!(
+            "SecRule {targets} \"{operator}\" \
+             \"id:{},phase:2,block,capture,t:none,\
+             msg:'{what} in an uploaded file name, text file or multipart part header',\
+             logdata:'Matched Data: %{{TX.0}} found within %{{MATCHED_VAR_NAME}}',\
+             tag:'{tag}',tag:'paranoia-level/1',tag:'{MESH_TAG}',severity:'CRITICAL',{}\"\n",
+            id(n),
+            score(family)
         ));
     }
     s
@@ -190,6 +278,18 @@ mod tests {
         assert!(d.contains("|application/grpc| |application/grpc+proto|"));
         assert!(d.contains("ctl:requestBodyProcessor=JSON"));
         assert!(d.contains("ctl:requestBodyProcessor=XML"));
+        for processor in ["GRPC", "PROTOBUF", "NDJSON", "URLENCODED"] {
+            assert!(
+                d.contains(&format!("ctl:requestBodyProcessor={processor}")),
+                "{processor}"
+            );
+        }
+        for t in ["text/plain", "application/octet-stream", "application/x-ndjson"] {
+            assert!(d.contains(&format!("|{t}|")), "{t} allowed");
+        }
+        for removed in [920170, 920171, 920340, 920640] {
+            assert!(d.contains(&format!("ctl:ruleRemoveById={removed}")), "{removed}");
+        }
     }
 
     #[test]

@@ -8,14 +8,6 @@ mod common;
 use common::*;
 use meshward_host_test::{Request, Response};
 
-/// gRPC's 5-byte frame header (no compression) around `message`.
-fn grpc_frame(message: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(message);
-    frame
-}
-
 /// A protobuf message with one string field (field 1, wire type 2).
 fn proto_string(value: &str) -> Vec<u8> {
     let mut m = vec![0x0a, u8::try_from(value.len()).unwrap()];
@@ -93,6 +85,39 @@ fn ordinary() -> Vec<(&'static str, Request)> {
             Request::post("/orders", proto_string("order-17")).header("content-type", "application/x-protobuf"),
         ),
         (
+            "POST form without Content-Type",
+            Request::post("/login", "user=alice&remember=1").header("content-length", "21"),
+        ),
+        (
+            "GET with a JSON body",
+            Request::get("/search")
+                .header("content-type", "application/json")
+                .header("content-length", "26")
+                .body(r#"{"query":{"name":"lamp"}}"#),
+        ),
+        (
+            "GET with a chunked body",
+            Request::get("/search")
+                .header("content-type", "application/json")
+                .header("transfer-encoding", "chunked")
+                .body(r#"{"query":{"name":"lamp"}}"#),
+        ),
+        (
+            "text/plain",
+            Request::post("/hooks/deploy", "deploy finished: 17 services")
+                .header("content-type", "text/plain; charset=utf-8"),
+        ),
+        (
+            "octet-stream",
+            Request::post("/blobs/7", vec![0x89, b'P', b'N', b'G', 0, 1, 2, 0xff])
+                .header("content-type", "application/octet-stream"),
+        ),
+        (
+            "ndjson",
+            Request::post("/_bulk", "{\"index\":{}}\n{\"name\":\"lamp\"}\n")
+                .header("content-type", "application/x-ndjson"),
+        ),
+        (
             "WebSocket upgrade",
             Request::get("/chat")
                 .header("connection", "Upgrade")
@@ -140,6 +165,12 @@ fn crs_profile_keeps_crs_defaults_one_key_away() {
             "gRPC-Web",
             "gRPC-Web text",
             "protobuf",
+            "POST form without Content-Type",
+            "GET with a JSON body",
+            "GET with a chunked body",
+            "text/plain",
+            "octet-stream",
+            "ndjson",
         ]
     );
 }

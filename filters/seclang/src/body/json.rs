@@ -58,6 +58,14 @@ pub(crate) fn parse(body: &[u8], config: &JsonConfig) -> Json {
     walker.out
 }
 
+/// An argument name from [`parse`] (`json.a.b`) moved under `prefix` (`<prefix>.a.b`), for
+/// documents that are one of several in a body (gRPC messages, NDJSON lines).
+pub(crate) fn renamed(name: &[u8], prefix: &str) -> Vec<u8> {
+    let mut out = prefix.as_bytes().to_vec();
+    out.extend_from_slice(name.strip_prefix(b"json").unwrap_or(name));
+    out
+}
+
 /// An open object or array; `counter` is `Some` for arrays.
 struct Container {
     name: String,

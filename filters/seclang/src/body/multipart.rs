@@ -6,6 +6,14 @@
 //! line break between two lines of a form field's value (it overwrites the held-back CRLF);
 //! we keep it, as ModSecurity v2, Coraza and the RFC do, so multi-line values are inspected
 //! as the application will read them.
+//!
+//! Beyond ModSecurity: an RFC 5987 `filename*=charset'lang'%XX...` is decoded (percent-decoding,
+//! ISO-8859-1 turned into UTF-8, other charsets kept as bytes) and, as RFC 6266 says recipients
+//! prefer it, is a second value of the part's FILES entry and of MULTIPART_FILENAME, after the
+//! `filename` ModSecurity reports.
+//! An uploaded file's content is kept for FILES_TMP_CONTENT when it is text (see
+//! [`FilePart::text`]): ModSecurity fills that variable from files saved to disk, which a
+//! proxy filter never does.
 
 /// ModSecurity's line buffer size (`MULTIPART_BUF_SIZE`).
 const BUF_SIZE: usize = 4096;
@@ -15,6 +23,24 @@ const BUF_SIZE: usize = 4096;
 pub(crate) struct MultipartConfig {
     /// Most file parts accepted (SecUploadFileLimit); more set MULTIPART_FILE_LIMIT_EXCEEDED.
     pub(crate) file_limit: Option<usize>,
+}
+
+/// Most bytes of one file's content kept as text for FILES_TMP_CONTENT.
+pub(crate) const FILE_TEXT_LIMIT: usize = 64 * 1024;
+
+/// An uploaded file as the transaction keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UploadedFile {
+    /// The form field name (FILES_NAMES, key of FILES).
+    pub(crate) name: Vec<u8>,
+    /// The file name (FILES).
+    pub(crate) filename: Vec<u8>,
+    /// The decoded RFC 5987 `filename*`, if sent (FILES, after `filename`).
+    pub(crate) filename_star: Option<Vec<u8>>,
+    /// Content size in bytes (FILES_SIZES).
+    pub(crate) size: usize,
+    /// The content's first [`FILE_TEXT_LIMIT`] bytes when it is text (FILES_TMP_CONTENT).
+    pub(crate) text: Option<Vec<u8>>,
 }
 
 /// The strictness flags behind CRS's MULTIPART_* variables.
@@ -80,6 +106,8 @@ pub(crate) struct FilePart {
     pub(crate) name: Vec<u8>,
     /// The file name sent by the client (FILES).
     pub(crate) filename: Vec<u8>,
+    /// The decoded RFC 5987 `filename*`, if sent (FILES too).
+    pub(crate) filename_star: Option<Vec<u8>>,
     /// Content size in bytes (FILES_SIZES).
     pub(crate) size: usize,
     /// The part's Content-Type header, if any.
@@ -88,6 +116,52 @@ pub(crate) struct FilePart {
     pub(crate) content: Vec<u8>,
     /// The part's headers as `(name, value)`, in order.
     pub(crate) headers: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl FilePart {
+    /// The content's first `limit` bytes when the file is text: valid UTF-8 (a character cut by
+    /// the limit is dropped) without NUL bytes. Binary files (images, archives, UTF-16 text) are
+    /// `None`: scanning them as text finds patterns by chance, not attacks.
+    pub(crate) fn text(&self, limit: usize) -> Option<&[u8]> {
+        let head = &self.content[..self.content.len().min(limit)];
+        let valid = match std::str::from_utf8(head) {
+            Ok(_) => head.len(),
+            // Only a character cut at the end of the kept head is tolerated.
+            Err(e) if e.error_len().is_none() && head.len() < self.content.len() => e.valid_up_to(),
+            Err(_) => return None,
+        };
+        let head = &head[..valid];
+        (!head.contains(&0)).then_some(head)
+    }
+
+    /// What the transaction keeps of it.
+    pub(crate) fn uploaded(&self) -> UploadedFile {
+        UploadedFile {
+            name: self.name.clone(),
+            filename: self.filename.clone(),
+            filename_star: self.filename_star.clone(),
+            size: self.size,
+            text: self.text(FILE_TEXT_LIMIT).map(<[u8]>::to_vec),
+        }
+    }
+}
+
+/// Decodes an RFC 5987 `ext-value` the parser checked: `prefix` is `charset'lang'`, `encoded`
+/// the percent-encoded value.
+fn decode_ext_value(prefix: &[u8], encoded: &[u8]) -> Vec<u8> {
+    let charset = prefix
+        .split(|&c| c == b'\'')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let bytes = crate::transform::percent_decode(encoded, crate::transform::PercentDecoding::URI)
+        .0
+        .into_owned();
+    if charset == b"iso-8859-1" {
+        bytes.iter().map(|&b| char::from(b)).collect::<String>().into_bytes()
+    } else {
+        bytes
+    }
 }
 
 /// Everything the multipart processor extracts from one body.
@@ -133,6 +207,7 @@ struct Part {
     kind: Option<PartKind>,
     name: Vec<u8>,
     filename: Vec<u8>,
+    filename_star: Option<Vec<u8>>,
     value: Vec<u8>,
     size: usize,
     /// Headers, looked up case-insensitively, in arrival order.
@@ -610,6 +685,8 @@ impl Parser {
         }
         p += 1;
         let mut filename_star: Vec<u8> = Vec::new();
+        // `charset'lang'` of filename*.
+        let mut star_charset: Vec<u8> = Vec::new();
         while at(p) != 0 {
             p = skip_ws(p);
             if at(p) == 0 {
@@ -639,6 +716,7 @@ impl Parser {
             if name == b"filename*" {
                 // filename*=charset'[language]'filename
                 let charset_start = p;
+                let ext_start = p;
                 while at(p) != 0 && (at(p).is_ascii_alphanumeric() || MIME_CHARSET_SPECIAL.contains(&at(p))) {
                     p += 1;
                 }
@@ -666,6 +744,7 @@ impl Parser {
                         return Err(-19);
                     }
                 }
+                star_charset = value[ext_start..name_start].to_vec();
                 val.extend_from_slice(&value[name_start..p]);
             } else if at(p) == b'"' || at(p) == b'\'' {
                 // Single quotes are accepted (some back ends do) but flagged.
@@ -751,6 +830,13 @@ impl Parser {
         if !filename_star.is_empty() && !has_filename {
             return Err(-21);
         }
+        if !filename_star.is_empty() {
+            let decoded = decode_ext_value(&star_charset, &filename_star);
+            self.out.filenames.push(decoded.clone());
+            if let Some(part) = self.part.as_mut() {
+                part.filename_star = Some(decoded);
+            }
+        }
         Ok(())
     }
 
@@ -811,6 +897,7 @@ impl Parser {
                 self.out.files.push(FilePart {
                     name: part.name,
                     filename: part.filename,
+                    filename_star: part.filename_star,
                     size: part.size,
                     content_type,
                     content: part.value,
@@ -1172,11 +1259,35 @@ mod tests {
         let m = run(CT, &crlf(ok));
         assert_eq!(m.error, None);
         assert_eq!(m.files[0].filename, b"a.txt");
+        assert_eq!(m.files[0].filename_star.as_deref(), Some(&b"a b.txt"[..]));
+        assert_eq!(m.filenames, [&b"a.txt"[..], b"a b.txt"]);
+        let latin1 = "--XyZ\nContent-Disposition: form-data; name=f; filename=\"a\"; \
+                      filename*=iso-8859-1'fr'caf%E9%3Cscript%3E.php\n\nx\n--XyZ--\n";
+        let m = run(CT, &crlf(latin1));
+        assert_eq!(m.files[0].filename_star.as_deref(), Some("café<script>.php".as_bytes()));
         let only_star = "--XyZ\nContent-Disposition: form-data; name=f; filename*=UTF-8''a.txt\n\n";
         let m = process_only(CT, &crlf(only_star));
         assert!(m.error.unwrap().contains("(-21)"));
         let bad_pct = "--XyZ\nContent-Disposition: form-data; name=f; filename=\"a\"; filename*=UTF-8''a%zz\n\n";
         assert!(process_only(CT, &crlf(bad_pct)).error.unwrap().contains("(-18)"));
+    }
+
+    #[test]
+    fn file_text_is_kept_for_text_files_only() {
+        let file = |content: &[u8]| FilePart {
+            content: content.to_vec(),
+            ..FilePart::default()
+        };
+        assert_eq!(
+            file(b"<?php system($_GET['c']); ?>").text(64),
+            Some(&b"<?php system($_GET['c']); ?>"[..])
+        );
+        assert_eq!(file(b"\x89PNG\r\n\x1a\n").text(64), None, "binary");
+        assert_eq!(file(b"a\0b").text(64), None, "NUL");
+        // A character cut by the limit is dropped; a broken one before it is binary.
+        assert_eq!(file("abé".as_bytes()).text(3), Some(&b"ab"[..]));
+        assert_eq!(file(b"ab\xc3").text(64), None);
+        assert_eq!(file(b"abcdef").text(4), Some(&b"abcd"[..]));
     }
 
     #[test]

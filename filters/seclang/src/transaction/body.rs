@@ -1,7 +1,9 @@
 //! Runs the request body processor chosen for the transaction and keeps what it extracted.
 
 use crate::action::BodyProcessor;
-use crate::body::{json, multipart, urlencoded, xml};
+use crate::body::grpc::{self, GrpcConfig};
+use crate::body::protobuf::{self, ProtobufLimits};
+use crate::body::{json, multipart, ndjson, urlencoded, xml};
 
 use super::state::Transaction;
 
@@ -46,7 +48,11 @@ impl Transaction {
         const NO_FILES_MSG: &str = "Request body excluding files is bigger than the maximum expected.";
         match processor {
             None => {}
-            Some(BodyProcessor::UrlEncoded | BodyProcessor::Json | BodyProcessor::Xml) if no_files_exceeded(&body) => {
+            // gRPC and protobuf bodies are bounded by the walk's own limits instead (a 128 KiB
+            // message is ordinary gRPC; what is past the bounds is reported as not inspected).
+            Some(BodyProcessor::UrlEncoded | BodyProcessor::Json | BodyProcessor::Ndjson | BodyProcessor::Xml)
+                if no_files_exceeded(&body) =>
+            {
                 // Large bodies are not parsed; ModSecurity flags them instead.
                 self.body.error = Some(NO_FILES_MSG.to_string());
                 self.inbound_data_error = true;
@@ -60,20 +66,55 @@ impl Transaction {
                     self.body.args_post.add(k, v);
                 }
             }
-            Some(BodyProcessor::Json) => {
-                let parsed = json::parse(
-                    &body,
-                    &json::JsonConfig {
-                        max_depth: config.json_depth_limit,
-                    },
-                );
+            Some(p @ (BodyProcessor::Json | BodyProcessor::Ndjson)) => {
+                let json_config = json::JsonConfig {
+                    max_depth: config.json_depth_limit,
+                };
+                let (args, error) = if p == BodyProcessor::Json {
+                    let parsed = json::parse(&body, &json_config);
+                    // An empty body is no JSON error (ModSecurity).
+                    let error = parsed.error.filter(|_| !body.is_empty());
+                    (parsed.args, error.map(|e| format!("JSON parsing error: {e}")))
+                } else {
+                    let parsed = ndjson::parse(&body, &json_config);
+                    (parsed.args, parsed.error.map(|e| format!("NDJSON parsing error: {e}")))
+                };
+                for (k, v) in args.iter().take(limit) {
+                    self.body.args_post.add(k, v);
+                }
+                if error.is_some() {
+                    self.body.error = error;
+                }
+            }
+            Some(BodyProcessor::Grpc) => {
+                let encoding = self
+                    .request_headers
+                    .get_all_lower(b"grpc-encoding")
+                    .last()
+                    .map(|e| e.value.clone());
+                let mut grpc_config = GrpcConfig::from_headers(&content_type, encoding.as_deref());
+                grpc_config.json_depth = config.json_depth_limit;
+                let parsed = grpc::parse(&body, &grpc_config);
                 for (k, v) in parsed.args.iter().take(limit) {
                     self.body.args_post.add(k, v);
                 }
-                if let Some(e) = parsed.error {
-                    if !body.is_empty() {
-                        self.body.error = Some(format!("JSON parsing error: {e}"));
-                    }
+                self.body.uninspected = parsed.uninspected;
+                self.body.error = parsed.error;
+            }
+            Some(BodyProcessor::Protobuf) => {
+                let mut walk = protobuf::Walk::default();
+                let walked = protobuf::walk(&body, "protobuf", &ProtobufLimits::default(), &mut walk);
+                for (k, v) in walk.args.iter().take(limit) {
+                    self.body.args_post.add(k, v);
+                }
+                if walk.limited {
+                    self.body.uninspected.push("protobuf_fields_over_limit");
+                }
+                if walk.skipped_bytes > 0 {
+                    self.body.uninspected.push("protobuf_binary_fields");
+                }
+                if let Err(e) = walked {
+                    self.body.error = Some(format!("protobuf: {e}"));
                 }
             }
             Some(BodyProcessor::Xml) => match xml::parse(&body) {
@@ -88,9 +129,7 @@ impl Transaction {
                 for (k, v) in parsed.args.iter().take(limit) {
                     self.body.args_post.add(k, v);
                 }
-                for f in &parsed.files {
-                    self.body.files.push((f.name.clone(), f.filename.clone(), f.size));
-                }
+                self.body.files = parsed.files.iter().map(multipart::FilePart::uploaded).collect();
                 for (k, v) in &parsed.part_headers {
                     self.body.part_headers.add(k, v);
                 }

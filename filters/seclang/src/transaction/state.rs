@@ -57,8 +57,8 @@ pub struct RequestBodyState {
     pub error: Option<String>,
     /// Arguments from the body (ARGS_POST).
     pub(crate) args_post: Collection,
-    /// Uploaded files: (field name, file name, size).
-    pub(crate) files: Vec<(Vec<u8>, Vec<u8>, usize)>,
+    /// Uploaded files (FILES, FILES_NAMES, FILES_SIZES, FILES_TMP_CONTENT).
+    pub(crate) files: Vec<multipart::UploadedFile>,
     /// MULTIPART_PART_HEADERS: (part name, header line).
     pub(crate) part_headers: Collection,
     /// MULTIPART_NAME values.
@@ -69,6 +69,9 @@ pub struct RequestBodyState {
     pub(crate) multipart_flags: Option<multipart::MultipartFlags>,
     /// The parsed XML document.
     pub(crate) xml: Option<xml::XmlDocument>,
+    /// Parts of the body the processor could not inspect (`grpc_compressed_message`...), for the
+    /// evidence event's `limits`.
+    pub uninspected: Vec<&'static str>,
 }
 
 /// One request/response exchange evaluated against a rule set (`RuleSet::transaction` starts

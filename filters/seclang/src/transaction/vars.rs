@@ -73,13 +73,21 @@ impl Transaction {
             V::QueryString => scalar(&self.query_string, sink),
             // Scalars always yield a value, empty when unset, as libmodsecurity v3's anchored
             // variables do (a negated operator can match an empty value).
-            // REQUEST_BODY: for urlencoded and JSON bodies, bodies without a processor, or
+            // REQUEST_BODY: for urlencoded, JSON and meshward's NDJSON/gRPC/protobuf bodies (the raw
+            // bytes, as before they had a processor), bodies without a processor, or
             // when forced; not for XML and multipart. libmodsecurity v3 always sets it, which
             // CRS's tests list as a v3 deviation for XML (element names would reach body rules,
             // 944100-11), while they rely on it for JSON keys (934210-13).
             V::RequestBody => {
                 let available = match self.body.processor {
-                    None | Some(BodyProcessor::UrlEncoded | BodyProcessor::Json) => true,
+                    None
+                    | Some(
+                        BodyProcessor::UrlEncoded
+                        | BodyProcessor::Json
+                        | BodyProcessor::Ndjson
+                        | BodyProcessor::Grpc
+                        | BodyProcessor::Protobuf,
+                    ) => true,
                     Some(_) => self.overrides.force_request_body_variable,
                 };
                 scalar(if available { &self.request_body } else { b"" }, sink)
@@ -94,21 +102,33 @@ impl Transaction {
             V::FullRequest => scalar(&self.full_request(), sink),
             V::FullRequestLength => scalar(self.full_request().len().to_string().as_bytes(), sink),
             V::Files | V::FilesNames | V::FilesSizes | V::FilesTmpNames | V::FilesTmpContent => {
-                for (name, filename, size) in &self.body.files {
+                for file in &self.body.files {
+                    let name = &file.name;
                     if !selector.selects(name) || !keep(name) {
                         continue;
                     }
                     match variable {
-                        V::Files => sink(Some(name), filename),
+                        V::Files => {
+                            sink(Some(name), &file.filename);
+                            if let Some(star) = &file.filename_star {
+                                sink(Some(name), star);
+                            }
+                        }
                         V::FilesNames => sink(Some(name), name),
-                        V::FilesSizes => sink(Some(name), size.to_string().as_bytes()),
+                        V::FilesSizes => sink(Some(name), file.size.to_string().as_bytes()),
+                        // Uploads stay in memory: the content itself, when it is text.
+                        V::FilesTmpContent => {
+                            if let Some(text) = &file.text {
+                                sink(Some(name), text);
+                            }
+                        }
                         // Uploads are never written to disk.
                         _ => {}
                     }
                 }
             }
             V::FilesCombinedSize => {
-                let total: usize = self.body.files.iter().map(|f| f.2).sum();
+                let total: usize = self.body.files.iter().map(|f| f.size).sum();
                 scalar(total.to_string().as_bytes(), sink);
             }
             V::MultipartPartHeaders => coll(&self.body.part_headers, sink),

@@ -75,3 +75,11 @@ pub fn upstream_complete(out: &Outcome) -> bool {
 pub fn upstream_body(out: &Outcome) -> String {
     out.upstream_request.as_ref().map(|m| m.body_text()).unwrap_or_default()
 }
+
+/// gRPC's 5-byte frame header (no compression) around `message`.
+pub fn grpc_frame(message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(message);
+    frame
+}
