@@ -192,9 +192,9 @@ pub struct WafConfig {
     pub crs: bool,
     /// The HTTP policy CRS starts from: `mesh` (default) or CRS's own (`crs`).
     pub profile: Profile,
-    /// meshward's rule packs to load (`ldap`, `mail`, `nosql`, `path`, `shell`, `sqli`, `ssti`, `traversal`; see
-    /// docs/packs.md); unset: every pack under `profile: mesh`, none under `profile: crs`. They
-    /// need `crs` (they add to CRS's anomaly scores).
+    /// meshward's rule packs to load (`ldap`, `mail`, `nosql`, `path`, `shell`, `sqli`, `ssti`,
+    /// `traversal`; see docs/packs.md); unset: every pack under `profile: mesh`, none under
+    /// `profile: crs`. They need `crs` (they add to CRS's anomaly scores).
     pub packs: Option<Vec<String>>,
     /// Rule packs turned off by name (applied after `packs`).
     pub packs_off: Vec<String>,
