@@ -192,9 +192,9 @@ pub struct WafConfig {
     pub crs: bool,
     /// The HTTP policy CRS starts from: `mesh` (default) or CRS's own (`crs`).
     pub profile: Profile,
-    /// meshward's rule packs to load (`ldap`, `mail`, `nosql`, `path`, `shell`, `ssti`, `traversal`; see
-    /// docs/packs.md); unset: every pack under `profile: mesh`, none under `profile: crs`. They
-    /// need `crs` (they add to CRS's anomaly scores).
+    /// meshward's rule packs to load (`ldap`, `mail`, `nosql`, `path`, `shell`, `sqli`, `ssti`,
+    /// `traversal`; see docs/packs.md); unset: every pack under `profile: mesh`, none under
+    /// `profile: crs`. They need `crs` (they add to CRS's anomaly scores).
     pub packs: Option<Vec<String>>,
     /// Rule packs turned off by name (applied after `packs`).
     pub packs_off: Vec<String>,
@@ -455,12 +455,15 @@ mod tests {
 
     #[test]
     fn packs_default_by_profile_and_turn_off_by_name() {
-        let all = ["ldap", "mail", "nosql", "path", "shell", "ssti", "traversal"];
+        let all = ["ldap", "mail", "nosql", "path", "shell", "sqli", "ssti", "traversal"];
         assert_eq!(WafConfig::default().effective_packs(), all);
         let crs = WafConfig::parse(br#"{"profile":"crs"}"#).unwrap();
         assert!(crs.effective_packs().is_empty(), "profile crs is CRS as shipped");
         let off = WafConfig::parse(br#"{"packs_off":["ssti","mail"]}"#).unwrap();
-        assert_eq!(off.effective_packs(), ["ldap", "nosql", "path", "shell", "traversal"]);
+        assert_eq!(
+            off.effective_packs(),
+            ["ldap", "nosql", "path", "shell", "sqli", "traversal"]
+        );
         let chosen = WafConfig::parse(br#"{"profile":"crs","packs":["traversal","nosql"]}"#).unwrap();
         assert_eq!(
             chosen.effective_packs(),
@@ -502,7 +505,7 @@ mod tests {
             (br#"{"response_body":{"mime_types":["text html"]}}"#, "mime_types[0]"),
             (
                 br#"{"packs":["nosql","sqlx"]}"#,
-                "packs[1]: unknown rule pack \"sqlx\" (known: ldap, mail, nosql, path, shell, ssti, traversal)",
+                "packs[1]: unknown rule pack \"sqlx\" (known: ldap, mail, nosql, path, shell, sqli, ssti, traversal)",
             ),
             (
                 br#"{"packs_off":["NoSQL"]}"#,

@@ -67,7 +67,7 @@ mod tests {
         let f = files();
         assert!(f.is_file(Path::new("@crs-setup")));
         assert!(f.is_file(Path::new("@crs-rules/lfi-os-files.data")));
-        for name in ["ldap", "mail", "nosql", "path", "shell", "ssti", "traversal"] {
+        for name in ["ldap", "mail", "nosql", "path", "shell", "sqli", "ssti", "traversal"] {
             assert!(pack_names().any(|n| n == name), "pack {name} embedded");
             assert!(f.is_file(Path::new(&format!("{PACKS_DIR}/{name}.conf"))));
         }

@@ -164,6 +164,26 @@ fn cases() -> Vec<(&'static str, u64, Vec<At>, Vec<At>)> {
             ],
         ),
         (
+            "sqli",
+            10800,
+            vec![
+                At::Query("q=%27%20or%20%27%27%3D%27"),
+                At::Form("user=admin%27--&pass=x"),
+                At::Json(r#"{"id":"1 and 1=2"}"#),
+                At::Query("id=1%3B%20waitfor%20delay%20%270%3A0%3A5%27--"),
+                At::Cookie("q=1%20UN%2F**%2FION%20SEL%2F**%2FECT%201%2C2"),
+                At::Path("1%20or%201%3D1--"),
+            ],
+            vec![
+                At::Json(r#"{"name":"Mary-Jane O'Neil","note":"one or two, and 3 > 2 maybe"}"#),
+                At::Query("q=Choose%20%27yes%27%20or%20%27no%27"),
+                At::Form("note=Don%27t%20forget%3B%20select%20a%20ripe%20one%20from%20the%20shelf."),
+                At::Json(r#"{"text":"It's 5 o'clock; we'll update the table later. Set it to 10/20."}"#),
+                At::Query("q=a%20%3C%20b%20and%20c%20%3E%20d"),
+                At::Path("rock%20and%20roll"),
+            ],
+        ),
+        (
             "path",
             10700,
             vec![
