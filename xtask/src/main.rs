@@ -103,7 +103,7 @@ fn test(root: &Path) -> Result<()> {
     }
     foreign::build_foreign(root)?;
     let mut cargo = Command::new(cargo_bin());
-    cargo.current_dir(root).args(["test", "--workspace"]);
+    cargo.current_dir(root).args(["test", "--workspace", "--no-fail-fast"]);
     for excluded in wasm::cdylib_only_packages(root)? {
         cargo.args(["--exclude", &excluded]);
     }

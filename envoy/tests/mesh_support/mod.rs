@@ -112,8 +112,12 @@ impl GrpcService {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
-                let (log, done, seen, read) =
-                    (Arc::clone(&log), Arc::clone(&done), Arc::clone(&seen), Arc::clone(&read));
+                let (log, done, seen, read) = (
+                    Arc::clone(&log),
+                    Arc::clone(&done),
+                    Arc::clone(&seen),
+                    Arc::clone(&read),
+                );
                 tokio::spawn(async move {
                     let Ok(mut connection) = h2::server::handshake(socket).await else {
                         return;

@@ -168,6 +168,13 @@ pub fn decision_of(tx: &Transaction, enforced: bool) -> Decision {
 /// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
 /// decided, no limit applied). Every field that can carry a request value is redacted here,
 /// once: the path's query, each rule's message, variable, data and logdata.
+/// Whether a limit only notes what a body processor skipped as ordinary content (the `bytes`
+/// fields of a protobuf message): it is listed in an event that exists for another reason but
+/// makes none by itself, or every gRPC call carrying a `bytes` field would write a line.
+pub fn is_note(limit: &str) -> bool {
+    limit.ends_with("_binary_fields")
+}
+
 pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
     let redactor = ctx.redactor;
     let rules: Vec<RuleEvidence> = tx
@@ -191,7 +198,7 @@ pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
         .collect();
     let decision = decision_of(tx, ctx.enforced);
     // Bytes that went uninspected (a limit applied) are worth an event even without a match.
-    if rules.is_empty() && decision == Decision::Allow && ctx.limits.is_empty() {
+    if rules.is_empty() && decision == Decision::Allow && ctx.limits.iter().all(|l| is_note(l)) {
         return None;
     }
     let decided = tx.intervention().or(tx.decision());
@@ -483,5 +490,27 @@ mod tests {
         let e = event(&run(rules, b"/?q=evil"), &ctx(&info, Mode::Enforce)).unwrap();
         assert_eq!(e.decision, Decision::Block);
         assert!(event(&run(rules, b"/?q=fine"), &ctx(&info, Mode::Enforce)).is_none());
+    }
+
+    #[test]
+    fn a_limit_makes_an_event_a_note_only_joins_one() {
+        let rules = "SecRuleEngine On\nSecRule ARGS \"@contains evil\" \"id:5,phase:1,deny\"";
+        let info = RequestInfo::default();
+        let notes = ["grpc_binary_fields".to_string()];
+        let with_notes = EventContext {
+            limits: &notes,
+            ..ctx(&info, Mode::Enforce)
+        };
+        assert!(event(&run(rules, b"/?q=fine"), &with_notes).is_none());
+        let e = event(&run(rules, b"/?q=evil"), &with_notes).unwrap();
+        assert_eq!(e.limits, notes);
+        let cut = ["request_body_truncated".to_string(), "grpc_binary_fields".to_string()];
+        let with_limit = EventContext {
+            limits: &cut,
+            ..ctx(&info, Mode::Enforce)
+        };
+        let e = event(&run(rules, b"/?q=fine"), &with_limit).unwrap();
+        assert_eq!(e.decision, Decision::Allow);
+        assert_eq!(e.limits, cut);
     }
 }

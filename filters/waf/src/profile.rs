@@ -201,10 +201,13 @@ fn mesh_directives() -> String {
     }
     // A body without a Content-Type (clients that post a form without saying so): parsed as a
     // form, the most common case, so its values are ARGS; not refused for the missing header
-    // (rules 920340 and 920640).
+    // (rules 920340 and 920640). Only a request that announces a body gets the processor: a
+    // bodiless GET keeps none, as in ModSecurity.
     s.push_str(&format!(
         "SecRule &REQUEST_HEADERS:Content-Type \"@eq 0\" \
-         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920640,ctl:requestBodyProcessor=URLENCODED\"\n",
+         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920640,chain\"\n\
+         SecRule REQUEST_HEADERS:Content-Length|REQUEST_HEADERS:Transfer-Encoding \"!@rx ^0?$\" \
+         \"t:none,ctl:requestBodyProcessor=URLENCODED\"\n",
         id(7)
     ));
     // GET with a body (search APIs such as Elasticsearch's `_search`): its body is inspected as
