@@ -165,9 +165,6 @@ pub fn decision_of(tx: &Transaction, enforced: bool) -> Decision {
     classify(tx.intervention().filter(|_| enforced), tx.decision())
 }
 
-/// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
-/// decided, no limit applied). Every field that can carry a request value is redacted here,
-/// once: the path's query, each rule's message, variable, data and logdata.
 /// Whether a limit only notes what a body processor skipped as ordinary content (the `bytes`
 /// fields of a protobuf message): it is listed in an event that exists for another reason but
 /// makes none by itself, or every gRPC call carrying a `bytes` field would write a line.
@@ -175,6 +172,9 @@ pub fn is_note(limit: &str) -> bool {
     limit.ends_with("_binary_fields")
 }
 
+/// Builds the event of `tx`, or `None` for clean traffic (no logged rule matched, nothing
+/// decided, no limit applied but notes). Every field that can carry a request value is redacted here,
+/// once: the path's query, each rule's message, variable, data and logdata.
 pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
     let redactor = ctx.redactor;
     let rules: Vec<RuleEvidence> = tx
