@@ -201,14 +201,24 @@ fn mesh_directives() -> String {
     }
     // A body without a Content-Type (clients that post a form without saying so): parsed as a
     // form, the most common case, so its values are ARGS; not refused for the missing header
-    // (rules 920340 and 920640). Only a request that announces a body gets the processor: a
-    // bodiless GET keeps none, as in ModSecurity.
+    // (rules 920340 and 920640). Only a request that announces a body gets the processor (a
+    // bodiless GET keeps none, as in ModSecurity): a Content-Length or Transfer-Encoding says so
+    // in HTTP/1.1; HTTP/2 clients often send neither, so there a POST, PUT or PATCH does.
     s.push_str(&format!(
         "SecRule &REQUEST_HEADERS:Content-Type \"@eq 0\" \
-         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920640,chain\"\n\
+         \"id:{},phase:1,t:none,pass,nolog,ctl:ruleRemoveById=920340,ctl:ruleRemoveById=920640\"\n",
+        id(7)
+    ));
+    s.push_str(&format!(
+        "SecRule &REQUEST_HEADERS:Content-Type \"@eq 0\" \"id:{},phase:1,t:none,pass,nolog,chain\"\n\
          SecRule REQUEST_HEADERS:Content-Length|REQUEST_HEADERS:Transfer-Encoding \"!@rx ^0?$\" \
          \"t:none,ctl:requestBodyProcessor=URLENCODED\"\n",
-        id(7)
+        id(13)
+    ));
+    s.push_str(&format!(
+        "SecRule &REQUEST_HEADERS:Content-Type \"@eq 0\" \"id:{},phase:1,t:none,pass,nolog,chain\"\n\
+         SecRule REQUEST_METHOD \"@rx ^(?:POST|PUT|PATCH)$\" \"t:none,ctl:requestBodyProcessor=URLENCODED\"\n",
+        id(14)
     ));
     // GET with a body (search APIs such as Elasticsearch's `_search`): its body is inspected as
     // any other (by Content-Type) instead of refused (rules 920170, 920171). HEAD stays refused.

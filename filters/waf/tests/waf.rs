@@ -775,11 +775,14 @@ fn enforce_refuses_a_head_attack_of_a_slow_post_before_its_body_and_the_upstream
     assert_eq!(ev["phase"], 2, "detect mode records at CRS's usual phase: {ev}");
 }
 
-/// One gRPC message: flag 0, big-endian length, payload.
-fn grpc_message(payload: &[u8]) -> Vec<u8> {
+/// One gRPC message carrying `text` as protobuf string field 1 (the mesh profile parses gRPC
+/// messages as protobuf and refuses one that is not): flag 0, big-endian length, message.
+fn grpc_message(text: &[u8]) -> Vec<u8> {
+    let len = u8::try_from(text.len()).ok().filter(|n| *n < 0x80).unwrap();
+    let payload = [&[0x0a, len][..], text].concat();
     let mut m = vec![0];
     m.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
-    m.extend_from_slice(payload);
+    m.extend_from_slice(&payload);
     m
 }
 
