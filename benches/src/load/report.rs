@@ -113,6 +113,14 @@ pub fn results_markdown(info: &RunInfo, results: &Results) -> String {
             }
         );
     }
+    out.push_str(
+        "\n## Unit measurements\n\n\
+         The criterion benches measure the engines without a proxy (see `benches/README.md`): \
+         `cargo bench -p meshward-benches --bench seclang` (WAF exchange per request), \
+         `--bench policy` (a decision against 1,000 rules), `--features host --bench host` \
+         (the proxy-wasm host per stream), and `--bin seclang-memory` (heap after load and \
+         after 10,000 exchanges).\n",
+    );
     out
 }
 
@@ -347,6 +355,7 @@ mod tests {
         assert!(!md.contains("| POST 2 KB form | "), "unmeasured workloads have no rows");
         assert!(md.contains("| Envoy + WAF enforce | 300 | 160 | +60 |"), "{md}");
         assert!(md.contains(&format!("]({CHART_FILE})")));
+        assert!(md.contains("--bench policy"));
     }
 
     #[test]
