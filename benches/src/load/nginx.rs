@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use meshward_waf::profile;
+
 use super::proxy::UpstreamAddrs;
 use super::rss;
 use super::workload::GRPC_PATH;
@@ -79,17 +81,27 @@ http {{
 }
 
 /// `modsecurity.conf`: meshward's recommended base configuration (the WAF filter's), enforcing,
-/// no audit log, then CRS's `crs-setup.conf.example` and `rules/*.conf` (PL1 by default).
+/// no audit log, the methods and content types the WAF's mesh profile allows (so ModSecurity
+/// does not refuse gRPC with rule 920420: both see the same traffic as ordinary), then CRS's
+/// `crs-setup.conf.example` and `rules/*.conf` (PL1 by default).
 pub fn modsecurity_conf(recommended: &Path, crs: &Path) -> String {
+    let types: Vec<String> = profile::CRS_CONTENT_TYPES
+        .split_whitespace()
+        .map(str::to_string)
+        .chain(profile::MESH_CONTENT_TYPES.iter().map(|t| format!("|{t}|")))
+        .collect();
     format!(
         "\
 Include {recommended}
 SecRuleEngine On
 SecAuditEngine Off
+SecAction \"id:900220,phase:1,pass,nolog,t:none,setvar:'tx.allowed_methods={methods}',setvar:'tx.allowed_request_content_type={types}'\"
 Include {crs}/crs-setup.conf.example
 Include {crs}/rules/*.conf
 ",
         recommended = recommended.display(),
+        methods = profile::MESH_METHODS,
+        types = types.join(" "),
         crs = crs.display(),
     )
 }
@@ -234,15 +246,17 @@ mod tests {
     fn modsecurity_conf_enforces_meshward_base_then_crs() {
         let conf = modsecurity_conf(Path::new("/r/recommended.conf"), Path::new("/crs"));
         let lines: Vec<&str> = conf.lines().collect();
+        assert_eq!(lines.len(), 6, "{conf}");
         assert_eq!(
-            lines,
-            [
-                "Include /r/recommended.conf",
-                "SecRuleEngine On",
-                "SecAuditEngine Off",
-                "Include /crs/crs-setup.conf.example",
-                "Include /crs/rules/*.conf",
-            ]
+            lines[..3],
+            ["Include /r/recommended.conf", "SecRuleEngine On", "SecAuditEngine Off"]
+        );
+        assert!(lines[3].starts_with("SecAction \"id:900220,"));
+        assert!(lines[3].contains("setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PUT PATCH DELETE'"));
+        assert!(lines[3].contains("|application/json| |application/grpc| |application/grpc+proto|"));
+        assert_eq!(
+            lines[4..],
+            ["Include /crs/crs-setup.conf.example", "Include /crs/rules/*.conf"]
         );
     }
 }
