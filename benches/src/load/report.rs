@@ -201,6 +201,8 @@ fn mib(kib: u64) -> f64 {
 fn ratio(r: Option<f64>) -> String {
     match r {
         Some(r) if r >= 10.0 => format!("{r:.0}×"),
+        // The WAF on large bodies is a few thousandths of the baseline: keep a figure to read.
+        Some(r) if r < 0.1 => format!("{r:.3}×"),
         Some(r) => format!("{r:.2}×"),
         None => "–".into(),
     }
@@ -345,7 +347,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("|  | nginx + ModSecurity | 500 | 1.00 | 2.50 | 0.05× | 1.00× | 0 |"),
+            md.contains("|  | nginx + ModSecurity | 500 | 1.00 | 2.50 | 0.050× | 1.00× | 0 |"),
             "{md}"
         );
         assert!(
