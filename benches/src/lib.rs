@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod filter;
 pub mod http;
+pub mod load;
 pub mod requests;
 
 pub use filter::{load_filter, FILTER_CONFIG};

@@ -41,6 +41,17 @@ impl Envoy {
         log_level: &str,
         ready_timeout: Duration,
     ) -> Result<Envoy, HarnessError> {
+        Envoy::start_bootstrap_with_workers(bootstrap_doc, log_level, ready_timeout, 1)
+    }
+
+    /// As [`Envoy::start_bootstrap`], with `workers` worker threads (`--concurrency`; the tests
+    /// use 1, the load comparison more).
+    pub fn start_bootstrap_with_workers(
+        bootstrap_doc: &serde_json::Value,
+        log_level: &str,
+        ready_timeout: Duration,
+        workers: u32,
+    ) -> Result<Envoy, HarnessError> {
         let binary = locate::envoy_binary()?;
         let instance = INSTANCE.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
@@ -62,7 +73,14 @@ impl Envoy {
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&bootstrap)
-            .args(["--concurrency", "1", "--base-id", &base_id.to_string(), "-l", log_level])
+            .args([
+                "--concurrency",
+                &workers.to_string(),
+                "--base-id",
+                &base_id.to_string(),
+                "-l",
+                log_level,
+            ])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdin(Stdio::null())
@@ -141,6 +159,11 @@ impl Envoy {
     /// The listener's address (send test requests here).
     pub fn addr(&self) -> SocketAddr {
         self.listener
+    }
+
+    /// The process id (e.g. to read its memory in `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The admin endpoint's address.

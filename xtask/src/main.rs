@@ -4,6 +4,7 @@ mod apt;
 mod envoy;
 mod foreign;
 mod lint;
+mod load;
 mod probe;
 mod registry;
 mod toolchain;
@@ -27,6 +28,10 @@ commands:
   docs                regenerate docs/config.md from the configuration types
   test                setup, lint, build the wasm filters for both targets, run every test
   demo                setup, build, then run Envoy with the filters in front of a demo upstream
+  load [--quick] [--reps N] [--duration S] [--warmup S] [--connections N] [--out DIR]
+                      the load comparison (issue 12): Envoy bare / + empty wasm / + WAF detect,
+                      enforce / + policy and RBAC (1,000 rules), nginx + ModSecurity; writes
+                      benches/RESULTS.md and benches/load-chart.svg (see benches/README.md)
 ";
 
 fn main() {
@@ -62,6 +67,7 @@ fn run() -> Result<()> {
         }
         Some("test") => test(&root),
         Some("demo") => demo(&root),
+        Some("load") => load::load(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -130,9 +136,14 @@ fn demo(root: &Path) -> Result<()> {
 /// Points tests and tools at the wasm artifacts, Envoy and CRS: what the environment names
 /// (a set, non-empty variable wins), else the defaults; resolved once by `meshward_testkit`.
 fn test_env(setup: &Setup, cmd: &mut Command) {
-    cmd.env(locate::WASM_DIR_ENV, locate::wasm_dir());
-    cmd.env(locate::ENVOY_ENV, &setup.envoy);
+    load_env(&setup.envoy, cmd);
     cmd.env(locate::REGISTRY_ENV, &setup.registry);
+}
+
+/// Points a tool at the wasm artifacts, `envoy` and CRS (what [`test_env`] sets but the registry).
+fn load_env(envoy: &Path, cmd: &mut Command) {
+    cmd.env(locate::WASM_DIR_ENV, locate::wasm_dir());
+    cmd.env(locate::ENVOY_ENV, envoy);
     cmd.env(locate::CRS_DIR_ENV, locate::crs_dir());
 }
 
