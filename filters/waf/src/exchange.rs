@@ -941,35 +941,25 @@ impl Exchange {
         }
         let request = dir == Dir::Request;
         let limit_status = if request { 413 } else { 500 };
+        // The limit name of this body's direction.
+        let pick = |req: &'static str, resp: &'static str| if request { req } else { resp };
         let (what, status, details, stop) = match decoder.error() {
             None => return (Stop::No, None),
             Some(DecodeError::OverLimit { .. }) => return (Stop::OverLimit, None),
             Some(DecodeError::Bomb { .. }) => (
-                if request {
-                    "request_body_decode_ratio"
-                } else {
-                    "response_body_decode_ratio"
-                },
+                pick("request_body_decode_ratio", "response_body_decode_ratio"),
                 (on_limit == OnLimit::Reject).then_some(limit_status),
                 "meshward_waf_body_limit",
                 Stop::OverLimit,
             ),
             Some(DecodeError::Truncated { .. }) => (
-                if request {
-                    "request_body_encoding_truncated"
-                } else {
-                    "response_body_encoding_truncated"
-                },
+                pick("request_body_encoding_truncated", "response_body_encoding_truncated"),
                 request.then_some(400),
                 "meshward_waf_body_undecodable",
                 Stop::Undecodable,
             ),
             Some(DecodeError::Corrupt { .. }) => (
-                if request {
-                    "request_body_encoding_corrupt"
-                } else {
-                    "response_body_encoding_corrupt"
-                },
+                pick("request_body_encoding_corrupt", "response_body_encoding_corrupt"),
                 request.then_some(400),
                 "meshward_waf_body_undecodable",
                 Stop::Undecodable,
