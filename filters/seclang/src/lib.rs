@@ -55,6 +55,7 @@ mod config;
 pub mod crs;
 mod error;
 mod files;
+mod gate;
 mod macros;
 mod operator;
 mod parser;

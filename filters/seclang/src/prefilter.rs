@@ -13,6 +13,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use rustc_hash::FxHashMap;
 
+use crate::gate::LiteralGate;
 use crate::rule::{Rule, RuleKind};
 
 /// The literals of every prefiltered link sharing one transformation chain.
@@ -69,31 +70,39 @@ impl Prefilters {
     /// builds one matcher per chain.
     pub(crate) fn build(phases: &mut [Vec<Rule>; 5]) -> Prefilters {
         let mut builders: Vec<ChainBuilder> = Vec::new();
+        // Each `@rx` link's literals, in the order the links are visited, kept for the gate
+        // of a link that ends up without a slot (computing them is the costly part).
+        let mut regex_literals: Vec<Option<Vec<Vec<u8>>>> = Vec::new();
         for rule in phases.iter_mut().flatten() {
             let mut link = Some(rule);
             while let Some(r) = link {
                 r.prefilter_slot = None;
+                r.gate = None;
+                let literals = match &r.kind {
+                    RuleKind::Rule { operator, .. } => operator.required_literals(),
+                    _ => None,
+                };
+                let is_regex = matches!(&r.kind, RuleKind::Rule { operator, .. } if operator.is_regex());
                 // multiMatch links test intermediate values that are never cached or scanned.
-                if let (RuleKind::Rule { operator, .. }, false) = (&r.kind, r.actions.multi_match) {
-                    if let Some(literals) = operator.required_literals() {
-                        let chain = r.transforms_id as usize;
-                        if builders.len() <= chain {
-                            builders.resize_with(chain + 1, ChainBuilder::default);
-                        }
-                        let b = &mut builders[chain];
-                        let slot = b.slots;
-                        b.slots += 1;
-                        for lit in literals {
-                            let next = b.owners.len();
-                            let index = *b.patterns.entry(lit).or_insert(next);
-                            if index == next {
-                                b.owners.push(Vec::new());
-                            }
-                            b.owners[index].push(slot);
-                        }
-                        r.prefilter_slot = Some(slot);
+                if let (Some(literals), false) = (&literals, r.actions.multi_match) {
+                    let chain = r.transforms_id as usize;
+                    if builders.len() <= chain {
+                        builders.resize_with(chain + 1, ChainBuilder::default);
                     }
+                    let b = &mut builders[chain];
+                    let slot = b.slots;
+                    b.slots += 1;
+                    for lit in literals {
+                        let next = b.owners.len();
+                        let index = *b.patterns.entry(lit.clone()).or_insert(next);
+                        if index == next {
+                            b.owners.push(Vec::new());
+                        }
+                        b.owners[index].push(slot);
+                    }
+                    r.prefilter_slot = Some(slot);
                 }
+                regex_literals.push(literals.filter(|_| is_regex));
                 link = r.chained.as_deref_mut();
             }
         }
@@ -129,12 +138,18 @@ impl Prefilters {
                 Some(ChainPrefilter { matcher, masks, words })
             })
             .collect::<Vec<_>>();
-        // A chain whose matcher could not be built leaves its links without a slot.
+        // A chain whose matcher could not be built (or that has too few links) leaves its
+        // links without a slot; an `@rx` link without one gets its own gate.
+        let mut literals = regex_literals.into_iter();
         for rule in phases.iter_mut().flatten() {
             let mut link = Some(rule);
             while let Some(r) = link {
                 if chains.get(r.transforms_id as usize).is_none_or(Option::is_none) {
                     r.prefilter_slot = None;
+                }
+                let own = literals.next().flatten();
+                if r.prefilter_slot.is_none() {
+                    r.gate = own.and_then(|l| LiteralGate::new(&l)).map(Box::new);
                 }
                 link = r.chained.as_deref_mut();
             }
@@ -235,6 +250,55 @@ SecRule ARGS "@rx fo+bar" "id:5,phase:1,pass,log,t:none,capture,setvar:tx.seen=%
             .map(|r| r.prefilter_slot)
             .collect();
         assert!(slots.iter().all(Option::is_some), "{slots:?}");
+    }
+
+    const GATED: &str = r#"
+SecRuleEngine DetectionOnly
+SecRule ARGS "@rx __proto__|constructor\s*prototype" "id:11,phase:1,pass,log,t:none,t:urlDecodeUni,multiMatch"
+SecRule ARGS "@rx (?i)<script" "id:12,phase:1,pass,log,t:none,t:htmlEntityDecode"
+SecRule ARGS "!@rx (?i)<script" "id:13,phase:1,pass,log,t:none,t:htmlEntityDecode"
+SecRule ARGS "@rx (?:a|b|c|d)" "id:14,phase:1,pass,log,t:none,t:lowercase"
+"#;
+
+    fn matched_in(rules: &str, query: &str) -> Vec<u64> {
+        let rules = RuleSet::from_str(rules, "prefilter-test").expect("loads");
+        let mut tx = rules.transaction();
+        tx.process_connection("10.0.0.1", 1, "10.0.0.2", 80);
+        tx.process_uri(format!("/?{query}").as_bytes(), "GET", "1.1");
+        tx.process_request_headers();
+        let mut ids: Vec<u64> = tx.matched_rules().iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn links_without_a_slot_get_a_literal_gate() {
+        let rules = RuleSet::from_str(GATED, "prefilter-test").expect("loads");
+        let links = rules.compiled().rules(Phase::RequestHeaders);
+        let gated: Vec<(u64, bool, bool)> = links
+            .iter()
+            .map(|r| (r.id, r.prefilter_slot.is_some(), r.gate.is_some()))
+            .collect();
+        // One link per chain: no chain prefilter; the regexes with literals get a gate, the
+        // one whose literals are single letters does not.
+        assert_eq!(
+            gated,
+            vec![
+                (11, false, true),
+                (12, false, true),
+                (13, false, true),
+                (14, false, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn gated_results_match_the_operators() {
+        assert_eq!(matched_in(GATED, "a=hello"), vec![13]);
+        // multiMatch: found only after URL decoding, in an intermediate value.
+        assert_eq!(matched_in(GATED, "a=%255f%255fproto%255f%255f"), vec![11, 13]);
+        assert_eq!(matched_in(GATED, "a=%26lt;SCRIPT"), vec![12, 14]);
+        assert_eq!(matched_in(GATED, "a=B"), vec![13, 14]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::action::{ActionList, Disruptive};
 use crate::error::Location;
+use crate::gate::LiteralGate;
 use crate::operator::Operator;
 use crate::phase::Phase;
 use crate::transform::Transform;
@@ -70,6 +71,8 @@ pub(crate) struct Rule {
     pub(crate) transforms_id: u32,
     /// This link's slot in its chain's prefilter (`None`: the operator always runs).
     pub(crate) prefilter_slot: Option<u32>,
+    /// This link's own literal gate when it has no prefilter slot (see `gate`).
+    pub(crate) gate: Option<Box<LiteralGate>>,
     /// The rule's actions as written.
     pub(crate) actions: ActionList,
     /// Effective disruptive action (`block` resolved at run time from the phase default).

@@ -211,6 +211,11 @@ impl Operator {
         }
     }
 
+    /// Whether the operator is a regex (`@rx`), whose per-call cost a literal gate saves.
+    pub(crate) fn is_regex(&self) -> bool {
+        matches!(self.kind, Kind::Rx(_))
+    }
+
     /// Tests one (already transformed) value. With `captures`, a match fills the groups
     /// ModSecurity would store in TX (`@rx`: the match and its groups; `@pm`: the phrase;
     /// `@detectSQLi`: the fingerprint; `@detectXSS`: the value; `@verifyCC`: the number).

@@ -260,7 +260,9 @@ impl Transaction {
                 // `may_match` false: the prefilter proved the operator cannot match `v`.
                 let check = |v: &[u8], hits: &mut Vec<Hit>, may_match: bool| {
                     // Capturing costs far more than testing; capture only once a value matched.
-                    let mut matched = may_match && operator.matches(v, &resolver, None);
+                    let mut matched = may_match
+                        && link.gate.as_ref().is_none_or(|g| g.may_match(v))
+                        && operator.matches(v, &resolver, None);
                     let mut captures = None;
                     if matched && capture && !negated {
                         let mut caps = Captures::default();
@@ -278,14 +280,19 @@ impl Transaction {
                 if multi {
                     // multiMatch: test the value before any transformation and after each
                     // transformation that changed it.
+                    // A transformation that leaves the value as it is (a borrowed answer of
+                    // the same length) costs no copy and no comparison.
                     let mut current: Cow<'_, [u8]> = Cow::Borrowed(value);
                     check(&current, hits, true);
                     for t in &link.transforms {
-                        let next = t.apply(&current).into_owned();
-                        if next.as_slice() != current.as_ref() {
-                            check(&next, hits, true);
-                            current = Cow::Owned(next);
-                        }
+                        let next = match t.apply(&current) {
+                            Cow::Borrowed(s) if s.len() == current.len() => continue,
+                            Cow::Borrowed(s) => s.to_vec(),
+                            Cow::Owned(o) if o.as_slice() == current.as_ref() => continue,
+                            Cow::Owned(o) => o,
+                        };
+                        check(&next, hits, true);
+                        current = Cow::Owned(next);
                     }
                 } else if let Some(entry) = (cacheable
                     && (!link.transforms.is_empty() || link.prefilter_slot.is_some()))
