@@ -10,11 +10,23 @@
 //! contains one of them, compared ASCII case-insensitively, so a value without any cannot
 //! match and skipping the regex never changes a result.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// Most single-byte literals a gate may hold: a set of many single letters is found in
 /// almost every value, so its search would cost without rejecting anything.
 const MAX_SINGLE_BYTES: usize = 3;
+
+/// Largest literal set (total bytes) searched with a DFA.
+const DFA_MAX_BYTES: usize = 4096;
+
+/// Whether a required-literal set can reject values: not empty, no empty literal, and not
+/// a handful of single letters (found in almost every value, so a search for them, in a
+/// gate or a chain prefilter, costs without rejecting anything).
+pub(crate) fn selective(literals: &[Vec<u8>]) -> bool {
+    !literals.is_empty()
+        && literals.iter().all(|l| !l.is_empty())
+        && literals.iter().filter(|l| l.len() == 1).count() <= MAX_SINGLE_BYTES
+}
 
 /// A literal set one of whose members every match of a link's operator contains.
 #[derive(Debug)]
@@ -26,15 +38,17 @@ impl LiteralGate {
     /// A gate over `literals`, or `None` when the set cannot gate (empty, an empty literal)
     /// or would reject too little to pay for its search.
     pub(crate) fn new(literals: &[Vec<u8>]) -> Option<LiteralGate> {
-        if literals.is_empty() || literals.iter().any(Vec::is_empty) {
+        if !selective(literals) {
             return None;
         }
-        if literals.iter().filter(|l| l.len() == 1).count() > MAX_SINGLE_BYTES {
-            return None;
-        }
+        // A DFA walks a byte in a few instructions where the NFA follows failure links; its
+        // size grows with the literals, so large sets keep the builder's own choice.
+        let bytes: usize = literals.iter().map(Vec::len).sum();
+        let kind = (bytes <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(kind)
             .build(literals)
             .ok()?;
         Some(LiteralGate { automaton })

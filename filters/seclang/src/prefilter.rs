@@ -13,7 +13,7 @@ use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use rustc_hash::FxHashMap;
 
-use crate::gate::LiteralGate;
+use crate::gate::{selective, LiteralGate};
 use crate::rule::{Rule, RuleKind};
 
 /// The literals of every prefiltered link sharing one transformation chain.
@@ -79,7 +79,7 @@ impl Prefilters {
                 r.prefilter_slot = None;
                 r.gate = None;
                 let literals = match &r.kind {
-                    RuleKind::Rule { operator, .. } => operator.required_literals(),
+                    RuleKind::Rule { operator, .. } => operator.required_literals().filter(|l| selective(l)),
                     _ => None,
                 };
                 let is_regex = matches!(&r.kind, RuleKind::Rule { operator, .. } if operator.is_regex());
