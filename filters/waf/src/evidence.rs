@@ -178,7 +178,7 @@ pub fn is_note(limit: &str) -> bool {
 pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
     let redactor = ctx.redactor;
     // `has_logged_match` first: clean traffic then builds no matched-rule list at all.
-    let logged = tx.has_logged_match().then(|| tx.matched_rules()).unwrap_or_default();
+    let logged = if tx.has_logged_match() { tx.matched_rules() } else { &[] };
     let rules: Vec<RuleEvidence> = logged
         .iter()
         .filter(|m| m.logged)
