@@ -57,6 +57,14 @@ impl Collection {
         self.push(key.to_vec(), value.to_vec(), lower);
     }
 
+    /// Appends a member whose key and value the caller already owns, without copying them.
+    pub(crate) fn add_owned(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        let i = self.entries.len();
+        // Linking touches only the index, so it can borrow `key` before the entry takes it.
+        self.link(i, lower(&key));
+        self.entries.push(Entry { key, value });
+    }
+
     /// Sets a member, replacing every member with the same key (TX semantics).
     pub(crate) fn set(&mut self, key: &[u8], value: Vec<u8>) {
         let lower = lower(key);
@@ -81,7 +89,7 @@ impl Collection {
         self.link(i, lower);
     }
 
-    /// Indexes entry `i` (the last one) under `lower`.
+    /// Indexes entry `i` (the last one, or the next one to be pushed) under `lower`.
     fn link(&mut self, i: usize, lower: Cow<'_, [u8]>) {
         self.next.push(END);
         if let Some((_, last)) = self.index.get_mut(lower.as_ref()) {
@@ -180,6 +188,24 @@ mod tests {
         c.set(b"C", b"8".to_vec());
         assert_eq!(values(&c, b"c"), vec![b"8".to_vec()]);
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn add_owned_is_add_without_the_copy() {
+        let pairs: [(&[u8], &[u8]); 4] = [(b"a", b"1"), (b"A", b"2"), (b"Mixed", b"3"), (b"mixed", b"4")];
+        let mut copied = Collection::new();
+        let mut owned = Collection::new();
+        for (k, v) in pairs {
+            copied.add(k, v);
+            owned.add_owned(k.to_vec(), v.to_vec());
+        }
+        assert_eq!(copied.iter().collect::<Vec<_>>(), owned.iter().collect::<Vec<_>>());
+        for key in [&b"a"[..], b"mixed", b"none"] {
+            let values = |c: &Collection| c.get_all_lower(key).map(|e| e.value.clone()).collect::<Vec<_>>();
+            assert_eq!(values(&copied), values(&owned));
+        }
+        assert_eq!(owned.get_all_lower(b"mixed").count(), 2);
+        assert_eq!(owned.get(b"MIXED"), Some(&b"3"[..]));
     }
 
     #[test]

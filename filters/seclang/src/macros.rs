@@ -5,6 +5,14 @@ pub(crate) trait MacroResolver {
     /// Returns the value of `reference` (e.g. `tx.blocking_paranoia_level`, `MATCHED_VAR`),
     /// or `None` when it is unset; an unset macro expands to the empty string.
     fn resolve(&self, reference: &str) -> Option<Vec<u8>>;
+
+    /// Appends the value of `reference` to `out` (nothing when unset). Resolvers that can
+    /// borrow the value override this so expanding a string makes no copy per macro.
+    fn resolve_into(&self, reference: &str, out: &mut Vec<u8>) {
+        if let Some(v) = self.resolve(reference) {
+            out.extend_from_slice(&v);
+        }
+    }
 }
 
 /// A resolver that knows no variables; every macro expands to the empty string.
@@ -28,6 +36,8 @@ enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MacroString {
     parts: Vec<Part>,
+    /// Total length of the literal parts: the least an expansion needs, reserved up front.
+    literal_len: usize,
 }
 
 impl MacroString {
@@ -54,7 +64,14 @@ impl MacroString {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        MacroString { parts }
+        let literal_len = parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.len(),
+                Part::Reference(_) => 0,
+            })
+            .sum();
+        MacroString { parts, literal_len }
     }
 
     /// True when the string holds at least one macro, so it must be expanded per use.
@@ -73,15 +90,12 @@ impl MacroString {
 
     /// Expands every macro through `resolver`.
     pub(crate) fn expand(&self, resolver: &dyn MacroResolver) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Room for the literals and a short value or two (most macros are scores and ids).
+        let mut out = Vec::with_capacity(self.literal_len + 16);
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.extend_from_slice(s.as_bytes()),
-                Part::Reference(r) => {
-                    if let Some(v) = resolver.resolve(r) {
-                        out.extend_from_slice(&v);
-                    }
-                }
+                Part::Reference(r) => resolver.resolve_into(r, &mut out),
             }
         }
         out
@@ -105,6 +119,30 @@ mod tests {
         assert!(m.has_macros());
         assert_eq!(m.expand(&Fixed), b"x=1,y=!");
         assert_eq!(m.references().collect::<Vec<_>>(), ["tx.a", "tx.b"]);
+    }
+
+    /// Resolves through `resolve_into` only, as the transaction's resolver does.
+    struct Appending;
+    impl MacroResolver for Appending {
+        fn resolve(&self, _reference: &str) -> Option<Vec<u8>> {
+            None
+        }
+        fn resolve_into(&self, reference: &str, out: &mut Vec<u8>) {
+            if reference == "tx.a" {
+                out.extend_from_slice(b"1234567890123456789012345");
+            }
+        }
+    }
+
+    #[test]
+    fn appending_resolvers_expand_the_same() {
+        let m = MacroString::parse("%{tx.a}-%{tx.b}-%{tx.a}");
+        assert_eq!(
+            m.expand(&Appending),
+            b"1234567890123456789012345--1234567890123456789012345"
+        );
+        assert_eq!(MacroString::parse("x=%{tx.a}").expand(&Fixed), b"x=1");
+        assert_eq!(MacroString::parse("").expand(&Fixed), b"");
     }
 
     #[test]

@@ -856,3 +856,24 @@ SecRule ARGS_GET:q "@contains evil" "id:3,phase:2,deny,status:403"
     whole.process_request_body();
     assert_eq!(whole.intervention().map(|i| i.rule_id), Some(2));
 }
+
+#[test]
+fn logged_match_count_agrees_with_matched_rules() {
+    let rules = load(
+        "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\nSecAction \"id:2,phase:1,pass,log,msg:'seen'\"\nSecAction \"id:3,phase:2,pass,nolog\"\nSecAction \"id:4,phase:2,pass,msg:'again'\"",
+    );
+    let tx = run_get(&rules, "/");
+    assert_eq!(tx.matched_rules().len(), 4);
+    assert_eq!(tx.logged_match_count(), 2);
+    assert_eq!(
+        tx.logged_match_count(),
+        tx.matched_rules().iter().filter(|r| r.logged).count()
+    );
+    assert!(tx.has_logged_match());
+
+    let quiet = load("SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1\"\nSecAction \"id:3,phase:2,pass,nolog\"");
+    let tx = run_get(&quiet, "/");
+    assert_eq!(tx.matched_rules().len(), 2);
+    assert_eq!(tx.logged_match_count(), 0);
+    assert!(!tx.has_logged_match());
+}

@@ -177,8 +177,9 @@ pub fn is_note(limit: &str) -> bool {
 /// once: the path's query, each rule's message, variable, data and logdata.
 pub fn event(tx: &Transaction, ctx: &EventContext<'_>) -> Option<Event> {
     let redactor = ctx.redactor;
-    let rules: Vec<RuleEvidence> = tx
-        .matched_rules()
+    // `has_logged_match` first: clean traffic then builds no matched-rule list at all.
+    let logged = if tx.has_logged_match() { tx.matched_rules() } else { &[] };
+    let rules: Vec<RuleEvidence> = logged
         .iter()
         .filter(|m| m.logged)
         .map(|m| RuleEvidence {

@@ -446,10 +446,10 @@ impl Exchange {
             self.limit("request_message_not_inspected");
             return None;
         };
-        let before = copy.matched_rules().iter().filter(|r| r.logged).count();
+        let before = copy.logged_match_count();
         copy.append_request_body(&bytes);
         copy.process_request_body();
-        let matched = copy.matched_rules().iter().filter(|r| r.logged).count() > before;
+        let matched = copy.logged_match_count() > before;
         let iv = copy.intervention().cloned();
         let step = iv.as_ref().and_then(|iv| self.reply_to(iv, self.response.is_none()));
         if matched || copy.decision().is_some() {
@@ -610,8 +610,9 @@ impl Exchange {
         let decision = evidence::decision_of(tx, enforced);
         let decision = stronger(self.stream.as_ref().and_then(|s| s.decided), decision);
         counters.extend(Counter::decision(decision));
-        let logged: Vec<_> = tx.matched_rules().iter().filter(|r| r.logged).collect();
-        if !logged.is_empty() {
+        // Only built when a logged rule matched: most traffic matches `nolog` rules alone.
+        if tx.has_logged_match() {
+            let logged: Vec<_> = tx.matched_rules().iter().filter(|r| r.logged).collect();
             counters.push(Counter::MATCHED);
             let families: BTreeSet<Counter> = logged
                 .iter()

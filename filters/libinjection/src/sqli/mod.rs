@@ -1,6 +1,7 @@
 //! SQL injection detection: tokenize, fold to a fingerprint, look the fingerprint up.
 
 mod fold;
+mod keyword_index;
 mod keywords;
 mod token;
 mod tokenizer;

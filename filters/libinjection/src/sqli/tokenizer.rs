@@ -1,6 +1,6 @@
 //! SQL tokenizer with libinjection's rules: one token at a time, any byte input.
 
-use super::keywords::KEYWORDS;
+use super::keyword_index;
 use super::token::{Token, TokenType, TOKEN_SIZE};
 
 /// Quote context the input is assumed to start in.
@@ -159,9 +159,34 @@ fn span(s: &[u8], accept: &[u8]) -> usize {
         .unwrap_or(s.len())
 }
 
+/// A byte set as a 256-entry table, built at compile time so a membership test is one load
+/// (the scans over words and variables test every input byte).
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    const fn of(bytes: &[u8]) -> ByteSet {
+        let mut set = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            set[bytes[i] as usize] = true;
+            i += 1;
+        }
+        ByteSet(set)
+    }
+
+    fn contains(&self, byte: u8) -> bool {
+        self.0[usize::from(byte)]
+    }
+}
+
+/// [`WORD_STOP`] as a table.
+static WORD_STOP_SET: ByteSet = ByteSet::of(WORD_STOP);
+/// [`VAR_STOP`] as a table.
+static VAR_STOP_SET: ByteSet = ByteSet::of(VAR_STOP);
+
 /// Length of the prefix made of bytes not in `stop`.
-fn span_until(s: &[u8], stop: &[u8]) -> usize {
-    s.iter().position(|c| stop.contains(c)).unwrap_or(s.len())
+fn span_until(s: &[u8], stop: &ByteSet) -> usize {
+    s.iter().position(|&c| stop.contains(c)).unwrap_or(s.len())
 }
 
 /// Offset of the first `c0 c1` pair in `s`.
@@ -190,11 +215,7 @@ pub(crate) fn lookup(word: &[u8]) -> Option<TokenType> {
         }
         *dst = src.to_ascii_uppercase();
     }
-    let key = &*key;
-    KEYWORDS
-        .binary_search_by(|(w, _)| (*w).cmp(key))
-        .ok()
-        .and_then(|i| TokenType::from_code(KEYWORDS[i].1))
+    keyword_index::code_of(key).and_then(TokenType::from_code)
 }
 
 /// Streams tokens out of one input.
@@ -508,7 +529,7 @@ impl<'a> Tokenizer<'a> {
 
     fn word(&self, tok: &mut Token, pos: usize) -> usize {
         let s = self.s;
-        let wlen = span_until(&s[pos..], WORD_STOP);
+        let wlen = span_until(&s[pos..], &WORD_STOP_SET);
         tok.assign(TokenType::Bareword, pos, &s[pos..pos + wlen]);
 
         // "SELECT.1" or "SELECT`col`": a keyword before '.' or '`' is a token of its own.
@@ -564,7 +585,7 @@ impl<'a> Tokenizer<'a> {
             }
             _ => {}
         }
-        let n = span_until(&s[pos..], VAR_STOP);
+        let n = span_until(&s[pos..], &VAR_STOP_SET);
         tok.assign(TokenType::Variable, pos, &s[pos..pos + n]);
         pos + n
     }
@@ -685,5 +706,22 @@ impl<'a> Tokenizer<'a> {
         };
         tok.assign(kind, start, &s[start..pos]);
         pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_tables_hold_exactly_their_bytes() {
+        for (set, bytes) in [(&WORD_STOP_SET, WORD_STOP), (&VAR_STOP_SET, VAR_STOP)] {
+            for b in 0..=u8::MAX {
+                assert_eq!(set.contains(b), bytes.contains(&b), "byte {b:#04x}");
+            }
+        }
+        assert_eq!(span_until(b"select 1", &WORD_STOP_SET), 6);
+        assert_eq!(span_until(b"abc", &WORD_STOP_SET), 3);
+        assert_eq!(span_until(b"v`x", &VAR_STOP_SET), 1);
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn parse(body: &[u8], config: &JsonConfig) -> Json {
     let mut walker = Walker {
         config: *config,
         containers: Vec::new(),
-        current_key: String::new(),
+        prefix: Vec::new(),
+        key: Vec::new(),
         out: Json::default(),
     };
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -66,63 +67,88 @@ pub(crate) fn renamed(name: &[u8], prefix: &str) -> Vec<u8> {
     out
 }
 
-/// An open object or array; `counter` is `Some` for arrays.
+/// An open object or array.
 struct Container {
-    name: String,
+    /// Length of `Walker::prefix` before this container's name was appended (restored on close).
+    outer_len: usize,
+    /// `Some(next element index)` for arrays, `None` for objects.
     counter: Option<usize>,
 }
 
+/// Builds argument names as ModSecurity's JSON processor does (`getCurrentKey` and the
+/// container stack), keeping the path of open containers in one buffer so that a value's name
+/// costs one copy of that buffer instead of a walk over the stack.
 struct Walker {
     config: JsonConfig,
     containers: Vec<Container>,
-    current_key: String,
+    /// Every open container's name and separator, ending with the innermost container's name
+    /// (`json.a.array_3.b` for the object at `{"a":[..,..,..,{"b":{`); the innermost
+    /// separator is left out because an array's changes with each element.
+    prefix: Vec<u8>,
+    /// The pending object key; empty when there is none.
+    key: Vec<u8>,
     out: Json,
 }
 
 impl Walker {
-    /// ModSecurity's `getCurrentKey`: consumes the pending key.
-    fn take_key(&mut self) -> String {
+    /// True when the innermost open container is an array.
+    fn in_array(&self) -> bool {
+        self.containers.last().is_some_and(|c| c.counter.is_some())
+    }
+
+    /// Appends the innermost container's separator (`.` or `.array_N`) to `name`.
+    fn push_separator(&self, name: &mut Vec<u8>) {
+        match self.containers.last() {
+            None => {}
+            Some(Container { counter: None, .. }) => name.push(b'.'),
+            Some(Container {
+                counter: Some(index), ..
+            }) => {
+                name.extend_from_slice(b".array_");
+                name.extend_from_slice(itoa::Buffer::new().format(*index).as_bytes());
+            }
+        }
+    }
+
+    /// ModSecurity's `getCurrentKey` appended to `name`: consumes the pending key.
+    fn push_key(&mut self, name: &mut Vec<u8>) {
         if self.containers.is_empty() {
-            return "json".to_string();
+            name.extend_from_slice(b"json");
+        } else if !self.key.is_empty() {
+            name.extend_from_slice(&self.key);
+            self.key.clear();
+        } else if !self.in_array() {
+            name.extend_from_slice(b"empty-key");
         }
-        if self.current_key.is_empty() {
-            let in_array = self.containers.last().is_some_and(|c| c.counter.is_some());
-            return if in_array {
-                String::new()
-            } else {
-                "empty-key".to_string()
-            };
+    }
+
+    /// Counts one more element in the innermost container when it is an array.
+    fn count_element(&mut self) {
+        if let Some(Container { counter: Some(n), .. }) = self.containers.last_mut() {
+            *n += 1;
         }
-        std::mem::take(&mut self.current_key)
     }
 
     fn add(&mut self, value: &[u8]) {
-        let mut name = String::new();
-        for container in &self.containers {
-            name.push_str(&container.name);
-            match container.counter {
-                Some(index) => {
-                    name.push_str(".array_");
-                    name.push_str(&index.to_string());
-                }
-                None => name.push('.'),
-            }
-        }
-        let in_array = self.containers.last().is_some_and(|c| c.counter.is_some());
-        if in_array {
-            if let Some(Container { counter: Some(n), .. }) = self.containers.last_mut() {
-                *n += 1;
-            }
+        let mut name = Vec::with_capacity(self.prefix.len() + self.key.len() + 16);
+        name.extend_from_slice(&self.prefix);
+        self.push_separator(&mut name);
+        if self.in_array() {
+            self.count_element();
         } else {
-            name.push_str(&self.take_key());
+            self.push_key(&mut name);
         }
-        self.out.args.push((name.into_bytes(), value.to_vec()));
+        self.out.args.push((name, value.to_vec()));
     }
 
     fn open(&mut self, array: bool) -> bool {
-        let name = self.take_key();
+        let outer_len = self.prefix.len();
+        let mut prefix = std::mem::take(&mut self.prefix);
+        self.push_separator(&mut prefix);
+        self.push_key(&mut prefix);
+        self.prefix = prefix;
         self.containers.push(Container {
-            name,
+            outer_len,
             counter: array.then_some(0),
         });
         if self.containers.len() > self.config.max_depth {
@@ -133,10 +159,10 @@ impl Walker {
     }
 
     fn close(&mut self) {
-        self.containers.pop();
-        if let Some(Container { counter: Some(n), .. }) = self.containers.last_mut() {
-            *n += 1;
+        if let Some(container) = self.containers.pop() {
+            self.prefix.truncate(container.outer_len);
         }
+        self.count_element();
     }
 }
 
@@ -169,12 +195,12 @@ impl<'de> Visitor<'de> for Node<'_> {
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.0.add(v.to_string().as_bytes());
+        self.0.add(itoa::Buffer::new().format(v).as_bytes());
         Ok(())
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.0.add(v.to_string().as_bytes());
+        self.0.add(itoa::Buffer::new().format(v).as_bytes());
         Ok(())
     }
 
@@ -193,8 +219,7 @@ impl<'de> Visitor<'de> for Node<'_> {
         if !self.0.open(false) {
             return Err(A::Error::custom("nesting depth limit exceeded"));
         }
-        while let Some(key) = map.next_key::<String>()? {
-            self.0.current_key = key;
+        while map.next_key_seed(Key(&mut self.0.key))?.is_some() {
             map.next_value_seed(Node(self.0))?;
         }
         self.0.close();
@@ -210,6 +235,34 @@ impl<'de> Visitor<'de> for Node<'_> {
         Ok(())
     }
 }
+
+/// Deserializes an object key into the walker's pending-key buffer (no allocation per key).
+struct Key<'a>(&'a mut Vec<u8>);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.clear();
+        self.0.extend_from_slice(v.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -328,5 +381,151 @@ mod tests {
         let body = "[".repeat(100_000);
         let j = parse(body.as_bytes(), &JsonConfig::default());
         assert!(j.error.is_some());
+    }
+
+    /// A document with every kind of value, nesting in objects and arrays, escapes, empty and
+    /// duplicate keys, non-ASCII text and numbers of each form.
+    const RICH: &[u8] = br#"{"a":{"b":"c","":[1,-2,3.5,1e2,-0,18446744073709551616]},"a":[[],{},[[true]],{"x":null}],"k\"\u00e9\n":"v\ud83d\ude00\/","n":[{"":{"":[""]}}],"z":false}"#;
+
+    /// Parses `body` with the walker and with the reference walker and checks they agree on
+    /// every argument, the error text and the depth flag.
+    fn same_as_reference(body: &[u8], config: &JsonConfig) -> Json {
+        let new = parse(body, config);
+        let old = reference::parse(body, config);
+        assert_eq!(
+            new,
+            old,
+            "{:?} (max_depth {})",
+            String::from_utf8_lossy(body),
+            config.max_depth
+        );
+        new
+    }
+
+    #[test]
+    fn rich_document_matches_reference() {
+        let j = same_as_reference(RICH, &JsonConfig::default());
+        assert_eq!(j.error, None);
+        assert_eq!(j.args.len(), 12);
+        assert_eq!(
+            j.args[7],
+            (b"json.a.array_2.array_0.array_0".to_vec(), b"true".to_vec())
+        );
+        assert_eq!(
+            j.args[10],
+            (b"json.n.array_0.empty-key.empty-key.array_0".to_vec(), b"".to_vec())
+        );
+    }
+
+    #[test]
+    fn every_truncation_matches_reference() {
+        for cut in 0..=RICH.len() {
+            let j = same_as_reference(&RICH[..cut], &JsonConfig::default());
+            if cut < RICH.len() {
+                assert!(j.error.is_some(), "cut at {cut} parsed");
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_replaced_matches_reference() {
+        let replacements = [
+            b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'0', b'e', b' ', 0xff, 0x00,
+        ];
+        for at in 0..RICH.len() {
+            for &r in &replacements {
+                let mut body = RICH.to_vec();
+                body[at] = r;
+                same_as_reference(&body, &JsonConfig::default());
+            }
+        }
+    }
+
+    #[test]
+    fn depth_limits_match_reference() {
+        for max_depth in 0..6 {
+            let config = JsonConfig { max_depth };
+            for cut in 0..=RICH.len() {
+                same_as_reference(&RICH[..cut], &config);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_escapes_match_reference() {
+        for body in [
+            &br#"{"a":"\x"}"#[..],
+            br#"{"a":"\u12"}"#,
+            br#"{"a":"\u12zz"}"#,
+            br#"{"a":"\ud800"}"#,
+            br#"{"a":"\udc00x"}"#,
+            br#"{"a":"\ud800\u0041"}"#,
+            br#"{"\q":1}"#,
+            br#"{"a":"tab	in"}"#,
+            b"{\"a\":\"new\nline\"}",
+            br#"{"a":"\"#,
+        ] {
+            let j = same_as_reference(body, &JsonConfig::default());
+            assert!(j.error.is_some(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn huge_numbers() {
+        let j = same_as_reference(
+            br#"[123456789012345678901234567890,-9223372036854775809,1.7976931348623157e308,1e-400,-0.0]"#,
+            &JsonConfig::default(),
+        );
+        assert_eq!(j.error, None);
+        let values: Vec<&[u8]> = j.args.iter().map(|(_, v)| v.as_slice()).collect();
+        assert_eq!(
+            values,
+            [
+                &b"1.2345678901234568e+29"[..],
+                b"-9.223372036854776e+18",
+                b"1.7976931348623157e+308",
+                b"0.0",
+                b"-0.0"
+            ]
+        );
+        for body in [
+            &b"[1e400]"[..],
+            b"{\"a\":-1e309}",
+            b"[1.]",
+            b"[01]",
+            b"[-]",
+            b"[1e]",
+            b"[+1]",
+        ] {
+            let j = same_as_reference(body, &JsonConfig::default());
+            assert!(j.error.is_some(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_keys_and_values_matches_reference() {
+        for body in [
+            &b"{\"a\":\"\xff\"}"[..],
+            b"{\"\xc3\":1}",
+            b"{\"a\":\"ok\",\"b\":\"\xed\xa0\x80\"}",
+            b"[\"\xf4\x90\x80\x80\"]",
+            b"[\"\xc0\xaf\"]",
+        ] {
+            let j = same_as_reference(body, &JsonConfig::default());
+            assert!(j.error.is_some(), "{:?}", String::from_utf8_lossy(body));
+        }
+        let j = same_as_reference(b"{\"a\":\"ok\",\"b\":\"\xff\"}", &JsonConfig::default());
+        assert_eq!(j.args, [(b"json.a".to_vec(), b"ok".to_vec())]);
+    }
+
+    #[test]
+    fn deep_nesting_matches_reference() {
+        for depth in [1, 2, 127, 128, 129, 200] {
+            let body = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            same_as_reference(body.as_bytes(), &JsonConfig::default());
+            let body = format!("{}1{}", "{\"k\":".repeat(depth), "}".repeat(depth));
+            same_as_reference(body.as_bytes(), &JsonConfig::default());
+            same_as_reference(body.as_bytes(), &JsonConfig { max_depth: depth - 1 });
+        }
     }
 }

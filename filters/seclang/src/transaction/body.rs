@@ -62,8 +62,8 @@ impl Transaction {
                 if parsed.invalid_encoding {
                     self.urlencoded_error = true;
                 }
-                for (k, v) in parsed.args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
+                for (k, v) in parsed.args.into_iter().take(limit) {
+                    self.body.args_post.add_owned(k, v);
                 }
             }
             Some(p @ (BodyProcessor::Json | BodyProcessor::Ndjson)) => {
@@ -79,8 +79,8 @@ impl Transaction {
                     let parsed = ndjson::parse(&body, &json_config);
                     (parsed.args, parsed.error.map(|e| format!("NDJSON parsing error: {e}")))
                 };
-                for (k, v) in args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
+                for (k, v) in args.into_iter().take(limit) {
+                    self.body.args_post.add_owned(k, v);
                 }
                 if error.is_some() {
                     self.body.error = error;
@@ -95,8 +95,8 @@ impl Transaction {
                 let mut grpc_config = GrpcConfig::from_headers(&content_type, encoding.as_deref());
                 grpc_config.json_depth = config.json_depth_limit;
                 let parsed = grpc::parse(&body, &grpc_config);
-                for (k, v) in parsed.args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
+                for (k, v) in parsed.args.into_iter().take(limit) {
+                    self.body.args_post.add_owned(k, v);
                 }
                 self.body.uninspected = parsed.uninspected;
                 self.body.error = parsed.error;
@@ -104,8 +104,8 @@ impl Transaction {
             Some(BodyProcessor::Protobuf) => {
                 let mut walk = protobuf::Walk::default();
                 let walked = protobuf::walk(&body, "protobuf", &ProtobufLimits::default(), &mut walk);
-                for (k, v) in walk.args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
+                for (k, v) in walk.args.into_iter().take(limit) {
+                    self.body.args_post.add_owned(k, v);
                 }
                 if walk.limited {
                     self.body.uninspected.push("protobuf_fields_over_limit");
@@ -126,8 +126,8 @@ impl Transaction {
                     file_limit: Some(config.upload_file_limit),
                 };
                 let parsed = multipart::parse(&content_type, &body, &cfg);
-                for (k, v) in parsed.args.iter().take(limit) {
-                    self.body.args_post.add(k, v);
+                for (k, v) in parsed.args.into_iter().take(limit) {
+                    self.body.args_post.add_owned(k, v);
                 }
                 self.body.files = parsed.files.iter().map(multipart::FilePart::uploaded).collect();
                 for (k, v) in &parsed.part_headers {

@@ -74,10 +74,10 @@ impl Transaction {
             }
             for (k, v) in parsed
                 .args
-                .iter()
+                .into_iter()
                 .take(self.rules.config.arguments_limit.unwrap_or(usize::MAX))
             {
-                self.args_get.add(k, v);
+                self.args_get.add_owned(k, v);
             }
         }
     }
@@ -279,6 +279,22 @@ impl Transaction {
                 .filter_map(|m| Some(MatchedRule::new(self.rules.rules(m.phase).get(m.index)?, m)))
                 .collect()
         })
+    }
+
+    /// True when a rule that is logged (not `nolog`) matched. Unlike [`Self::matched_rules`]
+    /// this builds nothing, so clean traffic (where only CRS's `nolog` bookkeeping rules
+    /// match) can skip the evidence entirely.
+    pub fn has_logged_match(&self) -> bool {
+        self.logged_match_count() > 0
+    }
+
+    /// How many matched rules are logged (not `nolog`); the count of
+    /// `matched_rules().iter().filter(|r| r.logged)` without building the rules.
+    pub fn logged_match_count(&self) -> usize {
+        self.matches
+            .iter()
+            .filter(|m| self.rules.rules(m.phase).get(m.index).is_some_and(|r| r.log))
+            .count()
     }
 
     /// A collection by name: `tx`, `ip`, `global`, `session`, `user`, `resource`, `env`,
