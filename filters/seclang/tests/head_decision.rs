@@ -163,7 +163,10 @@ fn head_and_body_only_together_over_the_threshold() {
         ),
     );
     // 1 (phase 1) + 3 (query) stays under 5 on the head; the body's 3 more deny.
-    assert_eq!(got.intervention.as_ref().map(|i| (i.rule_id, i.status)), Some((99, 403)));
+    assert_eq!(
+        got.intervention.as_ref().map(|i| (i.rule_id, i.status)),
+        Some((99, 403))
+    );
     assert_eq!(ids(&got), [1, 10, 12, 99]);
 }
 
@@ -205,7 +208,10 @@ fn crs() -> RuleSet {
 const BROWSER: &[(&str, &str)] = &[
     FORM,
     ("Host", "shop.example.com"),
-    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"),
+    (
+        "User-Agent",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+    ),
     ("Accept", "text/html,application/xhtml+xml"),
     ("Accept-Language", "en-US,en;q=0.5"),
     ("Content-Length", "64"),
@@ -219,13 +225,20 @@ fn logged_ids(o: &Outcome) -> Vec<u64> {
 #[test]
 fn crs_attack_in_the_head_is_decided_as_in_a_copy() {
     let rules = crs();
-    let request: Request<'_> = ("/search?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", BROWSER, b"a=1");
+    let request: Request<'_> = (
+        "/search?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        BROWSER,
+        b"a=1",
+    );
     let (decided, _, with) = with_head_pass(&rules, request);
     let reference = head_in_copy(&rules, request);
     assert_eq!(decided.as_ref().map(|i| i.rule_id), Some(949110));
     let got = outcome(&with);
     assert_eq!(got, outcome(&reference));
-    assert!(logged_ids(&got).iter().any(|id| (942000..943000).contains(id)), "{got:?}");
+    assert!(
+        logged_ids(&got).iter().any(|id| (942000..943000).contains(id)),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -240,7 +253,10 @@ fn crs_attack_in_the_body_is_decided_as_without_the_head_pass() {
         ),
     );
     assert_eq!(got.intervention.as_ref().map(|i| i.rule_id), Some(949110));
-    assert!(logged_ids(&got).iter().any(|id| (941000..942000).contains(id)), "{got:?}");
+    assert!(
+        logged_ids(&got).iter().any(|id| (941000..942000).contains(id)),
+        "{got:?}"
+    );
 }
 
 #[test]
