@@ -1,11 +1,13 @@
 //! `cargo xtask`: set-up, wasm builds, tests and the demo, the same on a laptop and in CI.
 
 mod apt;
+mod callgrind;
 mod envoy;
 mod foreign;
 mod lint;
 mod load;
 mod probe;
+mod profile;
 mod registry;
 mod toolchain;
 mod wasm;
@@ -32,6 +34,9 @@ commands:
                       the load comparison (issue 12): Envoy bare / + empty wasm / + WAF detect,
                       enforce / + policy and RBAC (1,000 rules), nginx + ModSecurity; writes
                       benches/RESULTS.md and benches/load-chart.svg (see benches/README.md)
+  profile [WORKLOAD] [--exchanges N]
+                      callgrind of the WAF exchange (profile-driver, release): instructions
+                      per exchange by category, then rule evaluations by CRS file
 ";
 
 fn main() {
@@ -68,6 +73,7 @@ fn run() -> Result<()> {
         Some("test") => test(&root),
         Some("demo") => demo(&root),
         Some("load") => load::load(&root, &args[1..]),
+        Some("profile") => profile::profile(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

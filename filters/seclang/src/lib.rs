@@ -63,6 +63,8 @@ mod persist;
 mod phase;
 mod prefilter;
 mod rule;
+#[cfg(feature = "rule-counts")]
+pub mod rule_counts;
 mod ruleset;
 mod transaction;
 mod transform;

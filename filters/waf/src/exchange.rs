@@ -798,17 +798,14 @@ impl Exchange {
         Step::Reply(reply)
     }
 
-    /// Runs the request-body rules on the head alone, in a copy of the transaction after
-    /// phase 1: the head passes when this callback returns, so an attack in the query string, a
-    /// cookie or a header must be refused now (CRS's own early blocking, `tx.early_blocking`,
-    /// would sum phase-1 rules only, and its attack rules run in phase 2). When the copy
-    /// decides, it becomes the stream's transaction (its evidence is the decision's); otherwise
-    /// it is dropped and phase 2 runs again with the body.
+    /// Runs the request-body rules on the head alone: the head passes when this callback
+    /// returns, so an attack in the query string, a cookie or a header must be refused now
+    /// (CRS's own early blocking, `tx.early_blocking`, would sum phase-1 rules only, and its
+    /// attack rules run in phase 2). When they decide, that run's evidence is the decision's;
+    /// otherwise the transaction undoes the run (keeping the head's transformed values) and
+    /// phase 2 runs again with the body.
     fn decide_head(&mut self) -> Option<Step> {
-        let mut head = self.tx.fork_before_body()?;
-        head.process_request_without_body();
-        head.intervention()?;
-        self.tx = head;
+        self.tx.decide_on_head()?;
         self.request.body = BodyState::Done;
         self.enforce(true)
     }

@@ -129,6 +129,8 @@ impl Transaction {
             if self.is_removed(rule) {
                 continue;
             }
+            #[cfg(feature = "rule-counts")]
+            crate::rule_counts::evaluated(rule.id);
             // MATCHED_VARS only grows while every link matches, so this rule's hits are
             // the entries added after `start`.
             let start = self.matched_vars.len();
@@ -259,6 +261,10 @@ impl Transaction {
             let test = |key: Option<&[u8]>, value: &[u8], hits: &mut Vec<Hit>| {
                 // `may_match` false: the prefilter proved the operator cannot match `v`.
                 let check = |v: &[u8], hits: &mut Vec<Hit>, may_match: bool| {
+                    #[cfg(feature = "rule-counts")]
+                    if may_match {
+                        crate::rule_counts::operator_called(starter.id);
+                    }
                     // Capturing costs far more than testing; capture only once a value matched.
                     let mut matched = may_match
                         && link.gate.as_ref().is_none_or(|g| g.may_match(v))

@@ -5,6 +5,7 @@
 mod body;
 mod eval;
 mod evidence;
+mod head;
 mod resolver;
 mod state;
 mod transform_cache;
@@ -136,7 +137,7 @@ impl Transaction {
     /// Runs phase 2 with no request body: body access off for this transaction, so no body
     /// processor runs (an empty body is not a parse error) and the request-body rules see the
     /// head's variables only. For deciding on a head before its body arrives, in a copy
-    /// ([`Transaction::fork_before_body`]).
+    /// ([`Transaction::fork_before_body`]); [`Transaction::decide_on_head`] does it in place.
     pub fn process_request_without_body(&mut self) {
         self.overrides.request_body_access = Some(false);
         self.process_request_body();
@@ -197,6 +198,12 @@ impl Transaction {
             // The cache is keyed by value addresses, which are the original's.
             transform_cache: std::cell::RefCell::new(transform_cache::TransformCache::take()),
         })
+    }
+
+    /// How many (value, transformation chain) pairs this transaction transformed and cached
+    /// so far: each is computed once, so a second evaluation of the same values adds none.
+    pub fn cached_transformations(&self) -> u64 {
+        self.transform_cache.borrow().transformed()
     }
 
     /// Adds one response header.

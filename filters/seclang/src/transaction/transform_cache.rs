@@ -62,6 +62,9 @@ pub(crate) struct TransformCache {
     /// in `words` (`NONE`: some value could not be scanned, any slot may match). Valid while
     /// the variable's values do not change, so cleared at every phase.
     unions: FxHashMap<(Variable, u32), u32>,
+    /// How many (value, chain) pairs this cache transformed (its misses), for tests and
+    /// profiles that check what a transaction computed again.
+    transformed: u64,
 }
 
 /// Caches kept for reuse by later transactions on the same thread, so a transaction's
@@ -96,6 +99,7 @@ impl TransformCache {
         self.bytes.clear();
         self.words.clear();
         self.unions.clear();
+        self.transformed = 0;
         let _ = POOL.try_with(|p| {
             let mut p = p.borrow_mut();
             if p.len() < POOL_SIZE {
@@ -147,6 +151,7 @@ impl TransformCache {
         if self.entries.len() >= MAX_ENTRIES {
             return None;
         }
+        self.transformed += 1;
         match apply_chain(transforms, value) {
             // Borrowed: unchanged, or a shorter slice of `value` (`trim`).
             Cow::Borrowed(s) if s.len() == value.len() => Some(Entry::UNCHANGED),
@@ -223,6 +228,11 @@ impl TransformCache {
             });
         }
         self.unions.insert((variable, chain), offset);
+    }
+
+    /// How many (value, chain) pairs were transformed rather than found in the cache.
+    pub(crate) fn transformed(&self) -> u64 {
+        self.transformed
     }
 
     /// Forgets the unions (the values of variables may have changed).
