@@ -511,8 +511,7 @@ impl Exchange {
         let mime = content_type.split(';').next().unwrap_or("").trim();
         let inspect = self
             .loaded
-            .config
-            .response_mime_types()
+            .response_mime_types
             .iter()
             .any(|m| m.eq_ignore_ascii_case(mime));
         let inspect = body.access && inspect;

@@ -29,6 +29,9 @@ pub struct Loaded {
     pub ruleset: String,
     /// The sensitive names (built-in and `evidence.redact`) events never carry values of.
     pub redactor: Redactor,
+    /// Response media types whose bodies are inspected (`WafConfig::response_mime_types`,
+    /// worked out once here rather than for every response).
+    pub response_mime_types: Vec<String>,
 }
 
 /// What loading cost, for the configure log line.
@@ -54,6 +57,7 @@ impl Loaded {
         Ok(Loaded {
             config_hash: config_hash(&config),
             redactor: Redactor::new(&config.evidence.redact),
+            response_mime_types: config.response_mime_types(),
             selector,
             sets,
             ruleset,
