@@ -47,6 +47,30 @@ impl RuleSet {
         &self.inner.warnings
     }
 
+    /// Rules whose operator's automaton, built on first use rather than at load (`@rx`,
+    /// `@pm`), failed to build, so they never match: the load-time warnings that could only
+    /// be found on the request path (e.g. a regex over the compiled-size limit). Walks every
+    /// rule: call it when logging, not per request.
+    pub fn deferred_warnings(&self) -> Vec<LoadWarning> {
+        let mut out = Vec::new();
+        for rule in self.inner.phases.iter().flatten() {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                if let crate::rule::RuleKind::Rule { operator, .. } = &r.kind {
+                    if let Some(reason) = operator.deferred_error() {
+                        out.push(LoadWarning {
+                            location: r.location.clone(),
+                            directive: "SecRule".into(),
+                            reason: format!("its operator cannot be built, the rule never matches: {reason}"),
+                        });
+                    }
+                }
+                link = r.chained.as_deref();
+            }
+        }
+        out
+    }
+
     /// Engine settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
@@ -141,4 +165,30 @@ impl RuleSetBuilder {
 fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<RuleSet>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSet;
+
+    #[test]
+    fn an_operator_unbuildable_on_first_use_is_reported_and_never_matches() {
+        let rules = RuleSet::from_str(
+            "SecRuleEngine On\n\
+             SecRule ARGS \"@rx (?:[a-z]{1000}){1000}\" \"id:1,phase:1,deny,t:none\"\n\
+             SecRule ARGS \"@rx abc\" \"id:2,phase:1,pass,log,t:none\"\n",
+            "deferred-test",
+        )
+        .expect("the syntax is valid, so it loads");
+        assert!(rules.deferred_warnings().is_empty(), "nothing built yet");
+        let mut tx = rules.transaction();
+        tx.process_connection("10.0.0.1", 1, "10.0.0.2", 80);
+        tx.process_uri(format!("/?a={}", "a".repeat(2000)).as_bytes(), "GET", "1.1");
+        tx.process_request_headers();
+        assert!(tx.intervention().is_none(), "the unbuildable rule does not match");
+        let warnings = rules.deferred_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].location.line, 2);
+        assert!(warnings[0].reason.contains("never matches"), "{}", warnings[0]);
+    }
 }

@@ -211,6 +211,16 @@ impl Operator {
         }
     }
 
+    /// Why an automaton this operator builds on first use could not be built (the operator
+    /// then never matches); `None` while it is unbuilt, built, or built at load.
+    pub(crate) fn deferred_error(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Rx(rx) => rx.compile_error(),
+            Kind::Pm(set) => set.build_error(),
+            _ => None,
+        }
+    }
+
     /// Tests one (already transformed) value. With `captures`, a match fills the groups
     /// ModSecurity would store in TX (`@rx`: the match and its groups; `@pm`: the phrase;
     /// `@detectSQLi`: the fingerprint; `@detectXSS`: the value; `@verifyCC`: the number).
