@@ -63,6 +63,7 @@ mod phase;
 mod prefilter;
 mod rule;
 mod ruleset;
+pub mod rx_table;
 mod transaction;
 mod transform;
 mod variable;

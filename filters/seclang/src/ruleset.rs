@@ -10,6 +10,7 @@ use crate::config::EngineConfig;
 use crate::error::{LoadError, LoadWarning};
 use crate::files::Files;
 use crate::parser;
+use crate::rx_table::RxTable;
 use crate::transaction::Transaction;
 
 /// A compiled rule set; cheap to clone and shared by every transaction.
@@ -109,6 +110,7 @@ pub struct RuleSetBuilder {
     sources: Vec<Source>,
     base_dir: Option<PathBuf>,
     files: Files,
+    rx_table: RxTable,
 }
 
 impl RuleSetBuilder {
@@ -141,6 +143,13 @@ impl RuleSetBuilder {
         self
     }
 
+    /// `@rx` analyses made ahead of time (see [`crate::rx_table`]): a listed pattern is not
+    /// parsed again at load.
+    pub fn rx_table(mut self, table: RxTable) -> Self {
+        self.rx_table = table;
+        self
+    }
+
     /// Reads and compiles every source.
     pub fn build(self) -> Result<RuleSet, LoadError> {
         let mut directives = Vec::new();
@@ -153,7 +162,7 @@ impl RuleSetBuilder {
                 }
             }
         }
-        let compiled = compiler::compile(&directives)?;
+        let compiled = compiler::compile(&directives, self.rx_table)?;
         Ok(RuleSet {
             inner: Arc::new(compiled),
         })

@@ -18,7 +18,7 @@ mod argument;
 mod captures;
 mod injection;
 mod ip;
-mod literals;
+pub(crate) mod literals;
 mod numeric;
 mod pm;
 pub(crate) mod regex;
@@ -44,6 +44,8 @@ pub(crate) struct CompileEnv {
     pub(crate) base_dir: PathBuf,
     /// Where data files are read from (the disk unless the rule set was loaded from memory).
     pub(crate) files: crate::files::Files,
+    /// `@rx` analyses known ahead of time (see `rx_table`).
+    pub(crate) rx_table: crate::rx_table::RxTable,
 }
 
 /// Errors raised while compiling an operator; the engine adds file, line and rule id.
@@ -142,8 +144,8 @@ impl Operator {
         };
         let arg = || Argument::parse(argument);
         let kind = match canonical {
-            "rx" => Kind::Rx(rx::Rx::new(argument, false).map_err(invalid)?),
-            "rxGlobal" => Kind::Rx(rx::Rx::new(argument, true).map_err(invalid)?),
+            "rx" => Kind::Rx(rx::Rx::new(argument, false, env.rx_table).map_err(invalid)?),
+            "rxGlobal" => Kind::Rx(rx::Rx::new(argument, true, env.rx_table).map_err(invalid)?),
             "pm" => Kind::Pm(pm::PhraseSet::from_argument(argument).map_err(invalid)?),
             "pmf" | "pmFromFile" => {
                 let text = read_data_file(argument, env).map_err(invalid)?;

@@ -14,6 +14,7 @@ use super::argument::Argument;
 use super::captures::Captures;
 use super::regex::{compile, compile_translated, parse, translate};
 use crate::macros::MacroResolver;
+use crate::rx_table::{self, RxTable};
 
 /// A compiled `@rx` / `@rxGlobal`.
 #[derive(Debug)]
@@ -31,13 +32,17 @@ pub(crate) struct Rx {
 impl Rx {
     /// Checks `pattern` (translation and syntax); with `global`, captures come from every
     /// match (`@rxGlobal`). The automaton is built on first use.
-    pub(crate) fn new(pattern: &str, global: bool) -> Result<Rx, String> {
+    /// A pattern listed in `table` was checked when the table was made and is not parsed again.
+    pub(crate) fn new(pattern: &str, global: bool, table: RxTable) -> Result<Rx, String> {
         let source = Argument::parse(pattern);
         let literals = match &source {
-            Argument::Fixed(p) if !p.is_empty() => {
-                let hir = parse(&translate(pattern)?)?;
-                super::literals::required_literals(&hir)
-            }
+            Argument::Fixed(p) if !p.is_empty() => match rx_table::lookup(table, pattern) {
+                Some(known) => known.literals.map(|set| set.iter().map(|l| l.to_vec()).collect()),
+                None => {
+                    let hir = parse(&translate(pattern)?)?;
+                    super::literals::required_literals(&hir)
+                }
+            },
             _ => None,
         };
         Ok(Rx {
@@ -139,7 +144,7 @@ mod tests {
 
     fn caps(p: &str, global: bool, v: &[u8]) -> Option<Vec<Option<Vec<u8>>>> {
         let mut c = Captures::default();
-        Rx::new(p, global)
+        Rx::new(p, global, &[])
             .expect("compiles")
             .matches(v, &NoMacros, Some(&mut c))
             .then(|| c.groups.to_vec())
@@ -147,7 +152,7 @@ mod tests {
 
     #[test]
     fn empty_pattern_matches_everything() {
-        let rx = Rx::new("", false).expect("compiles");
+        let rx = Rx::new("", false, &[]).expect("compiles");
         assert!(rx.matches(b"", &NoMacros, None));
         assert!(rx.matches(b"x", &NoMacros, None));
     }
@@ -167,13 +172,13 @@ mod tests {
     #[test]
     fn syntax_errors_are_found_at_load() {
         for p in ["(a", "a{2,1}", "[z-a]", "(?<=a)b", "a)"] {
-            assert!(Rx::new(p, false).is_err(), "{p}");
+            assert!(Rx::new(p, false, &[]).is_err(), "{p}");
         }
     }
 
     #[test]
     fn compiled_on_first_use_only() {
-        let rx = Rx::new("fo+", false).expect("valid");
+        let rx = Rx::new("fo+", false, &[]).expect("valid");
         assert!(rx.regex.get().is_none(), "not built at load");
         assert!(rx.matches(b"xfoo", &NoMacros, None));
         assert!(rx.regex.get().is_some_and(Result::is_ok));
@@ -184,7 +189,7 @@ mod tests {
     fn a_regex_too_large_to_build_never_matches_and_says_why() {
         // Valid syntax, but its automaton exceeds the compiled-size limit: only the first use
         // can tell, and it must neither panic nor match.
-        let rx = Rx::new("(?:[a-z]{1000}){1000}", false).expect("syntax is valid");
+        let rx = Rx::new("(?:[a-z]{1000}){1000}", false, &[]).expect("syntax is valid");
         assert!(rx.compile_error().is_none());
         assert!(!rx.matches(&[b'a'; 60_000], &NoMacros, None));
         assert!(rx.compile_error().is_some_and(|e| e.contains("size limit")), "{:?}", rx.compile_error());
