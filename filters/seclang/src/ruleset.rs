@@ -72,6 +72,13 @@ impl RuleSet {
         out
     }
 
+    /// How many first-use builds have failed in this process, across rule sets: one atomic
+    /// read, so a host can check it per request and call [`RuleSet::deferred_warnings`]
+    /// only when it changed.
+    pub fn deferred_failures() -> usize {
+        crate::operator::DEFERRED_FAILURES.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Engine settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
@@ -190,11 +197,13 @@ mod tests {
         )
         .expect("the syntax is valid, so it loads");
         assert!(rules.deferred_warnings().is_empty(), "nothing built yet");
+        let failures = RuleSet::deferred_failures();
         let mut tx = rules.transaction();
         tx.process_connection("10.0.0.1", 1, "10.0.0.2", 80);
         tx.process_uri(format!("/?a={}", "a".repeat(2000)).as_bytes(), "GET", "1.1");
         tx.process_request_headers();
         assert!(tx.intervention().is_none(), "the unbuildable rule does not match");
+        assert!(RuleSet::deferred_failures() > failures, "the failure is counted");
         let warnings = rules.deferred_warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].location.line, 2);

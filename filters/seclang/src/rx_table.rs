@@ -103,8 +103,14 @@ mod tests {
 
     #[test]
     fn generated_entries_hold_the_analysis_and_skip_bad_patterns() {
-        let code = generate("T", ["(?i)select\\s+from".to_string(), "(a".to_string(), "x*".to_string()]);
-        assert!(code.contains("pattern: \"(?i)select\\\\s+from\", literals: Some(&[b\"select\"])"), "{code}");
+        let code = generate(
+            "T",
+            ["(?i)select\\s+from".to_string(), "(a".to_string(), "x*".to_string()],
+        );
+        assert!(
+            code.contains("pattern: \"(?i)select\\\\s+from\", literals: Some(&[b\"select\"])"),
+            "{code}"
+        );
         assert!(code.contains("pattern: \"x*\", literals: None"), "{code}");
         assert!(!code.contains("\"(a\""), "{code}");
     }
@@ -112,8 +118,14 @@ mod tests {
     #[test]
     fn lookup_finds_listed_patterns_only() {
         static T: RxTable = &[
-            RxAnalysis { pattern: "a", literals: Some(&[b"a"]) },
-            RxAnalysis { pattern: "b+", literals: None },
+            RxAnalysis {
+                pattern: "a",
+                literals: Some(&[b"a"]),
+            },
+            RxAnalysis {
+                pattern: "b+",
+                literals: None,
+            },
         ];
         assert_eq!(lookup(T, "b+").map(|e| e.literals), Some(None));
         assert!(lookup(T, "c").is_none());

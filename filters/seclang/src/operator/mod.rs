@@ -37,6 +37,15 @@ use numeric::Comparison;
 
 pub(crate) use captures::Captures;
 
+/// First-use builds that failed in this process (see `Operator::deferred_error`): a counter a
+/// host can poll for a change per request, before walking the rules for the reasons.
+pub(crate) static DEFERRED_FAILURES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts one failed first-use build.
+pub(crate) fn note_deferred_failure() {
+    DEFERRED_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// What an operator may read while it compiles (data files are relative to `base_dir`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompileEnv {

@@ -32,7 +32,10 @@ impl PhraseSet {
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .build(&self.phrases)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| {
+                        super::note_deferred_failure();
+                        e.to_string()
+                    })
             })
             .as_ref()
             .ok()

@@ -68,8 +68,13 @@ impl Rx {
     fn fixed(&self, pattern: &[u8]) -> Option<&Regex> {
         self.regex
             .get_or_init(|| {
-                let pattern = std::str::from_utf8(pattern).map_err(|e| e.to_string())?;
-                compile_translated(&translate(pattern)?)
+                let built = std::str::from_utf8(pattern)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| compile_translated(&translate(p)?));
+                if built.is_err() {
+                    super::note_deferred_failure();
+                }
+                built
             })
             .as_ref()
             .ok()
@@ -192,7 +197,11 @@ mod tests {
         let rx = Rx::new("(?:[a-z]{1000}){1000}", false, &[]).expect("syntax is valid");
         assert!(rx.compile_error().is_none());
         assert!(!rx.matches(&[b'a'; 60_000], &NoMacros, None));
-        assert!(rx.compile_error().is_some_and(|e| e.contains("size limit")), "{:?}", rx.compile_error());
+        assert!(
+            rx.compile_error().is_some_and(|e| e.contains("size limit")),
+            "{:?}",
+            rx.compile_error()
+        );
         assert!(!rx.matches(b"abc", &NoMacros, None));
     }
 
