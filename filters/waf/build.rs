@@ -56,13 +56,33 @@ fn main() {
         "/// SHA-256 over the embedded files' names and contents.\npub const CRS_DIGEST: &str = {hex:?};"
     )
     .expect("string write");
-    code.push_str(&packs_code());
+    let (packs, pack_texts) = packs_code();
+    code.push_str(&packs);
+    code.push_str(&rx_table_code(&files, &pack_texts));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("crs_embedded.rs");
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }
 
-/// The generated `PACKS` table: every `rules/packs/<name>.conf` of the repository, by name.
-fn packs_code() -> String {
+/// The generated `RX_TABLE`: the `@rx` analyses of every rule file that can be embedded in a
+/// rule set (CRS, its setup, the packs, the recommended base).
+fn rx_table_code(crs: &[(String, PathBuf)], packs: &[Vec<u8>]) -> String {
+    let mut texts: Vec<Vec<u8>> = crs
+        .iter()
+        .filter(|(name, _)| name.ends_with(".conf") || name.ends_with(".example"))
+        .map(|(_, path)| std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())))
+        .collect();
+    texts.extend(packs.iter().cloned());
+    texts.push(meshward_seclang::crs::RECOMMENDED_CONF.as_bytes().to_vec());
+    let patterns = texts
+        .iter()
+        .filter_map(|t| meshward_seclang::rx_table::rx_arguments(&String::from_utf8_lossy(t)))
+        .flatten();
+    meshward_seclang::rx_table::generate("RX_TABLE", patterns)
+}
+
+/// The generated `PACKS` table: every `rules/packs/<name>.conf` of the repository, by name,
+/// and the packs' contents.
+fn packs_code() -> (String, Vec<Vec<u8>>) {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .join("../../rules/packs");
     println!("cargo:rerun-if-changed={}", dir.display());
@@ -76,15 +96,17 @@ fn packs_code() -> String {
         })
         .collect();
     packs.sort();
+    let mut texts = Vec::new();
     let mut code = String::from("/// meshward's rule packs (rules/packs/<name>.conf): (name, content), by name.\n");
     code.push_str("pub static PACKS: &[(&str, &[u8])] = &[\n");
     for (name, path) in &packs {
         println!("cargo:rerun-if-changed={}", path.display());
+        texts.push(std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())));
         let abs = path.canonicalize().unwrap_or_else(|_| path.clone());
         writeln!(code, "    ({name:?}, include_bytes!({:?})),", abs.display().to_string()).expect("string write");
     }
     code.push_str("];\n");
-    code
+    (code, texts)
 }
 
 /// `crs-setup.conf.example`, then `rules/*.conf` and `rules/*.data` by name, as (relative name, path).

@@ -158,6 +158,21 @@ pub fn define_counter(name: &str) -> Result<u32, Status> {
     Ok(id)
 }
 
+/// Defines a gauge, returning its id.
+pub fn define_gauge(name: &str) -> Result<u32, Status> {
+    let mut id = 0u32;
+    // SAFETY: pointer and length describe `name`, alive for the call; `id` is a live local the
+    // host writes into.
+    check(unsafe { imports::proxy_define_metric(MetricType::Gauge.code(), name.as_ptr(), name.len(), &mut id) })?;
+    Ok(id)
+}
+
+/// Sets a gauge to `value`.
+pub fn set_gauge(id: u32, value: u64) -> Result<(), Status> {
+    // SAFETY: plain values only: no memory is shared with the host.
+    check(unsafe { imports::proxy_record_metric(id, value) })
+}
+
 /// Adds one to a counter.
 pub fn increment(id: u32) -> Result<(), Status> {
     // SAFETY: plain values only: no memory is shared with the host.

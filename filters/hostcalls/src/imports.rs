@@ -48,5 +48,6 @@ extern "C" {
     ) -> u32;
     pub fn proxy_define_metric(metric_type: u32, name_data: *const u8, name_size: usize, return_id: *mut u32) -> u32;
     pub fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
+    pub fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
     pub fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
 }

@@ -17,12 +17,16 @@ use crate::persist::PersistentStore;
 use crate::phase::Phase;
 use crate::prefilter::Prefilters;
 use crate::rule::{DefaultAction, Rule, RuleKind};
+use crate::rx_table::RxTable;
 use crate::transform::Transform;
 use crate::variable::{self, Target};
 
 /// Compiles `directives`, read in load order.
-pub(crate) fn compile(directives: &[Directive]) -> Result<CompiledRules, LoadError> {
-    let mut compiler = Compiler::default();
+pub(crate) fn compile(directives: &[Directive], rx_table: RxTable) -> Result<CompiledRules, LoadError> {
+    let mut compiler = Compiler {
+        rx_table,
+        ..Compiler::default()
+    };
     for d in directives {
         compiler.directive(d)?;
     }
@@ -49,6 +53,8 @@ struct Compiler {
     warnings: Vec<LoadWarning>,
     updates: Vec<(Location, Update)>,
     stats: RuleStats,
+    /// Analyses of `@rx` patterns known ahead of time.
+    rx_table: RxTable,
 }
 
 fn err(d: &Directive, kind: ErrorKind) -> LoadError {
@@ -181,7 +187,7 @@ impl Compiler {
         if targets.targets.is_empty() {
             return Err(err(d, ErrorKind::Syntax("SecRule has no variable to inspect".into())).with_rule(id));
         }
-        let (operator, negated) = compile_operator(d, operator_text).map_err(|e| e.with_rule(id))?;
+        let (operator, negated) = compile_operator(d, operator_text, self.rx_table).map_err(|e| e.with_rule(id))?;
         let kind = RuleKind::Rule {
             targets,
             operator,
@@ -575,8 +581,8 @@ fn parse_actions(d: &Directive, text: &str) -> Result<ActionList, LoadError> {
     ActionList::parse(&raw).map_err(|e| action_err(d, e).with_rule(id))
 }
 
-/// Splits `!@name argument` and compiles it; no `@` means `@rx`.
-fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadError> {
+/// Splits `!@name argument` into (negated, name, argument); no `@` means `@rx`.
+pub(crate) fn split_operator(text: &str) -> (bool, &str, &str) {
     let (negated, rest) = match text.strip_prefix('!') {
         Some(r) => (true, r),
         None => (false, text),
@@ -588,12 +594,16 @@ fn compile_operator(d: &Directive, text: &str) -> Result<(Operator, bool), LoadE
         }
         None => ("rx", rest),
     };
-    // Struct update keeps this compiling if the operator module adds settings.
-    #[allow(clippy::needless_update)]
+    (negated, name, arg)
+}
+
+/// Compiles `!@name argument`, with `rx_table` supplying known `@rx` analyses.
+fn compile_operator(d: &Directive, text: &str, rx_table: RxTable) -> Result<(Operator, bool), LoadError> {
+    let (negated, name, arg) = split_operator(text);
     let env = CompileEnv {
         base_dir: d.base_dir.clone(),
         files: d.files.clone(),
-        ..CompileEnv::default()
+        rx_table,
     };
     let op = Operator::compile(name, arg, &env).map_err(|e| err(d, ErrorKind::Operator(e.to_string())))?;
     Ok((op, negated))

@@ -66,6 +66,7 @@ mod rule;
 #[cfg(feature = "rule-counts")]
 pub mod rule_counts;
 mod ruleset;
+pub mod rx_table;
 mod transaction;
 mod transform;
 mod variable;

@@ -12,13 +12,19 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
 
 use crate::gate::{selective, LiteralGate};
 use crate::rule::{Rule, RuleKind};
 
 /// The literals of every prefiltered link sharing one transformation chain.
 struct ChainPrefilter {
-    matcher: Matcher,
+    /// Built on the chain's first scan: building every chain's automaton was a third of a
+    /// rule set's load, and a VM's traffic may never reach some chains. `None` if the build
+    /// failed (every slot then may match).
+    matcher: OnceLock<Option<Matcher>>,
+    /// The literals, indexed like `masks`, for that build.
+    literals: Vec<Vec<u8>>,
     /// Pattern `p`'s slot bits (the links requiring that literal) at `words * p`.
     masks: Vec<u64>,
     /// 64-bit words needed for one bit per slot.
@@ -114,20 +120,7 @@ impl Prefilters {
                 }
                 let mut patterns: Vec<(Vec<u8>, usize)> = b.patterns.into_iter().collect();
                 patterns.sort_unstable_by_key(|p| p.1);
-                let literals = patterns.iter().map(|p| &p.0);
-                let matcher = if patterns.iter().map(|p| p.0.len()).sum::<usize>() <= DFA_MAX_BYTES {
-                    let mut b = DFA::builder();
-                    b.ascii_case_insensitive(true)
-                        .match_kind(MatchKind::Standard)
-                        .prefilter(false);
-                    Matcher::Dfa(b.build(literals).ok()?)
-                } else {
-                    let mut b = NFA::builder();
-                    b.ascii_case_insensitive(true)
-                        .match_kind(MatchKind::Standard)
-                        .prefilter(false);
-                    Matcher::Nfa(b.build(literals).ok()?)
-                };
+                let literals = patterns.into_iter().map(|p| p.0).collect();
                 let words = (b.slots as usize).div_ceil(64);
                 let mut masks = vec![0u64; words * b.owners.len()];
                 for (pattern, slots) in b.owners.iter().enumerate() {
@@ -135,11 +128,16 @@ impl Prefilters {
                         masks[pattern * words + slot as usize / 64] |= 1 << (slot % 64);
                     }
                 }
-                Some(ChainPrefilter { matcher, masks, words })
+                Some(ChainPrefilter {
+                    matcher: OnceLock::new(),
+                    literals,
+                    masks,
+                    words,
+                })
             })
             .collect::<Vec<_>>();
-        // A chain whose matcher could not be built (or that has too few links) leaves its
-        // links without a slot; an `@rx` link without one gets its own gate.
+        // A chain without a prefilter (too few slots) leaves its links without a slot; an
+        // `@rx` link without one gets its own gate.
         let mut literals = regex_literals.into_iter();
         for rule in phases.iter_mut().flatten() {
             let mut link = Some(rule);
@@ -170,11 +168,29 @@ impl Prefilters {
         let offset = u32::try_from(start).ok()?;
         words.resize(start + p.words, 0);
         let bits = &mut words[start..];
-        match &p.matcher {
-            Matcher::Dfa(a) => walk(a, &p.masks, value, bits),
-            Matcher::Nfa(a) => walk(a, &p.masks, value, bits),
+        match p.matcher.get_or_init(|| build_matcher(&p.literals)) {
+            Some(Matcher::Dfa(a)) => walk(a, &p.masks, value, bits),
+            Some(Matcher::Nfa(a)) => walk(a, &p.masks, value, bits),
+            None => bits.fill(u64::MAX),
         }
         Some(offset)
+    }
+}
+
+/// A chain's automaton over its literals: a DFA for small sets, a contiguous NFA for large ones.
+fn build_matcher(literals: &[Vec<u8>]) -> Option<Matcher> {
+    if literals.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_BYTES {
+        let mut b = DFA::builder();
+        b.ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false);
+        Some(Matcher::Dfa(b.build(literals).ok()?))
+    } else {
+        let mut b = NFA::builder();
+        b.ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false);
+        Some(Matcher::Nfa(b.build(literals).ok()?))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::config::EngineConfig;
 use crate::error::{LoadError, LoadWarning};
 use crate::files::Files;
 use crate::parser;
+use crate::rx_table::RxTable;
 use crate::transaction::Transaction;
 
 /// A compiled rule set; cheap to clone and shared by every transaction.
@@ -45,6 +46,37 @@ impl RuleSet {
     /// Directives accepted without effect.
     pub fn warnings(&self) -> &[LoadWarning] {
         &self.inner.warnings
+    }
+
+    /// Rules whose operator's automaton, built on first use rather than at load (`@rx`,
+    /// `@pm`), failed to build, so they never match: the load-time warnings that could only
+    /// be found on the request path (e.g. a regex over the compiled-size limit). Walks every
+    /// rule: call it when logging, not per request.
+    pub fn deferred_warnings(&self) -> Vec<LoadWarning> {
+        let mut out = Vec::new();
+        for rule in self.inner.phases.iter().flatten() {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                if let crate::rule::RuleKind::Rule { operator, .. } = &r.kind {
+                    if let Some(reason) = operator.deferred_error() {
+                        out.push(LoadWarning {
+                            location: r.location.clone(),
+                            directive: "SecRule".into(),
+                            reason: format!("its operator cannot be built, the rule never matches: {reason}"),
+                        });
+                    }
+                }
+                link = r.chained.as_deref();
+            }
+        }
+        out
+    }
+
+    /// How many first-use builds have failed in this process, across rule sets: one atomic
+    /// read, so a host can check it per request and call [`RuleSet::deferred_warnings`]
+    /// only when it changed.
+    pub fn deferred_failures() -> usize {
+        crate::operator::DEFERRED_FAILURES.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Engine settings.
@@ -85,6 +117,7 @@ pub struct RuleSetBuilder {
     sources: Vec<Source>,
     base_dir: Option<PathBuf>,
     files: Files,
+    rx_table: RxTable,
 }
 
 impl RuleSetBuilder {
@@ -117,6 +150,13 @@ impl RuleSetBuilder {
         self
     }
 
+    /// `@rx` analyses made ahead of time (see [`crate::rx_table`]): a listed pattern is not
+    /// parsed again at load.
+    pub fn rx_table(mut self, table: RxTable) -> Self {
+        self.rx_table = table;
+        self
+    }
+
     /// Reads and compiles every source.
     pub fn build(self) -> Result<RuleSet, LoadError> {
         let mut directives = Vec::new();
@@ -129,7 +169,7 @@ impl RuleSetBuilder {
                 }
             }
         }
-        let compiled = compiler::compile(&directives)?;
+        let compiled = compiler::compile(&directives, self.rx_table)?;
         Ok(RuleSet {
             inner: Arc::new(compiled),
         })
@@ -141,4 +181,32 @@ impl RuleSetBuilder {
 fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<RuleSet>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleSet;
+
+    #[test]
+    fn an_operator_unbuildable_on_first_use_is_reported_and_never_matches() {
+        let rules = RuleSet::from_str(
+            "SecRuleEngine On\n\
+             SecRule ARGS \"@rx (?:[a-z]{1000}){1000}\" \"id:1,phase:1,deny,t:none\"\n\
+             SecRule ARGS \"@rx abc\" \"id:2,phase:1,pass,log,t:none\"\n",
+            "deferred-test",
+        )
+        .expect("the syntax is valid, so it loads");
+        assert!(rules.deferred_warnings().is_empty(), "nothing built yet");
+        let failures = RuleSet::deferred_failures();
+        let mut tx = rules.transaction();
+        tx.process_connection("10.0.0.1", 1, "10.0.0.2", 80);
+        tx.process_uri(format!("/?a={}", "a".repeat(2000)).as_bytes(), "GET", "1.1");
+        tx.process_request_headers();
+        assert!(tx.intervention().is_none(), "the unbuildable rule does not match");
+        assert!(RuleSet::deferred_failures() > failures, "the failure is counted");
+        let warnings = rules.deferred_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].location.line, 2);
+        assert!(warnings[0].reason.contains("never matches"), "{}", warnings[0]);
+    }
 }

@@ -5,6 +5,7 @@
 // The request path: a panic here traps the VM and fails every request it serves.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -30,6 +31,45 @@ proxy_wasm::main! {{
 struct Shared {
     loaded: Rc<Loaded>,
     counters: Vec<Option<u32>>,
+    /// The linear-memory gauge and the value last set (`None` if the host refused it).
+    memory_gauge: Option<(u32, Cell<usize>)>,
+    /// `RuleSet::deferred_failures` when last checked, and the warning lines logged for them.
+    deferred: Cell<usize>,
+    deferred_logged: RefCell<Vec<String>>,
+}
+
+/// The VM's wasm linear memory in bytes (one instruction: `memory.size`).
+fn linear_memory() -> usize {
+    core::arch::wasm32::memory_size(0) * 65536
+}
+
+impl Shared {
+    /// Logs rules whose operator failed to build on first use (one atomic read per stream;
+    /// the rules are walked only when a failure happened).
+    fn log_deferred_failures(&self) {
+        let failures = meshward_seclang::RuleSet::deferred_failures();
+        if failures == self.deferred.get() {
+            return;
+        }
+        self.deferred.set(failures);
+        let Ok(mut logged) = self.deferred_logged.try_borrow_mut() else {
+            return;
+        };
+        for line in loaded::deferred_lines(&self.loaded, &mut logged) {
+            log(Level::Warn, &line);
+        }
+    }
+
+    /// Sets the memory gauge when the linear memory grew since it was last set, so a stream
+    /// costs one `memory.size` and a host call only on growth.
+    fn update_memory_gauge(&self) {
+        if let Some((id, last)) = &self.memory_gauge {
+            let now = linear_memory();
+            if now != last.get() && hostcall::set_gauge(*id, now as u64).is_ok() {
+                last.set(now);
+            }
+        }
+    }
 }
 
 struct WafRoot {
@@ -51,7 +91,7 @@ impl RootContext for WafRoot {
             Err(e) => return refuse(&loaded::invalid_configuration_message(&e)),
         };
         let load_nanos = now().saturating_sub(started);
-        let memory = core::arch::wasm32::memory_size(0) * 65536;
+        let memory = linear_memory();
         // At the evidence level: a default Istio sidecar (Envoy at `warning`) shows it.
         let level = loaded.config.evidence.log_level.log_level();
         for line in loaded.configured_lines(load_nanos, memory) {
@@ -61,10 +101,18 @@ impl RootContext for WafRoot {
             .iter()
             .map(|name| hostcall::define_counter(name).ok())
             .collect();
-        self.shared = Some(Rc::new(Shared {
+        let memory_gauge = hostcall::define_gauge(&metrics::memory_gauge_name())
+            .ok()
+            .map(|id| (id, Cell::new(0)));
+        let shared = Shared {
             loaded: Rc::new(loaded),
             counters,
-        }));
+            memory_gauge,
+            deferred: Cell::new(meshward_seclang::RuleSet::deferred_failures()),
+            deferred_logged: RefCell::new(Vec::new()),
+        };
+        shared.update_memory_gauge();
+        self.shared = Some(Rc::new(shared));
         true
     }
 
@@ -191,6 +239,8 @@ impl HttpContext for WafStream {
             return;
         };
         let (plan, _) = exchange.finish(now());
+        shared.update_memory_gauge();
+        shared.log_deferred_failures();
         for counter in &plan.counters {
             if let Some(Some(id)) = shared.counters.get(counter.index()) {
                 // A lost count must never fail the request.

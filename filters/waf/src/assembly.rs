@@ -106,7 +106,7 @@ pub fn sources(config: &WafConfig, set: Option<&str>) -> Vec<Source> {
 
 /// Compiles sources against the embedded files.
 pub fn compile(sources: &[Source], files: &Files) -> Result<RuleSet, ConfigError> {
-    let mut builder = RuleSet::builder().files(files.clone());
+    let mut builder = RuleSet::builder().files(files.clone()).rx_table(embedded::RX_TABLE);
     for s in sources {
         builder = builder.add_str(&s.text, &s.origin);
     }

@@ -56,6 +56,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rx_table_lists_every_embedded_pattern_with_its_analysis() {
+        use meshward_seclang::rx_table::{analyze, rx_arguments};
+        assert!(
+            RX_TABLE.windows(2).all(|w| w[0].pattern < w[1].pattern),
+            "sorted, no duplicates"
+        );
+        let texts = CRS_FILES
+            .iter()
+            .filter(|(n, _)| n.ends_with(".conf") || n.ends_with(".example"))
+            .chain(PACKS.iter())
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned());
+        let mut listed = 0;
+        for text in texts {
+            for pattern in rx_arguments(&text).expect("embedded rule files parse") {
+                if pattern.is_empty() || analyze(&pattern).is_err() {
+                    continue;
+                }
+                let found = RX_TABLE.binary_search_by(|e| e.pattern.cmp(&pattern));
+                assert!(found.is_ok(), "missing from RX_TABLE: {pattern}");
+                listed += 1;
+            }
+        }
+        assert!(listed > 300, "CRS has hundreds of @rx rules, found {listed}");
+        for entry in RX_TABLE {
+            let now = analyze(entry.pattern).expect("listed patterns are valid");
+            let table: Option<Vec<Vec<u8>>> = entry.literals.map(|s| s.iter().map(|l| l.to_vec()).collect());
+            assert_eq!(table, now, "{}", entry.pattern);
+        }
+    }
+
+    #[test]
     fn crs_is_embedded_with_setup_rules_and_data() {
         assert!(CRS_FILES.iter().any(|(n, _)| *n == "crs-setup.conf.example"));
         assert!(CRS_FILES

@@ -105,6 +105,20 @@ impl Loaded {
     }
 }
 
+/// The lines to log for rules whose operator could not be built on first use (they never
+/// match), each as a warning; `logged` holds the lines already logged and gets the new ones.
+pub fn deferred_lines(loaded: &Loaded, logged: &mut Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in loaded.sets.rules.iter().flat_map(|r| r.deferred_warnings()) {
+        let line = Filter::Waf.message(w);
+        if !logged.contains(&line) {
+            logged.push(line.clone());
+            out.push(line);
+        }
+    }
+    out
+}
+
 /// The error line `on_configure` logs before returning false.
 pub fn invalid_configuration_message(e: &ConfigError) -> String {
     Filter::Waf.message(format_args!("invalid configuration: {e}"))

@@ -24,6 +24,15 @@ pub const COUNTERS: [&str; 5] = [
     Decision::Refused.counter(),
 ];
 
+/// The gauge of the VM's wasm linear memory in bytes (it only grows: wasm memory is never
+/// given back), set after loading and again at the end of a stream when it grew.
+pub const MEMORY_GAUGE: &str = "wasm_memory_bytes";
+
+/// Full name of the linear-memory gauge, `meshward_waf.wasm_memory_bytes`.
+pub fn memory_gauge_name() -> String {
+    format!("{PREFIX}.{MEMORY_GAUGE}")
+}
+
 /// Full name of a plain counter, e.g. `meshward_waf.blocked`.
 pub fn counter_name(counter: &str) -> String {
     format!("{PREFIX}.{counter}")
@@ -133,6 +142,8 @@ mod tests {
         assert_eq!(family_of(u64::MAX), "other");
         assert_eq!(family_name("942"), "meshward_waf.rule_family.942");
         assert_eq!(counter_name("would_block"), "meshward_waf.would_block");
+        assert_eq!(memory_gauge_name(), "meshward_waf.wasm_memory_bytes");
+        assert!(!all_names().contains(&memory_gauge_name()), "a gauge, not a counter");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! nothing, and a regex without a usable set always runs.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
-use regex_syntax::ParserBuilder;
 
 /// Most strings kept in a set; larger sets are given up (or cut short at a run boundary).
 const MAX_SET: usize = 64;
@@ -216,23 +215,17 @@ fn concat(children: &[Hir]) -> Info {
     Info { exact, required: best }
 }
 
-/// The required literals of a translated `@rx` pattern, compiled with the engine's flags
-/// (bytes, no Unicode, `(?s)(?m)`); `None` when every value must go to the regex.
-pub(crate) fn required_literals(translated: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .dot_matches_new_line(true)
-        .multi_line(true)
-        .build()
-        .parse(translated)
-        .ok()?;
-    analyze(&hir).best()
+/// The required literals of a parsed `@rx` pattern (see `regex::parse`); `None` when every
+/// value must go to the regex.
+pub(crate) fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    analyze(hir).best()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::required_literals;
+    fn required_literals(translated: &str) -> Option<Vec<Vec<u8>>> {
+        super::required_literals(&crate::operator::regex::parse(translated).ok()?)
+    }
 
     fn lits(p: &str) -> Option<Vec<String>> {
         required_literals(p).map(|s| {

@@ -18,7 +18,7 @@ mod argument;
 mod captures;
 mod injection;
 mod ip;
-mod literals;
+pub(crate) mod literals;
 mod numeric;
 mod pm;
 pub(crate) mod regex;
@@ -37,6 +37,15 @@ use numeric::Comparison;
 
 pub(crate) use captures::Captures;
 
+/// First-use builds that failed in this process (see `Operator::deferred_error`): a counter a
+/// host can poll for a change per request, before walking the rules for the reasons.
+pub(crate) static DEFERRED_FAILURES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts one failed first-use build.
+pub(crate) fn note_deferred_failure() {
+    DEFERRED_FAILURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// What an operator may read while it compiles (data files are relative to `base_dir`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompileEnv {
@@ -44,6 +53,8 @@ pub(crate) struct CompileEnv {
     pub(crate) base_dir: PathBuf,
     /// Where data files are read from (the disk unless the rule set was loaded from memory).
     pub(crate) files: crate::files::Files,
+    /// `@rx` analyses known ahead of time (see `rx_table`).
+    pub(crate) rx_table: crate::rx_table::RxTable,
 }
 
 /// Errors raised while compiling an operator; the engine adds file, line and rule id.
@@ -142,8 +153,8 @@ impl Operator {
         };
         let arg = || Argument::parse(argument);
         let kind = match canonical {
-            "rx" => Kind::Rx(rx::Rx::new(argument, false).map_err(invalid)?),
-            "rxGlobal" => Kind::Rx(rx::Rx::new(argument, true).map_err(invalid)?),
+            "rx" => Kind::Rx(rx::Rx::new(argument, false, env.rx_table).map_err(invalid)?),
+            "rxGlobal" => Kind::Rx(rx::Rx::new(argument, true, env.rx_table).map_err(invalid)?),
             "pm" => Kind::Pm(pm::PhraseSet::from_argument(argument).map_err(invalid)?),
             "pmf" | "pmFromFile" => {
                 let text = read_data_file(argument, env).map_err(invalid)?;
@@ -214,6 +225,16 @@ impl Operator {
     /// Whether the operator is a regex (`@rx`), whose per-call cost a literal gate saves.
     pub(crate) fn is_regex(&self) -> bool {
         matches!(self.kind, Kind::Rx(_))
+    }
+
+    /// Why an automaton this operator builds on first use could not be built (the operator
+    /// then never matches); `None` while it is unbuilt, built, or built at load.
+    pub(crate) fn deferred_error(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Rx(rx) => rx.compile_error(),
+            Kind::Pm(set) => set.build_error(),
+            _ => None,
+        }
     }
 
     /// Tests one (already transformed) value. With `captures`, a match fills the groups

@@ -7,6 +7,8 @@
 //! (look-around, back-references, recursion, conditionals) are rejected with a reason.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::Hir;
+use regex_syntax::ParserBuilder;
 
 /// Compiled-size limit: CRS has very large alternations (e.g. 932 unix commands). This bounds
 /// load-time work only; the lazy-DFA cache keeps the `regex` default (2 MiB per regex at most),
@@ -15,13 +17,31 @@ const SIZE_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Compiles a ModSecurity regex (`@rx` argument) with ModSecurity's flags.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
-    let translated = translate(pattern)?;
-    RegexBuilder::new(&translated)
+    compile_translated(&translate(pattern)?)
+}
+
+/// Compiles an already [`translate`]d pattern with ModSecurity's flags.
+pub(crate) fn compile_translated(translated: &str) -> Result<Regex, String> {
+    RegexBuilder::new(translated)
         .unicode(false)
         .dot_matches_new_line(true)
         .multi_line(true)
         .size_limit(SIZE_LIMIT)
         .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Parses a [`translate`]d pattern with the flags [`compile_translated`] uses (bytes, no
+/// Unicode, `(?s)(?m)`, the `regex` crate's default nesting limit): every syntax error the
+/// regex compiler would report, without building an automaton.
+pub(crate) fn parse(translated: &str) -> Result<Hir, String> {
+    ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .build()
+        .parse(translated)
         .map_err(|e| e.to_string())
 }
 
