@@ -246,14 +246,7 @@ SecRule ARGS "@rx fo+bar" "id:5,phase:1,pass,log,t:none,capture,setvar:tx.seen=%
 "#;
 
     fn matched(query: &str) -> Vec<u64> {
-        let rules = RuleSet::from_str(RULES, "prefilter-test").expect("loads");
-        let mut tx = rules.transaction();
-        tx.process_connection("10.0.0.1", 1, "10.0.0.2", 80);
-        tx.process_uri(format!("/?{query}").as_bytes(), "GET", "1.1");
-        tx.process_request_headers();
-        let mut ids: Vec<u64> = tx.matched_rules().iter().map(|m| m.id).collect();
-        ids.sort_unstable();
-        ids
+        matched_in(RULES, query)
     }
 
     #[test]
