@@ -129,6 +129,9 @@ pub struct Driven {
     pub finish: Finish,
     /// The finished transaction.
     pub transaction: Transaction,
+    /// Most response body bytes the filter had the host hold at once (Envoy resets a response
+    /// whose held body outgrows its buffer limit).
+    pub response_held_most: usize,
 }
 
 /// One body's callbacks: the host's buffer between callbacks.
@@ -191,6 +194,7 @@ pub fn drive(
     };
     let upstream_reached = reply.is_none() && request.proxy_answers.is_none();
     let mut reset = false;
+    let mut response_held_most = 0;
     let response = if let Some(r) = &reply {
         // The WAF's own reply goes through the response callbacks (which let it pass).
         let response = Response::of_reply(r);
@@ -202,7 +206,9 @@ pub fn drive(
         response
     } else {
         let response = upstream();
-        match respond(&mut x, &response) {
+        let (answer, held) = respond(&mut x, &response);
+        response_held_most = held;
+        match answer {
             Answer::Passed => response,
             Answer::Replaced(r) => {
                 let local = Response::of_reply(&r);
@@ -224,6 +230,7 @@ pub fn drive(
         reply,
         finish,
         transaction,
+        response_held_most,
     })
 }
 
@@ -237,24 +244,29 @@ enum Answer {
     Reset(LocalReply),
 }
 
-/// Runs `response` through the response callbacks.
-fn respond(x: &mut Exchange, response: &Response) -> Answer {
+/// Runs `response` through the response callbacks; also says the most body bytes held at once.
+fn respond(x: &mut Exchange, response: &Response) -> (Answer, usize) {
     let no_body = response.body.is_empty() && response.trailers.is_none();
     if let Step::Reply(r) = x.response_headers(&response.headers, no_body) {
-        return Answer::Replaced(r);
+        return (Answer::Replaced(r), 0);
     }
     let mut feed = BodyFeed::new();
+    let mut held_most = 0;
     let last = response.body.len().saturating_sub(1);
     for (i, chunk) in response.body.iter().enumerate() {
         let eos = i == last && response.trailers.is_none();
-        if let Step::Reply(r) = feed.push(chunk, |size, read| x.response_body(size, eos, read)) {
-            return Answer::Reset(r);
+        let step = feed.push(chunk, |size, read| x.response_body(size, eos, read));
+        if step == Step::Pause {
+            held_most = held_most.max(feed.buffered.len());
+        }
+        if let Step::Reply(r) = step {
+            return (Answer::Reset(r), held_most);
         }
     }
     if response.trailers.is_some() {
         if let Step::Reply(r) = x.response_trailers() {
-            return Answer::Reset(r);
+            return (Answer::Reset(r), held_most);
         }
     }
-    Answer::Passed
+    (Answer::Passed, held_most)
 }

@@ -522,6 +522,25 @@ impl Exchange {
         if let Some(step) = self.enforce(false) {
             return step;
         }
+        // A body declared longer than the limit is never held: Envoy resets a response whose
+        // held body outgrows its own buffer limit (1 MiB by default), and one upstream read can
+        // add up to that much to what is held. Its bytes are scanned window by window, each
+        // before it is passed on, from the first.
+        let declared = find(headers, b"content-length").and_then(|v| text(v).trim().parse::<u64>().ok());
+        let (limit, on_limit) = (
+            self.loaded.config.response_body.limit,
+            self.loaded.config.response_body.on_limit,
+        );
+        if inspect && !end_of_stream && declared.is_some_and(|n| n > limit) && self.starts_tail(on_limit) {
+            self.response = Some(Side::open(false));
+            let step = self.finish_response().unwrap_or(Step::Continue);
+            if step != Step::Continue {
+                return step;
+            }
+            self.tail = Some(TailScan::new(0));
+            self.limit("response_body_scanned_past_limit");
+            return Step::Continue;
+        }
         // A body that is not inspected still gets its phase (4), at once.
         if end_of_stream || !inspect {
             return self.finish_response().unwrap_or(Step::Continue);

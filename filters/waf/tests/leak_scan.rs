@@ -105,3 +105,36 @@ fn crs_profile_and_reject_keep_their_behaviour() {
     assert!(d.reset, "reject refuses a response over the limit");
     assert!(!limits(&d).contains(&"response_body_scanned_past_limit".to_string()));
 }
+
+#[test]
+fn a_response_declared_over_the_limit_is_scanned_as_it_streams_never_held() {
+    let enforce = load(r#"{"mode":"enforce"}"#);
+    let n = 2 << 20;
+    let declared = |body: &[u8], chunk: usize| {
+        let length = body.len().to_string();
+        let mut response = Response::new(
+            200,
+            headers(&[("content-type", "text/plain"), ("content-length", length.as_str())]),
+            Vec::new(),
+        );
+        response.body = body.chunks(chunk).map(<[u8]>::to_vec).collect();
+        run(&enforce, &get(), response)
+    };
+    // Envoy resets a response whose held body outgrows its buffer (1 MiB by default), and a
+    // read can bring that much at once: such a body is never held, whatever the chunking.
+    for chunk in [16_384, 1 << 20] {
+        let sent = body(n, None);
+        let d = declared(&sent, chunk);
+        assert!(!d.reset);
+        assert_eq!(d.response.body.concat(), sent);
+        assert_eq!(d.response_held_most, 0, "chunks of {chunk}");
+        // A leak before the limit, which phase 4 would have seen, is found by the scan too.
+        let d = declared(&body(n, Some(1000)), chunk);
+        assert!(d.reset, "chunks of {chunk}: {:?}", limits(&d));
+        assert_eq!(d.response_held_most, 0);
+        assert_eq!(d.finish.event.as_ref().unwrap().decision, Decision::Block);
+    }
+    // Without a declared length the first `limit` bytes are held and inspected together.
+    let d = respond(&enforce, &body(n, None), 16_384);
+    assert!(d.response_held_most > 0 && d.response_held_most <= LIMIT + 16_384);
+}
