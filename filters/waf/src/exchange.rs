@@ -1031,11 +1031,10 @@ impl Exchange {
             return Step::Continue;
         };
         let tx = &mut self.tx;
-        let logged = |tx: &Transaction| tx.matched_rules().iter().filter(|m| m.logged).count();
-        let before = logged(tx);
+        let before = tx.logged_match_count();
         let found = scan.push(&bytes, |window| {
             tx.rescan_response_body(window.bytes);
-            logged(tx) > before || tx.intervention().is_some()
+            tx.logged_match_count() > before || tx.intervention().is_some()
         });
         match found {
             Some(found) => {
