@@ -12,6 +12,7 @@ SecRequestBodyAccess On
 SecRule REQUEST_HEADERS:x-flag "@streq on" "id:1,phase:1,pass,setvar:tx.score=+1"
 SecRule ARGS|REQUEST_HEADERS|REQUEST_COOKIES "@rx select\s+\w+\s+from" "id:10,phase:2,pass,t:urlDecodeUni,t:lowercase,msg:'sqli',logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}',setvar:tx.score=+3"
 SecRule ARGS|REQUEST_HEADERS|REQUEST_COOKIES "@pm <script javascript:" "id:11,phase:2,pass,t:htmlEntityDecode,t:lowercase,t:removeWhitespace,msg:'xss',logdata:'%{MATCHED_VAR}',setvar:tx.score=+3"
+SecRule ARGS|REQUEST_HEADERS "@rx ^[0-9]{40,}$" "id:13,phase:2,pass,t:urlDecodeUni,t:compressWhitespace,msg:'no literal: tested value by value'"
 SecRule ARGS_POST "@contains drop table" "id:12,phase:2,pass,t:lowercase,msg:'body',setvar:tx.score=+3"
 SecRule TX:score "@ge 5" "id:99,phase:2,deny,status:403,msg:'score %{tx.score}'"
 "#;

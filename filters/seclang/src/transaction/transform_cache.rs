@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
 use crate::prefilter::{self, Prefilters};
-use crate::transform::{apply_chain, Transform};
+use crate::transform::{apply_chain, chain_effect, ChainEffect, Transform, ValueClass};
 use crate::variable::Variable;
 
 /// Most (value, chain) pairs cached per transaction. A JSON body with a few hundred fields
@@ -42,6 +42,9 @@ pub(crate) struct Entry {
     len: u32,
     /// Start of the scan's slot bits in `words`, or `NONE` without a scan.
     scan: u32,
+    /// The chain changed the value in ASCII case at most, so the value's one scan for every
+    /// chain's literals (`ValueInfo::found`) gives this chain's scan too.
+    folded: bool,
 }
 
 impl Entry {
@@ -49,7 +52,28 @@ impl Entry {
         start: NONE,
         len: 0,
         scan: NONE,
+        folded: false,
     };
+}
+
+/// A value of a variable, as the variable's unions need it: which value (checked against
+/// the one visited in the same place), its class and the literals found in it.
+#[derive(Clone, Copy)]
+struct Row {
+    at: usize,
+    len: u32,
+    info: ValueInfo,
+}
+
+/// What the cache knows of a value whatever the chain.
+#[derive(Clone, Copy)]
+struct ValueInfo {
+    /// What tells what most chains do to it without running them.
+    class: ValueClass,
+    /// Where the (chain, pattern) pairs of the literals found in it start in `found`, or
+    /// `NONE` before that scan.
+    found: u32,
+    found_len: u32,
 }
 
 /// Transformed values keyed by (value address, length, chain id).
@@ -58,6 +82,18 @@ pub(crate) struct TransformCache {
     entries: FxHashMap<Key, Entry>,
     bytes: Vec<u8>,
     words: Vec<u64>,
+    /// Per value (address, length): see [`ValueInfo`].
+    values: FxHashMap<(usize, u32), ValueInfo>,
+    /// (chain, pattern) pairs of the literals found by the values' scans for every chain's
+    /// literals, sorted within each value.
+    found: Vec<(u32, u32)>,
+    /// Scratch space for those scans.
+    ids: Vec<u32>,
+    /// Per variable: where its values' rows start in `rows` and how many there are. Valid,
+    /// like `unions`, while the variable's values do not change.
+    tables: FxHashMap<Variable, (u32, u32)>,
+    /// One row per value of the variables in `tables`, in visiting order.
+    rows: Vec<Row>,
     /// Per (variable, chain): where the OR of the scans of all the variable's values starts
     /// in `words` (`NONE`: some value could not be scanned, any slot may match). Valid while
     /// the variable's values do not change, so cleared at every phase.
@@ -96,9 +132,13 @@ impl TransformCache {
             return;
         }
         self.entries.clear();
+        self.values.clear();
+        self.found.clear();
         self.bytes.clear();
         self.words.clear();
         self.unions.clear();
+        self.tables.clear();
+        self.rows.clear();
         self.transformed = 0;
         let _ = POOL.try_with(|p| {
             let mut p = p.borrow_mut();
@@ -126,15 +166,23 @@ impl TransformCache {
         };
         let mut changed = cached.is_none();
         if scan && entry.scan == NONE {
-            let transformed = if entry.start == NONE {
-                value
+            let offset = if entry.folded {
+                self.scan_folded(prefilters, chain, value)
             } else {
-                arena(&self.bytes, &entry)?
+                None
             };
-            if let Some(offset) = prefilters
-                .scan(chain, transformed, &mut self.words)
-                .filter(|&o| o != NONE)
-            {
+            let offset = match offset {
+                Some(o) => Some(o),
+                None => {
+                    let transformed = if entry.start == NONE {
+                        value
+                    } else {
+                        arena(&self.bytes, &entry)?
+                    };
+                    prefilters.scan(chain, transformed, &mut self.words)
+                }
+            };
+            if let Some(offset) = offset.filter(|&o| o != NONE) {
                 entry.scan = offset;
                 changed = true;
             }
@@ -152,11 +200,60 @@ impl TransformCache {
             return None;
         }
         self.transformed += 1;
-        match apply_chain(transforms, value) {
-            // Borrowed: unchanged, or a shorter slice of `value` (`trim`).
-            Cow::Borrowed(s) if s.len() == value.len() => Some(Entry::UNCHANGED),
-            out => self.store(&out),
+        let effect = chain_effect(transforms, self.info(value).class);
+        if effect == ChainEffect::Unchanged {
+            return Some(Entry {
+                folded: true,
+                ..Entry::UNCHANGED
+            });
         }
+        let entry = match apply_chain(transforms, value) {
+            // Borrowed: unchanged, or a shorter slice of `value` (`trim`).
+            Cow::Borrowed(s) if s.len() == value.len() => Entry::UNCHANGED,
+            out => self.store(&out)?,
+        };
+        Some(Entry {
+            folded: effect == ChainEffect::CaseOnly,
+            ..entry
+        })
+    }
+
+    /// The record of `value` (a cacheable one), made on first use.
+    fn info(&mut self, value: &[u8]) -> &mut ValueInfo {
+        self.values
+            .entry((value.as_ptr() as usize, value.len() as u32))
+            .or_insert_with(|| ValueInfo {
+                class: ValueClass::of(value),
+                found: NONE,
+                found_len: 0,
+            })
+    }
+
+    /// The record of `value` with its scan for every chain's literals made (on first use);
+    /// `None` when that scan is not available.
+    fn scanned_info(&mut self, prefilters: &Prefilters, value: &[u8]) -> Option<ValueInfo> {
+        let mut info = *self.info(value);
+        if info.found == NONE {
+            let start = self.found.len();
+            if !prefilters.scan_all(value, &mut self.ids, &mut self.found) {
+                self.found.truncate(start);
+                return None;
+            }
+            info.found = u32::try_from(start).ok()?;
+            info.found_len = u32::try_from(self.found.len() - start).ok()?;
+            *self.info(value) = info;
+        }
+        Some(info)
+    }
+
+    /// `chain`'s scan of `value` taken from the value's scan for every chain's literals
+    /// (made on first use); `None` when that scan is not available.
+    fn scan_folded(&mut self, prefilters: &Prefilters, chain: u32, value: &[u8]) -> Option<u32> {
+        let info = self.scanned_info(prefilters, value)?;
+        let found = self
+            .found
+            .get(info.found as usize..(info.found + info.found_len) as usize)?;
+        prefilters.scan_found(chain, found, &mut self.words)
     }
 
     /// Copies transformed bytes into the arena.
@@ -168,7 +265,7 @@ impl TransformCache {
         let entry = Entry {
             start: u32::try_from(start).ok()?,
             len: u32::try_from(out.len()).ok()?,
-            scan: NONE,
+            ..Entry::UNCHANGED
         };
         self.bytes.extend_from_slice(out);
         Some(entry)
@@ -193,7 +290,8 @@ impl TransformCache {
         cached: bool,
         values: impl FnOnce(&mut dyn FnMut(&[u8])),
     ) {
-        let mut offset = match prefilters.words(chain) {
+        let words = prefilters.words(chain);
+        let mut offset = match words {
             Some(n) => {
                 let start = self.words.len();
                 self.words.resize(start + n, 0);
@@ -202,9 +300,45 @@ impl TransformCache {
             None => NONE,
         };
         if offset != NONE {
+            let table = if cached {
+                self.tables.get(&variable).copied()
+            } else {
+                None
+            };
+            let mut index = 0u32;
+            // Whether every value had a row, so the rows can stand for the variable.
+            let mut complete = true;
+            let mut rows = Vec::new();
             values(&mut |value| {
                 if offset == NONE {
                     return;
+                }
+                if cached {
+                    // The variable's rows, made on its first union, answer most chains
+                    // without transforming or scanning the value again.
+                    let row = match table {
+                        Some((start, len)) if index < len => self.rows.get((start + index) as usize).copied(),
+                        Some(_) => None,
+                        None => self.row(prefilters, value),
+                    };
+                    index = index.saturating_add(1);
+                    if let Some(row) = row.filter(|r| r.at == value.as_ptr() as usize && r.len as usize == value.len())
+                    {
+                        if table.is_none() {
+                            rows.push(row);
+                        }
+                        if row.info.found != NONE && chain_effect(transforms, row.info.class) != ChainEffect::Unknown {
+                            let (from, n) = (row.info.found as usize, row.info.found_len as usize);
+                            let found = self.found.get(from..from + n).unwrap_or(&[]);
+                            let to = offset as usize;
+                            let union = self.words.get_mut(to..to + words.unwrap_or(0)).unwrap_or(&mut []);
+                            prefilters.or_found(chain, found, union);
+                            return;
+                        }
+                    } else {
+                        // Not a cacheable value: no table for this variable.
+                        complete = false;
+                    }
                 }
                 let scan = if cached {
                     self.get_or_transform(prefilters, value, (chain, transforms), true)
@@ -215,7 +349,7 @@ impl TransformCache {
                 match scan {
                     Some(from) if from != NONE => {
                         let (from, to) = (from as usize, offset as usize);
-                        for i in 0..prefilters.words(chain).unwrap_or(0) {
+                        for i in 0..words.unwrap_or(0) {
                             let w = self.words.get(from + i).copied().unwrap_or(u64::MAX);
                             if let Some(d) = self.words.get_mut(to + i) {
                                 *d |= w;
@@ -226,8 +360,26 @@ impl TransformCache {
                     _ => offset = NONE,
                 }
             });
+            if cached && table.is_none() && complete {
+                if let (Ok(start), Ok(len)) = (u32::try_from(self.rows.len()), u32::try_from(rows.len())) {
+                    self.rows.extend_from_slice(&rows);
+                    self.tables.insert(variable, (start, len));
+                }
+            }
         }
         self.unions.insert((variable, chain), offset);
+    }
+
+    /// The row of `value` with its scan for every chain's literals made, or `None` when the
+    /// value is not cacheable or that scan is not available.
+    fn row(&mut self, prefilters: &Prefilters, value: &[u8]) -> Option<Row> {
+        key(value, 0)?;
+        let info = self.scanned_info(prefilters, value)?;
+        Some(Row {
+            at: value.as_ptr() as usize,
+            len: u32::try_from(value.len()).ok()?,
+            info,
+        })
     }
 
     /// How many (value, chain) pairs were transformed rather than found in the cache.
@@ -238,6 +390,8 @@ impl TransformCache {
     /// Forgets the unions (the values of variables may have changed).
     pub(crate) fn clear_unions(&mut self) {
         self.unions.clear();
+        self.tables.clear();
+        self.rows.clear();
     }
 
     /// The transformed bytes of `entry`, where `original` is the value it was made from.

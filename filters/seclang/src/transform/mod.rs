@@ -22,6 +22,7 @@ mod js;
 mod nulls;
 mod parity;
 mod path;
+mod trigger;
 mod url;
 mod utf8;
 mod whitespace;
@@ -30,6 +31,7 @@ mod whitespace;
 pub(crate) mod conformance;
 
 pub(crate) use ascii::x2c;
+pub(crate) use trigger::{chain_effect, ChainEffect, ValueClass};
 pub(crate) use url::{percent_decode, PercentDecoding};
 
 /// One SecLang transformation function.

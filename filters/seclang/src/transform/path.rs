@@ -7,14 +7,14 @@ use std::borrow::Cow;
 /// slashes; never climbs above the root; keeps a trailing slash only if the input had one.
 /// A relative path that backs up past its start keeps its leading `..` segments.
 pub(crate) fn normalize_path(input: &[u8], win: bool) -> Cow<'_, [u8]> {
-    // Without separators or dots there is no segment to remove: the value is unchanged
-    // (the usual case for argument values; copying it would cost more than the check).
-    let special = if win {
-        memchr::memchr3(b'/', b'\\', b'.', input)
+    // Without separators the value is one segment, which only a final `.` or `..` can
+    // remove: the usual case for argument values, where copying would cost more than the check.
+    let separator = if win {
+        memchr::memchr2(b'/', b'\\', input)
     } else {
-        memchr::memchr2(b'/', b'.', input)
+        memchr::memchr(b'/', input)
     };
-    if input.is_empty() || special.is_none() {
+    if separator.is_none() && input.last().is_none_or(|&c| c != b'.') {
         return Cow::Borrowed(input);
     }
     let mut buf = input.to_vec();
