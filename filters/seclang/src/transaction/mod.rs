@@ -9,6 +9,7 @@ mod head;
 mod resolver;
 mod state;
 mod transform_cache;
+mod value_table;
 mod vars;
 
 use crate::action::EngineMode;

@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use std::borrow::Cow;
 
+use super::value_table::{Row, Table, ValueTables};
 use crate::prefilter::{self, Prefilters};
 use crate::transform::{apply_chain, chain_effect, ChainEffect, Transform, ValueClass};
 use crate::variable::Variable;
@@ -56,15 +57,6 @@ impl Entry {
     };
 }
 
-/// A value of a variable, as the variable's unions need it: which value (checked against
-/// the one visited in the same place), its class and the literals found in it.
-#[derive(Clone, Copy)]
-struct Row {
-    at: usize,
-    len: u32,
-    info: ValueInfo,
-}
-
 /// What the cache knows of a value whatever the chain.
 #[derive(Clone, Copy)]
 struct ValueInfo {
@@ -89,11 +81,10 @@ pub(crate) struct TransformCache {
     found: Vec<(u32, u32)>,
     /// Scratch space for those scans.
     ids: Vec<u32>,
-    /// Per variable: where its values' rows start in `rows` and how many there are. Valid,
-    /// like `unions`, while the variable's values do not change.
-    tables: FxHashMap<Variable, (u32, u32)>,
-    /// One row per value of the variables in `tables`, in visiting order.
-    rows: Vec<Row>,
+    /// Per variable, its values grouped by class, for its unions.
+    tables: ValueTables,
+    /// Scratch space: per class of a table, whether the chain at hand changes it at most in case.
+    folded: Vec<bool>,
     /// Per (variable, chain): where the OR of the scans of all the variable's values starts
     /// in `words` (`NONE`: some value could not be scanned, any slot may match). Valid while
     /// the variable's values do not change, so cleared at every phase.
@@ -138,7 +129,6 @@ impl TransformCache {
         self.words.clear();
         self.unions.clear();
         self.tables.clear();
-        self.rows.clear();
         self.transformed = 0;
         let _ = POOL.try_with(|p| {
             let mut p = p.borrow_mut();
@@ -279,65 +269,60 @@ impl TransformCache {
     }
 
     /// Builds the union of the prefilter scans of `values` (every value of `variable`) under
-    /// `chain`; `values` hands each value to the callback it is given. With `cached`, values
-    /// go through the cache (their addresses identify them, see `eval::is_stable`);
-    /// otherwise each is transformed and scanned on its own.
+    /// `chain`; `values` hands each value to the callback it is given (it may be called
+    /// twice). With `cached`, values go through the cache (their addresses identify them,
+    /// see `eval::is_stable`); otherwise each is transformed and scanned on its own.
     pub(crate) fn build_union(
         &mut self,
         prefilters: &Prefilters,
         variable: Variable,
         (chain, transforms): (u32, &[Transform]),
         cached: bool,
-        values: impl FnOnce(&mut dyn FnMut(&[u8])),
+        values: impl Fn(&mut dyn FnMut(&[u8])),
     ) {
-        let words = prefilters.words(chain);
-        let mut offset = match words {
-            Some(n) => {
-                let start = self.words.len();
-                self.words.resize(start + n, 0);
-                u32::try_from(start).unwrap_or(NONE)
-            }
-            None => NONE,
+        let Some(words) = prefilters.words(chain) else {
+            self.unions.insert((variable, chain), NONE);
+            return;
         };
-        if offset != NONE {
-            let table = if cached {
-                self.tables.get(&variable).copied()
-            } else {
-                None
-            };
+        let start = self.words.len();
+        self.words.resize(start + words, 0);
+        let mut offset = u32::try_from(start).unwrap_or(NONE);
+        let table = if cached && offset != NONE {
+            self.table(prefilters, variable, &values)
+        } else {
+            None
+        };
+        // Classes the chain changes at most in case take their literals from the one scan
+        // made for every chain; only the values of other classes are transformed.
+        let mut folded = std::mem::take(&mut self.folded);
+        folded.clear();
+        let mut run_values = table.is_none();
+        if let Some(t) = table {
+            folded.extend(
+                self.tables
+                    .classes(t)
+                    .map(|c| chain_effect(transforms, c) != ChainEffect::Unknown),
+            );
+            run_values = folded.contains(&false);
+            let union = self.words.get_mut(start..start + words).unwrap_or(&mut []);
+            for (k, _) in folded.iter().enumerate().filter(|(_, &f)| f) {
+                for row in self.tables.with_found(t, k) {
+                    let (from, n) = (row.found.0 as usize, row.found.1 as usize);
+                    prefilters.or_found(chain, self.found.get(from..from + n).unwrap_or(&[]), union);
+                }
+            }
+        }
+        if run_values && offset != NONE {
             let mut index = 0u32;
-            // Whether every value had a row, so the rows can stand for the variable.
-            let mut complete = true;
-            let mut rows = Vec::new();
             values(&mut |value| {
                 if offset == NONE {
                     return;
                 }
-                if cached {
-                    // The variable's rows, made on its first union, answer most chains
-                    // without transforming or scanning the value again.
-                    let row = match table {
-                        Some((start, len)) if index < len => self.rows.get((start + index) as usize).copied(),
-                        Some(_) => None,
-                        None => self.row(prefilters, value),
-                    };
+                if let Some(t) = table {
+                    let row = self.tables.row(t, index);
                     index = index.saturating_add(1);
-                    if let Some(row) = row.filter(|r| r.at == value.as_ptr() as usize && r.len as usize == value.len())
-                    {
-                        if table.is_none() {
-                            rows.push(row);
-                        }
-                        if row.info.found != NONE && chain_effect(transforms, row.info.class) != ChainEffect::Unknown {
-                            let (from, n) = (row.info.found as usize, row.info.found_len as usize);
-                            let found = self.found.get(from..from + n).unwrap_or(&[]);
-                            let to = offset as usize;
-                            let union = self.words.get_mut(to..to + words.unwrap_or(0)).unwrap_or(&mut []);
-                            prefilters.or_found(chain, found, union);
-                            return;
-                        }
-                    } else {
-                        // Not a cacheable value: no table for this variable.
-                        complete = false;
+                    if row.is_some_and(|(r, class)| r.is(value) && folded.get(class) == Some(&true)) {
+                        return;
                     }
                 }
                 let scan = if cached {
@@ -349,7 +334,7 @@ impl TransformCache {
                 match scan {
                     Some(from) if from != NONE => {
                         let (from, to) = (from as usize, offset as usize);
-                        for i in 0..words.unwrap_or(0) {
+                        for i in 0..words {
                             let w = self.words.get(from + i).copied().unwrap_or(u64::MAX);
                             if let Some(d) = self.words.get_mut(to + i) {
                                 *d |= w;
@@ -360,26 +345,40 @@ impl TransformCache {
                     _ => offset = NONE,
                 }
             });
-            if cached && table.is_none() && complete {
-                if let (Ok(start), Ok(len)) = (u32::try_from(self.rows.len()), u32::try_from(rows.len())) {
-                    self.rows.extend_from_slice(&rows);
-                    self.tables.insert(variable, (start, len));
-                }
-            }
         }
+        self.folded = folded;
         self.unions.insert((variable, chain), offset);
     }
 
-    /// The row of `value` with its scan for every chain's literals made, or `None` when the
-    /// value is not cacheable or that scan is not available.
-    fn row(&mut self, prefilters: &Prefilters, value: &[u8]) -> Option<Row> {
+    /// `variable`'s value table, made (from `values`) on its first union.
+    fn table(
+        &mut self,
+        prefilters: &Prefilters,
+        variable: Variable,
+        values: &impl Fn(&mut dyn FnMut(&[u8])),
+    ) -> Option<Table> {
+        if let Some(table) = self.tables.get(variable) {
+            return table;
+        }
+        let mut rows = Some(Vec::new());
+        values(&mut |value| {
+            if let Some(list) = rows.as_mut() {
+                match self.row(prefilters, value) {
+                    Some(r) => list.push(r),
+                    // Not cacheable, or no scan for every chain: no table.
+                    None => rows = None,
+                }
+            }
+        });
+        self.tables.insert(variable, rows)
+    }
+
+    /// The row and class of `value`, with its scan for every chain's literals made, or
+    /// `None` when the value is not cacheable or that scan is not available.
+    fn row(&mut self, prefilters: &Prefilters, value: &[u8]) -> Option<(Row, ValueClass)> {
         key(value, 0)?;
         let info = self.scanned_info(prefilters, value)?;
-        Some(Row {
-            at: value.as_ptr() as usize,
-            len: u32::try_from(value.len()).ok()?,
-            info,
-        })
+        Some((Row::new(value, (info.found, info.found_len))?, info.class))
     }
 
     /// How many (value, chain) pairs were transformed rather than found in the cache.
@@ -391,7 +390,6 @@ impl TransformCache {
     pub(crate) fn clear_unions(&mut self) {
         self.unions.clear();
         self.tables.clear();
-        self.rows.clear();
     }
 
     /// The transformed bytes of `entry`, where `original` is the value it was made from.

@@ -9,7 +9,7 @@
 use super::Transform;
 
 /// A set of byte values, one bit each.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ByteSet([u64; 4]);
 
 /// `A`..=`Z`, as bits of word 1 (bytes 64..=127).
@@ -91,19 +91,36 @@ impl ByteSet {
     }
 }
 
-/// What decides whether a transformation changes a value: the bytes it holds, and whether
-/// it ends in `.` (the one other thing path normalisation looks at).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What decides whether a transformation changes a value: the bytes it holds that some
+/// trigger names, whether it holds other upper- and lowercase letters, and whether it ends
+/// in `.` (the one other thing path normalisation looks at). Values alike in these are
+/// changed alike, so a variable's values fall into a few classes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ValueClass {
     set: ByteSet,
     ends_in_dot: bool,
 }
 
+/// `0`..=`9`, as bits of word 0: no trigger names a digit.
+const DIGITS: u64 = ((1u64 << 10) - 1) << b'0';
+/// The letters triggers name (`sqlHexDecode`'s), as bits of word 1.
+const NAMED_LETTERS: u64 = (1 << (b'x' - 64)) | (1 << (b'X' - 64));
+
 impl ValueClass {
     /// The class of `value`.
     pub(crate) fn of(value: &[u8]) -> ValueClass {
+        let ByteSet([w0, w1, w2, w3]) = ByteSet::of_value(value);
+        // Every other letter stands as `A` or `a`: case mappings map these as they map the
+        // letters they stand for, and no trigger names them.
+        let mut letters = w1 & NAMED_LETTERS;
+        if w1 & UPPER & !NAMED_LETTERS != 0 {
+            letters |= 1 << (b'A' - 64);
+        }
+        if w1 & LOWER & !NAMED_LETTERS != 0 {
+            letters |= 1 << (b'a' - 64);
+        }
         ValueClass {
-            set: ByteSet::of_value(value),
+            set: ByteSet([w0 & !DIGITS, (w1 & !(UPPER | LOWER)) | letters, w2, w3]),
             ends_in_dot: value.last() == Some(&b'.'),
         }
     }
@@ -316,6 +333,15 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&n| n > 100), "every effect occurs: {seen:?}");
+    }
+
+    #[test]
+    fn values_differing_in_unnamed_letters_and_digits_share_a_class() {
+        assert_eq!(ValueClass::of(b"blue"), ValueClass::of(b"green"));
+        assert_eq!(ValueClass::of(b"SKU-100037"), ValueClass::of(b"A-7"));
+        assert_ne!(ValueClass::of(b"blue"), ValueClass::of(b"Blue"));
+        assert_ne!(ValueClass::of(b"0a"), ValueClass::of(b"0x"));
+        assert_ne!(ValueClass::of(b"a.b"), ValueClass::of(b"ab."));
     }
 
     #[test]
