@@ -18,6 +18,7 @@ pub mod rss;
 pub mod run;
 pub mod stats;
 pub mod upstream;
+pub mod vm;
 pub mod workload;
 
 pub use error::LoadError;

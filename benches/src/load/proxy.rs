@@ -64,6 +64,11 @@ impl Configuration {
     pub fn is_envoy(self) -> bool {
         self != Configuration::ModSecurity
     }
+
+    /// True for the configurations running the meshward WAF.
+    pub fn is_waf(self) -> bool {
+        matches!(self, Configuration::WafDetect | Configuration::WafEnforce)
+    }
 }
 
 /// The status the upstream's answer or the proxy's refusal has for `attack` requests.

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::proxy::Configuration;
 use super::stats::{Results, Sample};
+use super::vm::VmFigures;
 use super::workload::Workload;
 
 /// File name of the chart, next to `RESULTS.md`.
@@ -98,6 +99,27 @@ pub fn results_markdown(info: &RunInfo, results: &Results) -> String {
             mib(end)
         );
     }
+    out.push_str("\n## WAF VMs in Envoy\n\n");
+    out.push_str(
+        "Envoy runs one VM per worker plus one on the main thread. Each WAF VM logs a line when its \
+         rules are ready (time to load them, linear memory then); the gauge \
+         `meshward_waf.wasm_memory_bytes`, read after the last measurement, is the linear memory a \
+         VM last reported on growth.\n\n",
+    );
+    out.push_str("| Configuration | VMs | Rules ready, slowest VM ms | Memory after load, largest MiB | Memory at the end MiB |\n");
+    out.push_str("|---|---:|---:|---:|---:|\n");
+    for (config, vm) in &results.vms {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            config.label(),
+            vm.loads.len(),
+            vm.slowest_load_ms().map_or("–".into(), |ms| format!("{ms:.1}")),
+            vm.largest_loaded_memory()
+                .map_or("–".into(), |b| format!("{:.1}", bytes_mib(b))),
+            vm.memory_end.map_or("–".into(), |b| format!("{:.1}", bytes_mib(b))),
+        );
+    }
     out.push_str("\n## Issue 12 targets\n\n");
     out.push_str("| Target | Measured | Met |\n|---|---:|:---:|\n");
     for target in targets(results) {
@@ -183,6 +205,26 @@ pub fn targets(results: &Results) -> Vec<Target> {
         measured: delta.map_or("–".into(), |d| format!("{d:+.0} MiB")),
         met: delta.map(|d| d <= 48.0),
     });
+    let vm = results.vms.get(&waf);
+    let memory = |what: &str, bytes: Option<u64>| Target {
+        what: what.into(),
+        measured: bytes.map_or("–".into(), |b| format!("{:.1} MiB", bytes_mib(b))),
+        met: bytes.map(|b| bytes_mib(b) <= 16.0),
+    };
+    out.push(memory(
+        "Wasm linear memory per VM after load ≤ 16 MiB",
+        vm.and_then(VmFigures::largest_loaded_memory),
+    ));
+    out.push(memory(
+        "Wasm linear memory per VM after the run (≥ 10k requests) ≤ 16 MiB",
+        vm.and_then(|v| v.memory_end),
+    ));
+    let ready = vm.and_then(VmFigures::slowest_load_ms);
+    out.push(Target {
+        what: "Rules ready ≤ 100 ms per VM in Envoy".into(),
+        measured: ready.map_or("–".into(), |ms| format!("{ms:.1} ms")),
+        met: ready.map(|ms| ms <= 100.0),
+    });
     let policy = Configuration::Policy1000;
     out.push(share(
         "Policy (1,000 rules) ≥ 90% of RBAC, GET",
@@ -196,6 +238,10 @@ pub fn targets(results: &Results) -> Vec<Target> {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+fn bytes_mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 fn ratio(r: Option<f64>) -> String {
@@ -332,7 +378,28 @@ mod tests {
         }
         r.rss_kib.insert(Configuration::EnvoyEmptyWasm, (90 * 1024, 100 * 1024));
         r.rss_kib.insert(Configuration::WafEnforce, (300 * 1024, 160 * 1024));
+        r.vms.insert(
+            Configuration::WafEnforce,
+            VmFigures {
+                loads: vec![(14.5, 8 << 20), (120.25, 7 << 20), (13.0, 8 << 20)],
+                memory_end: Some(20 << 20),
+            },
+        );
         r
+    }
+
+    #[test]
+    fn vm_figures_have_a_row_and_targets() {
+        let md = results_markdown(&RunInfo::default(), &results());
+        assert!(md.contains("| Envoy + WAF enforce | 3 | 120.2 | 8.0 | 20.0 |"), "{md}");
+        let t = targets(&results());
+        let find = |what: &str| t.iter().find(|t| t.what.contains(what)).unwrap().clone();
+        let after_load = find("after load");
+        assert_eq!((after_load.measured.as_str(), after_load.met), ("8.0 MiB", Some(true)));
+        let after_run = find("after the run");
+        assert_eq!((after_run.measured.as_str(), after_run.met), ("20.0 MiB", Some(false)));
+        let ready = find("Rules ready");
+        assert_eq!((ready.measured.as_str(), ready.met), ("120.2 ms", Some(false)));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::report::{self, RunInfo};
 use super::rss;
 use super::stats::{Outcome, Results};
 use super::upstream::Upstream;
+use super::vm::{self, VmFigures};
 use super::workload::{Request, Workload};
 use super::LoadError;
 
@@ -61,8 +62,8 @@ struct Running {
     http1: SocketAddr,
     h2c: SocketAddr,
     pid: u32,
-    // Held for their `Drop`, which stops the process.
-    _envoy: Option<Envoy>,
+    // Held for their `Drop`, which stops the process (and Envoy's, to read its log and stats).
+    envoy: Option<Envoy>,
     _nginx: Option<Nginx>,
 }
 
@@ -149,12 +150,27 @@ pub fn run(options: &Options, inputs: &Inputs) -> Result<Results, LoadError> {
     }
     for (r, warm) in running.iter().zip(warm) {
         results.rss_kib.insert(r.config, (warm, rss::tree_rss_kib(r.pid)));
+        if let (Some(envoy), true) = (&r.envoy, r.config.is_waf()) {
+            results.vms.insert(r.config, vm_figures(envoy));
+        }
     }
     drop(running);
     drop(upstream);
     let info = run_info(options, inputs, started.elapsed());
     write_report(&options.out, &info, &results)?;
     Ok(results)
+}
+
+/// What the WAF's VMs in `envoy` logged when their rules were ready, and its memory gauge.
+fn vm_figures(envoy: &Envoy) -> VmFigures {
+    VmFigures {
+        loads: envoy
+            .wasm_logs()
+            .iter()
+            .filter_map(|l| vm::parse_load_line(&l.message))
+            .collect(),
+        memory_end: envoy.stat("meshward_waf.wasm_memory_bytes").ok().flatten(),
+    }
 }
 
 fn start(
@@ -177,7 +193,7 @@ fn start(
             http1: envoy.addr(),
             h2c: envoy.addr(),
             pid: envoy.pid(),
-            _envoy: Some(envoy),
+            envoy: Some(envoy),
             _nginx: None,
         });
     }
@@ -192,7 +208,7 @@ fn start(
         http1: nginx.http1(),
         h2c: nginx.h2c(),
         pid: nginx.pid(),
-        _envoy: None,
+        envoy: None,
         _nginx: Some(nginx),
     })
 }

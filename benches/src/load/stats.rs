@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::proxy::Configuration;
+use super::vm::VmFigures;
 use super::workload::Workload;
 
 /// What the client saw during one measured interval.
@@ -101,6 +102,8 @@ pub struct Results {
     pub samples: BTreeMap<(Workload, Configuration), Vec<Sample>>,
     /// Resident memory of each configuration's processes, KiB: after warm-up and at the end.
     pub rss_kib: BTreeMap<Configuration, (u64, u64)>,
+    /// What each WAF configuration's VMs reported (load time, linear memory).
+    pub vms: BTreeMap<Configuration, VmFigures>,
 }
 
 impl Results {
