@@ -138,8 +138,9 @@ impl Prefilters {
                     _ => None,
                 };
                 let is_regex = matches!(&r.kind, RuleKind::Rule { operator, .. } if operator.is_regex());
-                // multiMatch links test intermediate values that are never cached or scanned.
-                if let (Some(literals), false) = (&literals, r.actions.multi_match) {
+                // multiMatch links test intermediate values too: their slot speaks for those
+                // only where the chain changes a value at most in case (see `eval`).
+                if let Some(literals) = &literals {
                     let chain = r.transforms_id as usize;
                     if builders.len() <= chain {
                         builders.resize_with(chain + 1, ChainBuilder::default);
@@ -186,7 +187,7 @@ impl Prefilters {
             })
             .collect::<Vec<_>>();
         // A chain without a prefilter (too few slots) leaves its links without a slot; an
-        // `@rx` link without one gets its own gate.
+        // `@rx` link without one, or testing intermediate values (multiMatch), gets its own gate.
         let mut literals = regex_literals.into_iter();
         for rule in phases.iter_mut().flatten() {
             let mut link = Some(rule);
@@ -195,7 +196,7 @@ impl Prefilters {
                     r.prefilter_slot = None;
                 }
                 let own = literals.next().flatten();
-                if r.prefilter_slot.is_none() {
+                if r.prefilter_slot.is_none() || r.actions.multi_match {
                     r.gate = own.and_then(|l| LiteralGate::new(&l)).map(Box::new);
                 }
                 link = r.chained.as_deref_mut();
@@ -402,6 +403,7 @@ SecRule ARGS "@rx __proto__|constructor\s*prototype" "id:11,phase:1,pass,log,t:n
 SecRule ARGS "@rx (?i)<script" "id:12,phase:1,pass,log,t:none,t:htmlEntityDecode"
 SecRule ARGS "!@rx (?i)<script" "id:13,phase:1,pass,log,t:none,t:htmlEntityDecode"
 SecRule ARGS "@rx (?:a|b|c|d)" "id:14,phase:1,pass,log,t:none,t:lowercase"
+SecRule ARGS "@rx __proto__" "id:15,phase:1,pass,log,t:none,t:lowercase,multiMatch"
 "#;
 
     fn matched_in(rules: &str, query: &str) -> Vec<u64> {
@@ -423,15 +425,17 @@ SecRule ARGS "@rx (?:a|b|c|d)" "id:14,phase:1,pass,log,t:none,t:lowercase"
             .iter()
             .map(|r| (r.id, r.prefilter_slot.is_some(), r.gate.is_some()))
             .collect();
-        // The multiMatch link tests intermediate values no scan sees: it gets a gate. The
-        // others get a slot each, but for the one whose literals are single letters.
+        // The multiMatch link also tests intermediate values no scan sees: it gets a gate
+        // beside its slot. The others get a slot each, but for the one whose literals are
+        // single letters.
         assert_eq!(
             gated,
             vec![
-                (11, false, true),
+                (11, true, true),
                 (12, true, false),
                 (13, true, false),
-                (14, false, false)
+                (14, false, false),
+                (15, true, true)
             ]
         );
     }
@@ -443,6 +447,11 @@ SecRule ARGS "@rx (?:a|b|c|d)" "id:14,phase:1,pass,log,t:none,t:lowercase"
         assert_eq!(matched_in(GATED, "a=%255f%255fproto%255f%255f"), vec![11, 13]);
         assert_eq!(matched_in(GATED, "a=%26lt;SCRIPT"), vec![12, 14]);
         assert_eq!(matched_in(GATED, "a=B"), vec![13, 14]);
+        // multiMatch over a chain that changes only case: the literal is found in the value
+        // ignoring case, so the lowercased intermediate value is still tested.
+        assert_eq!(matched_in(GATED, "a=__PROTO__"), vec![13, 15]);
+        assert_eq!(matched_in(GATED, "a=x&b=__PROTO__&c=y"), vec![13, 15]);
+        assert_eq!(matched_in(GATED, "a=x&b=__PRO_TO__&c=y"), vec![13]);
     }
 
     /// Rules over several chains, literals shared between them and differing in case.

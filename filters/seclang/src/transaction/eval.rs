@@ -15,6 +15,7 @@ use crate::variable::{Exclusion, Selector, Targets, Variable};
 use super::evidence::{Intervention, InterventionAction, MatchRecord};
 use super::resolver::Resolver;
 use super::state::{Bound, Transaction};
+use super::transform_cache::UnionKey;
 
 /// One value that satisfied a rule link's operator.
 struct Hit {
@@ -251,10 +252,9 @@ impl Transaction {
             // Most CRS links are rejected by their prefilter for every value of a target:
             // one check of the union of the values' scans skips the whole target.
             let constant = !target.count && is_phase_constant(variable);
-            if let (Some(slot), true, false, Selector::All) =
-                (link.prefilter_slot, constant, negated || multi, &target.selector)
+            if let (Some(slot), true, false, Selector::All) = (link.prefilter_slot, constant, negated, &target.selector)
             {
-                if !self.target_may_match(variable, link, slot) {
+                if !self.target_may_match(variable, link, slot, multi) {
                     continue;
                 }
             }
@@ -285,7 +285,18 @@ impl Transaction {
                 };
                 if multi {
                     // multiMatch: test the value before any transformation and after each
-                    // transformation that changed it.
+                    // transformation that changed it; none of which can match when the chain
+                    // changes the value at most in case and its literals are not in it.
+                    if let (Some(slot), true, false) = (link.prefilter_slot, cacheable, negated) {
+                        let chain = (link.transforms_id, link.transforms.as_slice());
+                        if !self
+                            .transform_cache
+                            .borrow_mut()
+                            .intermediates_may_match(prefilters, value, chain, slot)
+                        {
+                            return;
+                        }
+                    }
                     // A transformation that leaves the value as it is (a borrowed answer of
                     // the same length) costs no copy and no comparison.
                     let mut current: Cow<'_, [u8]> = Cow::Borrowed(value);
@@ -340,25 +351,24 @@ impl Transaction {
     }
 
     /// Whether prefilter slot `slot` of `link` may match some value of `variable` (a
-    /// phase-constant variable): false when no value's scan under the link's chain found
-    /// its literals.
-    fn target_may_match(&self, variable: Variable, link: &Rule, slot: u32) -> bool {
-        let chain = link.transforms_id;
-        if let Some(known) = self.transform_cache.borrow().union_may_match(variable, chain, slot) {
+    /// phase-constant variable), or with `intermediates` (multiMatch) some value the link's
+    /// chain makes on the way: false when no value's scan under the link's chain found its
+    /// literals.
+    fn target_may_match(&self, variable: Variable, link: &Rule, slot: u32, intermediates: bool) -> bool {
+        let key = UnionKey {
+            variable,
+            chain: link.transforms_id,
+            intermediates,
+        };
+        if let Some(known) = self.transform_cache.borrow().union_may_match(key, slot) {
             return known;
         }
         let prefilters = &self.rules.prefilters;
         let mut cache = self.transform_cache.borrow_mut();
-        cache.build_union(
-            prefilters,
-            variable,
-            (chain, &link.transforms),
-            is_stable(variable),
-            |add| {
-                self.visit(variable, &Selector::All, None, &|_| true, &mut |_, value| add(value));
-            },
-        );
-        cache.union_may_match(variable, chain, slot).unwrap_or(true)
+        cache.build_union(prefilters, key, &link.transforms, is_stable(variable), |add| {
+            self.visit(variable, &Selector::All, None, &|_| true, &mut |_, value| add(value));
+        });
+        cache.union_may_match(key, slot).unwrap_or(true)
     }
 
     /// Target exclusions added by `ctl:ruleRemoveTarget*` for this rule.

@@ -88,10 +88,19 @@ pub(crate) struct TransformCache {
     /// Per (variable, chain): where the OR of the scans of all the variable's values starts
     /// in `words` (`NONE`: some value could not be scanned, any slot may match). Valid while
     /// the variable's values do not change, so cleared at every phase.
-    unions: FxHashMap<(Variable, u32), u32>,
+    unions: FxHashMap<UnionKey, u32>,
     /// How many (value, chain) pairs this cache transformed (its misses), for tests and
     /// profiles that check what a transaction computed again.
     transformed: u64,
+}
+
+/// Identifies a union: a variable, a chain, and whether it speaks for the intermediate values
+/// of the chain too (multiMatch links test those).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct UnionKey {
+    pub(crate) variable: Variable,
+    pub(crate) chain: u32,
+    pub(crate) intermediates: bool,
 }
 
 /// Caches kept for reuse by later transactions on the same thread, so a transaction's
@@ -208,6 +217,36 @@ impl TransformCache {
         })
     }
 
+    /// Whether slot `slot` of chain `chain` (`transforms`) may match `value` or any of the
+    /// intermediate values the chain makes of it: false only when the chain changes `value`
+    /// at most in case and none of the slot's literals occurs in it.
+    pub(crate) fn intermediates_may_match(
+        &mut self,
+        prefilters: &Prefilters,
+        value: &[u8],
+        (chain, transforms): (u32, &[Transform]),
+        slot: u32,
+    ) -> bool {
+        if key(value, chain).is_none() {
+            return true;
+        }
+        let Some(info) = self.scanned_info(prefilters, value) else {
+            return true;
+        };
+        if chain_effect(transforms, info.class) == ChainEffect::Unknown {
+            return true;
+        }
+        let found = self
+            .found
+            .get(info.found as usize..(info.found + info.found_len) as usize)
+            .unwrap_or(&[]);
+        let start = self.words.len();
+        let known = prefilters.scan_found(chain, found, &mut self.words);
+        let may = known.is_none_or(|offset| prefilter::may_match(&self.words, offset, slot));
+        self.words.truncate(start);
+        may
+    }
+
     /// The record of `value` (a cacheable one), made on first use.
     fn info(&mut self, value: &[u8]) -> &mut ValueInfo {
         self.values
@@ -261,27 +300,31 @@ impl TransformCache {
         Some(entry)
     }
 
-    /// Whether prefilter slot `slot` of chain `chain` may match any value of `variable`, as
-    /// far as a union built by [`TransformCache::build_union`] knows (`None`: not built yet).
-    pub(crate) fn union_may_match(&self, variable: Variable, chain: u32, slot: u32) -> Option<bool> {
-        let offset = *self.unions.get(&(variable, chain))?;
+    /// Whether prefilter slot `slot` may match any value of the union `key`, as far as a
+    /// union built by [`TransformCache::build_union`] knows (`None`: not built yet).
+    pub(crate) fn union_may_match(&self, key: UnionKey, slot: u32) -> Option<bool> {
+        let offset = *self.unions.get(&key)?;
         Some(offset == NONE || prefilter::may_match(&self.words, offset, slot))
     }
 
-    /// Builds the union of the prefilter scans of `values` (every value of `variable`) under
-    /// `chain`; `values` hands each value to the callback it is given (it may be called
-    /// twice). With `cached`, values go through the cache (their addresses identify them,
-    /// see `eval::is_stable`); otherwise each is transformed and scanned on its own.
+    /// Builds the union of the prefilter scans of `values` (every value of the key's variable)
+    /// under the key's chain (`transforms`); `values` hands each value to the callback it is
+    /// given (it may be called twice). With `cached`, values go through the cache (their
+    /// addresses identify them, see `eval::is_stable`); otherwise each is transformed and
+    /// scanned on its own. A union for intermediate values is known only when the chain
+    /// changes every value at most in case (then each intermediate value is the value, up to
+    /// case, and the case-insensitive literals found in it stand for all of them).
     pub(crate) fn build_union(
         &mut self,
         prefilters: &Prefilters,
-        variable: Variable,
-        (chain, transforms): (u32, &[Transform]),
+        key: UnionKey,
+        transforms: &[Transform],
         cached: bool,
         values: impl Fn(&mut dyn FnMut(&[u8])),
     ) {
+        let UnionKey { variable, chain, .. } = key;
         let Some(words) = prefilters.words(chain) else {
-            self.unions.insert((variable, chain), NONE);
+            self.unions.insert(key, NONE);
             return;
         };
         let start = self.words.len();
@@ -304,6 +347,9 @@ impl TransformCache {
                     .map(|c| chain_effect(transforms, c) != ChainEffect::Unknown),
             );
             run_values = folded.contains(&false);
+            if run_values && key.intermediates {
+                offset = NONE;
+            }
             let union = self.words.get_mut(start..start + words).unwrap_or(&mut []);
             for (k, _) in folded.iter().enumerate().filter(|(_, &f)| f) {
                 for row in self.tables.with_found(t, k) {
@@ -311,6 +357,9 @@ impl TransformCache {
                     prefilters.or_found(chain, self.found.get(from..from + n).unwrap_or(&[]), union);
                 }
             }
+        }
+        if key.intermediates && table.is_none() {
+            offset = NONE;
         }
         if run_values && offset != NONE {
             let mut index = 0u32;
@@ -347,7 +396,7 @@ impl TransformCache {
             });
         }
         self.folded = folded;
-        self.unions.insert((variable, chain), offset);
+        self.unions.insert(key, offset);
     }
 
     /// `variable`'s value table, made (from `values`) on its first union.
