@@ -29,6 +29,8 @@ struct ChainPrefilter {
     masks: Vec<u64>,
     /// 64-bit words needed for one bit per slot.
     words: usize,
+    /// Whether its literals are in the automaton for every chain (`Combined`).
+    in_combined: bool,
 }
 
 /// A chain's automaton, walked byte by byte (rather than through `find_overlapping_iter`,
@@ -41,6 +43,12 @@ enum Matcher {
     Nfa(NFA),
 }
 
+/// Largest literal set (total bytes) of a chain whose literals join the automaton for every
+/// chain. CRS's phrase files make a few chains of 5–100 KB of literals; with them, building
+/// that automaton took 195 M instructions and 10 MiB of a VM's memory (its build peak stays
+/// in a wasm VM's linear memory), so those chains keep scanning with their own automaton.
+const COMBINED_MAX_CHAIN_BYTES: usize = 16384;
+
 /// Largest literal set (total bytes) compiled as a DFA. A DFA takes about a kilobyte per
 /// literal byte; since most values are scanned once for every chain (`Prefilters::scan_all`),
 /// the chains' own automata run rarely, and at 8192 their DFAs were 3 MiB of a VM's memory
@@ -51,7 +59,7 @@ const DFA_MAX_BYTES: usize = 1024;
 #[derive(Default)]
 pub(crate) struct Prefilters {
     chains: Vec<Option<ChainPrefilter>>,
-    /// Every chain's literals in one automaton, built on first use: a value that several
+    /// Every chain's literals in one automaton, built with the rule set: a value that several
     /// chains leave unchanged (up to ASCII case) is scanned once for all of them.
     combined: OnceLock<Option<Combined>>,
 }
@@ -73,7 +81,9 @@ impl Combined {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<(u32, u32)>> = Vec::new();
         for (chain, p) in chains.iter().enumerate() {
-            let Some(p) = p else { continue };
+            let Some(p) = p.as_ref().filter(|p| p.in_combined) else {
+                continue;
+            };
             for (pattern, literal) in p.literals.iter().enumerate() {
                 let folded = literal.to_ascii_lowercase();
                 let id = *ids.entry(folded.clone()).or_insert_with(|| {
@@ -170,7 +180,7 @@ impl Prefilters {
                 }
                 let mut patterns: Vec<(Vec<u8>, usize)> = b.patterns.into_iter().collect();
                 patterns.sort_unstable_by_key(|p| p.1);
-                let literals = patterns.into_iter().map(|p| p.0).collect();
+                let literals: Vec<Vec<u8>> = patterns.into_iter().map(|p| p.0).collect();
                 let words = (b.slots as usize).div_ceil(64);
                 let mut masks = vec![0u64; words * b.owners.len()];
                 for (pattern, slots) in b.owners.iter().enumerate() {
@@ -178,11 +188,13 @@ impl Prefilters {
                         masks[pattern * words + slot as usize / 64] |= 1 << (slot % 64);
                     }
                 }
+                let in_combined = literals.iter().map(Vec::len).sum::<usize>() <= COMBINED_MAX_CHAIN_BYTES;
                 Some(ChainPrefilter {
                     matcher: OnceLock::new(),
                     literals,
                     masks,
                     words,
+                    in_combined,
                 })
             })
             .collect::<Vec<_>>();
@@ -202,10 +214,11 @@ impl Prefilters {
                 link = r.chained.as_deref_mut();
             }
         }
-        Prefilters {
-            chains,
-            combined: OnceLock::new(),
-        }
+        // Built now rather than on first use: every request scans its values with it, so
+        // deferring it only moved its cost into a VM's first request.
+        let combined = OnceLock::new();
+        let _ = combined.set(Combined::build(&chains));
+        Prefilters { chains, combined }
     }
 
     /// Number of 64-bit slot words a scan of `chain` produces, or `None` without a prefilter.
@@ -261,12 +274,25 @@ impl Prefilters {
     /// found `found`, provided the chain leaves the value unchanged up to ASCII case (its
     /// automaton ignores case). Appended to `words` like [`Prefilters::scan`]'s.
     pub(crate) fn scan_found(&self, chain: u32, found: &[(u32, u32)], words: &mut Vec<u64>) -> Option<u32> {
-        let n = self.chains.get(chain as usize)?.as_ref()?.words;
+        let n = self
+            .chains
+            .get(chain as usize)?
+            .as_ref()
+            .filter(|p| p.in_combined)?
+            .words;
         let start = words.len();
         let offset = u32::try_from(start).ok()?;
         words.resize(start + n, 0);
         self.or_found(chain, found, &mut words[start..]);
         Some(offset)
+    }
+
+    /// Whether `chain`'s literals are in the automaton for every chain, so that
+    /// [`Prefilters::scan_found`] and [`Prefilters::or_found`] speak for it.
+    pub(crate) fn in_combined(&self, chain: u32) -> bool {
+        self.chains
+            .get(chain as usize)
+            .is_some_and(|p| p.as_ref().is_some_and(|p| p.in_combined))
     }
 
     /// ORs into `bits` (one scan's words of `chain`) the slots of the pairs in `found`, as
@@ -276,6 +302,11 @@ impl Prefilters {
         let Some(Some(p)) = self.chains.get(chain as usize) else {
             return;
         };
+        if !p.in_combined {
+            // Its literals were not looked for: any slot may match.
+            bits.fill(u64::MAX);
+            return;
+        }
         for &(owner, pattern) in found.get(first..).unwrap_or(&[]) {
             if owner != chain {
                 break;
@@ -500,6 +531,28 @@ SecRule ARGS "@rx etc/passwd" "id:25,phase:1,pass,log,t:none,t:normalizePath"
             }
         }
         assert!(compared > 30, "{compared}");
+    }
+
+    #[test]
+    fn chains_with_large_literal_sets_keep_their_own_scan() {
+        let phrases: Vec<String> = (0..600).map(|i| format!("phrase{i:04}x")).collect();
+        let rules = format!(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS \"@pm {}\" \"id:31,phase:1,pass,log,t:none,t:lowercase\"\n\
+             SecRule ARGS \"@pm small words\" \"id:32,phase:1,pass,log,t:none,t:urlDecodeUni\"\n",
+            phrases.join(" ")
+        );
+        let set = RuleSet::from_str(&rules, "prefilter-test").expect("loads");
+        let prefilters = &set.compiled().prefilters;
+        let links = set.compiled().rules(Phase::RequestHeaders);
+        let (big, small) = (links[0].transforms_id, links[1].transforms_id);
+        assert!(!prefilters.in_combined(big) && prefilters.in_combined(small));
+        let (mut ids, mut found) = (Vec::new(), Vec::new());
+        assert!(prefilters.scan_all(b"PHRASE0042X small", &mut ids, &mut found));
+        assert!(found.iter().all(|&(chain, _)| chain != big), "{found:?}");
+        assert_eq!(prefilters.scan_found(big, &found, &mut Vec::new()), None);
+        assert_eq!(matched_in(&rules, "a=x&b=PHRASE0042X&c=y"), vec![31]);
+        assert_eq!(matched_in(&rules, "a=phrase0042&b=small"), vec![32]);
     }
 
     #[test]

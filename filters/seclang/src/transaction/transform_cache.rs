@@ -341,10 +341,12 @@ impl TransformCache {
         folded.clear();
         let mut run_values = table.is_none();
         if let Some(t) = table {
+            // A chain outside that scan transforms and scans every value itself.
+            let combined = prefilters.in_combined(chain);
             folded.extend(
                 self.tables
                     .classes(t)
-                    .map(|c| chain_effect(transforms, c) != ChainEffect::Unknown),
+                    .map(|c| combined && chain_effect(transforms, c) != ChainEffect::Unknown),
             );
             run_values = folded.contains(&false);
             if run_values && key.intermediates {
