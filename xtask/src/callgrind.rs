@@ -136,6 +136,10 @@ const PREFIXES: &[(&str, Owner)] = &[
         "meshward_seclang::transaction::transform_cache::",
         Owner::Category(CATEGORIES[1]),
     ),
+    (
+        "meshward_seclang::transaction::value_table::",
+        Owner::Category(CATEGORIES[1]),
+    ),
     ("regex_automata::", Owner::Category(CATEGORIES[2])),
     ("regex::", Owner::Category(CATEGORIES[2])),
     ("meshward_seclang::operator::rx", Owner::Category(CATEGORIES[2])),

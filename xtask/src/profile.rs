@@ -1,7 +1,8 @@
 //! `cargo xtask profile [WORKLOAD] [--exchanges N]`: where one WAF exchange's instructions go.
 //! Builds `profile-driver` (benches) in release, runs it under callgrind counting only inside
-//! `run_transaction` (loading is left out), and prints instructions per exchange by category
-//! (`callgrind.rs`). Then runs a build with the engine's `rule-counts` feature and prints how
+//! `run_transaction` (loading is left out), once for one exchange and once for N + 1, and
+//! prints the difference per exchange by category (`callgrind.rs`): the steady state, without
+//! the automata a VM's first exchange builds. Then runs a build with the engine's `rule-counts` feature and prints how
 //! many rules each CRS file evaluated per exchange and how many values their operators tested.
 
 use std::collections::BTreeMap;
@@ -57,11 +58,14 @@ pub fn profile(root: &Path, args: &[String]) -> Result<()> {
     let out_dir = root.join("target").join("profile");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for workload in &workloads {
+        // A VM's first exchange builds the automata it reaches: a run of one exchange is taken
+        // away from a run of N + 1, so the figures are those of the N exchanges after it.
+        let first = out_dir.join(format!("{workload}.first.callgrind"));
+        run_callgrind(&driver, workload, 1, &first)?;
         let file = out_dir.join(format!("{workload}.callgrind"));
-        run_callgrind(&driver, workload, args.exchanges, &file)?;
-        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-        let profile = callgrind::parse(&text).with_context(|| format!("parsing {}", file.display()))?;
-        print_categories(workload, args.exchanges, &callgrind::attribute(&profile), &file);
+        run_callgrind(&driver, workload, args.exchanges + 1, &file)?;
+        let costs = steady_state(&attribute_file(&file)?, &attribute_file(&first)?);
+        print_categories(workload, args.exchanges, &costs, &file);
     }
     // Counting is a separate build (dev profile, feature on) so the measured binary has no
     // counters in it; the counts do not depend on optimisation.
@@ -161,10 +165,27 @@ fn run_callgrind(driver: &Path, workload: &str, exchanges: usize, file: &Path) -
     Ok(())
 }
 
+/// Instructions per category of a callgrind file.
+fn attribute_file(file: &Path) -> Result<Vec<(&'static str, u64)>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let profile = callgrind::parse(&text).with_context(|| format!("parsing {}", file.display()))?;
+    Ok(callgrind::attribute(&profile))
+}
+
+/// `all` less `first`, category by category (a category `first` spent more on counts zero).
+fn steady_state(all: &[(&'static str, u64)], first: &[(&'static str, u64)]) -> Vec<(&'static str, u64)> {
+    all.iter()
+        .map(|&(category, v)| {
+            let before = first.iter().find(|(c, _)| *c == category).map_or(0, |(_, b)| *b);
+            (category, v.saturating_sub(before))
+        })
+        .collect()
+}
+
 fn print_categories(workload: &str, exchanges: usize, costs: &[(&str, u64)], file: &Path) {
     let total = costs.iter().find(|(c, _)| *c == "total").map_or(0, |(_, v)| *v);
     println!(
-        "\n{workload}: instructions per exchange ({exchanges} exchanges; {})",
+        "\n{workload}: instructions per exchange ({exchanges} exchanges after a first one; {})",
         file.display()
     );
     println!("  {:<38} {:>14} {:>7}", "category", "instr/exchange", "share");
@@ -290,6 +311,16 @@ mod tests {
 
     fn strings(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn steady_state_takes_the_first_exchange_away() {
+        let all = [("total", 1100), ("prefilter", 300), ("rest", 5)];
+        let first = [("total", 700), ("prefilter", 250), ("rest", 9)];
+        assert_eq!(
+            steady_state(&all, &first),
+            vec![("total", 400), ("prefilter", 50), ("rest", 0)]
+        );
     }
 
     #[test]

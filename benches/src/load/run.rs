@@ -169,7 +169,7 @@ fn vm_figures(envoy: &Envoy) -> VmFigures {
             .iter()
             .filter_map(|l| vm::parse_load_line(&l.message))
             .collect(),
-        memory_end: envoy.stat("meshward_waf.wasm_memory_bytes").ok().flatten(),
+        memory_end: envoy.stat("wasmcustom.meshward_waf.wasm_memory_bytes").ok().flatten(),
     }
 }
 

@@ -6,7 +6,7 @@
 pub struct VmFigures {
     /// Per VM that logged its load line: (milliseconds to rules ready, linear memory bytes then).
     pub loads: Vec<(f64, u64)>,
-    /// The `meshward_waf.wasm_memory_bytes` gauge after the last measurement: the largest
+    /// The `meshward_waf.wasm_memory_bytes` gauge (`wasmcustom.` in Envoy's stats) after the last measurement: the largest
     /// linear memory a VM reported (each VM sets it when its memory grows).
     pub memory_end: Option<u64>,
 }
