@@ -320,9 +320,10 @@ impl Prefilters {
     }
 }
 
-/// Runs `automaton` over `value`, appending the id of every literal found (repeats
-/// included); false if the automaton has no start state (then nothing is known).
-fn walk_ids<A: Automaton>(automaton: &A, value: &[u8], found: &mut Vec<u32>) -> bool {
+/// Runs `automaton` over `value`, calling `on_match` with the pattern index of every literal
+/// found (repeats included). The automaton is walked byte by byte (see `Matcher`); false if it
+/// has no start state (cannot happen for an unanchored one; then nothing is known).
+fn each_match<A: Automaton>(automaton: &A, value: &[u8], mut on_match: impl FnMut(usize)) -> bool {
     let Ok(mut sid) = automaton.start_state(Anchored::No) else {
         return false;
     };
@@ -338,10 +339,16 @@ fn walk_ids<A: Automaton>(automaton: &A, value: &[u8], found: &mut Vec<u32>) -> 
             continue;
         }
         for i in 0..automaton.match_len(sid) {
-            found.push(automaton.match_pattern(sid, i).as_u32());
+            on_match(automaton.match_pattern(sid, i).as_usize());
         }
     }
     true
+}
+
+/// Runs `automaton` over `value`, appending the id of every literal found (repeats
+/// included); false if nothing is known.
+fn walk_ids<A: Automaton>(automaton: &A, value: &[u8], found: &mut Vec<u32>) -> bool {
+    each_match(automaton, value, |p| found.push(u32::try_from(p).unwrap_or(u32::MAX)))
 }
 
 /// A chain's automaton over its literals: a DFA for small sets, a contiguous NFA for large ones.
@@ -365,29 +372,16 @@ fn build_matcher(literals: &[Vec<u8>]) -> Option<Matcher> {
 /// (`masks` holds each pattern's bits, `bits.len()` words per pattern).
 fn walk<A: Automaton>(automaton: &A, masks: &[u64], value: &[u8], bits: &mut [u64]) {
     let words = bits.len();
-    let Ok(mut sid) = automaton.start_state(Anchored::No) else {
-        // Cannot happen for an unanchored automaton; if it did, every slot may match.
-        bits.fill(u64::MAX);
-        return;
+    let mut found = |pattern: usize| {
+        let start = pattern * words;
+        let mask = masks.get(start..start + words).unwrap_or(&[]);
+        for (w, m) in bits.iter_mut().zip(mask) {
+            *w |= m;
+        }
     };
-    for &byte in value {
-        sid = automaton.next_state(Anchored::No, sid, byte);
-        if !automaton.is_special(sid) {
-            continue;
-        }
-        if automaton.is_dead(sid) {
-            break;
-        }
-        if !automaton.is_match(sid) {
-            continue;
-        }
-        for i in 0..automaton.match_len(sid) {
-            let start = automaton.match_pattern(sid, i).as_usize() * words;
-            let mask = masks.get(start..start + words).unwrap_or(&[]);
-            for (w, m) in bits.iter_mut().zip(mask) {
-                *w |= m;
-            }
-        }
+    if !each_match(automaton, value, &mut found) {
+        // Nothing is known: every slot may match.
+        bits.fill(u64::MAX);
     }
 }
 
@@ -535,7 +529,7 @@ SecRule ARGS "@rx etc/passwd" "id:25,phase:1,pass,log,t:none,t:normalizePath"
 
     #[test]
     fn chains_with_large_literal_sets_keep_their_own_scan() {
-        let phrases: Vec<String> = (0..600).map(|i| format!("phrase{i:04}x")).collect();
+        let phrases: Vec<String> = (0..2000).map(|i| format!("phrase{i:04}x")).collect();
         let rules = format!(
             "SecRuleEngine DetectionOnly\n\
              SecRule ARGS \"@pm {}\" \"id:31,phase:1,pass,log,t:none,t:lowercase\"\n\
