@@ -236,12 +236,8 @@ impl TransformCache {
         if chain_effect(transforms, info.class) == ChainEffect::Unknown {
             return true;
         }
-        let found = self
-            .found
-            .get(info.found as usize..(info.found + info.found_len) as usize)
-            .unwrap_or(&[]);
         let start = self.words.len();
-        let known = prefilters.scan_found(chain, found, &mut self.words);
+        let known = prefilters.scan_found(chain, found_of(&self.found, &info), &mut self.words);
         let may = known.is_none_or(|offset| prefilter::may_match(&self.words, offset, slot));
         self.words.truncate(start);
         may
@@ -279,10 +275,7 @@ impl TransformCache {
     /// (made on first use); `None` when that scan is not available.
     fn scan_folded(&mut self, prefilters: &Prefilters, chain: u32, value: &[u8]) -> Option<u32> {
         let info = self.scanned_info(prefilters, value)?;
-        let found = self
-            .found
-            .get(info.found as usize..(info.found + info.found_len) as usize)?;
-        prefilters.scan_found(chain, found, &mut self.words)
+        prefilters.scan_found(chain, found_of(&self.found, &info), &mut self.words)
     }
 
     /// Copies transformed bytes into the arena.
@@ -465,6 +458,16 @@ fn key(value: &[u8], chain: u32) -> Option<Key> {
         return None;
     }
     Some((value.as_ptr() as usize, u32::try_from(value.len()).ok()?, chain))
+}
+
+/// The (chain, pattern) pairs found in the value `info` describes (none before its scan).
+fn found_of<'a>(found: &'a [(u32, u32)], info: &ValueInfo) -> &'a [(u32, u32)] {
+    if info.found == NONE {
+        return &[];
+    }
+    found
+        .get(info.found as usize..(info.found + info.found_len) as usize)
+        .unwrap_or(&[])
 }
 
 /// The arena bytes an entry points at.
