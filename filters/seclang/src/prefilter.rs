@@ -60,8 +60,9 @@ const DFA_MAX_BYTES: usize = 1024;
 pub(crate) struct Prefilters {
     chains: Vec<Option<ChainPrefilter>>,
     /// Every chain's literals in one automaton, built with the rule set: a value that several
-    /// chains leave unchanged (up to ASCII case) is scanned once for all of them.
-    combined: OnceLock<Option<Combined>>,
+    /// chains leave unchanged (up to ASCII case) is scanned once for all of them. `None` if
+    /// it could not be built: every chain then scans with its own automaton.
+    combined: Option<Combined>,
 }
 
 /// The literals of every chain in one case-insensitive automaton, each knowing which chain
@@ -216,8 +217,7 @@ impl Prefilters {
         }
         // Built now rather than on first use: every request scans its values with it, so
         // deferring it only moved its cost into a VM's first request.
-        let combined = OnceLock::new();
-        let _ = combined.set(Combined::build(&chains));
+        let combined = Combined::build(&chains);
         Prefilters { chains, combined }
     }
 
@@ -248,7 +248,7 @@ impl Prefilters {
     /// pattern) pairs of those found, in order; false when that automaton could not be
     /// built (scan per chain then). `ids` is scratch space.
     pub(crate) fn scan_all(&self, value: &[u8], ids: &mut Vec<u32>, found: &mut Vec<(u32, u32)>) -> bool {
-        let Some(c) = self.combined.get_or_init(|| Combined::build(&self.chains)) else {
+        let Some(c) = &self.combined else {
             return false;
         };
         ids.clear();
