@@ -8,11 +8,13 @@
 //! from one that skipped it. Envoy's `failure_policy` values in 1.40: `FAIL_CLOSED` (the default),
 //! `FAIL_OPEN`, `FAIL_RELOAD`. Missing Envoy or wasm files fail the tests with a message.
 
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use meshward_envoy::{locate, waf, Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+use meshward_envoy::{locate, waf, Envoy, EnvoyConfig, Request, Response, Upstream, WasmFilter};
+use meshward_testkit::http1::{self, Limits};
 use serde_json::{json, Value};
 
 /// What Envoy logs when a callback traps (the trap of `abort`, and of a failed allocation).
@@ -63,11 +65,54 @@ fn pass(envoy: &Envoy, addr: SocketAddr, upstream: &Upstream) -> Passage {
     }
 }
 
-/// Sends the request that makes the fixture fail; returns its status and body.
-fn provoke(addr: SocketAddr, fault: &str) -> (u16, Vec<u8>) {
-    let response = meshward_envoy::client::send(addr, &Request::get("/fault").header("x-fault", fault))
-        .unwrap_or_else(|e| panic!("the {fault} request must get an answer: {e}"));
-    (response.status, response.body)
+/// Sends the request that makes the fixture fail, then a plain one on the same keep-alive
+/// connection; returns both answers. (Envoy's 503 is an ordinary answer: the connection stays.)
+fn provoke(addr: SocketAddr, fault: &str) -> (Response, Response) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut exchange = |request: Request, what: &str| {
+        writer.write_all(&request.to_bytes()).unwrap();
+        http1::read_response(&mut reader, "GET", &Limits::default())
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+            .unwrap_or_else(|| panic!("{what}: the connection closed without an answer"))
+    };
+    let failed = exchange(Request::get("/fault").header("x-fault", fault), fault);
+    let next = exchange(Request::get("/ok"), "the next request on the same connection");
+    (failed, next)
+}
+
+/// The same over h2c: the fault request and a plain one as two streams of one connection;
+/// returns both statuses.
+fn provoke_h2c(addr: SocketAddr, fault: &str) -> (u16, u16) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let io = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) = h2::client::handshake(io).await.expect("h2c handshake");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut statuses = Vec::new();
+        let mut sender = sender;
+        for fault in [Some(fault), None] {
+            sender = sender.ready().await.expect("the connection takes another stream");
+            let mut request = http::Request::builder().uri("http://meshward.test/h2");
+            if let Some(fault) = fault {
+                request = request.header("x-fault", fault);
+            }
+            let (reply, _) = sender.send_request(request.body(()).unwrap(), true).unwrap();
+            let reply = tokio::time::timeout(Duration::from_secs(10), reply)
+                .await
+                .expect("an answer within 10 s")
+                .expect("an answer, not a reset stream");
+            statuses.push(reply.status().as_u16());
+        }
+        (statuses[0], statuses[1])
+    })
 }
 
 fn stat(envoy: &Envoy, name: &str) -> u64 {
@@ -188,13 +233,16 @@ fn fail_closed(policy: Option<&str>, fault: &str) {
     let first_vm = before.vm.clone();
     assert!(first_vm.is_some(), "the filter tags what it lets through");
 
-    let (status, body) = provoke(addr, fault);
-    assert_eq!(status, 503, "{fault}: the failing request");
+    upstream.clear_requests();
+    let (failed, next) = provoke(addr, fault);
+    assert_eq!(failed.status, 503, "{fault}: the failing request");
     assert!(
-        body.is_empty(),
+        failed.body.is_empty(),
         "{fault}: Envoy's 503 has no body: {:?}",
-        String::from_utf8_lossy(&body)
+        failed.text()
     );
+    assert_eq!(next.status, 503, "{fault}: the next request on the same connection");
+    assert!(upstream.requests().is_empty(), "{fault}: neither reached the upstream");
     std::thread::sleep(PAST_BACKOFF);
     for _ in 0..3 {
         let after = pass(&lds.envoy, addr, &upstream);
@@ -235,7 +283,9 @@ fn fail_open(fault: &str) {
         .unwrap_or_else(|e| panic!("{e}"));
     let addr = envoy.addr();
     assert!(pass(&envoy, addr, &upstream).vm.is_some());
-    assert_eq!(provoke(addr, fault).0, 503, "{fault}: the failing request");
+    let (failed, next) = provoke(addr, fault);
+    assert_eq!(failed.status, 503, "{fault}: the failing request");
+    assert_eq!(next.status, 200, "{fault}: the next request on the same connection");
     for _ in 0..3 {
         let after = pass(&envoy, addr, &upstream);
         assert_eq!(
@@ -262,7 +312,13 @@ fn fail_reload(fault: &str) {
     let addr = envoy.addr();
     let first_vm = pass(&envoy, addr, &upstream).vm;
     assert!(first_vm.is_some());
-    assert_eq!(provoke(addr, fault).0, 503, "{fault}: the failing request");
+    let (failed, next) = provoke(addr, fault);
+    assert_eq!(failed.status, 503, "{fault}: the failing request");
+    assert!(
+        [503, 200].contains(&next.status),
+        "{fault}: the next request on the same connection: {}",
+        next.status
+    );
     let deadline = Instant::now() + RELOAD_WAIT;
     let mut refused = 0;
     let recovered = loop {
@@ -320,6 +376,19 @@ fn trap_fail_reload() {
 #[test]
 fn out_of_memory_fail_reload() {
     fail_reload("oom");
+}
+
+/// Over h2c the failure is the stream's: it gets 503 and the connection carries the next stream
+/// (503 again when failing closed, 200 without the filter when failing open).
+#[test]
+fn trap_over_h2c_fails_the_stream_not_the_connection() {
+    for (policy, next) in [("FAIL_CLOSED", 503), ("FAIL_OPEN", 200)] {
+        let upstream = Upstream::start().unwrap();
+        let mut envoy = Envoy::start(&EnvoyConfig::new(upstream.addr()).filter(faults_filter(Some(policy), "v1")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(provoke_h2c(envoy.addr(), "trap"), (503, next), "{policy}");
+        assert_envoy_alive(&mut envoy);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -211,6 +211,8 @@ pub fn verdict(
             VM_MARGIN_BYTES >> 20
         )),
         Some(_) => {}
+        // After a crash the gauges are gone: the crash is the failure to report.
+        None if crash.is_some() => {}
         None => v.failures.push("the WAF VM memory gauge was not readable".into()),
     }
     match v.rss {
@@ -219,6 +221,7 @@ pub fn verdict(
             g.reference, g.end, g.limit
         )),
         Some(_) => {}
+        None if crash.is_some() => {}
         None => v.failures.push("Envoy's RSS was not readable".into()),
     }
     v
@@ -305,6 +308,9 @@ mod tests {
         rows.last_mut().unwrap().vm_memory_bytes = None;
         let v = verdict(&rows, Duration::from_secs(60), None, &BTreeMap::new());
         assert!(v.failures.iter().any(|f| f.contains("not readable")));
+        // After a crash only the crash (and the errors) are reported.
+        let v = verdict(&rows, Duration::from_secs(60), Some("gone"), &BTreeMap::new());
+        assert_eq!(v.failures.len(), 2, "{:?}", v.failures);
     }
 
     #[test]
