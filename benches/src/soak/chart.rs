@@ -180,7 +180,8 @@ fn panel(svg: &mut String, top: f64, name: &str, lines: &[Line], limit: Option<f
     }
 }
 
-/// A round axis maximum at or above `v` (1, 2 or 5 times a power of ten).
+/// A round axis maximum at or above `v` (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten:
+/// fine steps, so that a series fills most of its panel and growth shows).
 fn mib_bytes(bytes: u64) -> f64 {
     bytes as f64 / f64::from(1 << 20)
 }
@@ -189,13 +190,14 @@ fn mib_kib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// A round axis maximum at or above `v` (1, 2 or 5 times a power of ten).
+/// A round axis maximum at or above `v` (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten:
+/// fine steps, so that a series fills most of its panel and growth shows).
 fn nice(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 1.0;
     }
     let power = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .into_iter()
         .map(|m| m * power)
         .find(|c| *c >= v)
@@ -221,10 +223,11 @@ mod tests {
     #[test]
     fn axis_maxima_are_round() {
         assert_eq!(nice(0.0), 1.0);
-        assert_eq!(nice(3.2), 5.0);
+        assert_eq!(nice(3.2), 4.0);
         assert_eq!(nice(17.0), 20.0);
         assert_eq!(nice(100.0), 100.0);
-        assert_eq!(nice(230.0), 500.0);
+        assert_eq!(nice(230.0), 250.0);
+        assert_eq!(nice(268.0), 300.0);
     }
 
     #[test]
