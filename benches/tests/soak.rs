@@ -17,15 +17,22 @@ fn one_minute_of_mixed_traffic_passes_the_soak_rules() {
     let verdict = run::run(&options).unwrap_or_else(|e| panic!("the soak could not run: {e}"));
     eprintln!("soak: {}", run::summary(&verdict));
     assert!(verdict.passed(), "the soak failed:\n{}", verdict.failures.join("\n"));
-    // 100 requests/s for 60 s; the connections start staggered within their first period.
+    // 100 requests/s for 60 s is 6,000; a loaded machine may send fewer (a connection that falls
+    // behind does not catch up), so only a rate far below the target fails; above it by more
+    // than the few requests due exactly at the end would be bursts.
     assert!(
-        (5800..=6000).contains(&verdict.requests),
+        verdict.requests > 3000 && verdict.requests <= 6060,
         "{} requests at 100/s for 60 s",
         verdict.requests
     );
     let csv = std::fs::read_to_string(out.join(CSV_FILE)).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some(CSV_HEADER));
-    assert_eq!(lines.count(), 12, "one row per 5 s interval");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 12, "one row per 5 s interval");
+    assert!(
+        rows.iter().all(|r| r.split(',').nth(1).is_some_and(|n| n != "0")),
+        "every interval has requests:\n{csv}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
