@@ -11,6 +11,7 @@ pub mod filter;
 pub mod http;
 pub mod load;
 pub mod requests;
+pub mod soak;
 
 pub use filter::{load_filter, FILTER_CONFIG};
 pub use http::{logged_rule_ids, run_request_phases, run_transaction, HttpRequest, HttpResponse};

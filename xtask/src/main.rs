@@ -9,6 +9,7 @@ mod load;
 mod probe;
 mod profile;
 mod registry;
+mod soak;
 mod toolchain;
 mod wasm;
 
@@ -34,6 +35,10 @@ commands:
                       the load comparison (issue 12): Envoy bare / + empty wasm / + WAF detect,
                       enforce / + policy and RBAC (1,000 rules), nginx + ModSecurity; writes
                       benches/RESULTS.md and benches/load-chart.svg (see benches/README.md)
+  soak --duration D [--rate R] [--interval S] [--out DIR]
+                      Envoy + policy + WAF (enforce) under mixed HTTP/1.1 and h2c traffic for D
+                      (90s, 10m, 1h); writes target/soak/soak.csv and soak.svg; fails on errors,
+                      a crash or memory growth (see docs/soak.md)
   profile [WORKLOAD] [--exchanges N]
                       callgrind of the WAF exchange (profile-driver, release): instructions
                       per exchange by category, then rule evaluations by CRS file
@@ -73,6 +78,7 @@ fn run() -> Result<()> {
         Some("test") => test(&root),
         Some("demo") => demo(&root),
         Some("load") => load::load(&root, &args[1..]),
+        Some("soak") => soak::soak(&root, &args[1..]),
         Some("profile") => profile::profile(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");

@@ -145,7 +145,7 @@ fn wasm_filter(file: &Path, configuration: &str) -> WasmFilter {
 
 /// Points the route named `grpc` at a new HTTP/2 cluster `grpc` (the harness's bootstrap sends
 /// every route to its HTTP/1.1 cluster).
-fn route_grpc_to_h2c(doc: &mut Value, h2c: SocketAddr) -> Result<(), LoadError> {
+pub fn route_grpc_to_h2c(doc: &mut Value, h2c: SocketAddr) -> Result<(), LoadError> {
     let missing = || LoadError::Setup("the Envoy bootstrap has no route named `grpc`".into());
     let hcm = &mut doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
     let routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
