@@ -2,7 +2,9 @@
 //! Istio/Envoy RBAC path, host and header CVEs) sent verbatim through the client sidecar and mTLS
 //! to the server sidecar running the netpolicy filter in enforce mode. Every non-control case is
 //! stopped (`block`: 403 by a policy; `refused`: 400, normalization) and never reaches the app;
-//! controls pass.
+//! controls pass. The path-ambiguity corpus (`ambiguity.yaml`: paths that Tomcat, Spring, IIS,
+//! Express, Go or Python applications read as a protected path) goes the same way: no attack
+//! reaches the app, every ordinary path does.
 
 mod policy_support;
 
@@ -97,4 +99,49 @@ fn every_bypass_case_is_stopped_in_enforce_mode_and_never_reaches_the_app() {
             request.target
         );
     }
+}
+
+#[test]
+fn no_ambiguous_path_reaches_the_app_and_ordinary_paths_do() {
+    let _one = mesh::exclusive();
+    let corpus = policy_support::load_ambiguity();
+    let ids = Identities::generate().expect("identities");
+    let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
+    let spec = MeshSpec {
+        server_filters: vec![wasm_http_filter("netpolicy", &wasm, &corpus.policy_yaml)],
+        all_hosts_to_server: true,
+        ..MeshSpec::new()
+    };
+    let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
+    let case = |path: &str| policy_support::Case::new(path, mesh::Caller::Frontend, "GET", path, &[]);
+
+    let mut problems = Vec::new();
+    let mut stopped_by = std::collections::BTreeMap::<String, usize>::new();
+    for path in &corpus.attacks {
+        let outcome = policy_support::send(&mesh, &case(path));
+        if outcome.reached_app() {
+            problems.push(format!("attack {path:?} reached the app: {outcome}"));
+        }
+        let who = match (outcome.reached_server, outcome.status) {
+            (false, _) => "client sidecar (Envoy)".to_string(),
+            (true, Some(s)) => format!("server sidecar {s}"),
+            (true, None) => "server sidecar (connection closed)".to_string(),
+        };
+        *stopped_by.entry(who).or_default() += 1;
+    }
+    for path in &corpus.ordinary {
+        let outcome = policy_support::send(&mesh, &case(path));
+        if !(outcome.passed() && outcome.status == Some(200)) {
+            problems.push(format!("ordinary {path:?} did not pass: {outcome}"));
+        }
+    }
+    eprintln!("attacks stopped by: {stopped_by:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // meshward, not only Envoy's own request parsing, stops most of them.
+    let by_meshward: usize = stopped_by
+        .iter()
+        .filter(|(k, _)| k.starts_with("server sidecar 4"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(by_meshward * 2 > corpus.attacks.len(), "{stopped_by:?}");
 }

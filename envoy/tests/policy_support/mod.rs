@@ -217,6 +217,38 @@ pub fn load() -> Corpus {
     }
 }
 
+/// The path-ambiguity corpus (filters/policy/tests/data/ambiguity.yaml): its policy, the attack
+/// paths (each read as a protected path by some backend) and the ordinary paths.
+pub struct Ambiguity {
+    pub policy_yaml: String,
+    pub attacks: Vec<String>,
+    pub ordinary: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AmbiguityFile {
+    policy: String,
+    attacks: Vec<AmbiguityAttack>,
+    ordinary: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AmbiguityAttack {
+    path: String,
+}
+
+/// Loads the path-ambiguity corpus.
+pub fn load_ambiguity() -> Ambiguity {
+    let path = meshward_envoy::locate::workspace_root().join("filters/policy/tests/data/ambiguity.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let file: AmbiguityFile = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Ambiguity {
+        policy_yaml: file.policy,
+        attacks: file.attacks.into_iter().map(|a| a.path).collect(),
+        ordinary: file.ordinary,
+    }
+}
+
 fn cell(text: &str) -> String {
     format!("`{}`", text.replace('|', "\\|").replace('`', "'"))
 }

@@ -4,7 +4,8 @@
 //! Counters (all `meshward_policy.*`): each request bumps **exactly one** of `allowed`,
 //! `blocked`, `would_block` or `refused` (the names of its decision); besides that,
 //! `invalid_path` when normalization refused its path or host (whatever the mode: a cause, not
-//! a decision), and `audited` once per matching AUDIT policy. Per policy
+//! a decision), `ambiguous_path` when a loose backend reading of the path decided (a cause too),
+//! and `audited` once per matching AUDIT policy. Per policy
 //! (`meshward_policy.policy.<name>.*`): the policy that decided gets `allowed` (the ALLOW
 //! policy that allowed it), `blocked` or `would_block`; each matching AUDIT policy gets
 //! `audited`. `refused` has no per-policy counter: no policy decides it.
@@ -26,6 +27,9 @@ pub const AUDITED: &str = "audited";
 /// Requests whose path or host normalization refused (enforced or not).
 pub const INVALID_PATH: &str = "invalid_path";
 
+/// Requests decided on the path as a loose backend reads it (`Facts::path_reading`).
+pub const AMBIGUOUS_PATH: &str = "ambiguous_path";
+
 /// Decisions a policy can make, which each have a per-policy counter.
 const POLICY_DECISIONS: [Decision; 3] = [Decision::Allow, Decision::Block, Decision::WouldBlock];
 
@@ -44,7 +48,7 @@ pub fn metric_names<'a>(policies: impl Iterator<Item = &'a str>) -> Vec<String> 
     let global = Decision::ALL
         .map(Decision::counter)
         .into_iter()
-        .chain([AUDITED, INVALID_PATH]);
+        .chain([AUDITED, INVALID_PATH, AMBIGUOUS_PATH]);
     let mut names: Vec<String> = global.map(metric).collect();
     for p in policies {
         let kinds = POLICY_DECISIONS.map(Decision::counter).into_iter().chain([AUDITED]);
@@ -97,6 +101,9 @@ pub fn plan(r: &Ruling<'_>, evidence: EvidenceLevel) -> Plan {
     counters.extend(by.map(|m| policy_metric(m.policy, r.decision.counter())));
     if r.decided_by.is_none() && r.facts.path_normalized.is_none() {
         counters.push(metric(INVALID_PATH));
+    }
+    if r.facts.path_reading.is_some() {
+        counters.push(metric(AMBIGUOUS_PATH));
     }
     for a in &r.audits {
         counters.push(metric(AUDITED));
@@ -180,6 +187,39 @@ mod tests {
     }
 
     #[test]
+    fn a_loose_reading_that_decides_is_counted_and_named() {
+        let p = decide(&format!("mode: enforce\n{DENY_X}"), "/x;jsessionid=1");
+        assert_eq!(p.reply, Some((403, DENY_BODY)));
+        assert_eq!(
+            p.counters,
+            vec![
+                "meshward_policy.blocked",
+                "meshward_policy.policy.d.blocked",
+                "meshward_policy.ambiguous_path"
+            ]
+        );
+        assert!(p.line.contains(r#""path_reading":"path_parameters""#), "{}", p.line);
+        assert!(p.line.contains(r#""path_read_as":"/x""#), "{}", p.line);
+        // A reading that cannot be normalized is a refusal, counted as both causes.
+        let p = decide("mode: enforce", "/a%252fb");
+        assert_eq!(p.reply, Some((400, INVALID_BODY)));
+        assert_eq!(
+            p.counters,
+            vec![
+                "meshward_policy.refused",
+                "meshward_policy.invalid_path",
+                "meshward_policy.ambiguous_path"
+            ]
+        );
+        // Strict backends: the canonical path only.
+        let p = decide(
+            &format!("mode: enforce\nnormalization: {{backend: strict}}\n{DENY_X}"),
+            "/x;jsessionid=1",
+        );
+        assert_eq!(p.reply, None);
+    }
+
+    #[test]
     fn allow_with_audit() {
         let p = decide(
             "policies: [{name: a, action: AUDIT, rules: [{}]}, {name: ok, action: ALLOW, rules: [{}]}]",
@@ -205,6 +245,7 @@ mod tests {
                 "meshward_policy.refused",
                 "meshward_policy.audited",
                 "meshward_policy.invalid_path",
+                "meshward_policy.ambiguous_path",
                 "meshward_policy.policy.a.allowed",
                 "meshward_policy.policy.a.blocked",
                 "meshward_policy.policy.a.would_block",

@@ -14,9 +14,10 @@ use crate::error::{Location, PolicyError};
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
 use crate::jwt::PrincipalPattern;
-use crate::model::{Action, PolicyDocument, Posture};
+use crate::model::{Action, Backend, PolicyDocument, Posture};
 use crate::normalize::{normalize_authority, normalize_path, HostPort};
 use crate::pattern::{in_blocks, StrPattern};
+use crate::reading::{self, Reading};
 use crate::request::Request;
 use crate::ruling::{Facts, Matched, Outcome, Ruling};
 
@@ -55,6 +56,22 @@ struct Ctx<'r, 'a> {
     internet: bool,
     /// The verified JWT payload.
     jwt: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A loose reading of the path that fares worse than the canonical path.
+enum Loosest {
+    /// The reading normalizes to `path`, on which the walk found `found`.
+    Walked {
+        reading: Reading,
+        path: String,
+        found: Found,
+    },
+    /// The reading (`raw`) cannot be normalized.
+    Refused {
+        reading: Reading,
+        raw: String,
+        error: crate::normalize::PathError,
+    },
 }
 
 /// First match per evaluation group while walking candidates.
@@ -155,43 +172,8 @@ impl Engine {
         let host = normalize_authority(req.authority);
         let (path, host) = match (path, host) {
             (Ok(p), Ok(h)) => (p, h),
-            (p, h) => {
-                let reason = match (p, h) {
-                    (Err(e), _) => format!("path refused: {e}"),
-                    (_, Err(e)) => format!("host refused: {e}"),
-                    _ => String::new(),
-                };
-                let enforce = c.doc_mode == Mode::Enforce;
-                let facts = Facts {
-                    principal: peer.and(req.peer_uri_san),
-                    namespace: peer.map(|p| p.namespace),
-                    request_principal: req.jwt_payload.and_then(crate::jwt::request_principal),
-                    source: req.source_address,
-                    remote_ip,
-                    destination: req.destination_address,
-                    host: None,
-                    method: req.method.to_ascii_uppercase(),
-                    path_normalized: None,
-                    direction: direction.map(|d| d.as_str()),
-                    internet: None,
-                };
-                return Ruling {
-                    decision: if enforce {
-                        Decision::Refused
-                    } else {
-                        Decision::WouldBlock
-                    },
-                    status: enforce.then_some(INVALID_STATUS),
-                    effective: if enforce { Outcome::Block } else { Outcome::Allow },
-                    all_enforced: Outcome::Block,
-                    decided_by: None,
-                    reason: Cow::Owned(reason),
-                    audits: Vec::new(),
-                    allowed_by: None,
-                    facts,
-                    redactor: &self.redactor,
-                };
-            }
+            (Err(e), _) => return self.refusal(req, format!("path refused: {e}"), None),
+            (_, Err(e)) => return self.refusal(req, format!("host refused: {e}"), None),
         };
         let (destination_ip, destination_port) =
             req.destination_address.map(identity::split_address).unwrap_or_default();
@@ -201,7 +183,7 @@ impl Engine {
             s.strip_suffix('.').map(str::to_string).unwrap_or(s)
         });
         let internet = self.classify(sni.as_deref(), host.as_ref(), destination_ip);
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             req,
             method: req.method.to_ascii_uppercase(),
             path,
@@ -217,7 +199,29 @@ impl Engine {
             internet,
             jwt: req.jwt_payload,
         };
-        let found = self.walk(&ctx, direction);
+        let mut found = self.walk(&ctx, direction);
+        let mut read = None;
+        if c.normalization.backend == Backend::Common {
+            match self.loosest_reading(req, &mut ctx, direction, &found) {
+                Some(Loosest::Walked {
+                    reading,
+                    path,
+                    found: f,
+                }) => {
+                    found = f;
+                    read = Some((reading, path));
+                }
+                Some(Loosest::Refused { reading, raw, error }) => {
+                    let reason = format!("path refused as {} reads it: {error}", reading.as_str());
+                    return self.refusal(req, reason, Some((reading, raw)));
+                }
+                None => {}
+            }
+        }
+        let (path_reading, path_read_as) = match read {
+            Some((r, p)) => (Some(r.as_str()), Some(p)),
+            None => (None, None),
+        };
         let facts = Facts {
             principal: ctx.peer.and(req.peer_uri_san),
             namespace: ctx.peer.map(|p| p.namespace),
@@ -228,10 +232,131 @@ impl Engine {
             host: ctx.host,
             method: ctx.method,
             path_normalized: Some(ctx.path),
+            path_reading,
+            path_read_as,
             direction: direction.map(|d| d.as_str()),
             internet: c.mesh.is_some().then_some(internet),
         };
-        self.conclude(found, facts)
+        let mut ruling = self.conclude(found, facts);
+        if let Some(r) = ruling.facts.path_reading {
+            ruling.reason = Cow::Owned(format!("{} (path as {r} reads it)", ruling.reason));
+        }
+        ruling
+    }
+
+    /// The ruling on a request whose path or host cannot be normalized (or whose path, as a
+    /// loose backend reads it, cannot): refused in enforce mode, `would_block` in detect mode.
+    fn refusal<'a>(&'a self, req: &Request<'a>, reason: String, read: Option<(Reading, String)>) -> Ruling<'a> {
+        let c = &self.c;
+        let (source_ip, _) = req.source_address.map(identity::split_address).unwrap_or_default();
+        let remote_ip = identity::remote_ip(req.header_values("x-forwarded-for"), source_ip, c.trusted_proxy_hops);
+        let peer = identity::peer_identity(req.mtls, req.peer_uri_san);
+        let enforce = c.doc_mode == Mode::Enforce;
+        let (path_reading, path_read_as) = match read {
+            Some((r, p)) => (Some(r.as_str()), Some(p)),
+            None => (None, None),
+        };
+        let facts = Facts {
+            principal: peer.and(req.peer_uri_san),
+            namespace: peer.map(|p| p.namespace),
+            request_principal: req.jwt_payload.and_then(crate::jwt::request_principal),
+            source: req.source_address,
+            remote_ip,
+            destination: req.destination_address,
+            host: None,
+            method: req.method.to_ascii_uppercase(),
+            path_normalized: None,
+            path_reading,
+            path_read_as,
+            direction: req.direction.or(c.direction).map(|d| d.as_str()),
+            internet: None,
+        };
+        Ruling {
+            decision: if enforce {
+                Decision::Refused
+            } else {
+                Decision::WouldBlock
+            },
+            status: enforce.then_some(INVALID_STATUS),
+            effective: if enforce { Outcome::Block } else { Outcome::Allow },
+            all_enforced: Outcome::Block,
+            decided_by: None,
+            reason: Cow::Owned(reason),
+            audits: Vec::new(),
+            allowed_by: None,
+            facts,
+            redactor: &self.redactor,
+        }
+    }
+
+    /// The reading of the path (`reading`) under which the request fares worst, when that is
+    /// worse than the canonical path's `found`: a backend of the `common` profile would route
+    /// it to a path the policy stops, or its reading cannot be normalized.
+    fn loosest_reading(
+        &self,
+        req: &Request<'_>,
+        ctx: &mut Ctx<'_, '_>,
+        direction: Option<crate::model::Direction>,
+        found: &Found,
+    ) -> Option<Loosest> {
+        let raw = req
+            .path
+            .find(['?', '#'])
+            .map_or(req.path, |end| req.path.get(..end).unwrap_or(req.path));
+        if !reading::may_differ(raw) || ctx.path == "*" {
+            return None;
+        }
+        let enforce = self.c.doc_mode == Mode::Enforce;
+        let mut best = self.severity(found);
+        let mut loosest = None;
+        let mut seen: Vec<String> = Vec::new();
+        for r in reading::COMMON {
+            let Some(read) = r.apply(raw) else { continue };
+            match normalize_path(&read, req.method, &self.c.normalization) {
+                Err(error) => {
+                    // A refusal stops the request in enforce mode, and is a would-block in detect.
+                    let severity = (enforce, true);
+                    if severity > best {
+                        best = severity;
+                        loosest = Some(Loosest::Refused {
+                            reading: r,
+                            raw: read,
+                            error,
+                        });
+                    }
+                }
+                Ok(path) => {
+                    if path == ctx.path || seen.contains(&path) {
+                        continue;
+                    }
+                    let canonical = std::mem::replace(&mut ctx.path, path);
+                    let f = self.walk(ctx, direction);
+                    let path = std::mem::replace(&mut ctx.path, canonical);
+                    let severity = self.severity(&f);
+                    if severity > best {
+                        best = severity;
+                        loosest = Some(Loosest::Walked {
+                            reading: r,
+                            path: path.clone(),
+                            found: f,
+                        });
+                    }
+                    seen.push(path);
+                }
+            }
+            if best == (true, true) {
+                break;
+            }
+        }
+        loosest
+    }
+
+    /// How hard a request is stopped: (blocked by the enforced evaluation, blocked with every
+    /// policy enforced); compared lexicographically.
+    fn severity(&self, f: &Found) -> (bool, bool) {
+        let (effective, _) = self.enforced_outcome(f);
+        let (all_enforced, _) = self.all_enforced_outcome(f);
+        (effective == Outcome::Block, all_enforced == Outcome::Block)
     }
 
     /// Internet unless every known destination indicator is inside the mesh.
@@ -303,11 +428,10 @@ impl Engine {
         found
     }
 
-    fn conclude<'a>(&'a self, f: Found, facts: Facts<'a>) -> Ruling<'a> {
+    /// The enforced evaluation: enforce-mode policies; the posture counts only in enforce mode.
+    fn enforced_outcome(&self, f: &Found) -> (Outcome, &'static str) {
         let c = &self.c;
-        let doc_enforce = c.doc_mode == Mode::Enforce;
-        // Enforced evaluation: enforce-mode policies; the posture counts only in enforce mode.
-        let (effective, eff_reason) = if f.deny_enforce.is_some() {
+        if f.deny_enforce.is_some() {
             (Outcome::Block, "DENY policy matched")
         } else if c.has_allow_enforce {
             if f.allow_enforce.is_some() {
@@ -315,18 +439,20 @@ impl Engine {
             } else {
                 (Outcome::Block, "no ALLOW policy matched")
             }
-        } else if c.posture == Posture::Deny && doc_enforce {
+        } else if c.posture == Posture::Deny && c.doc_mode == Mode::Enforce {
             (Outcome::Block, "default deny")
         } else {
             (Outcome::Allow, "default allow")
-        };
-        // All-enforced evaluation: every policy as if enforced.
-        let deny_any = f.deny_enforce.or(f.deny_detect);
-        let allow_any = f.allow_enforce.or(f.allow_detect);
-        let (all_enforced, detect_reason) = if deny_any.is_some() {
+        }
+    }
+
+    /// The all-enforced evaluation: every policy as if enforced.
+    fn all_enforced_outcome(&self, f: &Found) -> (Outcome, &'static str) {
+        let c = &self.c;
+        if f.deny_enforce.or(f.deny_detect).is_some() {
             (Outcome::Block, "DENY policy matched (detect)")
         } else if c.has_allow_enforce || c.has_allow_detect {
-            if allow_any.is_some() {
+            if f.allow_enforce.or(f.allow_detect).is_some() {
                 (Outcome::Allow, "ALLOW policy matched")
             } else {
                 (Outcome::Block, "no ALLOW policy matched (detect)")
@@ -335,7 +461,14 @@ impl Engine {
             (Outcome::Block, "default deny (detect)")
         } else {
             (Outcome::Allow, "default allow")
-        };
+        }
+    }
+
+    fn conclude<'a>(&'a self, f: Found, facts: Facts<'a>) -> Ruling<'a> {
+        let (effective, eff_reason) = self.enforced_outcome(&f);
+        let (all_enforced, detect_reason) = self.all_enforced_outcome(&f);
+        let deny_any = f.deny_enforce.or(f.deny_detect);
+        let allow_any = f.allow_enforce.or(f.allow_detect);
         let (decision, decided_by, reason) = match (effective, all_enforced) {
             (Outcome::Block, _) => (Decision::Block, f.deny_enforce, eff_reason),
             (Outcome::Allow, Outcome::Block) => (Decision::WouldBlock, deny_any, detect_reason),

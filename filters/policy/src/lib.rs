@@ -14,6 +14,7 @@ pub mod jwt;
 pub mod model;
 pub mod normalize;
 pub mod pattern;
+pub mod reading;
 pub mod request;
 pub mod ruling;
 pub mod wasmplugin;

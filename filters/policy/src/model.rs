@@ -90,6 +90,22 @@ pub enum Backslash {
     Slash,
 }
 
+/// Which backends the policy must hold against: how loosely the application behind the filter
+/// may read a path (see rules/policy/README.md, "Backend readings").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Common frameworks (default): a path is also decided as Tomcat/Spring, IIS, Express,
+    /// Go and Python applications may read it (double decoding, path parameters, Unicode
+    /// folding, trimmed segments, suffix patterns, network-path references, case folding), and
+    /// the most restrictive decision wins.
+    #[default]
+    Common,
+    /// A backend that reads paths exactly as RFC 3986 (the canonical path is the only reading).
+    Strict,
+}
+
 fn yes() -> bool {
     true
 }
@@ -108,6 +124,9 @@ pub struct Normalization {
     /// Merge runs of `/`.
     #[serde(default = "yes")]
     pub merge_slashes: bool,
+    /// How loosely the application may read a path (`common` unless set).
+    #[serde(default)]
+    pub backend: Backend,
 }
 
 impl Default for Normalization {
@@ -116,6 +135,7 @@ impl Default for Normalization {
             encoded_slash: EncodedSlash::Reject,
             backslash: Backslash::Reject,
             merge_slashes: true,
+            backend: Backend::Common,
         }
     }
 }

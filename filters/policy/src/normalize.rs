@@ -303,6 +303,7 @@ mod tests {
             encoded_slash: EncodedSlash::Keep,
             backslash: Backslash::Keep,
             merge_slashes: true,
+            ..Normalization::default()
         };
         assert_eq!(normalize_path("/a%2fb%5c", "GET", &keep).unwrap(), "/a%2Fb%5C");
         assert_eq!(normalize_path("/a\\b", "GET", &keep).unwrap(), "/a\\b");
@@ -310,6 +311,7 @@ mod tests {
             encoded_slash: EncodedSlash::Decode,
             backslash: Backslash::Slash,
             merge_slashes: true,
+            ..Normalization::default()
         };
         assert_eq!(normalize_path("/a%2F..%2Fadmin", "GET", &decode).unwrap(), "/admin");
         assert_eq!(normalize_path("/a\\..\\admin", "GET", &decode).unwrap(), "/admin");

@@ -68,6 +68,11 @@ pub struct Facts<'a> {
     pub method: String,
     /// Canonical path (None when refused).
     pub path_normalized: Option<String>,
+    /// The loose backend reading the decision was made on, when it was not the canonical
+    /// path (`crate::reading::Reading::as_str`).
+    pub path_reading: Option<&'static str>,
+    /// The path as that reading sees it (normalized; the raw rewrite when it was refused).
+    pub path_read_as: Option<String>,
     /// Listener direction.
     pub direction: Option<&'static str>,
     /// Destination outside the mesh (None when no mesh section).
@@ -123,6 +128,10 @@ struct Event<'a> {
     host: Option<String>,
     method: &'a str,
     path_normalized: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_reading: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_read_as: Option<Cow<'a, str>>,
     direction: Option<&'a str>,
     internet: Option<bool>,
     audit: Vec<&'a str>,
@@ -134,9 +143,9 @@ impl Ruling<'_> {
         self.status.is_some()
     }
 
-    /// The one-line JSON evidence (without the log prefix). The only field that carries request
-    /// text, the normalized path, is redacted (`;jsessionid=...` path parameters); the query is
-    /// never in it.
+    /// The one-line JSON evidence (without the log prefix). The fields that carry request text,
+    /// the normalized path and the path as a loose backend reads it, are redacted
+    /// (`;jsessionid=...` path parameters); the query is never in it.
     pub fn event_json(&self) -> String {
         let m = self.decided_by;
         let f = &self.facts;
@@ -163,6 +172,8 @@ impl Ruling<'_> {
             }),
             method: &f.method,
             path_normalized: f.path_normalized.as_deref().map(|p| self.redactor.text(p)),
+            path_reading: f.path_reading,
+            path_read_as: f.path_read_as.as_deref().map(|p| self.redactor.text(p)),
             direction: f.direction,
             internet: f.internet,
             audit: self.audits.iter().map(|a| a.policy).collect(),
