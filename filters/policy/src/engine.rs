@@ -33,6 +33,9 @@ type JwtPayload = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug)]
 pub struct Engine {
     c: Compiled,
+    /// The document as a case-insensitive backend applies it (path patterns lowercased, path
+    /// regexes case-insensitive), for the readings that fold case; `None` with `backend: strict`.
+    folded: Option<Compiled>,
     deprecated: Vec<Deprecated>,
     evidence_level: EvidenceLevel,
     redactor: Redactor,
@@ -106,8 +109,13 @@ impl Engine {
                 "must not be empty",
             ));
         }
+        let folded = match doc.normalization.backend {
+            Backend::Common => Some(compile::compile(&reading::case_folded(doc))?),
+            Backend::Strict => None,
+        };
         Ok(Engine {
             c: compile::compile(doc)?,
+            folded,
             deprecated: deprecated::find(doc),
             evidence_level: doc.evidence.log_level,
             redactor: Redactor::new(&doc.evidence.redact),
@@ -164,10 +172,6 @@ impl Engine {
     /// Decides one request.
     pub fn decide<'a>(&'a self, req: &Request<'a>) -> Ruling<'a> {
         let c = &self.c;
-        let direction = req.direction.or(c.direction);
-        let (source_ip, _) = req.source_address.map(identity::split_address).unwrap_or_default();
-        let remote_ip = identity::remote_ip(req.header_values("x-forwarded-for"), source_ip, c.trusted_proxy_hops);
-        let peer = identity::peer_identity(req.mtls, req.peer_uri_san);
         let path = normalize_path(req.path, req.method, &c.normalization);
         let host = normalize_authority(req.authority);
         let (path, host) = match (path, host) {
@@ -175,6 +179,10 @@ impl Engine {
             (Err(e), _) => return self.refusal(req, format!("path refused: {e}"), None),
             (_, Err(e)) => return self.refusal(req, format!("host refused: {e}"), None),
         };
+        let direction = req.direction.or(c.direction);
+        let (source_ip, _) = req.source_address.map(identity::split_address).unwrap_or_default();
+        let remote_ip = identity::remote_ip(req.header_values("x-forwarded-for"), source_ip, c.trusted_proxy_hops);
+        let peer = identity::peer_identity(req.mtls, req.peer_uri_san);
         let (destination_ip, destination_port) =
             req.destination_address.map(identity::split_address).unwrap_or_default();
         let effective_port = host.as_ref().and_then(|h| h.port).or(destination_port);
@@ -199,7 +207,7 @@ impl Engine {
             internet,
             jwt: req.jwt_payload,
         };
-        let mut found = self.walk(&ctx, direction);
+        let mut found = self.walk(c, &ctx, direction);
         let mut read = None;
         if c.normalization.backend == Backend::Common {
             match self.loosest_reading(req, &mut ctx, direction, &found) {
@@ -303,15 +311,22 @@ impl Engine {
             .path
             .find(['?', '#'])
             .map_or(req.path, |end| req.path.get(..end).unwrap_or(req.path));
-        if !reading::may_differ(raw) || ctx.path == "*" {
+        // With capitals in the patterns, even a lowercase path reads differently when folded.
+        let folds_patterns = self.folded.is_some();
+        if !(reading::may_differ(raw) || folds_patterns) || ctx.path == "*" {
             return None;
         }
         let enforce = self.c.doc_mode == Mode::Enforce;
         let mut best = self.severity(found);
         let mut loosest = None;
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: Vec<(String, bool)> = Vec::new();
         for r in reading::COMMON {
-            let Some(read) = r.apply(raw) else { continue };
+            let folded = match (&self.folded, r.folds_case()) {
+                (Some(folded), true) => Some(folded),
+                _ => None,
+            };
+            let read = r.apply(raw).or_else(|| folded.map(|_| raw.to_ascii_lowercase()));
+            let Some(read) = read else { continue };
             match normalize_path(&read, req.method, &self.c.normalization) {
                 Err(error) => {
                     // A refusal stops the request in enforce mode, and is a would-block in detect.
@@ -326,11 +341,12 @@ impl Engine {
                     }
                 }
                 Ok(path) => {
-                    if path == ctx.path || seen.contains(&path) {
+                    let key = (path, folded.is_some());
+                    if (!key.1 && key.0 == ctx.path) || seen.contains(&key) {
                         continue;
                     }
-                    let canonical = std::mem::replace(&mut ctx.path, path);
-                    let f = self.walk(ctx, direction);
+                    let canonical = std::mem::replace(&mut ctx.path, key.0);
+                    let f = self.walk(folded.unwrap_or(&self.c), ctx, direction);
                     let path = std::mem::replace(&mut ctx.path, canonical);
                     let severity = self.severity(&f);
                     if severity > best {
@@ -341,7 +357,7 @@ impl Engine {
                             found: f,
                         });
                     }
-                    seen.push(path);
+                    seen.push((path, key.1));
                 }
             }
             if best == (true, true) {
@@ -380,8 +396,9 @@ impl Engine {
         name_inside == Some(false) || ip_inside.contains(&false)
     }
 
-    fn walk(&self, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> Found {
-        let c = &self.c;
+    /// The first matching clause per evaluation group, with the document compiled as `c` (the
+    /// engine's, or its case-folded copy for a case-folding reading).
+    fn walk(&self, c: &Compiled, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> Found {
         let n = c.clauses.len();
         let mut found = Found::default();
         if n == 0 {
@@ -415,13 +432,13 @@ impl Engine {
                     if found.audits.last().is_some_and(|a| c.clauses[*a].policy == cl.policy) {
                         continue;
                     }
-                    if self.clause_matches(cl, ctx, direction) {
+                    if clause_matches(c, cl, ctx, direction) {
                         found.audits.push(i);
                     }
                     continue;
                 }
             };
-            if slot.is_none() && self.clause_matches(cl, ctx, direction) {
+            if slot.is_none() && clause_matches(c, cl, ctx, direction) {
                 *slot = Some(i);
             }
         }
@@ -489,22 +506,23 @@ impl Engine {
             redactor: &self.redactor,
         }
     }
+}
 
-    fn clause_matches(&self, cl: &Clause, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> bool {
-        if let Some(s) = cl.source {
-            if !source_matches(&self.c.sources[s], ctx) {
-                return false;
-            }
+/// Whether a candidate clause holds for the request, with the document compiled as `c`.
+fn clause_matches(c: &Compiled, cl: &Clause, ctx: &Ctx<'_, '_>, direction: Option<crate::model::Direction>) -> bool {
+    if let Some(s) = cl.source {
+        if !source_matches(&c.sources[s], ctx) {
+            return false;
         }
-        if let Some(o) = cl.operation {
-            if !operation_matches(&self.c.operations[o], ctx, direction, cl.all_values) {
-                return false;
-            }
-        }
-        self.c.conditions[cl.when]
-            .iter()
-            .all(|w| condition_holds(w, ctx, cl.all_values))
     }
+    if let Some(o) = cl.operation {
+        if !operation_matches(&c.operations[o], ctx, direction, cl.all_values) {
+            return false;
+        }
+    }
+    c.conditions[cl.when]
+        .iter()
+        .all(|w| condition_holds(w, ctx, cl.all_values))
 }
 
 /// Parses a document (YAML or JSON) with the parser's line on error.

@@ -98,7 +98,7 @@ pub enum Backslash {
 pub enum Backend {
     /// Common frameworks (default): a path is also decided as Tomcat/Spring, IIS, Express,
     /// Go and Python applications may read it (double decoding, path parameters, Unicode
-    /// folding, trimmed segments, suffix patterns, network-path references, case folding), and
+    /// folding, trimmed segments, network-path references, case folding), and
     /// the most restrictive decision wins.
     #[default]
     Common,

@@ -2,8 +2,7 @@
 //!
 //! The canonical path (`normalize`) is what an RFC 3986 backend routes. Common frameworks read
 //! some paths more loosely: they decode twice, drop `;` path parameters, fold Unicode to ASCII,
-//! trim segments, match `/admin.json` as `/admin`, take `//host/…` as a network-path
-//! reference, or match case-insensitively. Each [`Reading`] rewrites the raw path the way one
+//! trim segments, take `//host/…` as a network-path reference, or match case-insensitively. Each [`Reading`] rewrites the raw path the way one
 //! such behaviour does; the engine normalizes each rewritten path and decides on it too.
 //!
 //! Invariant: a reading only ever adds a path to decide on. The engine keeps the most
@@ -14,6 +13,8 @@
 use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
+
+use crate::model::PolicyDocument;
 
 /// One loose way of reading a path, named for the evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,24 +30,22 @@ pub enum Reading {
     /// Leading spaces and trailing spaces and dots dropped from segments (Windows/IIS,
     /// Spring's trimmed tokens).
     Trim,
-    /// `/admin.json` routed as `/admin` (Spring MVC suffix pattern matching).
-    Suffix,
     /// `//host/path` taken as a network-path reference to `/path` (Go `url.Parse`, Python
     /// `urlsplit`, WHATWG `new URL(path, base)`).
     NetworkPath,
-    /// Case-insensitive routing (IIS, ASP.NET, Express by default).
+    /// Case-insensitive routing (IIS, ASP.NET, Express by default): the lowercased path, decided
+    /// with the document's path patterns lowercased too ([`case_folded`]).
     CaseFold,
     /// Every reading above, in that order: the loosest backend.
     All,
 }
 
 /// Every reading the `common` backend profile decides on.
-pub const COMMON: [Reading; 8] = [
+pub const COMMON: [Reading; 7] = [
     Reading::DoubleDecode,
     Reading::PathParameters,
     Reading::Unicode,
     Reading::Trim,
-    Reading::Suffix,
     Reading::NetworkPath,
     Reading::CaseFold,
     Reading::All,
@@ -60,11 +59,15 @@ impl Reading {
             Reading::PathParameters => "path_parameters",
             Reading::Unicode => "unicode",
             Reading::Trim => "trim",
-            Reading::Suffix => "suffix",
             Reading::NetworkPath => "network_path",
             Reading::CaseFold => "case_fold",
             Reading::All => "all",
         }
+    }
+
+    /// Whether the reading lowercases the path, so it is decided with [`case_folded`] patterns.
+    pub fn folds_case(self) -> bool {
+        matches!(self, Reading::CaseFold | Reading::All)
     }
 
     /// The raw path as this reading sees it, when that differs from `raw` (the path part of
@@ -75,7 +78,6 @@ impl Reading {
             Reading::PathParameters => per_segment(raw, strip_parameters),
             Reading::Unicode => unicode_fold(raw),
             Reading::Trim => per_segment(raw, trim_segment),
-            Reading::Suffix => strip_suffix(raw),
             Reading::NetworkPath => network_path(raw),
             Reading::CaseFold => case_fold(raw),
             Reading::All => {
@@ -93,6 +95,37 @@ impl Reading {
             _ => None,
         }
     }
+}
+
+/// The document as a case-insensitive backend applies it: path patterns (and `request.path`
+/// condition values) lowercased, path regexes case-insensitive. A gRPC allow-list
+/// (`/helloworld.Greeter/*`) still allows `/helloworld.Greeter/SayHello` read as
+/// `/helloworld.greeter/sayhello`, and a DENY on `/Admin` stops `/ADMIN`.
+pub fn case_folded(doc: &PolicyDocument) -> PolicyDocument {
+    let lower = |v: &mut Option<Vec<String>>| {
+        for p in v.iter_mut().flatten() {
+            *p = p.to_lowercase();
+        }
+    };
+    let insensitive = |v: &mut Option<Vec<String>>| {
+        for p in v.iter_mut().flatten() {
+            *p = format!("(?i:{p})");
+        }
+    };
+    let mut doc = doc.clone();
+    for rule in doc.policies.iter_mut().flat_map(|p| p.rules.iter_mut()) {
+        for op in &mut rule.to {
+            lower(&mut op.paths);
+            lower(&mut op.not_paths);
+            insensitive(&mut op.path_regex);
+            insensitive(&mut op.not_path_regex);
+        }
+        for cond in rule.when.iter_mut().filter(|c| c.key == "request.path") {
+            lower(&mut cond.values);
+            lower(&mut cond.not_values);
+        }
+    }
+    doc
 }
 
 /// Whether a raw path can read differently under any reading: the per-request fast path
@@ -215,24 +248,6 @@ fn trim_segment(seg: &str) -> Cow<'_, str> {
         Cow::Borrowed(seg)
     } else {
         Cow::Owned(s.to_string())
-    }
-}
-
-/// The last segment up to its first dot after the first character (`/admin.json` → `/admin`).
-fn strip_suffix(raw: &str) -> Cow<'_, str> {
-    let start = raw.rfind('/').map_or(0, |i| i + 1);
-    let last = raw.get(start..).unwrap_or_default();
-    let lower = last.to_ascii_lowercase();
-    let dot = [
-        last.char_indices().skip(1).find(|(_, c)| *c == '.').map(|(i, _)| i),
-        lower.get(1..).and_then(|l| l.find("%2e")).map(|i| i + 1),
-    ]
-    .into_iter()
-    .flatten()
-    .min();
-    match dot {
-        Some(at) => Cow::Owned(raw.get(..start + at).unwrap_or_default().to_string()),
-        None => Cow::Borrowed(raw),
     }
 }
 
@@ -410,15 +425,6 @@ mod tests {
     }
 
     #[test]
-    fn suffix_cuts_the_last_segment_at_its_first_dot() {
-        assert_eq!(read(Reading::Suffix, "/admin.json"), "/admin");
-        assert_eq!(read(Reading::Suffix, "/a/admin.tar.gz"), "/a/admin");
-        assert_eq!(read(Reading::Suffix, "/admin%2ejson"), "/admin");
-        assert_eq!(Reading::Suffix.apply("/.well-known"), None);
-        assert_eq!(Reading::Suffix.apply("/v1.2/users"), None);
-    }
-
-    #[test]
     fn network_path_drops_the_authority() {
         assert_eq!(read(Reading::NetworkPath, "//evil.example/admin"), "/admin");
         assert_eq!(read(Reading::NetworkPath, "//evil"), "/");
@@ -429,6 +435,7 @@ mod tests {
     #[test]
     fn all_composes_every_reading() {
         assert_eq!(read(Reading::All, "//x/%2541DMIN;s=1"), "/admin");
+        assert_eq!(read(Reading::All, "/admin.json"), "/admin.json");
         assert_eq!(read(Reading::All, "/ADMIN%EF%BC%8F"), "/admin/");
     }
 

@@ -178,3 +178,27 @@ fn an_allow_list_holds_against_the_loose_readings_too() {
         assert_eq!(decide(&e, p).decision, Decision::Allow, "{p}");
     }
 }
+
+#[test]
+fn case_folding_reads_the_patterns_folded_too() {
+    // A gRPC allow-list: service and method names are mixed case, and the case-folding reading
+    // of a call must still be allowed (the patterns are folded with it).
+    let e = Engine::from_text(
+        "mode: enforce\npolicies:\n  - name: grpc\n    action: ALLOW\n    rules:\n      - to: [{ paths: [\"/helloworld.Greeter/*\"] }]\n      - to: [{ pathRegex: [\"^/shop\\\\.v1\\\\.Cart/(Get|Put)$\"] }]\n",
+    )
+    .unwrap();
+    for p in ["/helloworld.Greeter/SayHello", "/shop.v1.Cart/Get"] {
+        let r = decide(&e, p);
+        assert_eq!(r.decision, Decision::Allow, "{p}: {}", r.event_json());
+    }
+    assert!(decide(&e, "/shop.v1.Cart/Delete").stops());
+    // A DENY written with capitals stops the other spellings.
+    let e = Engine::from_text(
+        "mode: enforce\npolicies:\n  - name: d\n    action: DENY\n    rules:\n      - to: [{ paths: [\"/Admin/*\"] }]\n",
+    )
+    .unwrap();
+    for p in ["/Admin/x", "/admin/x", "/ADMIN/X"] {
+        assert!(decide(&e, p).stops(), "{p}");
+    }
+    assert_eq!(decide(&e, "/Admins").decision, Decision::Allow);
+}

@@ -290,8 +290,11 @@ fn ports_methods_and_not_forms() {
 #[test]
 fn path_forms() {
     let e = engine(
+        // Pattern semantics on the canonical path only: a `common` backend would also read
+        // `/tmpl/x.png` as `/tmpl/x` (Spring's suffix patterns), see `ambiguity.rs`.
         r#"
 mode: enforce
+normalization: { backend: strict }
 policies:
   - name: paths
     action: DENY
