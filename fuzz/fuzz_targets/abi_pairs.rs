@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         if !data.is_empty() {
             assert_eq!(bytes, data, "a decoded map encodes to other bytes");
         }
-        assert_eq!(decode(&bytes).as_ref(), Ok(pairs), "decode → encode → decode changed the map");
+        assert_eq!(
+            decode(&bytes).as_ref(),
+            Ok(pairs),
+            "decode → encode → decode changed the map"
+        );
     }
     // The other direction: the input cut into pairs encodes and decodes back unchanged.
     let pairs: Vec<(&[u8], &[u8])> = data
@@ -24,5 +28,8 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let encoded = encode(&pairs);
     let decoded = decode(&encoded).expect("an encoded map decodes");
-    assert!(decoded.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).eq(pairs.iter().copied()));
+    assert!(decoded
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .eq(pairs.iter().copied()));
 });

@@ -1,5 +1,5 @@
-//! The multipart body processor: never panics; without a parse error, every field and file
-//! comes from bytes of the body (no value longer than the body). The first line of the input
+//! The multipart body processor: never panics, answers the same twice, and every field and
+//! file comes from bytes of the body (none longer than the body). The first line of the input
 //! is the Content-Type header value, the rest the body.
 #![no_main]
 
@@ -17,8 +17,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let contents: usize = out.files.iter().map(|(_, _, c)| c.len()).sum();
     assert!(contents <= body.len(), "file contents longer than the body");
-    if out.error.is_some() {
-        assert!(out.strict_error, "a parse error sets MULTIPART_STRICT_ERROR");
-    }
     assert_eq!(out, multipart(content_type, body), "not deterministic");
 });

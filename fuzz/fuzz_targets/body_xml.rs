@@ -7,7 +7,14 @@ use meshward_seclang::fuzzing::xml;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(doc) = xml(data) {
-        assert_eq!(doc.root_text, doc.text_nodes.concat(), "XML:/* is not the text nodes joined");
-        assert!(doc.attributes.iter().all(|(n, _)| !n.is_empty()), "attribute without a name");
+        assert_eq!(
+            doc.root_text,
+            doc.text_nodes.concat(),
+            "XML:/* is not the text nodes joined"
+        );
+        assert!(
+            doc.attributes.iter().all(|(n, _)| !n.is_empty()),
+            "attribute without a name"
+        );
     }
 });

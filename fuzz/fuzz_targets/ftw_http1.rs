@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(request) => {
             assert!(!request.method.is_empty());
             for (name, value) in &request.headers {
-                assert!(!name.iter().any(u8::is_ascii_uppercase), "header name {name:?} not lower-cased");
+                assert!(
+                    !name.iter().any(u8::is_ascii_uppercase),
+                    "header name {name:?} not lower-cased"
+                );
                 assert!(!value.contains(&0), "NUL in header value");
                 assert!(!value.contains(&b'\r'), "CR in header value");
             }

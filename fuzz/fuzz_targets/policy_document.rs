@@ -11,12 +11,19 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let Ok(doc) = parse_document(text) else {
-        assert!(Engine::from_text(text).is_err(), "from_text accepted what parse_document refused");
+        assert!(
+            Engine::from_text(text).is_err(),
+            "from_text accepted what parse_document refused"
+        );
         return;
     };
     let json = serde_json::to_string(&doc).expect("a document serializes");
     let again = parse_document(&json).expect("a serialized document parses");
     assert_eq!(doc, again, "JSON round trip changed the document: {json}");
     let compiled = Engine::compile(&doc);
-    assert_eq!(compiled.is_ok(), Engine::from_text(text).is_ok(), "compile and from_text disagree");
+    assert_eq!(
+        compiled.is_ok(),
+        Engine::from_text(text).is_ok(),
+        "compile and from_text disagree"
+    );
 });

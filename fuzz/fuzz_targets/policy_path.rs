@@ -57,7 +57,9 @@ fn engines() -> &'static [Engine] {
 fn settings(index: usize) -> meshward_policy::model::Normalization {
     let merge = index < 9;
     let text = document(ENCODED_SLASH[index % 9 / 3], BACKSLASH[index % 3], merge);
-    meshward_policy::parse_document(&text).expect("fixed document").normalization
+    meshward_policy::parse_document(&text)
+        .expect("fixed document")
+        .normalization
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -85,7 +87,13 @@ fuzz_target!(|data: &[u8]| {
     let raw_ruling = engine.decide(&request(raw));
     let normalized_ruling = engine.decide(&request(&normalized));
     assert_eq!(
-        (raw_ruling.decision, raw_ruling.status, raw_ruling.effective, raw_ruling.decided_by, &raw_ruling.audits),
+        (
+            raw_ruling.decision,
+            raw_ruling.status,
+            raw_ruling.effective,
+            raw_ruling.decided_by,
+            &raw_ruling.audits
+        ),
         (
             normalized_ruling.decision,
             normalized_ruling.status,
@@ -95,5 +103,8 @@ fuzz_target!(|data: &[u8]| {
         ),
         "raw {raw:?} and normalized {normalized:?} are decided differently"
     );
-    assert_eq!(raw_ruling.facts.path_normalized, normalized_ruling.facts.path_normalized);
+    assert_eq!(
+        raw_ruling.facts.path_normalized,
+        normalized_ruling.facts.path_normalized
+    );
 });

@@ -61,11 +61,7 @@ pub fn multipart(content_type: &[u8], body: &[u8]) -> MultipartOutcome {
     MultipartOutcome {
         strict_error: out.flags.strict_error(),
         args: out.args,
-        files: out
-            .files
-            .into_iter()
-            .map(|f| (f.name, f.filename, f.content))
-            .collect(),
+        files: out.files.into_iter().map(|f| (f.name, f.filename, f.content)).collect(),
         error: out.error,
     }
 }
