@@ -16,6 +16,12 @@ pub fn check_all(root: &Path, toolchain: &WasmToolchain) -> Result<()> {
     let mut fmt = Command::new(crate::cargo_bin());
     fmt.current_dir(root).args(["fmt", "--all", "--", "--check"]);
     crate::run_status(&mut fmt, "cargo fmt --check (run `cargo fmt --all`)")?;
+    // The fuzz targets are their own workspace (`fuzz/`), which `--all` does not reach.
+    let mut fuzz_fmt = Command::new(crate::cargo_bin());
+    fuzz_fmt
+        .current_dir(root)
+        .args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--", "--check"]);
+    crate::run_status(&mut fuzz_fmt, "cargo fmt --check of fuzz/")?;
 
     let mut host = Command::new(crate::cargo_bin());
     host.current_dir(root)

@@ -4,6 +4,8 @@ mod apt;
 mod callgrind;
 mod envoy;
 mod foreign;
+mod fuzz;
+mod fuzz_seeds;
 mod lint;
 mod load;
 mod probe;
@@ -29,7 +31,8 @@ commands:
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
   lint                cargo fmt --check, clippy -D warnings on the host and on wasm32
   docs                regenerate docs/config.md from the configuration types
-  test                setup, lint, build the wasm filters for both targets, run every test
+  test                setup, lint, build the wasm filters for both targets, run every test,
+                      then every fuzz target for a few seconds
   demo                setup, build, then run Envoy with the filters in front of a demo upstream
   load [--quick] [--reps N] [--duration S] [--warmup S] [--connections N] [--out DIR]
                       the load comparison (issue 12): Envoy bare / + empty wasm / + WAF detect,
@@ -42,6 +45,11 @@ commands:
   profile [WORKLOAD] [--exchanges N]
                       callgrind of the WAF exchange (profile-driver, release): instructions
                       per exchange by category, then rule evaluations by CRS file
+  fuzz [--time S] [--runs N] [TARGET...]
+                      build the libFuzzer targets of fuzz/ (nightly + cargo-fuzz, installed
+                      when missing), write seed corpora from CRS's tests, run each target for
+                      S seconds (default 10) and/or N executions; fails on any crash
+                      (fuzz/README.md)
 ";
 
 fn main() {
@@ -80,6 +88,7 @@ fn run() -> Result<()> {
         Some("load") => load::load(&root, &args[1..]),
         Some("soak") => soak::soak(&root, &args[1..]),
         Some("profile") => profile::profile(&root, &args[1..]),
+        Some("fuzz") => fuzz::fuzz_command(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -126,7 +135,14 @@ fn test(root: &Path) -> Result<()> {
         cargo.args(["--exclude", &excluded]);
     }
     test_env(&setup, &mut cargo);
-    run_status(&mut cargo, "cargo test")
+    run_status(&mut cargo, "cargo test")?;
+    // Every fuzz target briefly, from the seed corpora: a crash fails the run.
+    let targets: Vec<String> = fuzz::TARGETS.iter().map(|t| t.to_string()).collect();
+    let budget = fuzz::Budget {
+        seconds: Some(fuzz::TEST_SECONDS),
+        runs: None,
+    };
+    fuzz::run(root, &targets, budget)
 }
 
 fn demo(root: &Path) -> Result<()> {

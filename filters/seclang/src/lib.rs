@@ -55,6 +55,8 @@ mod config;
 pub mod crs;
 mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gate;
 mod macros;
 mod operator;

@@ -11,6 +11,9 @@ pub(crate) mod protobuf;
 pub(crate) mod urlencoded;
 pub(crate) mod xml;
 
+#[cfg(test)]
+mod differential;
+
 /// The argument-name prefix of the `index`-th document (1-based) of a body that carries several
 /// (a gRPC stream's messages, NDJSON lines): `base` for the first, `base[n]` after.
 pub(crate) fn message_prefix(base: &str, index: usize) -> String {

@@ -176,7 +176,7 @@ impl Transform {
     }
 
     /// Every supported SecLang name (aliases included).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
         NAMES.iter().map(|&(n, _)| n)
     }
