@@ -1,5 +1,8 @@
-//! Path normalization of the policy filter: normalizing a normalized path changes nothing,
-//! and the engine decides a request on a raw path as it decides it on the normalized path.
+//! Path normalization of the policy filter: normalizing a normalized path changes nothing;
+//! with `backend: strict` the engine decides a request on a raw path as it decides it on the
+//! normalized path; with `backend: common` (the loose backend readings) the raw path is stopped
+//! whenever its normalized path is (the raw path holds more a loose backend may read, never less),
+//! and never passes where the strict decision stops it.
 //!
 //! The first byte picks one of the 18 normalization settings (encoded slash × backslash ×
 //! merge slashes) and the method; the rest is the raw `:path`.
@@ -15,12 +18,12 @@ const BACKSLASH: [&str; 3] = ["reject", "keep", "slash"];
 
 /// A small enforcing policy with exact, prefix, suffix and regex paths, so that a path that
 /// normalizes differently would be decided differently.
-fn document(encoded_slash: &str, backslash: &str, merge: bool) -> String {
+fn document(encoded_slash: &str, backslash: &str, merge: bool, backend: &str) -> String {
     format!(
         r#"
 mode: enforce
 default: allow
-normalization: {{ encoded_slash: {encoded_slash}, backslash: {backslash}, merge_slashes: {merge} }}
+normalization: {{ encoded_slash: {encoded_slash}, backslash: {backslash}, merge_slashes: {merge}, backend: {backend} }}
 policies:
   - name: deny-admin
     action: DENY
@@ -38,15 +41,18 @@ policies:
     )
 }
 
+/// The 18 settings' engines, strict backend first then common: index `i` and `18 + i`.
 fn engines() -> &'static [Engine] {
     static ENGINES: OnceLock<Vec<Engine>> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let mut all = Vec::new();
-        for merge in [true, false] {
-            for e in ENCODED_SLASH {
-                for b in BACKSLASH {
-                    let text = document(e, b, merge);
-                    all.push(Engine::from_text(&text).unwrap_or_else(|err| panic!("{err}\n{text}")));
+        for backend in ["strict", "common"] {
+            for merge in [true, false] {
+                for e in ENCODED_SLASH {
+                    for b in BACKSLASH {
+                        let text = document(e, b, merge, backend);
+                        all.push(Engine::from_text(&text).unwrap_or_else(|err| panic!("{err}\n{text}")));
+                    }
                 }
             }
         }
@@ -56,7 +62,7 @@ fn engines() -> &'static [Engine] {
 
 fn settings(index: usize) -> meshward_policy::model::Normalization {
     let merge = index < 9;
-    let text = document(ENCODED_SLASH[index % 9 / 3], BACKSLASH[index % 3], merge);
+    let text = document(ENCODED_SLASH[index % 9 / 3], BACKSLASH[index % 3], merge, "strict");
     meshward_policy::parse_document(&text)
         .expect("fixed document")
         .normalization
@@ -106,5 +112,19 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(
         raw_ruling.facts.path_normalized,
         normalized_ruling.facts.path_normalized
+    );
+    let common = &engines()[18 + index];
+    let loose_raw = common.decide(&request(raw));
+    let loose_normalized = common.decide(&request(&normalized));
+    assert!(
+        loose_raw.stops() || !loose_normalized.stops(),
+        "common: raw {raw:?} passes ({}) where its normalized {normalized:?} is stopped ({})",
+        loose_raw.event_json(),
+        loose_normalized.event_json()
+    );
+    assert!(
+        loose_raw.stops() || !raw_ruling.stops(),
+        "common: raw {raw:?} passes where the strict reading stops it ({})",
+        loose_raw.event_json()
     );
 });

@@ -770,6 +770,34 @@ fn response_body_rescan_runs_phase_four_over_a_window() {
 }
 
 #[test]
+fn response_body_rescans_keep_no_nolog_match_of_past_windows() {
+    // As CRS's 951100: a negated nolog rule matches every clean window, with the window as its
+    // matched value; a record kept per window grew the VM by the body's size.
+    let rules = load(
+        "SecRuleEngine On\nSecResponseBodyAccess On\nSecResponseBodyMimeType text/plain\n\
+         SecRule RESPONSE_BODY \"!@contains leak\" \"id:6,phase:4,pass,nolog\"\n\
+         SecRule RESPONSE_BODY \"@contains leak\" \"id:7,phase:4,deny,status:500,log,msg:'leak'\"",
+    );
+    let mut tx = rules.transaction();
+    tx.process_uri(b"/", "GET", "HTTP/1.1");
+    tx.process_request_headers();
+    tx.add_response_header(b"content-type", b"text/plain");
+    tx.process_response_headers(200, "HTTP/1.1");
+    tx.append_response_body(b"clean");
+    tx.process_response_body();
+    let window = vec![b'a'; 65_536];
+    for _ in 0..100 {
+        tx.rescan_response_body(&window);
+    }
+    let ids: Vec<u64> = tx.matched_rules().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![6], "phase 4's own match stays, the windows' are dropped");
+    tx.rescan_response_body(b"a leak");
+    let ids: Vec<u64> = tx.matched_rules().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![6, 7], "a logged match of a window is kept");
+    assert_eq!(tx.intervention().map(|i| i.rule_id), Some(7));
+}
+
+#[test]
 fn rule_sets_are_shared_and_transactions_movable() {
     fn is_send_sync<T: Send + Sync>() {}
     fn is_send<T: Send>() {}

@@ -15,6 +15,9 @@ pub const DEFAULT_SET: &str = "default";
 /// First rule id reserved for meshward's generated settings (10000-10099).
 pub const SETTINGS_RULE_ID: u64 = 10000;
 
+/// The rule refusing a request with more arguments than `arguments_limit` in one source.
+pub const ARGUMENTS_RULE_ID: u64 = SETTINGS_RULE_ID + 20;
+
 /// meshward's rule packs use ids 10100-19999: 100 per pack (docs/packs.md lists each range).
 pub const PACK_RULE_IDS: std::ops::RangeInclusive<u64> = 10100..=19999;
 
@@ -56,6 +59,14 @@ pub fn settings(config: &WafConfig) -> String {
     }
     s.push_str(&format!("SecResponseBodyLimit {}\n", rs.limit));
     s.push_str(&format!("SecResponseBodyLimitAction {}\n", rs.on_limit.seclang()));
+    // One argument more than the limit is kept, so that a request over it is told from one at
+    // it; the engine stores no more (memory stays bounded) and the rule refuses the request.
+    let args = u64::from(config.arguments_limit);
+    s.push_str(&format!("SecArgumentsLimit {}\n", args + 1));
+    s.push_str(&format!(
+        "SecRule &ARGS_GET|&ARGS_POST \"@gt {args}\" \"id:{ARGUMENTS_RULE_ID},phase:2,t:none,log,deny,status:400,\
+         msg:'Too many arguments to inspect (arguments_limit {args})',severity:2\"\n"
+    ));
     s.push_str(&format!(
         "SecAction \"id:{SETTINGS_RULE_ID},phase:1,pass,nolog,t:none,\
          setvar:tx.blocking_paranoia_level={},setvar:tx.detection_paranoia_level={},\

@@ -188,6 +188,9 @@ pub struct WafConfig {
     pub request_body: RequestBody,
     /// Response body settings.
     pub response_body: ResponseBody,
+    /// Most arguments kept per source (query string, body); a request with more is refused
+    /// (400 in enforce mode, rule 10020) since the rest could not be inspected.
+    pub arguments_limit: u32,
     /// Load the embedded CRS (setup and rules).
     pub crs: bool,
     /// The HTTP policy CRS starts from: `mesh` (default) or CRS's own (`crs`).
@@ -223,6 +226,10 @@ impl Default for WafConfig {
             block_status: 403,
             request_body: RequestBody::default(),
             response_body: ResponseBody::default(),
+            // Bounds a VM's memory (about 0.4 KiB per argument) and time per request; a query
+            // string or form of a million arguments otherwise grows the VM by ~400 MiB, which a
+            // wasm VM never gives back.
+            arguments_limit: 10_000,
             crs: true,
             profile: Profile::Mesh,
             packs: None,
@@ -318,6 +325,9 @@ impl WafConfig {
                     ),
                 );
             }
+        }
+        if self.arguments_limit == 0 {
+            return bad("arguments_limit", "must be at least 1".into());
         }
         if self.inbound_anomaly_threshold == 0 {
             return bad("inbound_anomaly_threshold", "must be at least 1".into());

@@ -13,8 +13,9 @@ use meshward_vocab::{Decision, Filter, Mode};
 /// Prefix of every evidence log line (log pipelines pick the events out by it).
 pub const LOG_PREFIX: &str = Filter::Waf.event_prefix();
 
-/// Rules of rules/recommended.conf that refuse a body the parsers could not read.
-const REFUSAL_RULES: [u64; 3] = [200002, 200003, 200004];
+/// Rules that refuse what could not be inspected: those of rules/recommended.conf refusing a
+/// body the parsers could not read, and meshward's refusal of arguments past `arguments_limit`.
+const REFUSAL_RULES: [u64; 4] = [200002, 200003, 200004, crate::assembly::ARGUMENTS_RULE_ID];
 
 /// Classifies a transaction from its enforced intervention and its first disruptive decision:
 /// `refused` when a body was over its limit or could not be parsed, `block` for any other

@@ -18,10 +18,30 @@ pub(crate) struct UrlEncoded {
 /// follows `std::getline`), but an empty piece between two separators adds an argument with
 /// an empty name and value; `a` alone is the name `a` with an empty value; only the value's
 /// invalid encodings raise the error flag, because ModSecurity resets its counter when it
-/// decodes the value after the name.
+/// decodes the value after the name. (The engine calls [`parse_limited`]; this is its
+/// reference in tests.)
+#[cfg(test)]
 pub(crate) fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+    parse_limited(input, separator, usize::MAX)
+}
+
+/// As [`parse`], keeping at most `limit` arguments (`SecArgumentsLimit`). The pieces past the
+/// limit are still checked for invalid encodings (the flag is the same as `parse`'s) but never
+/// stored, so a string of a million arguments costs the memory of `limit` of them: a wasm VM's
+/// linear memory never shrinks once grown.
+pub(crate) fn parse_limited(input: &[u8], separator: u8, limit: usize) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     for piece in split_like_getline(input, separator) {
+        if out.args.len() >= limit {
+            if !out.invalid_encoding {
+                let value = piece
+                    .iter()
+                    .position(|&b| b == b'=')
+                    .map_or(&[][..], |eq| &piece[eq + 1..]);
+                out.invalid_encoding = percent_decode(value, PercentDecoding::FORM).1 > 0;
+            }
+            continue;
+        }
         let (name, value) = match piece.iter().position(|&b| b == b'=') {
             Some(eq) => (&piece[..eq], &piece[eq + 1..]),
             None => (piece, &piece[piece.len()..]),
@@ -74,6 +94,18 @@ mod tests {
 
     fn p(n: &str, v: &str) -> (String, String) {
         (n.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn a_limit_keeps_the_first_arguments_and_the_encoding_flag_of_all() {
+        let limited = parse_limited(b"a=1&b=2&c=%zz&d=4", b'&', 2);
+        assert_eq!(limited.args, parse(b"a=1&b=2", b'&').args);
+        assert!(limited.invalid_encoding, "the flag comes from past the limit too");
+        assert!(!parse_limited(b"a=1&b=2&c=3", b'&', 1).invalid_encoding);
+        assert_eq!(
+            parse_limited(b"a=1&b=2&c=3", b'&', usize::MAX),
+            parse(b"a=1&b=2&c=3", b'&')
+        );
     }
 
     #[test]

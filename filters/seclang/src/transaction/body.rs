@@ -58,11 +58,11 @@ impl Transaction {
                 self.inbound_data_error = true;
             }
             Some(BodyProcessor::UrlEncoded) => {
-                let parsed = urlencoded::parse(&body, config.argument_separator);
+                let parsed = urlencoded::parse_limited(&body, config.argument_separator, limit);
                 if parsed.invalid_encoding {
                     self.urlencoded_error = true;
                 }
-                for (k, v) in parsed.args.into_iter().take(limit) {
+                for (k, v) in parsed.args {
                     self.body.args_post.add_owned(k, v);
                 }
             }

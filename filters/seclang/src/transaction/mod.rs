@@ -70,15 +70,12 @@ impl Transaction {
             None => Vec::new(),
         };
         if let Some(q) = query {
-            let parsed = urlencoded::parse(q, self.rules.config.argument_separator);
+            let limit = self.rules.config.arguments_limit.unwrap_or(usize::MAX);
+            let parsed = urlencoded::parse_limited(q, self.rules.config.argument_separator, limit);
             if parsed.invalid_encoding {
                 self.urlencoded_error = true;
             }
-            for (k, v) in parsed
-                .args
-                .into_iter()
-                .take(self.rules.config.arguments_limit.unwrap_or(usize::MAX))
-            {
+            for (k, v) in parsed.args {
                 self.args_get.add_owned(k, v);
             }
         }
@@ -260,7 +257,22 @@ impl Transaction {
         }
         self.response_body.clear();
         self.response_body.extend_from_slice(window);
+        let before = self.matches.len();
         self.run_phase(Phase::ResponseBody);
+        // A `nolog` match of a window is bookkeeping no one reads once the window is gone
+        // (CRS's 951100, `!@pmFromFile sql-errors.data`, matches every clean window), yet its
+        // record holds the window: kept, a 100 MB response scanned in 64 KiB windows grew a VM
+        // by 300 MiB. Logged matches stay (they end the scan and are the evidence).
+        if self.matches.len() > before {
+            let rules = std::sync::Arc::clone(&self.rules);
+            let added = self.matches.split_off(before);
+            self.matches.extend(
+                added
+                    .into_iter()
+                    .filter(|m| rules.rules(m.phase).get(m.index).is_some_and(|r| r.log)),
+            );
+            self.matched_rules.take();
+        }
     }
 
     /// Runs phase 5 (logging) and stores persistent collections.
