@@ -313,14 +313,24 @@ impl Engine {
             .map_or(req.path, |end| req.path.get(..end).unwrap_or(req.path));
         // With capitals in the patterns, even a lowercase path reads differently when folded.
         let folds_patterns = self.folded.is_some();
-        if !(reading::may_differ(raw) || folds_patterns) || ctx.path == "*" {
+        if ctx.path == "*" || !(folds_patterns || reading::may_differ(raw) || reading::may_differ(&ctx.path)) {
             return None;
         }
+        // Each reading applies to the raw path (encoded tricks) and to the canonical one, whose
+        // segments are as the normalizer split them (`\` read as `/`): so a raw path is stopped
+        // whenever its canonical form would be.
+        let canonical = ctx.path.clone();
+        let sources: &[&str] = if canonical == raw {
+            &[raw]
+        } else {
+            &[raw, canonical.as_str()]
+        };
         let enforce = self.c.doc_mode == Mode::Enforce;
         let mut best = self.severity(found);
         let mut loosest = None;
         let mut seen: Vec<(String, bool)> = Vec::new();
-        for r in reading::COMMON {
+        let readings = sources.iter().flat_map(|src| reading::COMMON.map(|r| (*src, r)));
+        for (raw, r) in readings {
             let folded = match (&self.folded, r.folds_case()) {
                 (Some(folded), true) => Some(folded),
                 _ => None,

@@ -202,3 +202,20 @@ fn case_folding_reads_the_patterns_folded_too() {
     }
     assert_eq!(decide(&e, "/Admins").decision, Decision::Allow);
 }
+
+#[test]
+fn a_raw_path_is_stopped_whenever_its_canonical_form_is() {
+    // Found by the `policy_path` fuzz target: with `backslash: slash` the trim reading of the
+    // raw path saw `\.git.\.` as one segment, while on the canonical `/g/*/.git./` it reads
+    // `/g/*/.git/`, which the regex denies. Readings now apply to both forms.
+    let e = Engine::from_text(
+        "mode: enforce\nnormalization: { backslash: slash }\npolicies:\n  - name: git\n    action: DENY\n    rules:\n      - to: [{ pathRegex: [\".*/\\\\.git/.*\"] }]\n",
+    )
+    .unwrap();
+    let raw = "/g/*/\\.git.\\./.";
+    let canonical = decide(&e, raw).facts.path_normalized.clone().unwrap();
+    assert_eq!(canonical, "/g/*/.git./");
+    assert!(decide(&e, &canonical).stops());
+    let r = decide(&e, raw);
+    assert!(r.stops(), "{}", r.event_json());
+}
