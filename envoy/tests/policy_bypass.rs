@@ -13,19 +13,25 @@ use meshward_envoy::mesh::{self, wasm_http_filter, Identities, Mesh, MeshSpec};
 use policy_support::Expect;
 use std::time::Duration;
 
+/// A mesh whose server sidecar runs the netpolicy filter with `policy` (both sidecars' hosts
+/// routed to the server).
+fn enforcing_mesh(policy: &str) -> Mesh {
+    let ids = Identities::generate().expect("identities");
+    let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
+    let spec = MeshSpec {
+        server_filters: vec![wasm_http_filter("netpolicy", &wasm, policy)],
+        all_hosts_to_server: true,
+        ..MeshSpec::new()
+    };
+    Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"))
+}
+
 #[test]
 fn every_bypass_case_is_stopped_in_enforce_mode_and_never_reaches_the_app() {
     let _one = mesh::exclusive();
     let corpus = policy_support::load();
     assert!(corpus.cases.len() >= 30, "the corpus has {} cases", corpus.cases.len());
-    let ids = Identities::generate().expect("identities");
-    let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
-    let spec = MeshSpec {
-        server_filters: vec![wasm_http_filter("netpolicy", &wasm, &corpus.policy_yaml)],
-        all_hosts_to_server: true,
-        ..MeshSpec::new()
-    };
-    let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
+    let mesh = enforcing_mesh(&corpus.policy_yaml);
 
     let mut problems = Vec::new();
     let mut rejected_by_client_sidecar = Vec::new();
@@ -105,14 +111,7 @@ fn every_bypass_case_is_stopped_in_enforce_mode_and_never_reaches_the_app() {
 fn no_ambiguous_path_reaches_the_app_and_ordinary_paths_do() {
     let _one = mesh::exclusive();
     let corpus = policy_support::load_ambiguity();
-    let ids = Identities::generate().expect("identities");
-    let wasm = locate::wasm_file("meshward-netpolicy").unwrap_or_else(|e| panic!("{e}"));
-    let spec = MeshSpec {
-        server_filters: vec![wasm_http_filter("netpolicy", &wasm, &corpus.policy_yaml)],
-        all_hosts_to_server: true,
-        ..MeshSpec::new()
-    };
-    let mesh = Mesh::start(&ids, &spec).unwrap_or_else(|e| panic!("starting the mesh: {e}"));
+    let mesh = enforcing_mesh(&corpus.policy_yaml);
     let case = |path: &str| policy_support::Case::new(path, mesh::Caller::Frontend, "GET", path, &[]);
 
     let mut problems = Vec::new();

@@ -18,6 +18,12 @@ pub fn load(root: &Path, args: &[String]) -> Result<()> {
     let envoy = crate::envoy::ensure_envoy(root)?;
     ensure_nginx()?;
     crate::wasm::build_all(root, &toolchain, crate::wasm::DEFAULT_TARGET)?;
+    run_benches_bin(root, &envoy, "load", args, "the load comparison")
+}
+
+/// Runs the `bin` program of `meshward-benches` in the `load` profile with `args`, pointed at
+/// `envoy`, the filters and CRS.
+pub fn run_benches_bin(root: &Path, envoy: &Path, bin: &str, args: &[String], what: &str) -> Result<()> {
     let mut cargo = Command::new(crate::cargo_bin());
     cargo
         .current_dir(root)
@@ -29,12 +35,12 @@ pub fn load(root: &Path, args: &[String]) -> Result<()> {
             "--package",
             "meshward-benches",
             "--bin",
-            "load",
+            bin,
             "--",
         ])
         .args(args);
-    crate::load_env(&envoy, &mut cargo);
-    crate::run_status(&mut cargo, "the load comparison")
+    crate::load_env(envoy, &mut cargo);
+    crate::run_status(&mut cargo, what)
 }
 
 /// Installs nginx and the ModSecurity module unless both are there.

@@ -3,7 +3,6 @@
 //! starts and stops everything itself and exits non-zero when the run fails.
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::Result;
 
@@ -12,21 +11,5 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     let toolchain = crate::toolchain::WasmToolchain::detect_or_install(root)?;
     let envoy = crate::envoy::ensure_envoy(root)?;
     crate::wasm::build_all(root, &toolchain, crate::wasm::DEFAULT_TARGET)?;
-    let mut cargo = Command::new(crate::cargo_bin());
-    cargo
-        .current_dir(root)
-        .args([
-            "run",
-            "--quiet",
-            "--profile",
-            "load",
-            "--package",
-            "meshward-benches",
-            "--bin",
-            "soak",
-            "--",
-        ])
-        .args(args);
-    crate::load_env(&envoy, &mut cargo);
-    crate::run_status(&mut cargo, "the soak run")
+    crate::load::run_benches_bin(root, &envoy, "soak", args, "the soak run")
 }

@@ -232,6 +232,12 @@ async fn grpc_call(
     };
     let (response, mut body_out) = sender.send_request(request, false)?;
     body_out.send_data(message, true)?;
+    Ok((sender, answer_status(response, true).await?))
+}
+
+/// The status to record for an HTTP/2 answer, its body read to the end: `GRPC_FAILED` for a
+/// gRPC call (`grpc`) answered 200 without `grpc-status: 0`.
+pub async fn answer_status(response: h2::client::ResponseFuture, grpc: bool) -> Result<u16, h2::Error> {
     let response = response.await?;
     let status = response.status().as_u16();
     // A trailers-only answer (e.g. a proxy's refusal) has `grpc-status` in the headers.
@@ -245,5 +251,9 @@ async fn grpc_call(
         grpc_status = trailers.get("grpc-status").cloned().or(grpc_status);
     }
     let ok = grpc_status.is_some_and(|s| s.as_bytes() == b"0");
-    Ok((sender, if status == 200 && !ok { GRPC_FAILED } else { status }))
+    Ok(if grpc && status == 200 && !ok {
+        GRPC_FAILED
+    } else {
+        status
+    })
 }

@@ -2,9 +2,10 @@
 //! the bench's HTML page, and h2c (gRPC) answering one message and `grpc-status: 0`. It records
 //! nothing, so its cost stays the same through a long run.
 
+use std::collections::HashMap;
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use crate::requests::html_response;
 pub struct Upstream {
     addrs: UpstreamAddrs,
     stop: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<TcpStream>>>,
+    connections: Arc<Connections>,
     accept: Option<JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -37,7 +38,7 @@ impl Upstream {
             .set_nonblocking(true)
             .map_err(|e| LoadError::io("making the upstream socket non-blocking", e))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Connections::default());
         let answer = Arc::new(html_response().to_bytes(Frame::Length));
         let accept = {
             let (stop, connections) = (Arc::clone(&stop), Arc::clone(&connections));
@@ -80,8 +81,9 @@ impl Drop for Upstream {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        for stream in self
+        for (_, stream) in self
             .connections
+            .open
             .lock()
             .map(|mut c| std::mem::take(&mut *c))
             .unwrap_or_default()
@@ -94,21 +96,35 @@ impl Drop for Upstream {
     }
 }
 
-fn accept_http1(listener: &TcpListener, stop: &AtomicBool, connections: &Mutex<Vec<TcpStream>>, answer: &Arc<Vec<u8>>) {
+/// The open HTTP/1.1 connections (a clone of each, to shut them down on drop), by id: a
+/// connection leaves when its thread ends, so a long run (the soak) does not keep a descriptor
+/// per connection it ever accepted.
+#[derive(Default)]
+struct Connections {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, TcpStream>>,
+}
+
+fn accept_http1(listener: &TcpListener, stop: &AtomicBool, connections: &Arc<Connections>, answer: &Arc<Vec<u8>>) {
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, _)) => {
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_nodelay(true);
                 let Ok(registered) = stream.try_clone() else { continue };
-                if let Ok(mut c) = connections.lock() {
-                    c.push(registered);
+                let id = connections.next.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut open) = connections.open.lock() {
+                    open.insert(id, registered);
                 }
                 let answer = Arc::clone(answer);
+                let connections = Arc::clone(connections);
                 // Detached: the thread ends when its connection closes (or is shut down on drop).
-                let _ = std::thread::Builder::new()
-                    .name("upstream-conn".into())
-                    .spawn(move || serve_http1(stream, &answer));
+                let _ = std::thread::Builder::new().name("upstream-conn".into()).spawn(move || {
+                    serve_http1(stream, &answer);
+                    if let Ok(mut open) = connections.open.lock() {
+                        open.remove(&id);
+                    }
+                });
             }
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
@@ -178,4 +194,30 @@ fn search_reply() -> Vec<u8> {
         out.extend_from_slice(&item);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn closed_connections_leave_the_register() {
+        let upstream = Upstream::start().unwrap();
+        let addr = upstream.addrs().http1;
+        for _ in 0..50 {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\nhost: a\r\n\r\n").unwrap();
+            let mut first = [0u8; 12];
+            c.read_exact(&mut first).unwrap();
+            assert_eq!(&first, b"HTTP/1.1 200");
+        }
+        // Each connection's thread ends once the client has closed it.
+        let open = || upstream.connections.open.lock().unwrap().len();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while open() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(open(), 0);
+    }
 }

@@ -15,6 +15,7 @@ use meshward_testkit::http1::{self, Limits};
 
 use super::traffic::{http2_headers, Kind};
 use super::SoakError;
+use crate::load::client::answer_status;
 use crate::requests::HOST;
 
 /// Longest wait for one answer before the request counts as failed.
@@ -281,9 +282,6 @@ async fn http2_connect(target: SocketAddr) -> Option<h2::client::SendRequest<Byt
     Some(client)
 }
 
-/// Status recorded for a gRPC call answered 200 with a non-zero or missing `grpc-status`.
-pub const GRPC_FAILED: u16 = 502;
-
 /// One request on an h2c connection; returns the sender for the next and the status.
 async fn http2_send(
     sender: h2::client::SendRequest<Bytes>,
@@ -304,27 +302,7 @@ async fn http2_send(
     if !body.is_empty() {
         body_out.send_data(Bytes::copy_from_slice(body), true)?;
     }
-    let response = response.await?;
-    let status = response.status().as_u16();
-    // A trailers-only answer (e.g. a proxy's refusal) has `grpc-status` in the headers.
-    let mut grpc_status = response.headers().get("grpc-status").cloned();
-    let mut answer = response.into_body();
-    while let Some(chunk) = answer.data().await {
-        let chunk = chunk?;
-        let _ = answer.flow_control().release_capacity(chunk.len());
-    }
-    if let Some(trailers) = answer.trailers().await? {
-        grpc_status = trailers.get("grpc-status").cloned().or(grpc_status);
-    }
-    let grpc_ok = grpc_status.is_some_and(|s| s.as_bytes() == b"0");
-    Ok((
-        sender,
-        if kind.grpc && status == 200 && !grpc_ok {
-            GRPC_FAILED
-        } else {
-            status
-        },
-    ))
+    Ok((sender, answer_status(response, kind.grpc).await?))
 }
 
 #[cfg(test)]

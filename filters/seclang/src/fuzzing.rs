@@ -20,7 +20,7 @@ pub fn transform(name: &str, input: &[u8]) -> Option<Vec<u8>> {
 
 /// The urlencoded processor: the arguments and whether a value held an invalid `%` escape.
 pub fn urlencoded(input: &[u8], separator: u8) -> (Vec<Pair>, bool) {
-    let out = urlencoded::parse(input, separator);
+    let out = urlencoded::parse_limited(input, separator, usize::MAX);
     (out.args, out.invalid_encoding)
 }
 
