@@ -34,7 +34,8 @@ type JwtPayload = serde_json::Map<String, serde_json::Value>;
 pub struct Engine {
     c: Compiled,
     /// The document as a case-insensitive backend applies it (path patterns lowercased, path
-    /// regexes case-insensitive), for the readings that fold case; `None` with `backend: strict`.
+    /// regexes case-insensitive), for the readings that fold case; `None` with `backend: strict`
+    /// or when folding leaves the document as it is.
     folded: Option<Compiled>,
     deprecated: Vec<Deprecated>,
     evidence_level: EvidenceLevel,
@@ -109,8 +110,17 @@ impl Engine {
                 "must not be empty",
             ));
         }
+        // Only a document with capitals in its path patterns needs a folded copy: otherwise
+        // folding changes nothing and the engine's own compilation serves the folded readings.
         let folded = match doc.normalization.backend {
-            Backend::Common => Some(compile::compile(&reading::case_folded(doc))?),
+            Backend::Common => {
+                let f = reading::case_folded(doc);
+                if f == *doc {
+                    None
+                } else {
+                    Some(compile::compile(&f)?)
+                }
+            }
             Backend::Strict => None,
         };
         Ok(Engine {

@@ -107,8 +107,11 @@ pub fn case_folded(doc: &PolicyDocument) -> PolicyDocument {
             *p = p.to_lowercase();
         }
     };
+    // A regex whose letters are all lowercase already matches a lowercased path as a
+    // case-insensitive regex would; only one with a capital (not an escape such as `\D`) needs
+    // the flag, so a document without capitals in its path patterns folds to itself.
     let insensitive = |v: &mut Option<Vec<String>>| {
-        for p in v.iter_mut().flatten() {
+        for p in v.iter_mut().flatten().filter(|p| has_capital_literal(p)) {
             *p = format!("(?i:{p})");
         }
     };
@@ -128,13 +131,43 @@ pub fn case_folded(doc: &PolicyDocument) -> PolicyDocument {
     doc
 }
 
+/// Whether a regex holds an uppercase letter that is not the letter of an escape (`\D`, `\S`,
+/// `\W`, `\B`, `\A`, `\Z`, `\P{..}`).
+fn has_capital_literal(regex: &str) -> bool {
+    let mut escaped = false;
+    for c in regex.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if c == '\\' {
+            escaped = true;
+        } else if c.is_ascii_uppercase() {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether a raw path can read differently under any reading: the per-request fast path
 /// (most paths hold none of these bytes and are decided once).
 pub fn may_differ(raw: &str) -> bool {
+    // A dot matters only at the end of a name (`/admin.`): file extensions and dot segments
+    // (`/a/../b.html`) read the same to every reading.
+    let b = raw.as_bytes();
+    let ends_a_name = |i: usize| {
+        let start = b
+            .get(..i)
+            .and_then(|head| head.iter().rposition(|&c| c == b'/'))
+            .map_or(0, |p| p + 1);
+        !matches!(b.get(start..=i), Some(b".") | Some(b".."))
+    };
     raw.starts_with("//")
-        || raw
-            .bytes()
-            .any(|b| matches!(b, b'%' | b';' | b'.') || b.is_ascii_uppercase())
+        || b.iter().enumerate().any(|(i, &c)| match c {
+            b'%' | b';' | b'A'..=b'Z' => true,
+            b'.' => matches!(b.get(i + 1), None | Some(b'/')) && ends_a_name(i),
+            _ => false,
+        })
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -440,13 +473,41 @@ mod tests {
     }
 
     #[test]
+    fn only_capitals_make_a_folded_copy_of_a_document() {
+        let doc = |paths: &str, regex: &str| {
+            crate::engine::parse_document(&format!(
+                "policies: [{{name: p, action: DENY, rules: [{{to: [{{paths: [{paths}], pathRegex: [{regex:?}]}}]}}]}}]"
+            ))
+            .unwrap()
+        };
+        let plain = doc("/api/*", r"^/r[0-9]+/\D\S$");
+        assert_eq!(case_folded(&plain), plain);
+        let capital_path = doc("/Api/*", "^/r$");
+        assert_ne!(case_folded(&capital_path), capital_path);
+        let capital_regex = doc("/api/*", "^/R$");
+        let folded = case_folded(&capital_regex);
+        assert_eq!(
+            folded.policies[0].rules[0].to[0].path_regex.as_deref(),
+            Some(&["(?i:^/R$)".to_string()][..])
+        );
+    }
+
+    #[test]
     fn the_fast_path_sees_every_trigger() {
-        for raw in ["/a%2e", "/a;b", "/a.", "//a/b", "/A"] {
+        for raw in ["/a%2e", "/a;b", "/a.", "/a../b", "//a/b", "/A"] {
             assert!(may_differ(raw), "{raw}");
         }
         assert!(!may_differ("/api/v1/users/123"));
+        assert!(!may_differ("/static/../app.min.js"));
         // Whatever may_differ passes, no reading changes.
-        for raw in ["/api/v1/users/123", "/a/b-c_d~e/", "/"] {
+        for raw in [
+            "/api/v1/users/123",
+            "/a/b-c_d~e/",
+            "/",
+            "/static/../app.min.js",
+            "/./x",
+            "/.well-known/a",
+        ] {
             for r in COMMON {
                 assert_eq!(r.apply(raw), None, "{raw} {r:?}");
             }
