@@ -287,15 +287,10 @@ pub fn chart_svg(results: &Results) -> String {
         .filter(|(_, cells): &(Workload, Vec<_>)| !cells.is_empty())
         .collect();
     let height = TOP + rows.iter().map(|(_, c)| GAP + BAR * c.len() as f64).sum::<f64>() + 20.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="10" y="22" font-size="16" font-weight="bold">Requests per second (median), relative to the fastest per workload</text>"#
+    let mut svg = svg_start(
+        WIDTH,
+        height,
+        "Requests per second (median), relative to the fastest per workload",
     );
     for (i, config) in Configuration::ALL.into_iter().enumerate() {
         let x = 10.0 + (i % 4) as f64 * 235.0;
@@ -345,8 +340,25 @@ pub fn chart_svg(results: &Results) -> String {
     svg
 }
 
-fn escape(text: &str) -> String {
+/// Text escaped for SVG/XML content.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The opening of an SVG chart: the root element, a white background and the title.
+pub(crate) fn svg_start(width: f64, height: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="10" y="22" font-size="16" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    svg
 }
 
 #[cfg(test)]

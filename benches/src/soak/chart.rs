@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::series::{Growth, Row};
+use crate::load::report::{escape, svg_start};
 
 /// File name of the chart, next to the CSV.
 pub const CHART_FILE: &str = "soak.svg";
@@ -28,17 +29,7 @@ struct Line<'a> {
 pub fn chart_svg(title: &str, rows: &[Row], vm: Option<Growth>, rss: Option<Growth>) -> String {
     let height = TOP + 4.0 * (PANEL + GAP);
     let x_max = rows.iter().map(|r| r.elapsed_s).fold(0.0, f64::max).max(1.0);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="10" y="22" font-size="16" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
+    let mut svg = svg_start(WIDTH, height, title);
     let series = |f: fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
         rows.iter().filter_map(|r| f(r).map(|y| (r.elapsed_s, y))).collect()
     };
@@ -210,10 +201,6 @@ fn number(v: f64) -> String {
     } else {
         format!("{v:.1}")
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
