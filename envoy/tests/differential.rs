@@ -735,7 +735,34 @@ fn serve_refuses_malformed_requests_as_envoy_does() {
     ];
     let timeout = Duration::from_secs(5);
     let mut problems = Vec::new();
-    for (what, raw) in &cases {
+    // What the filter saw of each request: the lines of each stream context, in order.
+    let ended = |lines: &[Value]| {
+        lines
+            .iter()
+            .filter(|l| l["cb"] == "on_delete" && l["call"] == "enter")
+            .count()
+    };
+    let envoy_lines = |n: usize| -> Vec<Value> {
+        envoy
+            .wait_probe(Duration::from_secs(5), |lines| {
+                let json: Vec<Value> = lines.iter().map(|l| l.json.clone()).collect();
+                ended(&json) >= n
+            })
+            .iter()
+            .map(|l| l.json.clone())
+            .collect()
+    };
+    let serve_lines = |n: usize| -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = served.plugin(|p| host_probe_lines(p.logs()));
+            if ended(&lines) >= n || Instant::now() > deadline {
+                break lines;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    for (i, (what, raw)) in cases.iter().enumerate() {
         let e = client::send_raw(envoy.addr(), raw, false, timeout).unwrap();
         let sv = client::send_raw(served.addr(), raw, false, timeout).unwrap();
         let (e, sv) = (
@@ -755,31 +782,15 @@ fn serve_refuses_malformed_requests_as_envoy_does() {
         if e != sv {
             problems.push(format!("{what}:\n  envoy: {e:?}\n  serve: {sv:?}"));
         }
+        // Both log a refused request when its connection closes, which can come after the
+        // next request's stream has started: wait for it, so streams pair with cases in order.
+        envoy_lines(i + 1);
+        serve_lines(i + 1);
     }
-    // What the filter saw of each request: the lines of each stream context, in order.
-    let ended = |lines: &[Value]| {
-        lines
-            .iter()
-            .filter(|l| l["cb"] == "on_delete" && l["call"] == "enter")
-            .count()
-    };
-    let envoy_lines: Vec<Value> = envoy
-        .wait_probe(Duration::from_secs(5), |lines| {
-            let json: Vec<Value> = lines.iter().map(|l| l.json.clone()).collect();
-            ended(&json) >= cases.len()
-        })
-        .iter()
-        .map(|l| l.json.clone())
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let serve_lines = loop {
-        let lines = served.plugin(|p| host_probe_lines(p.logs()));
-        if ended(&lines) >= cases.len() || Instant::now() > deadline {
-            break lines;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (e, sv) = (per_stream(&envoy_lines), per_stream(&serve_lines));
+    let (e, sv) = (
+        per_stream(&envoy_lines(cases.len())),
+        per_stream(&serve_lines(cases.len())),
+    );
     assert_eq!(e.len(), cases.len(), "Envoy created a stream context per request");
     for ((what, _), (e, sv)) in cases.iter().zip(e.iter().zip(&sv)) {
         if e != sv {
