@@ -1,6 +1,10 @@
 //! `cargo xtask fuzz`: builds the libFuzzer targets of `fuzz/` with the nightly toolchain and
 //! cargo-fuzz (both installed here when missing), writes their seed corpora, then runs each
 //! target for a while and fails on any crash, printing the executions each one reached.
+//!
+//! Every run is appended to `fuzz/runs.csv` (machine-local, not committed), so that executions
+//! reached over several runs on the same, growing corpus can be summed: a target whose runs
+//! add up to 10⁷ was fuzzed as long as one 10⁷ run, less the corpus re-read at each start.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,14 +53,23 @@ const CARGO_VARIABLES: &[&str] = &[
 ];
 
 /// How long, and how many executions at most, each target runs (the first limit reached
-/// stops it).
+/// stops it), and how much of its comparisons libFuzzer follows.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     /// `-max_total_time`.
     pub seconds: Option<u64>,
     /// `-runs`.
     pub runs: Option<u64>,
+    /// Build with `sanitizer-coverage-trace-compares` (the default). Without it the CRS
+    /// targets run about twice as fast, at the cost of libFuzzer's comparison-guided mutations.
+    pub trace_compares: bool,
 }
+
+/// The ledger of runs, one CSV line per target run.
+const LEDGER: &str = "runs.csv";
+
+/// The ledger's header line.
+const LEDGER_HEADER: &str = "finished_unix,commit,target,executions,seconds,result,trace_compares";
 
 /// What one target reached.
 struct Figures {
@@ -66,11 +79,12 @@ struct Figures {
     crashed: bool,
 }
 
-/// `cargo xtask fuzz [--time S] [--runs N] [TARGET...]`.
+/// `cargo xtask fuzz [--time S] [--runs N] [--no-trace-compares] [TARGET...]`.
 pub fn fuzz_command(root: &Path, args: &[String]) -> Result<()> {
     let mut budget = Budget {
         seconds: None,
         runs: None,
+        trace_compares: true,
     };
     let mut targets = Vec::new();
     let mut args = args.iter();
@@ -78,6 +92,7 @@ pub fn fuzz_command(root: &Path, args: &[String]) -> Result<()> {
         match arg.as_str() {
             "--time" => budget.seconds = Some(number(args.next(), "--time")?),
             "--runs" => budget.runs = Some(number(args.next(), "--runs")?),
+            "--no-trace-compares" => budget.trace_compares = false,
             name if TARGETS.contains(&name) => targets.push(name.to_string()),
             other => bail!(
                 "unknown fuzz target or option `{other}` (targets: {})",
@@ -111,7 +126,9 @@ pub fn run(root: &Path, targets: &[String], budget: Budget) -> Result<()> {
     println!("xtask: fuzz seed corpora: {written} inputs in {}", corpus.display());
     let started = Instant::now();
     let mut build = cargo_fuzz(root);
-    build.args(["build", "--sanitizer", "none"]);
+    build
+        .args(["build", "--sanitizer", "none"])
+        .args(trace_flags(root, budget));
     crate::run_status(&mut build, "cargo fuzz build")?;
     println!("xtask: fuzz targets built in {:.0} s", started.elapsed().as_secs_f64());
     let mut all = Vec::new();
@@ -133,6 +150,14 @@ pub fn run(root: &Path, targets: &[String], budget: Budget) -> Result<()> {
             "{:<18} {:>13} {:>10.0} {:>9.1}  {result}",
             f.target, f.executions, rate, f.seconds
         );
+    }
+    let ledger = fuzz_dir.join(LEDGER);
+    record(&ledger, &all, budget)?;
+    println!("\nexecutions summed over every run in {}:", ledger.display());
+    let totals = ledger_totals(&std::fs::read_to_string(&ledger).unwrap_or_default());
+    for f in &all {
+        let (executions, runs) = totals.get(&f.target).copied().unwrap_or_default();
+        println!("{:<18} {executions:>13} in {runs} runs", f.target);
     }
     let crashed: Vec<&str> = all.iter().filter(|f| f.crashed).map(|f| f.target.as_str()).collect();
     if !crashed.is_empty() {
@@ -157,7 +182,9 @@ fn run_target(root: &Path, corpus: &Path, target: &str, budget: Budget) -> Resul
     }
     println!("xtask: fuzzing {target} ({})", limits.join(" "));
     let mut cmd = cargo_fuzz(root);
-    cmd.args(["run", "--sanitizer", "none", target])
+    cmd.args(["run", "--sanitizer", "none"])
+        .args(trace_flags(root, budget))
+        .arg(target)
         .arg(&dir)
         .arg("--")
         .args(&limits)
@@ -182,6 +209,72 @@ fn run_target(root: &Path, corpus: &Path, target: &str, budget: Budget) -> Resul
         seconds,
         crashed,
     })
+}
+
+/// cargo-fuzz options for `budget.trace_compares`; builds without it get their own target
+/// directory so that switching does not rebuild the other.
+fn trace_flags(root: &Path, budget: Budget) -> Vec<String> {
+    if budget.trace_compares {
+        return Vec::new();
+    }
+    let dir = root.join("fuzz").join("target").join("no-trace-compares");
+    vec![
+        "--no-trace-compares".to_string(),
+        "--target-dir".to_string(),
+        dir.display().to_string(),
+    ]
+}
+
+/// Appends `figures` to the ledger, writing its header first when it is new.
+fn record(ledger: &Path, figures: &[Figures], budget: Budget) -> Result<()> {
+    use std::io::Write;
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let new = !ledger.exists();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ledger)
+        .with_context(|| format!("opening {}", ledger.display()))?;
+    let mut text = String::new();
+    if new {
+        text.push_str(LEDGER_HEADER);
+        text.push('\n');
+    }
+    for f in figures {
+        let result = if f.crashed { "crash" } else { "ok" };
+        text.push_str(&format!(
+            "{now},{commit},{},{},{:.1},{result},{}\n",
+            f.target, f.executions, f.seconds, budget.trace_compares
+        ));
+    }
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("appending to {}", ledger.display()))
+}
+
+/// Executions and runs per target in a ledger's text; lines that do not parse are skipped
+/// (the ledger is a local record, hand edits included).
+fn ledger_totals(text: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let mut totals = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Some(target), Some(Ok(executions))) = (fields.get(2), fields.get(3).map(|e| e.parse::<u64>())) else {
+            continue;
+        };
+        let entry: &mut (u64, u64) = totals.entry(target.to_string()).or_default();
+        entry.0 += executions;
+        entry.1 += 1;
+    }
+    totals
 }
 
 /// A `stat::` line of `-print_final_stats=1`.
@@ -249,4 +342,22 @@ fn cargo_fuzz_version() -> Option<String> {
 /// The directory of one target's corpus.
 pub fn corpus_dir(corpus: &Path, target: &str) -> PathBuf {
     corpus.join(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_totals_sum_each_targets_runs_and_skip_what_does_not_parse() {
+        let text = format!(
+            "{LEDGER_HEADER}\n1,abc,transaction,600000,600.0,ok,true\n\
+             2,abd,transaction,400000,300.0,ok,false\n3,abd,http1,10000000,120.0,ok,true\n\
+             garbage\n4,abd,http1,many,1.0,ok,true\n"
+        );
+        let totals = ledger_totals(&text);
+        assert_eq!(totals.get("transaction"), Some(&(1_000_000, 2)));
+        assert_eq!(totals.get("http1"), Some(&(10_000_000, 1)));
+        assert_eq!(totals.len(), 2);
+    }
 }

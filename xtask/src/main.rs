@@ -141,6 +141,7 @@ fn test(root: &Path) -> Result<()> {
     let budget = fuzz::Budget {
         seconds: Some(fuzz::TEST_SECONDS),
         runs: None,
+        trace_compares: true,
     };
     fuzz::run(root, &targets, budget)
 }
