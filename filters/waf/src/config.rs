@@ -188,8 +188,9 @@ pub struct WafConfig {
     pub request_body: RequestBody,
     /// Response body settings.
     pub response_body: ResponseBody,
-    /// Most arguments kept per source (query string, body); a request with more is refused
-    /// (400 in enforce mode, rule 10020) since the rest could not be inspected.
+    /// Most arguments kept per source (query string, body), and most multipart parts parsed; a
+    /// request with more is refused (400 in enforce mode: rule 10020, or CRS's 200002 for the
+    /// body error of a multipart body cut there) since the rest could not be inspected.
     pub arguments_limit: u32,
     /// Load the embedded CRS (setup and rules).
     pub crs: bool,

@@ -23,6 +23,10 @@ const BUF_SIZE: usize = 4096;
 pub(crate) struct MultipartConfig {
     /// Most file parts accepted (SecUploadFileLimit); more set MULTIPART_FILE_LIMIT_EXCEEDED.
     pub(crate) file_limit: Option<usize>,
+    /// Most parts kept (SecArgumentsLimit): parsing stops with an error at the next one, so a
+    /// body of many tiny parts cannot grow the parser's memory far beyond the body's size
+    /// (each part costs its name and header lines twice: 100,000 parts of 6 MB took 86 MiB).
+    pub(crate) part_limit: Option<usize>,
 }
 
 /// Most bytes of one file's content kept as text for FILES_TMP_CONTENT.
@@ -183,6 +187,8 @@ pub(crate) struct Multipart {
     pub(crate) error: Option<String>,
     /// Bytes of the body outside file contents (checked against SecRequestBodyNoFilesLimit).
     pub(crate) no_files_length: usize,
+    /// Parsing stopped past `part_limit`: the parts after it were not inspected.
+    pub(crate) parts_over_limit: bool,
 }
 
 /// Parses `body` with the boundary taken from the request's `content_type` header value.
@@ -246,6 +252,10 @@ struct Parser {
     is_complete: bool,
     seen_data: bool,
     nfiles: usize,
+    /// Parts completed (form fields and files).
+    parts: usize,
+    /// Parsing stopped at `part_limit`: the final checks have nothing to add.
+    stopped_at_part_limit: bool,
     /// 0 other, 1 after CR, 2 after bare LF, 3 after CRLF.
     crlf_state: u8,
     crlf_state_buf_end: u8,
@@ -316,6 +326,8 @@ impl Parser {
             is_complete: false,
             seen_data: false,
             nfiles: 0,
+            parts: 0,
+            stopped_at_part_limit: false,
             crlf_state: 0,
             crlf_state_buf_end: 0,
         }
@@ -485,6 +497,13 @@ impl Parser {
                             self.out.flags.crlf_line = true;
                         }
                         self.process_boundary(is_final);
+                        if let Some(limit) = self.config.part_limit.filter(|&l| self.parts > l) {
+                            self.stopped_at_part_limit = true;
+                            self.out.parts_over_limit = true;
+                            return self.fail(format!(
+                                "Multipart: more than {limit} parts; the rest is not inspected."
+                            ));
+                        }
                         if is_final {
                             self.is_complete = true;
                         }
@@ -887,6 +906,7 @@ impl Parser {
 
     fn process_boundary(&mut self, last: bool) {
         if let Some(part) = self.part.take() {
+            self.parts += 1;
             for line in &part.header_lines {
                 self.out.part_headers.push((part.name.clone(), line.clone()));
             }
@@ -917,7 +937,7 @@ impl Parser {
 
     /// Final checks once the whole body was seen.
     fn complete(&mut self) {
-        if !self.seen_data || self.is_complete {
+        if !self.seen_data || self.is_complete || self.stopped_at_part_limit {
             return;
         }
         if self.boundary_count == 0 {
@@ -1302,13 +1322,39 @@ mod tests {
         let file =
             |n: &str| format!("--XyZ\nContent-Disposition: form-data; name=\"{n}\"; filename=\"{n}.txt\"\n\ndata\n");
         let body = crlf(&format!("{}{}--XyZ--\n", file("a"), file("b")));
-        let config = MultipartConfig { file_limit: Some(1) };
+        let config = MultipartConfig {
+            file_limit: Some(1),
+            ..MultipartConfig::default()
+        };
         let m = parse(CT, body.as_bytes(), &config);
         assert!(m.flags.file_limit_exceeded);
         assert!(m.flags.strict_error());
         assert_eq!(m.files.len(), 2);
         assert!(m.error.unwrap().starts_with("Multipart: Upload file limit exceeded 1."));
         assert!(!run(CT, &body).flags.file_limit_exceeded);
+    }
+
+    #[test]
+    fn parsing_stops_past_the_part_limit() {
+        let fields: String = (0..5).map(|i| field(&format!("f{i}"), "v")).collect();
+        let body = crlf(&format!("{fields}--XyZ--\n"));
+        let config = |n| MultipartConfig {
+            part_limit: Some(n),
+            ..MultipartConfig::default()
+        };
+        let m = parse(CT, body.as_bytes(), &config(3));
+        assert!(m.flags.error);
+        assert_eq!(
+            m.error.as_deref(),
+            Some("Multipart: more than 3 parts; the rest is not inspected.")
+        );
+        // One part past the limit is kept, so that the request is told from one at it.
+        assert_eq!((m.args.len(), m.parts_over_limit), (4, true));
+        // At the limit, and without one, the body parses whole.
+        for config in [config(5), MultipartConfig::default()] {
+            let m = parse(CT, body.as_bytes(), &config);
+            assert_eq!((m.error, m.args.len(), m.parts_over_limit), (None, 5, false));
+        }
     }
 
     #[test]

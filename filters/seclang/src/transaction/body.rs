@@ -124,6 +124,7 @@ impl Transaction {
             Some(BodyProcessor::Multipart) => {
                 let cfg = multipart::MultipartConfig {
                     file_limit: Some(config.upload_file_limit),
+                    part_limit: config.arguments_limit,
                 };
                 let parsed = multipart::parse(&content_type, &body, &cfg);
                 for (k, v) in parsed.args.into_iter().take(limit) {
@@ -136,6 +137,9 @@ impl Transaction {
                 self.body.multipart_names = parsed.names;
                 self.body.multipart_filenames = parsed.filenames;
                 self.body.multipart_flags = Some(parsed.flags);
+                if parsed.parts_over_limit {
+                    self.body.uninspected.push("multipart_parts_over_limit");
+                }
                 if let Some(e) = parsed.error {
                     self.body.error = Some(format!("Multipart parsing error: {e}"));
                 } else if parsed.no_files_length > no_files_limit {
