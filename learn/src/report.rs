@@ -1,0 +1,279 @@
+//! The report: what the learned policy allows (rules, templates with counts), which recorded
+//! requests it would deny, what could not be generalized; Markdown or JSON. The recorded
+//! requests are replayed through the learned document with the meshward-policy engine, so the
+//! figures are the engine's, not the learner's belief.
+
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
+
+use meshward_policy::{Engine, Outcome, Request};
+use serde::Serialize;
+
+use crate::caller::Caller;
+use crate::error::LearnError;
+use crate::events::Intake;
+use crate::learn::Learned;
+use crate::policy;
+
+/// Concrete requests the learned policy denies, shown in the report.
+const DENIED_SHOWN: usize = 50;
+
+/// A recorded request (key) the learned policy denies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Denied {
+    /// Destination host.
+    pub host: String,
+    /// The caller.
+    pub caller: Caller,
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Requests.
+    pub requests: u64,
+    /// The engine's reason.
+    pub reason: String,
+}
+
+/// The recorded requests replayed through the learned policy (all policies as if enforced).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Replay {
+    /// Requests that passed the recorded policy and were replayed.
+    pub replayed: u64,
+    /// Of those, allowed by the learned policy.
+    pub allowed: u64,
+    /// Of those, denied by it.
+    pub denied: u64,
+    /// Requests that could not be replayed (no host, path, or a caller known only by namespace).
+    pub not_replayable: u64,
+    /// The denied keys (at most 50).
+    pub denied_keys: Vec<Denied>,
+}
+
+/// A literal template seen once: kept as it is, it may be a one-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Singleton {
+    /// Host.
+    pub host: String,
+    /// The literal path.
+    pub path: String,
+    /// Methods.
+    pub methods: Vec<String>,
+}
+
+/// Everything the report says.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report<'a> {
+    /// The model.
+    pub learned: &'a Learned,
+    /// The replay.
+    pub replay: Replay,
+    /// Literal templates with a single hit.
+    pub singletons: Vec<Singleton>,
+}
+
+impl<'a> Report<'a> {
+    /// Replays `intake` through the learned policy and collects the report.
+    pub fn build(learned: &'a Learned, intake: &Intake) -> Result<Report<'a>, LearnError> {
+        let text = policy::render(learned);
+        let engine = Engine::from_text(&text).map_err(|source| LearnError::Compile {
+            source: Box::new(source),
+        })?;
+        let replay = replay(&engine, intake);
+        let singletons = learned
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.templates
+                    .iter()
+                    .filter(|t| t.evidence.hits == 1 && !t.template.contains('{'))
+                    .map(|t| Singleton {
+                        host: s.host.clone(),
+                        path: t.template.clone(),
+                        methods: t.methods.clone(),
+                    })
+            })
+            .collect();
+        Ok(Report {
+            learned,
+            replay,
+            singletons,
+        })
+    }
+
+    /// The report as pretty JSON.
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let l = self.learned;
+        let r = &self.replay;
+        let mut o = String::new();
+        o.push_str("# meshward learn policy: report\n\n");
+        let _ = writeln!(o, "Mode written: `{}`.\n", l.mode);
+        o.push_str("| input | count |\n|---|---:|\n");
+        let rows = [
+            ("lines read", l.lines),
+            ("lines skipped (no meshward policy event)", l.skipped),
+            ("malformed meshward lines", l.malformed.len() as u64),
+            ("observation lines", l.observations),
+            ("decision events", l.decision_events),
+            ("requests recorded", l.requests),
+            ("requests learned from", l.learned_requests),
+            ("services", l.services.len() as u64),
+        ];
+        for (k, v) in rows {
+            let _ = writeln!(o, "| {k} | {v} |");
+        }
+        if !l.malformed.is_empty() {
+            o.push_str("\n## Malformed lines (not learned from)\n\n");
+            for m in &l.malformed {
+                let _ = writeln!(o, "- {}:{}: {}", m.origin.file, m.origin.line, m.reason);
+            }
+        }
+        o.push_str("\n## What the learned policy would deny among the recorded requests\n\n");
+        let left = &l.left;
+        let _ = writeln!(
+            o,
+            "Replayed through the learned policy (every policy as if enforced): {} requests, {} allowed, {} denied; {} not replayable.\n",
+            r.replayed, r.allowed, r.denied, r.not_replayable
+        );
+        let denied_rows = [
+            ("blocked by the recorded policy (not learned)", left.stopped.block),
+            ("refused by the recorded policy (not learned)", left.stopped.refused),
+            ("in overflow lines (key unknown, not learned)", left.overflow_requests),
+            ("without a host", left.no_host),
+            ("without a caller identity", left.no_caller),
+            ("without a method or a representable path", left.no_path),
+        ];
+        o.push_str("| recorded requests not allowed | requests |\n|---|---:|\n");
+        for (k, v) in denied_rows {
+            let _ = writeln!(o, "| {k} | {v} |");
+        }
+        if left.overflow_lines > 0 {
+            let _ = writeln!(
+                o,
+                "\n{} overflow lines: a VM saw more keys than `max_keys`; raise it or learn over more windows.",
+                left.overflow_lines
+            );
+        }
+        for (host, path) in &left.unrepresentable {
+            let _ = writeln!(o, "- `{host}` `{path}`: no path pattern can hold it");
+        }
+        for d in &r.denied_keys {
+            let _ = writeln!(
+                o,
+                "- `{}` {} `{} {}` ({} requests): {}",
+                d.host, d.caller, d.method, d.path, d.requests, d.reason
+            );
+        }
+        for s in &l.services {
+            let _ = writeln!(o, "\n## Service `{}`\n", s.host);
+            o.push_str("### Allowed\n\n");
+            for rule in &s.rules {
+                let callers: Vec<String> = rule.callers.iter().map(ToString::to_string).collect();
+                let _ = writeln!(o, "- {} ({} hits):", callers.join(", "), rule.hits());
+                for a in &rule.access {
+                    let paths: Vec<&str> = a.paths.keys().map(String::as_str).collect();
+                    let _ = writeln!(o, "  - {} `{}`", a.methods.join(", "), paths.join("`, `"));
+                }
+            }
+            o.push_str("\n### Templates\n\n| template | methods | hits | distinct paths | first seen | last seen | e.g. |\n|---|---|---:|---:|---|---|---|\n");
+            for t in &s.templates {
+                let e = &t.evidence;
+                let _ = writeln!(
+                    o,
+                    "| `{}` | {} | {} | {} | {} | {} | `{}` |",
+                    t.template,
+                    t.methods.join(", "),
+                    e.hits,
+                    t.distinct_paths,
+                    e.first_seen.as_deref().unwrap_or("-"),
+                    e.last_seen.as_deref().unwrap_or("-"),
+                    e.sample
+                );
+            }
+            let singles: Vec<&Singleton> = self.singletons.iter().filter(|x| x.host == s.host).collect();
+            if !s.not_generalized.is_empty() || !singles.is_empty() {
+                o.push_str("\n### Not generalized\n\n");
+                for n in &s.not_generalized {
+                    let _ = writeln!(
+                        o,
+                        "- `{}`: {} distinct values kept literal: {}",
+                        n.position, n.distinct, n.reason
+                    );
+                }
+                for x in singles {
+                    let _ = writeln!(o, "- `{}` ({}): seen once, kept literal", x.path, x.methods.join(", "));
+                }
+            }
+        }
+        o
+    }
+}
+
+/// Replays every learnable record; denied keys are listed.
+fn replay(engine: &Engine, intake: &Intake) -> Replay {
+    let mut out = Replay::default();
+    for r in &intake.records {
+        let passed = r.decisions.passed();
+        if r.overflow || passed == 0 {
+            continue;
+        }
+        let (Some(host), Some(method), Some(path), Some(caller)) = (&r.host, &r.method, &r.path, &r.caller) else {
+            out.not_replayable += passed;
+            continue;
+        };
+        let san;
+        let addr;
+        let mut req = Request {
+            method,
+            path,
+            authority: host,
+            ..Request::default()
+        };
+        match caller {
+            Caller::Principal(p) => {
+                san = if p.starts_with("spiffe://") {
+                    p.clone()
+                } else {
+                    format!("spiffe://{p}")
+                };
+                req.mtls = true;
+                req.peer_uri_san = Some(&san);
+            }
+            Caller::SourceIp(ip) | Caller::RemoteIp(ip) => {
+                let Ok(ip) = ip.parse::<IpAddr>() else {
+                    out.not_replayable += passed;
+                    continue;
+                };
+                addr = SocketAddr::new(ip, 0).to_string();
+                req.source_address = Some(&addr);
+            }
+            Caller::Namespace(_) => {
+                out.not_replayable += passed;
+                continue;
+            }
+        }
+        out.replayed += passed;
+        let ruling = engine.decide(&req);
+        if ruling.all_enforced == Outcome::Allow {
+            out.allowed += passed;
+        } else {
+            out.denied += passed;
+            if out.denied_keys.len() < DENIED_SHOWN {
+                out.denied_keys.push(Denied {
+                    host: host.clone(),
+                    caller: caller.clone(),
+                    method: method.clone(),
+                    path: path.clone(),
+                    requests: passed,
+                    reason: ruling.reason.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
