@@ -13,7 +13,8 @@ pub enum IdKind {
     Date,
     /// 8 or more letters and digits, at least two digits (`a1b2c3d4`, `usr_7Hk29xQp`).
     Token,
-    /// 16 or more base64url characters mixing upper case, lower case and digits.
+    /// 16 or more base64url characters: both cases, each at least a quarter of the letters
+    /// (random, unlike camelCase words), or both cases and two digits.
     Base64Url,
     /// A value the filter redacted (`[redacted]`).
     Redacted,
@@ -84,11 +85,15 @@ fn is_token(seg: &str) -> bool {
 }
 
 fn is_base64url(b: &[u8]) -> bool {
-    b.len() >= 16
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
-        && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_uppercase)
-        && b.iter().any(u8::is_ascii_lowercase)
+    if b.len() < 16 || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_') {
+        return false;
+    }
+    let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+    let lower = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = upper + lower;
+    let mixed = upper * 4 >= letters && lower * 4 >= letters;
+    upper > 0 && lower > 0 && (mixed || digits >= 2)
 }
 
 /// A gRPC service segment (`pkg.v1.Service`): its children are methods, a closed set that is
@@ -132,6 +137,8 @@ mod tests {
             ("a1b2c3d4", Some(IdKind::Token)),
             ("ord_8f3k2m9x", Some(IdKind::Token)),
             ("aZ-k_9PqLm3xYt7w", Some(IdKind::Base64Url)),
+            ("rFpXukdGMQaAGVgzwekWrS", Some(IdKind::Base64Url)),
+            ("sCtTIJ_QLJBTsAdbspikga", Some(IdKind::Base64Url)),
             ("[redacted]", Some(IdKind::Redacted)),
             ("a*b", Some(IdKind::Unrepresentable)),
             ("{x}", Some(IdKind::Unrepresentable)),
@@ -157,6 +164,8 @@ mod tests {
             "abcdef12",
             "deadbeef",
             "red-wool-sweater-2",
+            "getUserProfileSettings",
+            "ListInvoicesByCustomer",
         ] {
             // `abcdef12` is hex but short, and a token only with two digits: it is one.
             let want = (seg == "abcdef12").then_some(IdKind::Token);

@@ -227,12 +227,31 @@ impl Folder<'_> {
             );
             return;
         }
-        let ids: Vec<String> = node
+        let mut ids: Vec<String> = node
             .children
             .keys()
             .filter(|k| k.as_str() != ONE && id_kind(k).is_some())
             .cloned()
             .collect();
+        // A random token sometimes lacks the digits or the case mix that mark it: a word as long
+        // as the tokens beside it and made of their characters is one of them.
+        let token_lengths: BTreeSet<usize> = ids
+            .iter()
+            .filter(|k| matches!(id_kind(k), Some(IdKind::Token | IdKind::Base64Url)))
+            .map(String::len)
+            .collect();
+        ids.extend(
+            node.children
+                .keys()
+                .filter(|k| {
+                    k.len() >= 8
+                        && token_lengths.contains(&k.len())
+                        && id_kind(k).is_none()
+                        && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                })
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         if !ids.is_empty() {
             self.fold_into_one(node, &ids);
         }
@@ -290,7 +309,10 @@ impl Folder<'_> {
         if is_grpc_service(parent) {
             return Err("gRPC methods of one service are a closed set".into());
         }
-        let mut signatures: BTreeMap<(BTreeSet<&str>, Option<&Shape>), usize> = BTreeMap::new();
+        // Per sibling: the methods and the dominant response shape of the requests ending there.
+        let mut method_sets: Vec<BTreeSet<&str>> = Vec::new();
+        let mut shapes_seen: BTreeMap<&Shape, usize> = BTreeMap::new();
+        let mut with_shape = 0usize;
         let mut subkeys: BTreeMap<String, usize> = BTreeMap::new();
         let mut sibling_keys: Vec<BTreeSet<String>> = Vec::new();
         for w in words {
@@ -305,14 +327,18 @@ impl Folder<'_> {
                     *shapes.entry(shape).or_default() += n;
                 }
             }
-            let dominant = shapes.iter().max_by_key(|(_, n)| **n).map(|(s, _)| *s);
-            if dominant
-                .and_then(|s| s.content_type.as_deref())
-                .is_some_and(|t| t.starts_with("application/grpc"))
-            {
-                return Err("gRPC methods are a closed set".into());
+            if let Some((dominant, _)) = shapes.iter().max_by_key(|(_, n)| **n) {
+                if dominant
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("application/grpc"))
+                {
+                    return Err("gRPC methods are a closed set".into());
+                }
+                *shapes_seen.entry(dominant).or_default() += 1;
+                with_shape += 1;
             }
-            *signatures.entry((methods, dominant)).or_default() += 1;
+            method_sets.push(methods);
             let keys: BTreeSet<String> = child
                 .children
                 .keys()
@@ -330,11 +356,30 @@ impl Folder<'_> {
             sibling_keys.push(keys);
         }
         let n = words.len();
-        let agreeing = signatures.values().copied().max().unwrap_or(0);
-        if (agreeing as f64) < ALIKE_SHARE * n as f64 {
+        // Each value of a parameter is seen with a few of the route's methods only; the core
+        // methods are the ones a fifth of the siblings show, and the siblings agree when most
+        // of them use nothing else.
+        let mut method_use: BTreeMap<&str, usize> = BTreeMap::new();
+        for m in method_sets.iter().flatten() {
+            *method_use.entry(m).or_default() += 1;
+        }
+        let core: BTreeSet<&str> = method_use
+            .iter()
+            .filter(|(_, k)| **k * 5 >= n)
+            .map(|(m, _)| *m)
+            .collect();
+        let within = method_sets.iter().filter(|m| m.is_subset(&core)).count();
+        if (within as f64) < ALIKE_SHARE * n as f64 {
             return Err(format!(
-                "siblings differ in methods or response shape ({} kinds)",
-                signatures.len()
+                "siblings differ in methods ({} methods among them)",
+                method_use.len()
+            ));
+        }
+        let agreeing = shapes_seen.values().copied().max().unwrap_or(0);
+        if (agreeing as f64) < ALIKE_SHARE * with_shape as f64 {
+            return Err(format!(
+                "siblings differ in response shape ({} shapes among them)",
+                shapes_seen.len()
             ));
         }
         let odd = sibling_keys
@@ -411,6 +456,23 @@ mod tests {
     }
 
     #[test]
+    fn a_word_shaped_like_the_tokens_beside_it_is_one() {
+        let t = run(
+            &[
+                ("GET", "/s/aZ-k_9PqLm3xYt7wQ2", "application/json"),
+                ("GET", "/s/CfFFCBISbQYtFd6XSR", "application/json"),
+                ("GET", "/s/settings", "application/json"),
+                ("GET", "/s/abcdefghijklmnopqrstu", "application/json"),
+            ],
+            &Options::default(),
+        );
+        assert_eq!(
+            templates(&t),
+            BTreeSet::from(["/s/{*}", "/s/settings", "/s/abcdefghijklmnopqrstu"])
+        );
+    }
+
+    #[test]
     fn many_look_alike_words_fold_at_the_threshold_only() {
         let slugs: Vec<String> = (0..10)
             .map(|i| format!("/blog/post-{}", ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][i]))
@@ -436,16 +498,44 @@ mod tests {
         let mixed: Vec<(String, &str)> = words
             .iter()
             .enumerate()
-            .map(|(i, w)| (format!("/api/{w}"), if i % 2 == 0 { "GET" } else { "POST" }))
+            .map(|(i, w)| {
+                (
+                    format!("/api/{w}"),
+                    if i % 2 == 0 { "text/html" } else { "application/json" },
+                )
+            })
             .collect();
-        let paths: Vec<(&str, &str, &str)> = mixed
-            .iter()
-            .map(|(p, m)| (*m, p.as_str(), "application/json"))
-            .collect();
+        let paths: Vec<(&str, &str, &str)> = mixed.iter().map(|(p, ct)| ("GET", p.as_str(), *ct)).collect();
         let t = run(&paths, &Options::default());
         assert_eq!(templates(&t).len(), words.len());
         assert_eq!(t.notes.len(), 1);
         assert_eq!(t.notes[0].position, "/api/<...>");
+        assert!(t.notes[0].reason.contains("response shape"), "{:?}", t.notes);
+        // Each value seen with one of the route's methods: still one parameter.
+        let sparse: Vec<(&str, &str, &str)> = mixed
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (["GET", "DELETE"][i % 2], p.as_str(), "application/json"))
+            .collect();
+        assert_eq!(
+            templates(&run(&sparse, &Options::default())),
+            BTreeSet::from(["/api/{*}"])
+        );
+        // A method only one value shows is not the parameter's: more than a fifth of those.
+        let odd: Vec<(&str, &str, &str)> = mixed
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| {
+                (
+                    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"][i % 6],
+                    p.as_str(),
+                    "application/json",
+                )
+            })
+            .collect();
+        let t = run(&odd, &Options::default());
+        assert_eq!(templates(&t).len(), words.len());
+        assert!(t.notes[0].reason.contains("differ in methods"), "{:?}", t.notes);
         let grpc: Vec<String> = words
             .iter()
             .map(|w| format!("/acme.v1.Billing/Get{}", w.to_uppercase()))
