@@ -40,3 +40,13 @@ pub enum LearnError {
         source: Box<meshward_policy::PolicyError>,
     },
 }
+
+impl LearnError {
+    /// Whether the command line asked for something impossible (rather than an input failing).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            LearnError::Pin { .. } | LearnError::Literal { .. } | LearnError::Threshold(_)
+        )
+    }
+}

@@ -7,7 +7,7 @@ use meshward_vocab::Mode;
 
 use crate::caller::Caller;
 use crate::learn::Learned;
-use crate::yaml::{comment, evidence, flow, quote, unique_names};
+use crate::yaml::{comment, evidence, flow, hits, quote, unique_names};
 
 /// The AuthorizationPolicy resources (multi-document YAML) of what was learned.
 pub fn render(l: &Learned) -> String {
@@ -28,7 +28,7 @@ pub fn render(l: &Learned) -> String {
         }
         out.push_str("spec:\n  action: ALLOW\n  rules:\n");
         for rule in &s.rules {
-            let _ = writeln!(out, "    # {} hits", rule.hits());
+            let _ = writeln!(out, "    # {}", hits(rule.hits()));
             let field = rule.callers.first().map_or("principals", |c| c.field());
             let _ = writeln!(out, "    - from:\n        - source:\n            {field}:");
             for c in &rule.callers {
@@ -46,7 +46,7 @@ pub fn render(l: &Learned) -> String {
                 let _ = writeln!(out, "            methods: {}", flow(&a.methods));
                 out.push_str("            paths:\n");
                 for (path, e) in &a.paths {
-                    let _ = writeln!(out, "              - {}  # {}", quote(path), evidence(e));
+                    let _ = writeln!(out, "              - {}  # {}", quote(path), evidence(path, e));
                 }
             }
         }

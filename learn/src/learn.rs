@@ -8,6 +8,7 @@ use meshward_vocab::Mode;
 use serde::Serialize;
 
 use crate::caller::Caller;
+use crate::error::LearnError;
 use crate::events::{Decisions, Intake, Malformed, Record, Stamp};
 use crate::template::{self, Note, PathStats};
 
@@ -18,6 +19,44 @@ pub struct Options {
     pub mode: Mode,
     /// Templating options.
     pub templates: template::Options,
+}
+
+impl Options {
+    /// Checks the user's choices: pins are templates both outputs accept, literals are plain
+    /// paths, the threshold is at least 2.
+    pub fn new(mode: Mode, fold_threshold: usize, pins: &[String], literals: &[String]) -> Result<Options, LearnError> {
+        if fold_threshold < 2 {
+            return Err(LearnError::Threshold(fold_threshold));
+        }
+        let pins = pins
+            .iter()
+            .map(|p| template::Pin::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let literals = literals
+            .iter()
+            .map(|l| {
+                if !l.starts_with('/') {
+                    Err("a path starts with `/`")
+                } else if l.contains(['*', '{', '}', '?', '#']) {
+                    Err("a literal path holds no `*`, `{`, `}`, query or fragment")
+                } else {
+                    Ok(l.clone())
+                }
+                .map_err(|reason| LearnError::Literal {
+                    path: l.clone(),
+                    reason: reason.into(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Options {
+            mode,
+            templates: template::Options {
+                fold_threshold,
+                pins,
+                literals,
+            },
+        })
+    }
 }
 
 /// Hits and when, for one template (or one rule's path).
@@ -335,4 +374,43 @@ pub fn policy_name(host: &str) -> String {
         .collect();
     name.truncate(64);
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_refuse_what_the_outputs_cannot_hold() {
+        assert!(Options::new(Mode::Detect, 10, &["/a/{*}".into()], &["/a/me".into()]).is_ok());
+        let err = |r: Result<Options, LearnError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            err(Options::new(Mode::Detect, 1, &[], &[])),
+            "--fold-threshold 1: must be at least 2"
+        );
+        assert!(err(Options::new(Mode::Detect, 10, &["/a/{**}/b".into()], &[])).starts_with("--template /a/{**}/b: "));
+        assert!(err(Options::new(Mode::Detect, 10, &[], &["/a/*".into()])).starts_with("--literal /a/*: "));
+        assert!(err(Options::new(Mode::Detect, 10, &[], &["a".into()])).contains("starts with `/`"));
+    }
+
+    #[test]
+    fn stopped_overflow_and_anonymous_requests_are_left_out_and_counted() {
+        let text = [
+            r#"{"v":1,"type":"observation","count":3,"decisions":{"allow":1,"block":2},"principal":"spiffe://td/ns/a/sa/b","host":"h","method":"GET","path":"/x"}"#,
+            r#"{"v":1,"type":"observation","count":9,"overflow":true,"decisions":{"allow":9}}"#,
+            r#"{"v":1,"type":"observation","count":4,"host":"h","method":"GET","path":"/y"}"#,
+            r#"{"v":1,"type":"observation","count":5,"principal":"spiffe://td/ns/a/sa/b","method":"GET","path":"/z"}"#,
+        ]
+        .join("\n");
+        let mut intake = Intake::default();
+        intake.read("t", text.as_bytes()).unwrap();
+        let l = learn(&intake, &Options::default());
+        assert_eq!((l.requests, l.learned_requests), (21, 1));
+        assert_eq!(l.left.stopped.block, 2);
+        assert_eq!((l.left.overflow_lines, l.left.overflow_requests), (1, 9));
+        assert_eq!((l.left.no_caller, l.left.no_host), (4, 5));
+        assert_eq!(l.services.len(), 1);
+        assert_eq!(l.services[0].templates[0].template, "/x");
+        assert_eq!(l.services[0].rules[0].hits(), 1);
+    }
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::learn::Learned;
-use crate::yaml::{comment, evidence, flow, quote, unique_names};
+use crate::yaml::{comment, evidence, flow, hits, quote, unique_names};
 
 /// The policy document (YAML) of what was learned.
 pub fn render(l: &Learned) -> String {
@@ -29,7 +29,7 @@ pub fn render(l: &Learned) -> String {
         let _ = writeln!(out, "    # destination service {}", comment(&s.host));
         out.push_str("    action: ALLOW\n    rules:\n");
         for rule in &s.rules {
-            let _ = writeln!(out, "      # {} hits", rule.hits());
+            let _ = writeln!(out, "      # {}", hits(rule.hits()));
             let field = rule.callers.first().map_or("principals", |c| c.field());
             let _ = writeln!(out, "      - from:\n          - {field}:");
             for c in &rule.callers {
@@ -41,7 +41,7 @@ pub fn render(l: &Learned) -> String {
                 let _ = writeln!(out, "            methods: {}", flow(&a.methods));
                 out.push_str("            paths:\n");
                 for (path, e) in &a.paths {
-                    let _ = writeln!(out, "              - {}  # {}", quote(path), evidence(e));
+                    let _ = writeln!(out, "              - {}  # {}", quote(path), evidence(path, e));
                 }
             }
         }

@@ -186,13 +186,13 @@ impl<'a> Report<'a> {
                 let _ = writeln!(
                     o,
                     "| `{}` | {} | {} | {} | {} | {} | `{}` |",
-                    t.template,
+                    cell(&t.template),
                     t.methods.join(", "),
                     e.hits,
                     t.distinct_paths,
                     e.first_seen.as_deref().unwrap_or("-"),
                     e.last_seen.as_deref().unwrap_or("-"),
-                    e.sample
+                    cell(&e.sample)
                 );
             }
             let singles: Vec<&Singleton> = self.singletons.iter().filter(|x| x.host == s.host).collect();
@@ -212,6 +212,11 @@ impl<'a> Report<'a> {
         }
         o
     }
+}
+
+/// A path inside a Markdown table cell (a `|` would end the cell).
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
 }
 
 /// Replays every learnable record; denied keys are listed.

@@ -16,14 +16,23 @@ pub fn flow(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// `1 hit`, `2 hits`.
+pub fn hits(n: u64) -> String {
+    if n == 1 {
+        "1 hit".into()
+    } else {
+        format!("{n} hits")
+    }
+}
+
 /// A comment text on one line (a path never holds a newline; this keeps it so regardless).
 pub fn comment(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
-/// The evidence of one path, as a trailing comment.
-pub fn evidence(e: &Evidence) -> String {
-    let mut out = format!("{} hits", e.hits);
+/// The evidence of one path template, as a trailing comment (a sample only when it differs).
+pub fn evidence(template: &str, e: &Evidence) -> String {
+    let mut out = hits(e.hits);
     if e.would_block > 0 {
         let _ = write!(out, " ({} would_block)", e.would_block);
     }
@@ -38,6 +47,9 @@ pub fn evidence(e: &Evidence) -> String {
             let _ = write!(out, ", last seen {l}");
         }
         (None, None) => {}
+    }
+    if e.sample.is_empty() || e.sample == template {
+        return comment(&out);
     }
     let _ = write!(out, ", e.g. {}", e.sample);
     comment(&out)
