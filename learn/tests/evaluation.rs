@@ -382,25 +382,40 @@ fn learned(train: &[Generated]) -> (Intake, Learned) {
     (intake, l)
 }
 
-#[test]
-fn learned_policy_allows_held_back_traffic_and_templates_match_the_routes() {
-    let train = workload(0x5EED_0001, 20_000);
+/// What one learning run scores on held-back traffic and against the route table.
+struct Scores {
+    false_denies: usize,
+    held_back: usize,
+    observations: u64,
+    learned: usize,
+    true_routes: usize,
+    correct: usize,
+    replay_allowed: u64,
+    replay_denied: u64,
+}
+
+impl Scores {
+    fn precision(&self) -> f64 {
+        self.correct as f64 / self.learned as f64
+    }
+    fn recall(&self) -> f64 {
+        self.correct as f64 / self.true_routes as f64
+    }
+}
+
+/// Learns on `train_n` requests, evaluates on 5,000 held-back ones (another seed: new ids).
+fn evaluate(train_n: usize, verbose: bool) -> Scores {
+    let train = workload(0x5EED_0001, train_n);
     let held_back = workload(0x5EED_0002, 5_000);
     let (intake, l) = learned(&train);
     let text = policy::render(&l);
     let engine = Engine::from_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-
-    // No false denies on held-back normal traffic (all policies as if enforced).
+    // All policies as if enforced: a detect-mode `would_block` counts as a deny.
     let false_denies: Vec<&Generated> = held_back
         .iter()
         .filter(|g| decide(&engine, g) == Outcome::Block)
         .collect();
-    for g in false_denies.iter().take(10) {
-        eprintln!("false deny: {} {} {}{}", g.caller, g.method, g.host, g.path);
-    }
-
-    // Template precision and recall against the true route table, per service.
-    let (mut learned_n, mut correct, mut true_n, mut found) = (0usize, 0usize, 0usize, 0usize);
+    let (mut learned_n, mut correct, mut true_n) = (0usize, 0usize, 0usize);
     for s in services() {
         let truth: BTreeSet<String> = s.routes.iter().map(Route::template).collect();
         let got: BTreeSet<String> = l
@@ -409,32 +424,68 @@ fn learned_policy_allows_held_back_traffic_and_templates_match_the_routes() {
             .find(|x| x.host == s.host)
             .map(|x| x.templates.iter().map(|t| t.template.clone()).collect())
             .unwrap_or_default();
-        for t in got.difference(&truth) {
-            eprintln!("{}: learned {t}, not a route", s.host);
-        }
-        for t in truth.difference(&got) {
-            eprintln!("{}: route {t} not learned", s.host);
+        if verbose {
+            for t in got.difference(&truth) {
+                eprintln!("{}: learned {t}, not a route", s.host);
+            }
+            for t in truth.difference(&got) {
+                eprintln!("{}: route {t} not learned", s.host);
+            }
         }
         learned_n += got.len();
         true_n += truth.len();
         correct += got.intersection(&truth).count();
-        found += truth.intersection(&got).count();
     }
-    let precision = correct as f64 / learned_n as f64;
-    let recall = found as f64 / true_n as f64;
+    if verbose {
+        for g in false_denies.iter().take(10) {
+            eprintln!("false deny: {} {} {}{}", g.caller, g.method, g.host, g.path);
+        }
+    }
     let report = Report::build(&l, &intake).unwrap();
+    Scores {
+        false_denies: false_denies.len(),
+        held_back: held_back.len(),
+        observations: l.observations,
+        learned: learned_n,
+        true_routes: true_n,
+        correct,
+        replay_allowed: report.replay.allowed,
+        replay_denied: report.replay.denied,
+    }
+}
+
+#[test]
+fn learned_policy_allows_held_back_traffic_and_templates_match_the_routes() {
+    let train_n = 20_000;
+    let s = evaluate(train_n, true);
     println!(
-        "learn evaluation: trained on {} requests ({} observation lines), held back {}: false denies {} ({:.4}); templates learned {}, true routes {}, correct {}, precision {:.3}, recall {:.3}; replay of training: {} allowed, {} denied",
-        train.len(), l.observations, held_back.len(), false_denies.len(),
-        false_denies.len() as f64 / held_back.len() as f64, learned_n, true_n, correct, precision, recall,
-        report.replay.allowed, report.replay.denied
+        "learn evaluation: trained on {train_n} requests ({} observation lines), held back {}: false denies {} ({:.4}); templates learned {}, true routes {}, correct {}, precision {:.3}, recall {:.3}; replay of training: {} allowed, {} denied",
+        s.observations, s.held_back, s.false_denies, s.false_denies as f64 / s.held_back as f64,
+        s.learned, s.true_routes, s.correct, s.precision(), s.recall(), s.replay_allowed, s.replay_denied
     );
-    assert!(false_denies.is_empty(), "{} false denies", false_denies.len());
-    // Every route was hit in training: each should come back as exactly its template. The bar
-    // leaves room for one or two wrong templates of the heuristics, never for a systematic miss.
-    assert!(precision >= 0.9, "precision {precision}");
-    assert!(recall >= 0.9, "recall {recall}");
-    assert_eq!((report.replay.denied, report.replay.allowed), (0, train.len() as u64));
+    assert_eq!(s.false_denies, 0);
+    // Every route was hit often in training: each should come back as exactly its template.
+    // The bar leaves room for a wrong template or two of the heuristics, not a systematic miss.
+    assert!(s.precision() >= 0.9, "precision {}", s.precision());
+    assert!(s.recall() >= 0.9, "recall {}", s.recall());
+    // The learned document allows everything it was learned from.
+    assert_eq!((s.replay_denied, s.replay_allowed), (0, train_n as u64));
+
+    // Less traffic, for the record: a caller × route pair never seen is denied, and word
+    // parameters seen fewer than 10 times stay literal. Printed, and held to what must hold at
+    // any size: the training traffic itself is never denied.
+    for n in [200, 500, 1_000] {
+        let s = evaluate(n, false);
+        println!(
+            "learn evaluation: trained on {n} requests: false denies {} of {} ({:.4}); precision {:.3}, recall {:.3}",
+            s.false_denies,
+            s.held_back,
+            s.false_denies as f64 / s.held_back as f64,
+            s.precision(),
+            s.recall()
+        );
+        assert_eq!((s.replay_denied, s.replay_allowed), (0, n as u64));
+    }
 }
 
 #[test]
