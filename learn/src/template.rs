@@ -263,7 +263,14 @@ impl Folder<'_> {
             .collect();
         if words.len() >= self.threshold {
             let parent = prefix.rsplit('/').next().unwrap_or("");
-            match self.alike(node, &words, parent) {
+            // Words right under `/` are the application's sections and pages, not a parameter:
+            // `/{*}` would allow any top-level path.
+            let verdict = if depth == 0 {
+                Err("top-level words are routes, not a parameter".to_owned())
+            } else {
+                self.alike(node, &words, parent)
+            };
+            match verdict {
                 Ok(()) => self.fold_into_one(node, &words),
                 Err(reason) => notes.push(Note {
                     position: format!("{prefix}/<...>"),
@@ -490,6 +497,24 @@ mod tests {
             },
         );
         assert_eq!(templates(&t), BTreeSet::from(["/blog/{*}"]));
+    }
+
+    #[test]
+    fn top_level_words_never_fold_but_top_level_ids_do() {
+        let pages: Vec<String> = (0..12)
+            .map(|i| {
+                format!(
+                    "/page{}",
+                    ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"][i]
+                )
+            })
+            .collect();
+        let mut paths: Vec<(&str, &str, &str)> = pages.iter().map(|p| ("GET", p.as_str(), "text/html")).collect();
+        paths.push(("GET", "/12345", "text/html"));
+        let t = run(&paths, &Options::default());
+        assert_eq!(templates(&t).len(), 13);
+        assert!(templates(&t).contains("/{*}"));
+        assert_eq!(t.notes[0].position, "/<...>");
     }
 
     #[test]
