@@ -43,7 +43,7 @@ fn learn_policy_writes_a_policy_that_compiles_istio_that_imports_and_a_report() 
     assert!(success, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     // The malformed line is named with its file and line, and the summary is printed.
-    assert!(stderr.contains(&format!("{log}:14: warning: invalid JSON")), "{stderr}");
+    assert!(stderr.contains(&format!("{log}:15: warning: invalid JSON")), "{stderr}");
     assert!(stderr.contains("learned 1 services"), "{stderr}");
 
     let policy = read(out.join("policy.yaml"));
@@ -99,10 +99,12 @@ fn learn_policy_writes_a_policy_that_compiles_istio_that_imports_and_a_report() 
 
     let report = read(out.join("report.md"));
     for want in [
-        "| lines read | 15 |",
+        "| lines read | 16 |",
         "| malformed meshward lines | 1 |",
         "| decision events | 1 |",
-        "| blocked by the recorded policy (not learned) | 2 |",
+        "| blocked by the recorded policy (not learned) | 3 |",
+        "**1 requests the recorded policy stopped are allowed by the learned one**",
+        "`orders.shop.svc.cluster.local` principal spiffe://cluster.local/ns/shop/sa/frontend `GET /api/orders/555` (1 requests)",
         "| in overflow lines (key unknown, not learned) | 7 |",
         "0 denied",
         "| `/api/orders/{*}` |",
@@ -146,7 +148,8 @@ fn learn_policy_reads_stdin_writes_enforce_and_json_and_refuses_bad_options() {
     );
     let json: serde_json::Value = serde_json::from_str(&read(report)).unwrap();
     assert_eq!(json["learned"]["malformed"][0]["file"], "-");
-    assert_eq!(json["learned"]["malformed"][0]["line"], 14);
+    assert_eq!(json["learned"]["malformed"][0]["line"], 15);
+    assert_eq!(json["replay"]["stopped_allowed"], 1);
     assert_eq!(json["replay"]["denied"], 0);
 
     let (code, _, stderr) = meshward_code(&["learn", "policy", &fixture(), "--template", "/a/{**}/b"]);

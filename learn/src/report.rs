@@ -48,6 +48,11 @@ pub struct Replay {
     pub not_replayable: u64,
     /// The denied keys (at most 50).
     pub denied_keys: Vec<Denied>,
+    /// Requests the recorded policy stopped (block, refused) that the learned policy allows
+    /// (a template or another request's rule covers them).
+    pub stopped_allowed: u64,
+    /// Their keys (at most 50).
+    pub stopped_now_allowed: Vec<Denied>,
 }
 
 /// A literal template seen once: kept as it is, it may be a one-off.
@@ -155,12 +160,29 @@ impl<'a> Report<'a> {
         if left.overflow_lines > 0 {
             let _ = writeln!(
                 o,
-                "\n{} overflow lines: a VM saw more keys than `max_keys`; raise it or learn over more windows.",
+                "\n{} overflow line(s): a VM saw more keys than `max_keys`; raise it or learn over more windows.",
                 left.overflow_lines
             );
         }
         for (host, path) in &left.unrepresentable {
             let _ = writeln!(o, "- `{host}` `{path}`: no path pattern can hold it");
+        }
+        if r.stopped_allowed > 0 {
+            let _ = writeln!(
+                o,
+                "\n**{} requests the recorded policy stopped are allowed by the learned one** (a template covers them); check them:\n",
+                r.stopped_allowed
+            );
+            for d in &r.stopped_now_allowed {
+                let _ = writeln!(
+                    o,
+                    "- `{}` {} `{} {}` ({} requests)",
+                    d.host, d.caller, d.method, d.path, d.requests
+                );
+            }
+        }
+        if !r.denied_keys.is_empty() {
+            o.push_str("\nDenied on replay:\n\n");
         }
         for d in &r.denied_keys {
             let _ = writeln!(
@@ -174,7 +196,7 @@ impl<'a> Report<'a> {
             o.push_str("### Allowed\n\n");
             for rule in &s.rules {
                 let callers: Vec<String> = rule.callers.iter().map(ToString::to_string).collect();
-                let _ = writeln!(o, "- {} ({} hits):", callers.join(", "), rule.hits());
+                let _ = writeln!(o, "- {} ({}):", callers.join(", "), crate::yaml::hits(rule.hits()));
                 for a in &rule.access {
                     let paths: Vec<&str> = a.paths.keys().map(String::as_str).collect();
                     let _ = writeln!(o, "  - {} `{}`", a.methods.join(", "), paths.join("`, `"));
@@ -219,66 +241,103 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// Replays every learnable record; denied keys are listed.
+/// Replays every record: the ones that passed (denied keys are listed) and the ones the
+/// recorded policy stopped (listed when the learned policy would now allow them).
 fn replay(engine: &Engine, intake: &Intake) -> Replay {
     let mut out = Replay::default();
     for r in &intake.records {
-        let passed = r.decisions.passed();
-        if r.overflow || passed == 0 {
+        let (passed, stopped) = (r.decisions.passed(), r.decisions.stopped());
+        if r.overflow || passed.saturating_add(stopped) == 0 {
             continue;
         }
-        let (Some(host), Some(method), Some(path), Some(caller)) = (&r.host, &r.method, &r.path, &r.caller) else {
+        let Some(((host, caller, method, path), req)) = as_request(r) else {
             out.not_replayable += passed;
             continue;
         };
-        let san;
-        let addr;
-        let mut req = Request {
-            method,
-            path,
-            authority: host,
-            ..Request::default()
+        let (allowed, reason) = req.decide(engine);
+        let key = |requests: u64, reason: String| Denied {
+            host: host.clone(),
+            caller: caller.clone(),
+            method: method.clone(),
+            path: path.clone(),
+            requests,
+            reason,
         };
-        match caller {
-            Caller::Principal(p) => {
-                san = if p.starts_with("spiffe://") {
-                    p.clone()
-                } else {
-                    format!("spiffe://{p}")
-                };
-                req.mtls = true;
-                req.peer_uri_san = Some(&san);
-            }
-            Caller::SourceIp(ip) | Caller::RemoteIp(ip) => {
-                let Ok(ip) = ip.parse::<IpAddr>() else {
-                    out.not_replayable += passed;
-                    continue;
-                };
-                addr = SocketAddr::new(ip, 0).to_string();
-                req.source_address = Some(&addr);
-            }
-            Caller::Namespace(_) => {
-                out.not_replayable += passed;
-                continue;
-            }
+        if stopped > 0 && allowed && out.stopped_now_allowed.len() < DENIED_SHOWN {
+            out.stopped_now_allowed
+                .push(key(stopped, "stopped by the recorded policy".into()));
+        }
+        if stopped > 0 && allowed {
+            out.stopped_allowed += stopped;
+        }
+        if passed == 0 {
+            continue;
         }
         out.replayed += passed;
-        let ruling = engine.decide(&req);
-        if ruling.all_enforced == Outcome::Allow {
+        if allowed {
             out.allowed += passed;
         } else {
             out.denied += passed;
             if out.denied_keys.len() < DENIED_SHOWN {
-                out.denied_keys.push(Denied {
-                    host: host.clone(),
-                    caller: caller.clone(),
-                    method: method.clone(),
-                    path: path.clone(),
-                    requests: passed,
-                    reason: ruling.reason.to_string(),
-                });
+                out.denied_keys.push(key(passed, reason));
             }
         }
     }
     out
+}
+
+/// A record's key (host, caller, method, path).
+type Key<'r> = (&'r String, &'r Caller, &'r String, &'r String);
+
+/// The attributes the engine needs, owned (the request borrows them).
+struct Replayed {
+    method: String,
+    path: String,
+    host: String,
+    san: Option<String>,
+    source: Option<String>,
+}
+
+impl Replayed {
+    /// The learned policy's verdict (every policy as if enforced) and its reason.
+    fn decide(&self, engine: &Engine) -> (bool, String) {
+        let req = Request {
+            method: &self.method,
+            path: &self.path,
+            authority: &self.host,
+            mtls: self.san.is_some(),
+            peer_uri_san: self.san.as_deref(),
+            source_address: self.source.as_deref(),
+            ..Request::default()
+        };
+        let ruling = engine.decide(&req);
+        (ruling.all_enforced == Outcome::Allow, ruling.reason.to_string())
+    }
+}
+
+/// The request a record stands for; `None` when its key is incomplete or names a caller only
+/// by namespace (no peer certificate can be made up for it).
+fn as_request(r: &crate::events::Record) -> Option<(Key<'_>, Replayed)> {
+    let (Some(host), Some(method), Some(path), Some(caller)) = (&r.host, &r.method, &r.path, &r.caller) else {
+        return None;
+    };
+    let (san, source) = match caller {
+        Caller::Principal(p) if p.starts_with("spiffe://") => (Some(p.clone()), None),
+        Caller::Principal(p) => (Some(format!("spiffe://{p}")), None),
+        Caller::SourceIp(ip) | Caller::RemoteIp(ip) => {
+            let ip = ip.parse::<IpAddr>().ok()?;
+            (None, Some(SocketAddr::new(ip, 0).to_string()))
+        }
+        Caller::Namespace(_) => return None,
+    };
+    Some((
+        (host, caller, method, path),
+        Replayed {
+            method: method.clone(),
+            path: path.clone(),
+            host: host.clone(),
+            san,
+            source,
+        },
+    ))
 }
