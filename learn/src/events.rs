@@ -422,6 +422,17 @@ mod tests {
     }
 
     #[test]
+    fn the_filter_s_documented_example_is_read() {
+        // docs/evidence.md's example line (the observation contract), milliseconds and all.
+        let r = event(
+            r#"{"v":1,"type":"observation","window_start":"2026-12-07T19:40:00.000Z","window_end":"2026-12-07T19:41:00.000Z","first_seen":"2026-12-07T19:40:01.000Z","last_seen":"2026-12-07T19:40:58.120Z","mode":"detect","principal":"spiffe://cluster.local/ns/web/sa/frontend","namespace":"web","source_ip":"10.0.0.1","remote_ip":"10.0.0.1","request_principal":null,"host":"orders.svc:8080","destination":"10.0.0.9:8080","sni":null,"direction":"ingress","internet":null,"method":"GET","path":"/orders","status_class":"2xx","content_type":"application/json","count":42,"decisions":{"allow":42,"block":0,"would_block":0,"refused":0},"request_bytes":{"sum":0,"max":0},"response_bytes":{"sum":8120,"max":410},"latency_ms":{"sum":97,"max":12}}"#,
+        );
+        assert_eq!((r.count, r.decisions.passed()), (42, 42));
+        assert_eq!(r.host.as_deref(), Some("orders.svc:8080"));
+        assert!(r.first_seen.zip(r.last_seen).is_some_and(|(f, l)| f.at < l.at));
+    }
+
+    #[test]
     fn a_decision_event_counts_once_and_names_the_peer_ip_without_port() {
         let r = event(
             r#"x meshward.policy.event {"v":1,"policy":null,"rule":null,"action":null,"mode":null,"decision":"refused","enforced":true,"effective":"block","all_enforced":"block","reason":"path refused","principal":null,"namespace":null,"source":"[fd00::1]:4000","remote_ip":"fd00::1","destination":null,"host":"a","method":"GET","path_normalized":null,"direction":null,"internet":null,"audit":[]}"#,

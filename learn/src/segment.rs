@@ -16,7 +16,7 @@ pub enum IdKind {
     /// 16 or more base64url characters: both cases, each at least a quarter of the letters
     /// (random, unlike camelCase words), or both cases and two digits.
     Base64Url,
-    /// A value the filter redacted (`[redacted]`).
+    /// A segment holding a value the filter redacted (`[redacted]`, `a;jsessionid=[redacted]`).
     Redacted,
     /// Holds `*`, `{` or `}`, which no path pattern can say literally.
     Unrepresentable,
@@ -30,7 +30,9 @@ pub fn id_kind(seg: &str) -> Option<IdKind> {
     if seg.contains(['*', '{', '}']) {
         return Some(IdKind::Unrepresentable);
     }
-    if seg == "[redacted]" {
+    // The filter redacts sensitive values, also inside a segment (`a;jsessionid=[redacted]`):
+    // the logged text is not what the application receives, so only `{*}` can match it.
+    if seg.contains("[redacted]") {
         return Some(IdKind::Redacted);
     }
     let b = seg.as_bytes();
@@ -140,6 +142,7 @@ mod tests {
             ("rFpXukdGMQaAGVgzwekWrS", Some(IdKind::Base64Url)),
             ("sCtTIJ_QLJBTsAdbspikga", Some(IdKind::Base64Url)),
             ("[redacted]", Some(IdKind::Redacted)),
+            ("cart;jsessionid=[redacted]", Some(IdKind::Redacted)),
             ("a*b", Some(IdKind::Unrepresentable)),
             ("{x}", Some(IdKind::Unrepresentable)),
         ];
