@@ -61,3 +61,16 @@ fn resource_name(policy: &str) -> String {
     n.truncate(63);
     n.trim_end_matches('-').to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_names_are_dns_labels() {
+        assert_eq!(resource_name("learned-Orders_8080.x"), "learned-orders-8080-x");
+        let long = format!("learned-{}", "a".repeat(54) + "_b");
+        let n = resource_name(&long);
+        assert!(n.len() <= 63 && !n.ends_with('-'), "{n}");
+    }
+}

@@ -48,3 +48,39 @@ pub fn render(l: &Learned) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use meshward_policy::Engine;
+
+    use super::*;
+    use crate::events::Intake;
+    use crate::learn::{learn, Options};
+
+    fn learned(lines: &[&str]) -> Learned {
+        let mut intake = Intake::default();
+        intake.read("t", lines.join("\n").as_bytes()).unwrap();
+        learn(&intake, &Options::default())
+    }
+
+    #[test]
+    fn nothing_learned_is_an_empty_document_that_compiles() {
+        let text = render(&learned(&["nothing"]));
+        assert!(text.contains("policies: []"), "{text}");
+        assert_eq!(Engine::from_text(&text).unwrap().policy_count(), 0);
+    }
+
+    #[test]
+    fn odd_hosts_paths_and_callers_are_quoted_and_compile() {
+        let text = render(&learned(&[
+            r#"{"v":1,"type":"observation","count":2,"host":"Weird Host:8443","method":"GET","path":"/a\"b/#x","source_ip":"fd00::7"}"#,
+            r#"{"v":1,"type":"observation","count":1,"host":"weird host:8443","method":"GET","path":"/a/b","remote_ip":"203.0.113.9"}"#,
+        ]));
+        let engine = Engine::from_text(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(engine.policy_count(), 2);
+        assert!(text.contains("- \"fd00::7\""), "{text}");
+        assert!(text.contains("remoteIpBlocks:"), "{text}");
+        assert!(text.contains("name: \"learned-Weird_Host_8443\""), "{text}");
+        assert!(text.contains("- \"/a\\\"b/#x\"  # 2 hits"), "{text}");
+    }
+}

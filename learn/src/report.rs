@@ -341,3 +341,29 @@ fn as_request(r: &crate::events::Record) -> Option<(Key<'_>, Replayed)> {
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{learn, Options};
+
+    #[test]
+    fn singletons_are_listed_and_table_cells_escaped() {
+        let mut intake = Intake::default();
+        let lines = [
+            r#"{"v":1,"type":"observation","count":1,"host":"h","method":"GET","path":"/a|b","principal":"spiffe://td/ns/a/sa/b"}"#,
+            r#"{"v":1,"type":"observation","count":3,"host":"h","method":"GET","path":"/c","principal":"spiffe://td/ns/a/sa/b"}"#,
+            r#"{"v":1,"type":"observation","count":2,"host":"h","method":"GET","path":"/d","namespace":"ops"}"#,
+        ];
+        intake.read("t", lines.join("\n").as_bytes()).unwrap();
+        let l = learn(&intake, &Options::default());
+        let r = Report::build(&l, &intake).unwrap();
+        assert_eq!(r.singletons.len(), 1);
+        assert_eq!(r.singletons[0].path, "/a|b");
+        // A caller known only by namespace cannot be replayed (no certificate to make up).
+        assert_eq!((r.replay.replayed, r.replay.not_replayable), (4, 2));
+        let md = r.markdown();
+        assert!(md.contains("| `/a\\|b` |"), "{md}");
+        assert!(md.contains("- `/a|b` (GET): seen once, kept literal"), "{md}");
+    }
+}
