@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::caller::Caller;
 use crate::error::LearnError;
-use crate::events::{Decisions, Intake, Malformed, Record, Stamp};
+use crate::events::{Decisions, Intake, Kind, Malformed, Record, Stamp};
 use crate::template::{self, Note, PathStats};
 
 /// How to learn.
@@ -176,7 +176,7 @@ pub struct Service {
 pub struct Left {
     /// Stopped by the recorded policy (block, refused): not learned.
     pub stopped: Decisions,
-    /// In overflow lines (key unknown): requests, lines.
+    /// Requests in overflow lines (their key unknown).
     pub overflow_requests: u64,
     /// Overflow lines.
     pub overflow_lines: u64,
@@ -184,9 +184,9 @@ pub struct Left {
     pub no_host: u64,
     /// Requests without a caller identity (no principal, namespace or address).
     pub no_caller: u64,
-    /// Requests without a method or path (other than refused ones).
+    /// Requests without a method or a path a pattern can hold (refused ones are in `stopped`).
     pub no_path: u64,
-    /// Observed paths no pattern can hold (`*`, not starting with `/`), with their host.
+    /// Observed paths no pattern can hold (`*`, not starting with `/`): (host, path).
     pub unrepresentable: Vec<(String, String)>,
 }
 
@@ -228,8 +228,8 @@ pub fn learn(intake: &Intake, opts: &Options) -> Learned {
     let mut by_host: BTreeMap<&str, Vec<(&Record, &Caller, &str, &str)>> = BTreeMap::new();
     for r in &intake.records {
         match r.kind {
-            crate::events::Kind::Observation => observations += 1,
-            crate::events::Kind::Decision => {}
+            Kind::Observation => observations += 1,
+            Kind::Decision => {}
         }
         requests = requests.saturating_add(r.count);
         if r.overflow {
