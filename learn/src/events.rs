@@ -19,7 +19,7 @@ pub const OBSERVATION_MARKER: &str = "meshward.policy.observation ";
 pub const DECISION_MARKER: &str = "meshward.policy.event ";
 
 /// Which event a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// An aggregated observation line.
@@ -139,17 +139,35 @@ pub struct Malformed {
     pub reason: String,
 }
 
-/// Everything read from the inputs.
+/// What makes two records the same key: they are summed into one.
+type Key = (
+    Kind,
+    Option<Caller>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Shape,
+    bool,
+);
+
+/// Everything read from the inputs, summed per key (a day of decision events, one per request,
+/// holds far fewer keys than lines).
 #[derive(Debug, Clone, Default)]
 pub struct Intake {
     /// Lines read.
     pub lines: u64,
     /// Lines that are no meshward policy event (other log lines, other JSON).
     pub skipped: u64,
-    /// The events read.
+    /// Observation lines read.
+    pub observation_lines: u64,
+    /// Decision event lines read.
+    pub decision_lines: u64,
+    /// The events read, one per key (kind, caller, host, method, path, response shape,
+    /// overflow), in the order first seen; `origin` is where the key was first seen.
     pub records: Vec<Record>,
     /// The meshward lines that could not be read.
     pub malformed: Vec<Malformed>,
+    index: std::collections::HashMap<Key, usize>,
 }
 
 impl Intake {
@@ -164,11 +182,47 @@ impl Intake {
             };
             match parse_line(&line, origin.clone()) {
                 Line::Other => self.skipped += 1,
-                Line::Event(r) => self.records.push(*r),
+                Line::Event(r) => self.add(*r),
                 Line::Malformed(reason) => self.malformed.push(Malformed { origin, reason }),
             }
         }
         Ok(())
+    }
+}
+
+impl Intake {
+    /// Sums a record into the one of its key.
+    fn add(&mut self, r: Record) {
+        match r.kind {
+            Kind::Observation => self.observation_lines += 1,
+            Kind::Decision => self.decision_lines += 1,
+        }
+        let key: Key = (
+            r.kind,
+            r.caller.clone(),
+            r.host.clone(),
+            r.method.clone(),
+            r.path.clone(),
+            r.shape.clone(),
+            r.overflow,
+        );
+        let Some(into) = self.index.get(&key).and_then(|i| self.records.get_mut(*i)) else {
+            self.index.insert(key, self.records.len());
+            self.records.push(r);
+            return;
+        };
+        into.count = into.count.saturating_add(r.count);
+        into.decisions.add(&r.decisions);
+        if let Some(f) = r.first_seen {
+            if into.first_seen.as_ref().is_none_or(|x| f.at < x.at) {
+                into.first_seen = Some(f);
+            }
+        }
+        if let Some(l) = r.last_seen {
+            if into.last_seen.as_ref().is_none_or(|x| l.at > x.at) {
+                into.last_seen = Some(l);
+            }
+        }
     }
 }
 
@@ -473,6 +527,33 @@ mod tests {
         assert_eq!(
             malformed(&OBS.replace("\"host\":\"orders\"", "\"host\":3")),
             "`host` is 3, not a string or null"
+        );
+    }
+
+    #[test]
+    fn intake_sums_lines_of_one_key() {
+        let later = OBS
+            .replace("10:00:05.25Z", "10:05:00Z")
+            .replace("10:00:59Z", "10:05:30Z")
+            .replace("\"count\":5", "\"count\":2")
+            .replace("\"allow\":4,\"would_block\":1", "\"block\":2");
+        let other_path = OBS.replace("/api/orders/42", "/api/orders/43");
+        let text = format!("{later}\n{OBS}\n{other_path}\n");
+        let mut intake = Intake::default();
+        intake.read("log", text.as_bytes()).unwrap();
+        assert_eq!((intake.observation_lines, intake.records.len()), (3, 2));
+        let r = &intake.records[0];
+        assert_eq!(
+            (r.count, r.decisions.allow, r.decisions.block, r.origin.line),
+            (7, 4, 2, 1)
+        );
+        assert_eq!(
+            r.first_seen.as_ref().map(|s| s.text.as_str()),
+            Some("2026-12-07T10:00:05.25Z")
+        );
+        assert_eq!(
+            r.last_seen.as_ref().map(|s| s.text.as_str()),
+            Some("2026-12-07T10:05:30Z")
         );
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::caller::Caller;
 use crate::error::LearnError;
-use crate::events::{Decisions, Intake, Kind, Malformed, Record, Stamp};
+use crate::events::{Decisions, Intake, Malformed, Record, Stamp};
 use crate::template::{self, Note, PathStats};
 
 /// How to learn.
@@ -223,14 +223,9 @@ pub fn learn(intake: &Intake, opts: &Options) -> Learned {
     let mut left = Left::default();
     let mut requests = 0u64;
     let mut learned_requests = 0u64;
-    let mut observations = 0u64;
     // host → usable records
     let mut by_host: BTreeMap<&str, Vec<(&Record, &Caller, &str, &str)>> = BTreeMap::new();
     for r in &intake.records {
-        match r.kind {
-            Kind::Observation => observations += 1,
-            Kind::Decision => {}
-        }
         requests = requests.saturating_add(r.count);
         if r.overflow {
             left.overflow_lines += 1;
@@ -269,8 +264,8 @@ pub fn learn(intake: &Intake, opts: &Options) -> Learned {
         mode: opts.mode,
         lines: intake.lines,
         skipped: intake.skipped,
-        observations,
-        decision_events: intake.records.len() as u64 - observations,
+        observations: intake.observation_lines,
+        decision_events: intake.decision_lines,
         requests,
         learned_requests,
         malformed: intake.malformed.clone(),
