@@ -38,6 +38,65 @@ pub enum Command {
     /// the engine natively in enforce mode and print, per split and attack family, the attacks
     /// stopped (true-positive rate) and the benign requests passed (true-negative rate).
     Detection(DetectionArgs),
+    /// Learn from what the policy filter recorded (its observation and decision events).
+    #[command(subcommand)]
+    Learn(LearnCommand),
+}
+
+/// `meshward learn ...`
+#[derive(Debug, Subcommand)]
+pub enum LearnCommand {
+    /// Write a least-privilege policy from recorded traffic: per destination service, ALLOW
+    /// rules for the callers, methods and path templates seen (meshward document, Istio
+    /// AuthorizationPolicies) and a report of what it allows and would deny (docs/learn.md).
+    Policy(LearnPolicyArgs),
+}
+
+/// The mode written into a learned policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LearnMode {
+    /// Record what it would block, block nothing (listen first).
+    Detect,
+    /// Block what it does not allow.
+    Enforce,
+}
+
+/// `meshward learn policy [FILES...|-] ...`
+#[derive(Debug, Args)]
+pub struct LearnPolicyArgs {
+    /// Log files holding `meshward.policy.observation` / `meshward.policy.event` lines (bare
+    /// JSON or after any log prefix); `-` or none: standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write `policy.yaml`, `istio.yaml` and `report.md` (`report.json` with `--json`) there.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["policy", "istio", "report"])]
+    pub out_dir: Option<PathBuf>,
+    /// Write the meshward policy document there (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Write the Istio AuthorizationPolicies there.
+    #[arg(long, value_name = "FILE")]
+    pub istio: Option<PathBuf>,
+    /// Write the report there.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The report as JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// The mode written into the policy (Istio: `istio.io/dry-run` in detect mode).
+    #[arg(long, value_enum, default_value = "detect")]
+    pub mode: LearnMode,
+    /// A path template to use as-is for the paths it matches (`/api/users/{*}/avatar`; `{*}`
+    /// one segment, `{**}` the rest, last only). Repeat for more.
+    #[arg(long = "template", value_name = "T")]
+    pub templates: Vec<String>,
+    /// A path never folded into a sibling template (`/api/users/me`). Repeat for more.
+    #[arg(long = "literal", value_name = "PATH")]
+    pub literals: Vec<String>,
+    /// Distinct word values at one position (same methods and response shape) before they
+    /// become `{*}`, and distinct files under a prefix before they become `{**}`.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fold_threshold: usize,
 }
 
 /// A baseline to compare with.

@@ -101,6 +101,15 @@ pub enum CliError {
     /// A module could not be pulled.
     #[error(transparent)]
     Pull(#[from] PullError),
+    /// `meshward learn policy` could not learn (unreadable input, a bad `--template`).
+    #[error(transparent)]
+    Learn(#[from] meshward_learn::LearnError),
+    /// `meshward learn policy` read no meshward policy event at all.
+    #[error("no meshward policy event in {lines} lines read (meshward.policy.observation or meshward.policy.event)")]
+    NoEvents {
+        /// Lines read.
+        lines: u64,
+    },
     /// The command line is valid for the parser but not usable (a bad reference or tag).
     #[error("{0}")]
     Usage(String),
@@ -111,6 +120,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
+            CliError::Learn(e) if e.is_usage() => EXIT_USAGE,
             _ => EXIT_FINDINGS,
         }
     }

@@ -11,7 +11,7 @@ pub mod registry;
 
 pub use error::CliError;
 
-use args::{CheckCommand, Cli, Command, ImageCommand, SnippetCommand};
+use args::{CheckCommand, Cli, Command, ImageCommand, LearnCommand, SnippetCommand};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -26,5 +26,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Snippet(SnippetCommand::Istio(a)) => commands::snippet::istio(&a),
         Command::Snippet(SnippetCommand::Envoy(a)) => commands::snippet::envoy(&a),
         Command::Detection(a) => commands::detection::run(&a),
+        Command::Learn(LearnCommand::Policy(a)) => commands::learn_policy::run(&a),
     }
 }
