@@ -41,20 +41,22 @@ fn count(events: &[(String, Value)], path: &str, class: &str) -> u64 {
 #[test]
 fn a_tick_logs_what_the_requests_were() {
     let upstream = Upstream::start().expect("starting the upstream");
-    let config = EnvoyConfig::new(upstream.addr())
-        .log_level("warning")
-        .filter(
-            WasmFilter::new(common::wasm("meshward-netpolicy"), POLICY)
-                .name("meshward_policy")
-                .root_id("meshward_policy")
-                .vm_id("meshward_policy"),
-        );
+    let config = EnvoyConfig::new(upstream.addr()).log_level("warning").filter(
+        WasmFilter::new(common::wasm("meshward-netpolicy"), POLICY)
+            .name("meshward_policy")
+            .root_id("meshward_policy")
+            .vm_id("meshward_policy"),
+    );
     let envoy = Envoy::start(&config).unwrap_or_else(|e| panic!("starting Envoy: {e}"));
     for _ in 0..3 {
-        let r = envoy.send(&Request::get("/orders?id=1")).expect("request through Envoy");
+        let r = envoy
+            .send(&Request::get("/orders?id=1"))
+            .expect("request through Envoy");
         assert_eq!(r.status, 200);
     }
-    let r = envoy.send(&Request::get("/admin/users")).expect("request through Envoy");
+    let r = envoy
+        .send(&Request::get("/admin/users"))
+        .expect("request through Envoy");
     assert_eq!(r.status, 403);
 
     // The window closes within a second; give a loaded machine a few.
@@ -95,9 +97,5 @@ fn a_tick_logs_what_the_requests_were() {
         .expect("the blocked request's line");
     assert_eq!(admin["decisions"]["block"], 1);
     assert_eq!(admin["content_type"], "text/plain", "the filter's 403 reply");
-    assert_eq!(
-        admin["response_bytes"]["sum"],
-        "access denied\n".len(),
-        "{admin}"
-    );
+    assert_eq!(admin["response_bytes"]["sum"], "access denied\n".len(), "{admin}");
 }
