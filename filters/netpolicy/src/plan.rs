@@ -9,6 +9,9 @@
 //! (`meshward_policy.policy.<name>.*`): the policy that decided gets `allowed` (the ALLOW
 //! policy that allowed it), `blocked` or `would_block`; each matching AUDIT policy gets
 //! `audited`. `refused` has no per-policy counter: no policy decides it.
+//! `observation_overflow` counts the requests an observation window folded into its overflow
+//! line (`observe.max_keys` reached); the observation helpers below decode what the end of a
+//! stream tells (status, sizes, duration) for `meshward_policy::observe`.
 
 // The request path: a panic here traps the VM and fails every request it serves.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
