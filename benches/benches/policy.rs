@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p meshward-benches --bench policy`
 //!
+//! Also the observation cost per request (building the key from the ruling and recording it in
+//! the VM's table) and of a flush of a full 1,000-key window.
+//!
 //! Each decision is measured twice: wall-clock time (criterion's default), and the thread's CPU
 //! time (`CLOCK_THREAD_CPUTIME_ID`), which is the figure to read on a shared, loaded machine
 //! (time the thread spends waiting for a core is not counted).
@@ -16,8 +19,9 @@ use std::hint::black_box;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion};
+use meshward_policy::observe::{Aggregator, Exchange, RequestKey};
 use meshward_policy::{Engine, Request};
-use meshward_vocab::Decision;
+use meshward_vocab::{Decision, Mode};
 
 /// 1,000 rules in 250 policies of 4 rules, mixing every matcher kind an operator writes.
 fn policy_1000_rules() -> String {
@@ -168,10 +172,71 @@ fn decide_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.bench_function("decide_and_event_json", |b| {
         b.iter(|| black_box(engine.decide(black_box(&denied)).event_json()))
     });
+    // Observation, per request: the key from the ruling (at request headers), then the record
+    // at the end of the stream into a window that already holds the key.
+    let ruling = engine.decide(&allowed);
+    let exchange = Exchange {
+        status: Some(200),
+        content_type: Some("application/json; charset=utf-8"),
+        request_bytes: 0,
+        response_bytes: 512,
+        latency_ms: 3,
+        decision: ruling.decision,
+    };
+    let mut table = Aggregator::new(&engine.observe(), Mode::Enforce, 0);
+    g.bench_function("observe_key_and_record", |b| {
+        b.iter(|| {
+            let key = RequestKey::from_ruling(black_box(&ruling), Some("svc123.shop.svc.cluster.local"));
+            black_box(table.record(key, black_box(&exchange), 1))
+        })
+    });
     g.finish();
 }
 
-criterion_group!(benches, decide);
+/// A flush of a full window (1,000 keys, the default `observe.max_keys`): the JSON lines.
+fn observe_flush(c: &mut Criterion) {
+    let engine = Engine::from_text("").expect("zero config");
+    let exchange = Exchange {
+        status: Some(200),
+        content_type: Some("text/html"),
+        request_bytes: 0,
+        response_bytes: 1024,
+        latency_ms: 2,
+        decision: Decision::Allow,
+    };
+    let paths: Vec<String> = (0..1000).map(|i| format!("/items/{i}")).collect();
+    let keys: Vec<RequestKey> = paths
+        .iter()
+        .map(|path| {
+            let r = engine.decide(&Request {
+                method: "GET",
+                path,
+                authority: "shop.example",
+                source_address: Some("10.0.0.1:4000"),
+                ..Request::default()
+            });
+            RequestKey::from_ruling(&r, None)
+        })
+        .collect();
+    let mut g = c.benchmark_group("policy_observe");
+    g.sample_size(20);
+    g.bench_function("flush_1000_keys", |b| {
+        b.iter_batched(
+            || {
+                let mut table = Aggregator::new(&engine.observe(), Mode::Detect, 0);
+                for k in &keys {
+                    table.record(k.clone(), &exchange, 1);
+                }
+                table
+            },
+            |mut table| black_box(table.flush(60_000_000_000).len()),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decide, observe_flush);
 criterion_group! {
     name = cpu;
     config = Criterion::default().with_measurement(ThreadCpuTime);

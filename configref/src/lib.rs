@@ -261,6 +261,7 @@ mod tests {
             "| `policies[].name` | string | *required* |",
             "| `direction` | `\"ingress\"` \\| `\"egress\"` (optional) |  |",
             "| `policies[].rules[].to[].paths` | list of string (optional) |",
+            "| `observe.max_keys` | integer | `1000` |",
         ] {
             assert!(text.contains(row), "missing {row}\n{text}");
         }

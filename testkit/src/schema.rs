@@ -11,6 +11,8 @@ pub enum EventSchema {
     Waf,
     /// `policy-event.schema.json`: the policy filter's `meshward.policy.event` JSON.
     Policy,
+    /// `observation-event.schema.json`: the policy filter's `meshward.policy.observation` JSON.
+    Observation,
 }
 
 impl EventSchema {
@@ -19,6 +21,7 @@ impl EventSchema {
         let name = match self {
             EventSchema::Waf => "waf-event.schema.json",
             EventSchema::Policy => "policy-event.schema.json",
+            EventSchema::Observation => "observation-event.schema.json",
         };
         workspace_root().join("docs/schema").join(name)
     }
@@ -69,6 +72,26 @@ mod tests {
         let mut wrong = policy;
         wrong["decision"] = "maybe".into();
         assert!(EventSchema::Policy.validate(&wrong).is_err());
+        let observation = serde_json::json!({
+            "v": 1, "type": "observation", "window_start": "2026-12-07T19:40:00.000Z",
+            "window_end": "2026-12-07T19:41:00.000Z", "first_seen": "2026-12-07T19:40:01.000Z",
+            "last_seen": "2026-12-07T19:40:02.000Z", "mode": "detect", "principal": null, "namespace": null,
+            "source_ip": null, "remote_ip": null, "request_principal": null, "host": null, "destination": null,
+            "sni": null, "direction": null, "internet": null, "method": null, "path": null, "status_class": null,
+            "content_type": null, "count": 3, "decisions": {"allow": 3, "block": 0, "would_block": 0, "refused": 0},
+            "request_bytes": {"sum": 0, "max": 0}, "response_bytes": {"sum": 0, "max": 0},
+            "latency_ms": {"sum": 0, "max": 0}, "overflow": true
+        });
+        EventSchema::Observation.assert_valid(&observation);
+        let mut not_overflow = observation.clone();
+        not_overflow["overflow"] = false.into();
+        assert!(
+            EventSchema::Observation.validate(&not_overflow).is_err(),
+            "overflow is present only when true"
+        );
+        let mut bad_time = observation;
+        bad_time["window_end"] = "2026-12-07 19:41:00".into();
+        assert!(EventSchema::Observation.validate(&bad_time).is_err());
         let err = EventSchema::Waf.validate(&serde_json::json!({"v": 1})).unwrap_err();
         assert!(err.contains("\"time\" is a required property"), "{err}");
     }

@@ -186,3 +186,10 @@ pub fn now_nanos() -> Result<u64, Status> {
     check(unsafe { imports::proxy_get_current_time_nanoseconds(&mut time) })?;
     Ok(time)
 }
+
+/// Asks the host to call the root context's `on_tick` every `period` (milliseconds, saturating;
+/// zero stops the ticks).
+pub fn set_tick_period(period: Duration) -> Result<(), Status> {
+    // SAFETY: plain values only: no memory is shared with the host.
+    check(unsafe { imports::proxy_set_tick_period_milliseconds(encoding::timeout_ms(period)) })
+}

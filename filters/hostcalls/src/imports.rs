@@ -50,4 +50,5 @@ extern "C" {
     pub fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
     pub fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
     pub fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+    pub fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
 }

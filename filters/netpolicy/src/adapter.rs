@@ -1,14 +1,18 @@
-//! The proxy-wasm glue: configure compiles the policy; request headers are decided.
+//! The proxy-wasm glue: configure compiles the policy; request headers are decided; the end of
+//! each stream is recorded for observation, which the root context's tick flushes.
 
 // The request path: a panic here traps the VM and fails every request it serves.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use meshward_hostcalls::{self as host, LogLevel, MapType};
+use meshward_policy::observe::{Aggregator, Exchange, Recorded, RequestKey};
 use meshward_policy::{jwt, Direction, Engine, Request};
-use meshward_vocab::Filter;
+use meshward_vocab::{Decision, Filter};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 
@@ -23,6 +27,28 @@ proxy_wasm::main! {{
 struct Shared {
     engine: Engine,
     metrics: HashMap<String, u32>,
+    /// This VM's observation table (`None` with `observe.enabled: false`). The VM is
+    /// single-threaded; a borrow that fails (it cannot, no callback re-enters another) skips
+    /// the record rather than trap.
+    observer: Option<RefCell<Aggregator>>,
+    /// Counter id of `meshward_policy.observation_overflow`, looked up once.
+    overflow_metric: Option<u32>,
+}
+
+impl Shared {
+    /// Logs the observation lines of the window ending now.
+    fn flush_observations(&self) {
+        let Some(observer) = &self.observer else { return };
+        let Ok(mut table) = observer.try_borrow_mut() else {
+            return;
+        };
+        let Ok(now) = host::now_nanos() else { return };
+        let lines = table.flush(now);
+        drop(table);
+        for (level, line) in plan::observation_lines(lines, self.engine.evidence_level()) {
+            let _ = host::log(level, &line);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -30,7 +56,15 @@ struct Root {
     shared: Option<Rc<Shared>>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_done(&mut self) -> bool {
+        // The VM is going away: its last, partial window is logged rather than lost.
+        if let Some(shared) = &self.shared {
+            shared.flush_observations();
+        }
+        true
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -81,13 +115,47 @@ impl RootContext for Root {
         for (level, line) in plan::configured_lines(&engine) {
             let _ = host::log(level, &line);
         }
-        self.shared = Some(Rc::new(Shared { engine, metrics }));
+        // A new configuration replaces the table: what the old one holds is logged now.
+        if let Some(old) = self.shared.take() {
+            old.flush_observations();
+        }
+        let observe = engine.observe();
+        let observer = match observe.enabled {
+            true => {
+                let now = host::now_nanos().unwrap_or(0);
+                let period = Duration::from_secs(u64::from(observe.interval_seconds));
+                if let Err(st) = host::set_tick_period(period) {
+                    let _ = host::log(
+                        LogLevel::Warn,
+                        &Filter::Policy.message(format_args!(
+                            "cannot set the observation tick (status {}); no observation lines",
+                            st.code()
+                        )),
+                    );
+                }
+                Some(RefCell::new(Aggregator::new(&observe, engine.mode(), now)))
+            }
+            false => None,
+        };
+        let overflow_metric = metrics.get(&plan::metric(plan::OBSERVATION_OVERFLOW)).copied();
+        self.shared = Some(Rc::new(Shared {
+            engine,
+            metrics,
+            observer,
+            overflow_metric,
+        }));
         true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.flush_observations();
+        }
     }
 
     fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
         let shared = self.shared.clone()?;
-        Some(Box::new(Stream { shared }))
+        Some(Box::new(Stream { shared, pending: None }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -97,9 +165,24 @@ impl RootContext for Root {
 
 struct Stream {
     shared: Rc<Shared>,
+    /// What the end of the stream records, once the request was decided (observation on).
+    pending: Option<Pending>,
+}
+
+/// The request side of an observation, kept from request headers to the end of the stream.
+struct Pending {
+    key: RequestKey,
+    decision: Decision,
+    /// Host time (ns) at request headers, for a latency when Envoy gives no `request.duration`.
+    started: Option<u64>,
 }
 
 impl Context for Stream {}
+
+/// An integer attribute (`response.code`, `request.size`...).
+fn int_attribute(path: &[&str]) -> Option<i64> {
+    plan::int_attribute(attribute(path).as_deref())
+}
 
 /// An attribute's bytes; `None` when absent or unreadable.
 fn attribute(path: &[&str]) -> Option<Vec<u8>> {
@@ -191,6 +274,13 @@ impl HttpContext for Stream {
             jwt_payload: jwt_payload.as_ref(),
         };
         let ruling = self.shared.engine.decide(&req);
+        if self.shared.observer.is_some() {
+            self.pending = Some(Pending {
+                key: RequestKey::from_ruling(&ruling, sni.as_deref()),
+                decision: ruling.decision,
+                started: host::now_nanos().ok(),
+            });
+        }
         let p = plan::plan(&ruling, self.shared.engine.evidence_level());
         let _ = host::log(p.level, &p.line);
         for c in &p.counters {
@@ -217,6 +307,29 @@ impl HttpContext for Stream {
                     Action::Pause
                 }
             },
+        }
+    }
+
+    fn on_log(&mut self) {
+        let Some(pending) = self.pending.take() else { return };
+        let Some(observer) = &self.shared.observer else { return };
+        let now = host::now_nanos().ok();
+        let content_type = attribute_text(&["response", "headers", "content-type"]);
+        let exchange = Exchange {
+            status: plan::response_status(int_attribute(&["response", "code"])),
+            content_type: content_type.as_deref(),
+            request_bytes: plan::byte_count(int_attribute(&["request", "size"])),
+            response_bytes: plan::byte_count(int_attribute(&["response", "size"])),
+            latency_ms: plan::latency_ms(int_attribute(&["request", "duration"]), pending.started, now),
+            decision: pending.decision,
+        };
+        let Ok(mut table) = observer.try_borrow_mut() else {
+            return;
+        };
+        let recorded = table.record(pending.key, &exchange, now.unwrap_or(0));
+        drop(table);
+        if let (Recorded::Overflow, Some(id)) = (recorded, self.shared.overflow_metric) {
+            let _ = host::increment(id);
         }
     }
 }

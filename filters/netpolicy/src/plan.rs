@@ -9,6 +9,9 @@
 //! (`meshward_policy.policy.<name>.*`): the policy that decided gets `allowed` (the ALLOW
 //! policy that allowed it), `blocked` or `would_block`; each matching AUDIT policy gets
 //! `audited`. `refused` has no per-policy counter: no policy decides it.
+//! `observation_overflow` counts the requests an observation window folded into its overflow
+//! line (`observe.max_keys` reached); the observation helpers below decode what the end of a
+//! stream tells (status, sizes, duration) for `meshward_policy::observe`.
 
 // The request path: a panic here traps the VM and fails every request it serves.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -30,6 +33,9 @@ pub const INVALID_PATH: &str = "invalid_path";
 /// Requests decided on the path as a loose backend reads it (`Facts::path_reading`).
 pub const AMBIGUOUS_PATH: &str = "ambiguous_path";
 
+/// Requests folded into an observation window's overflow line (`observe.max_keys` reached).
+pub const OBSERVATION_OVERFLOW: &str = "observation_overflow";
+
 /// Decisions a policy can make, which each have a per-policy counter.
 const POLICY_DECISIONS: [Decision; 3] = [Decision::Allow, Decision::Block, Decision::WouldBlock];
 
@@ -45,10 +51,12 @@ pub fn policy_metric(policy: &str, kind: &str) -> String {
 
 /// Every counter name the filter defines for these policies.
 pub fn metric_names<'a>(policies: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let global = Decision::ALL
-        .map(Decision::counter)
-        .into_iter()
-        .chain([AUDITED, INVALID_PATH, AMBIGUOUS_PATH]);
+    let global = Decision::ALL.map(Decision::counter).into_iter().chain([
+        AUDITED,
+        INVALID_PATH,
+        AMBIGUOUS_PATH,
+        OBSERVATION_OVERFLOW,
+    ]);
     let mut names: Vec<String> = global.map(metric).collect();
     for p in policies {
         let kinds = POLICY_DECISIONS.map(Decision::counter).into_iter().chain([AUDITED]);
@@ -73,6 +81,44 @@ pub fn configured_lines(engine: &Engine) -> Vec<(LogLevel, String)> {
     warnings
         .chain([(engine.evidence_level().log_level(), summary)])
         .collect()
+}
+
+/// An integer attribute as Envoy serializes it (`response.code`, `request.size`,
+/// `request.duration` in ns: int64 little-endian); `None` when absent or malformed.
+pub fn int_attribute(bytes: Option<&[u8]>) -> Option<i64> {
+    let b: [u8; 8] = bytes?.get(..8)?.try_into().ok()?;
+    Some(i64::from_le_bytes(b))
+}
+
+/// The response status from `response.code`: `None` when no response was sent (absent, or 0
+/// as Envoy reports a stream reset before any response).
+pub fn response_status(code: Option<i64>) -> Option<u16> {
+    code.and_then(|c| u16::try_from(c).ok()).filter(|c| *c != 0)
+}
+
+/// The request's latency in milliseconds: Envoy's `request.duration` (ns) when it has one, else
+/// the time since the filter saw the request headers (`started`, ns).
+pub fn latency_ms(duration_ns: Option<i64>, started: Option<u64>, now: Option<u64>) -> u64 {
+    let ns = match duration_ns.and_then(|d| u64::try_from(d).ok()) {
+        Some(d) => d,
+        None => match (started, now) {
+            (Some(s), Some(n)) => n.saturating_sub(s),
+            _ => 0,
+        },
+    };
+    ns / 1_000_000
+}
+
+/// A byte count attribute (`request.size`, `response.size`); 0 when absent or negative.
+pub fn byte_count(size: Option<i64>) -> u64 {
+    size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0)
+}
+
+/// The lines an observation flush logs, at the evidence level (as the decision events that
+/// are not plain allows: a sidecar at Istio's `warning` shows them).
+pub fn observation_lines(lines: Vec<String>, evidence: EvidenceLevel) -> Vec<(LogLevel, String)> {
+    let level = evidence.log_level();
+    lines.into_iter().map(|l| (level, l)).collect()
 }
 
 /// The filter's actions for one ruling.
@@ -246,6 +292,7 @@ mod tests {
                 "meshward_policy.audited",
                 "meshward_policy.invalid_path",
                 "meshward_policy.ambiguous_path",
+                "meshward_policy.observation_overflow",
                 "meshward_policy.policy.a.allowed",
                 "meshward_policy.policy.a.blocked",
                 "meshward_policy.policy.a.would_block",
@@ -325,6 +372,30 @@ mod tests {
         for d in Decision::ALL {
             assert!(seen.contains(&d), "the cases cover {d}");
         }
+    }
+
+    #[test]
+    fn end_of_stream_attributes_decode_defensively() {
+        let b = 404i64.to_le_bytes();
+        assert_eq!(int_attribute(Some(&b)), Some(404));
+        assert_eq!(int_attribute(Some(&b[..7])), None, "short");
+        assert_eq!(int_attribute(None), None);
+        assert_eq!(response_status(Some(503)), Some(503));
+        assert_eq!(response_status(Some(0)), None, "a reset before any response");
+        assert_eq!(response_status(Some(-1)), None);
+        assert_eq!(response_status(None), None);
+        assert_eq!(
+            latency_ms(Some(2_500_000), Some(0), Some(99_000_000)),
+            2,
+            "Envoy's duration wins"
+        );
+        assert_eq!(latency_ms(None, Some(1_000_000), Some(8_000_000)), 7);
+        assert_eq!(latency_ms(None, Some(9), Some(1)), 0, "a clock going back");
+        assert_eq!(latency_ms(Some(-5), None, None), 0);
+        assert_eq!(byte_count(Some(12)), 12);
+        assert_eq!(byte_count(Some(-1)), 0);
+        let lines = observation_lines(vec!["a".into()], EvidenceLevel::default());
+        assert_eq!(lines, [(LogLevel::Warn, "a".to_string())]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::error::{Location, PolicyError};
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
 use crate::jwt::PrincipalPattern;
-use crate::model::{Action, Backend, PolicyDocument, Posture};
+use crate::model::{Action, Backend, Observe, PolicyDocument, Posture};
 use crate::normalize::{normalize_authority, normalize_path, HostPort};
 use crate::pattern::{in_blocks, StrPattern};
 use crate::reading::{self, Reading};
@@ -40,6 +40,7 @@ pub struct Engine {
     deprecated: Vec<Deprecated>,
     evidence_level: EvidenceLevel,
     redactor: Redactor,
+    observe: Observe,
 }
 
 /// Derived, normalized request facts the matchers read.
@@ -110,6 +111,7 @@ impl Engine {
                 "must not be empty",
             ));
         }
+        validate_observe(&doc.observe)?;
         // Only a document with capitals in its path patterns needs a folded copy: otherwise
         // folding changes nothing and the engine's own compilation serves the folded readings.
         let folded = match doc.normalization.backend {
@@ -129,7 +131,13 @@ impl Engine {
             deprecated: deprecated::find(doc),
             evidence_level: doc.evidence.log_level,
             redactor: Redactor::new(&doc.evidence.redact),
+            observe: doc.observe,
         })
+    }
+
+    /// The observation settings (`observe`).
+    pub fn observe(&self) -> Observe {
+        self.observe
     }
 
     /// The level decision events and the load line are logged at (`evidence.log_level`).
@@ -557,11 +565,33 @@ pub fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> {
     })
 }
 
-/// Adds the line of the offending policy's `name:` to a validation error.
+/// `observe`: a window of at least a second and at most a day; a bounded, non-empty table.
+fn validate_observe(o: &Observe) -> Result<(), PolicyError> {
+    let at = |field: &str| Location {
+        field: format!("observe.{field}"),
+        ..Location::default()
+    };
+    if !(1..=Observe::MAX_INTERVAL_SECONDS).contains(&o.interval_seconds) {
+        let reason = format!(
+            "must be 1..={}, not {}",
+            Observe::MAX_INTERVAL_SECONDS,
+            o.interval_seconds
+        );
+        return Err(PolicyError::invalid(at("interval_seconds"), reason));
+    }
+    if !(1..=Observe::MAX_KEYS).contains(&o.max_keys) {
+        let reason = format!("must be 1..={}, not {}", Observe::MAX_KEYS, o.max_keys);
+        return Err(PolicyError::invalid(at("max_keys"), reason));
+    }
+    Ok(())
+}
+
+/// Adds the line of the offending policy's `name:` (or of the `observe:` section) to a
+/// validation error.
 fn with_policy_line(err: PolicyError, text: &str) -> PolicyError {
     match err {
         PolicyError::Invalid { mut location, reason } => {
-            if location.policy.is_some() {
+            if location.policy.is_some() || location.field.starts_with("observe.") {
                 location.locate_in(text);
             }
             PolicyError::Invalid { location, reason }

@@ -24,7 +24,8 @@ impl Location {
         }
         self.line = match &self.policy {
             Some(name) => find_name_line(text, name),
-            None => find_top_level_key_line(text, &self.field),
+            // `observe.max_keys` is located at its top-level key, `observe:`.
+            None => find_top_level_key_line(text, top_level_key(&self.field)),
         };
     }
 }
@@ -44,6 +45,12 @@ fn find_name_line(text: &str, name: &str) -> Option<usize> {
             v == name || rest.contains(&format!("\"{name}\""))
         })
         .map(|i| i + 1)
+}
+
+/// The first key of a field path (`observe` of `observe.max_keys`, `evidence` of
+/// `evidence.redact[0]`).
+fn top_level_key(field: &str) -> &str {
+    field.split(['.', '[']).next().unwrap_or(field)
 }
 
 /// A YAML top-level `key:` (no indentation); JSON documents keep no line.

@@ -186,6 +186,59 @@ pub struct PolicyDocument {
     /// How decision events are logged.
     #[serde(default, skip_serializing_if = "Evidence::is_default")]
     pub evidence: Evidence,
+    /// Observation of who calls what (aggregated events for learning a policy); on unless
+    /// disabled.
+    #[serde(default, skip_serializing_if = "Observe::is_default")]
+    pub observe: Observe,
+}
+
+/// Observation settings: each VM aggregates the requests it sees per caller and call and logs
+/// one `meshward.policy.observation` line per key every `interval_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Observe {
+    /// Record observation events (in every mode).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Length of an observation window, in seconds (1..=86400): each VM logs its lines when a
+    /// window ends.
+    #[serde(default = "Observe::default_interval")]
+    pub interval_seconds: u32,
+    /// Keys a VM keeps per window (1..=100000); requests beyond are folded into one
+    /// `"overflow": true` line.
+    #[serde(default = "Observe::default_max_keys")]
+    pub max_keys: u32,
+}
+
+impl Observe {
+    /// Largest `interval_seconds`: a day.
+    pub const MAX_INTERVAL_SECONDS: u32 = 86_400;
+    /// Largest `max_keys`: bounds a VM's table (a key holds a few hundred bytes).
+    pub const MAX_KEYS: u32 = 100_000;
+
+    fn default_interval() -> u32 {
+        60
+    }
+
+    fn default_max_keys() -> u32 {
+        1000
+    }
+
+    /// Whether nothing is set (a document written out leaves it out).
+    pub fn is_default(&self) -> bool {
+        *self == Observe::default()
+    }
+}
+
+impl Default for Observe {
+    fn default() -> Self {
+        Observe {
+            enabled: true,
+            interval_seconds: Observe::default_interval(),
+            max_keys: Observe::default_max_keys(),
+        }
+    }
 }
 
 /// Evidence output settings of the policy filter.

@@ -42,3 +42,15 @@ pub fn counter(p: &Plugin, name: &str) -> u64 {
         other => panic!("{name} is not a counter: {other:?}"),
     }
 }
+
+/// Parsed observation events from log lines (with their level), each checked against
+/// `docs/schema/observation-event.schema.json`.
+pub fn observations(logs: &[meshward_host_test::LogEntry]) -> Vec<(String, serde_json::Value)> {
+    testing::json_lines(logs, "meshward.policy.observation ")
+        .into_iter()
+        .map(|(entry, event)| {
+            EventSchema::Observation.assert_valid(&event);
+            (entry.level.to_string(), event)
+        })
+        .collect()
+}
