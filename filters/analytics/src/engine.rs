@@ -128,7 +128,8 @@ impl Analytics {
             let entity = Entity::Username(name);
             self.update(entity, &facts, store, &mut alerts, |me, rec, out| {
                 let f = brute_force::observe_username(&mut rec.auth, source, &me.config.brute_force);
-                let subject = source_entity.map(|e| e.display(source));
+                // Built only when it fires: the request path stays allocation-free.
+                let subject = f.and(source_entity).map(|e| e.display(source));
                 me.fire(Detector::BruteForce, rec, &entity, f, subject, &facts, out);
             });
         }
@@ -139,7 +140,7 @@ impl Analytics {
             };
             self.update(entity, &facts, store, &mut alerts, |me, rec, out| {
                 let f = response_size::observe(&mut rec.size, obs.response_bytes, &me.config.response_size);
-                let subject = obs.principal.or(obs.user).or(obs.client_ip).map(str::to_string);
+                let subject = f.and(obs.principal.or(obs.user).or(obs.client_ip)).map(str::to_string);
                 me.fire(Detector::ResponseSize, rec, &entity, f, subject, &facts, out);
             });
         }
@@ -155,7 +156,7 @@ impl Analytics {
                             rec,
                             &entity,
                             f,
-                            Some(host.to_string()),
+                            f.map(|_| host.to_string()),
                             &facts,
                             out,
                         );
@@ -170,7 +171,7 @@ impl Analytics {
                             rec,
                             &entity,
                             f,
-                            Some(caller.to_string()),
+                            f.map(|_| caller.to_string()),
                             &facts,
                             out,
                         );

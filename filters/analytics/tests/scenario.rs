@@ -100,7 +100,7 @@ fn attacks(s: u64, rng: &mut Rng) -> Vec<Req> {
         username,
     };
     // Prober: a new admin path every 2 s for 2 minutes (404s).
-    if (600..720).contains(&s) && s % 2 == 0 {
+    if (600..720).contains(&s) && s.is_multiple_of(2) {
         out.push(req(
             PROBER,
             format!("/admin-{s}.php"),
@@ -111,7 +111,7 @@ fn attacks(s: u64, rng: &mut Rng) -> Vec<Req> {
         ));
     }
     // Brute-forcer: a new username every 3 s for 3 minutes (401s).
-    if (900..1080).contains(&s) && s % 3 == 0 {
+    if (900..1080).contains(&s) && s.is_multiple_of(3) {
         out.push(req(
             BRUTE,
             "/login".into(),
