@@ -207,6 +207,8 @@ fn enforce_mode_blocks_until_the_duration_ends_and_detect_mode_never_blocks() {
         }
         for a in engine.observe(&get("198.51.100.1", p, 404), now, &mut store) {
             assert!(a.enforced && a.status == Some(403));
+            schema_check(&a);
+            println!("{}", a.to_json());
             fired_at = Some(now);
         }
     }
