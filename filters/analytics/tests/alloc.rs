@@ -46,7 +46,7 @@ fn steady_requests_allocate_nothing() {
         method: "GET",
         path: "/products/7",
         path_template: Some("/products/{id}"),
-        status: if i % 10 == 0 { 404 } else { 200 },
+        status: if i.is_multiple_of(10) { 404 } else { 200 },
         response_bytes: 10_000,
         workload: Some("shop"),
         ..Observation::default()
