@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use meshward_analytics::{Analytics, Config, Entity, MemoryStore, Observation, RECORD_LEN};
+use meshward_analytics::{Analytics, Config, Entity, MemoryStore, Mode, Observation, RECORD_LEN};
 
 const PATHS: [&str; 8] = [
     "/",
@@ -23,11 +23,14 @@ const PATHS: [&str; 8] = [
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("analytics");
     for entities in [10_000u32, 100_000] {
-        let config = Config {
+        let mut config = Config {
             key: "5eed5eed5eed5eed0123456789abcdef".into(),
             slots: entities,
             ..Config::default()
         };
+        // One enforcing detector, so that the verdict reads the records (in detect mode it
+        // returns at once).
+        config.probing.common.mode = Mode::Enforce;
         let engine = Analytics::new(config).expect("valid config");
         let mut store = MemoryStore::new(entities);
         let clients: Vec<String> = (0..entities)
