@@ -69,9 +69,17 @@ mod tests {
         extra["surprise"] = 1.into();
         let err = EventSchema::Policy.validate(&extra).unwrap_err();
         assert!(err.contains("surprise"), "{err}");
-        let mut wrong = policy;
+        let mut wrong = policy.clone();
         wrong["decision"] = "maybe".into();
         assert!(EventSchema::Policy.validate(&wrong).is_err());
+        // The fields written only when present: a verified JWT, a loose backend reading.
+        let mut optional = policy;
+        optional["request_principal"] = "https://issuer.example/alice".into();
+        optional["path_reading"] = "path_parameters".into();
+        optional["path_read_as"] = "/admin".into();
+        EventSchema::Policy.assert_valid(&optional);
+        optional["path_reading"] = "sideways".into();
+        assert!(EventSchema::Policy.validate(&optional).is_err());
         let observation = serde_json::json!({
             "v": 1, "type": "observation", "window_start": "2026-12-07T19:40:00.000Z",
             "window_end": "2026-12-07T19:41:00.000Z", "first_seen": "2026-12-07T19:40:01.000Z",
