@@ -12,6 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::caller::Caller;
+use meshward_vocab::Decision;
 
 /// The marker before an observation's JSON.
 pub const OBSERVATION_MARKER: &str = "meshward.policy.observation ";
@@ -58,38 +59,8 @@ pub struct Shape {
     pub content_type: Option<String>,
 }
 
-/// Requests per decision word.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Decisions {
-    /// Allowed.
-    pub allow: u64,
-    /// Blocked (403, enforce mode).
-    pub block: u64,
-    /// Would have been blocked (detect mode): the request went through.
-    pub would_block: u64,
-    /// Refused (400: path or host not normalizable, enforce mode).
-    pub refused: u64,
-}
-
-impl Decisions {
-    /// Requests that reached the service (allow and would_block).
-    pub fn passed(&self) -> u64 {
-        self.allow.saturating_add(self.would_block)
-    }
-
-    /// Requests the filter stopped (block and refused).
-    pub fn stopped(&self) -> u64 {
-        self.block.saturating_add(self.refused)
-    }
-
-    /// Adds another record's counts.
-    pub fn add(&mut self, o: &Decisions) {
-        self.allow = self.allow.saturating_add(o.allow);
-        self.block = self.block.saturating_add(o.block);
-        self.would_block = self.would_block.saturating_add(o.would_block);
-        self.refused = self.refused.saturating_add(o.refused);
-    }
-}
+/// Requests per decision word (the observation event's `decisions`).
+pub use meshward_vocab::DecisionCounts as Decisions;
 
 /// Where a line was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -339,13 +310,8 @@ fn observation(obj: &Map<String, Value>, origin: Origin) -> Result<Record, Strin
             let mut d = Decisions::default();
             for (word, n) in m {
                 let n = count(n, &format!("decisions.{word}"))?;
-                match word.as_str() {
-                    "allow" => d.allow = n,
-                    "block" => d.block = n,
-                    "would_block" => d.would_block = n,
-                    "refused" => d.refused = n,
-                    other => return Err(format!("unknown decision `{other}` in `decisions`")),
-                }
+                let decision = Decision::from_wire(word).ok_or(format!("unknown decision `{word}` in `decisions`"))?;
+                *d.get_mut(decision) = n;
             }
             d
         }
@@ -385,13 +351,7 @@ fn decision(obj: &Map<String, Value>, origin: Origin) -> Result<Record, String> 
     version(obj)?;
     let word = opt_str(obj, "decision")?.ok_or("missing `decision`")?;
     let mut decisions = Decisions::default();
-    match word {
-        "allow" => decisions.allow = 1,
-        "block" => decisions.block = 1,
-        "would_block" => decisions.would_block = 1,
-        "refused" => decisions.refused = 1,
-        other => return Err(format!("unknown decision `{other}`")),
-    }
+    decisions.record(Decision::from_wire(word).ok_or(format!("unknown decision `{word}`"))?);
     let method = opt_str(obj, "method")?.ok_or("missing `method`")?;
     // `source` is the peer's `ip:port`; the policy names the IP.
     let source_ip = opt_str(obj, "source")?.map(|s| {

@@ -18,17 +18,16 @@
 //! sums.
 
 mod key;
-mod time;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::collections::HashMap;
 
-use meshward_vocab::{Decision, Mode};
+use meshward_vocab::{Decision, DecisionCounts, Mode};
 
 use crate::model::Observe;
 
 pub use key::{media_type, normalize_sni, RequestKey, StatusClass};
-pub use time::rfc3339_millis;
+pub use meshward_vocab::time::rfc3339_millis;
 
 use key::Key;
 
@@ -77,38 +76,13 @@ impl SumMax {
     }
 }
 
-/// Per-decision request counts, written as an object with all four decisions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Decisions {
-    /// `allow`.
-    pub allow: u64,
-    /// `block`.
-    pub block: u64,
-    /// `would_block`.
-    pub would_block: u64,
-    /// `refused`.
-    pub refused: u64,
-}
-
-impl Decisions {
-    fn add(&mut self, d: Decision) {
-        let n = match d {
-            Decision::Allow => &mut self.allow,
-            Decision::Block => &mut self.block,
-            Decision::WouldBlock => &mut self.would_block,
-            Decision::Refused => &mut self.refused,
-        };
-        *n = n.saturating_add(1);
-    }
-}
-
 /// What a window holds for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stats {
     first_seen: u64,
     last_seen: u64,
     count: u64,
-    decisions: Decisions,
+    decisions: DecisionCounts,
     request_bytes: SumMax,
     response_bytes: SumMax,
     latency_ms: SumMax,
@@ -120,7 +94,7 @@ impl Stats {
             first_seen: now,
             last_seen: now,
             count: 0,
-            decisions: Decisions::default(),
+            decisions: DecisionCounts::default(),
             request_bytes: SumMax::default(),
             response_bytes: SumMax::default(),
             latency_ms: SumMax::default(),
@@ -131,7 +105,7 @@ impl Stats {
         self.first_seen = self.first_seen.min(now);
         self.last_seen = self.last_seen.max(now);
         self.count = self.count.saturating_add(1);
-        self.decisions.add(x.decision);
+        self.decisions.record(x.decision);
         self.request_bytes.add(x.request_bytes);
         self.response_bytes.add(x.response_bytes);
         self.latency_ms.add(x.latency_ms);
@@ -144,7 +118,9 @@ pub struct Aggregator {
     mode: Mode,
     max_keys: usize,
     window_start: u64,
-    table: FxHashMap<Key, Stats>,
+    /// std's keyed hasher, not Fx: the keys are attacker-chosen paths (HashDoS), and wasip1's
+    /// RandomState is seeded from the host's random source.
+    table: HashMap<Key, Stats>,
     overflow: Option<Stats>,
 }
 
@@ -156,7 +132,7 @@ impl Aggregator {
             mode,
             max_keys: usize::try_from(config.max_keys).unwrap_or(usize::MAX).max(1),
             window_start: now,
-            table: FxHashMap::default(),
+            table: HashMap::default(),
             overflow: None,
         }
     }
@@ -237,7 +213,7 @@ struct Event<'a> {
     status_class: Option<&'static str>,
     content_type: Option<&'a str>,
     count: u64,
-    decisions: Decisions,
+    decisions: DecisionCounts,
     request_bytes: SumMax,
     response_bytes: SumMax,
     latency_ms: SumMax,

@@ -1,4 +1,4 @@
-//! Timestamps of observation events: RFC 3339 in UTC, to the millisecond.
+//! The time format of every event's timestamps: RFC 3339 in UTC, to the millisecond.
 
 /// `2026-12-07T20:00:00.123Z` from nanoseconds since the Unix epoch.
 pub fn rfc3339_millis(nanos: u64) -> String {
