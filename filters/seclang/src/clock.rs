@@ -62,20 +62,11 @@ pub(crate) fn now_unix() -> u64 {
 pub(crate) fn civil(unix: u64) -> CivilTime {
     let days = (unix / 86_400) as i64;
     let secs = unix % 86_400;
-    // Days-to-civil conversion (Howard Hinnant's algorithm, public domain description).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = meshward_vocab::time::civil_date(unix / 86_400);
     CivilTime {
-        year,
-        month,
-        day,
+        year: year as i64,
+        month: month as u32,
+        day: day as u32,
         hour: (secs / 3600) as u32,
         minute: ((secs % 3600) / 60) as u32,
         second: (secs % 60) as u32,

@@ -17,7 +17,7 @@ pub fn rfc3339_millis(nanos: u64) -> String {
 /// (year, month, day) of a day counted from 1970-01-01, by the days-from-civil inverse of the
 /// proleptic Gregorian calendar (eras of 400 years, years starting in March so the leap day is
 /// last).
-fn civil_date(days: u64) -> (u64, u64, u64) {
+pub fn civil_date(days: u64) -> (u64, u64, u64) {
     // Unsigned throughout: the epoch is after 0000-03-01, so every intermediate is non-negative.
     let z = days + 719_468;
     let era = z / 146_097;
