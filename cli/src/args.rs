@@ -50,6 +50,42 @@ pub enum LearnCommand {
     /// rules for the callers, methods and path templates seen (meshward document, Istio
     /// AuthorizationPolicies) and a report of what it allows and would deny (docs/learn.md).
     Policy(LearnPolicyArgs),
+    /// Write the API inventory of each service as an OpenAPI 3.0.3 document (paths, methods,
+    /// observed status classes and media types, with evidence) and, with `--spec`, the drift
+    /// between a declared spec and the traffic (docs/learn.md).
+    Api(LearnApiArgs),
+}
+
+/// `meshward learn api [FILES...|-] ...`
+#[derive(Debug, Args)]
+pub struct LearnApiArgs {
+    /// Log files holding `meshward.policy.observation` / `meshward.policy.event` lines (bare
+    /// JSON or after any log prefix); `-` or none: standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write `<host>.openapi.yaml` per service (`.json` with `--json`) and, with `--spec`,
+    /// `drift.md` (`drift.json`) there. Without it, standard output gets the drift report when
+    /// a `--spec` is given, else the documents.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// A service's declared OpenAPI 3.x document (YAML or JSON) to compare the traffic with:
+    /// `orders.svc=orders-openapi.yaml` (a host without port also matches it with one).
+    /// Repeat for more services.
+    #[arg(long = "spec", value_name = "SERVICE=FILE")]
+    pub specs: Vec<String>,
+    /// Documents and drift report as JSON instead of YAML and Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// A path template to use as-is for the paths it matches (as in `learn policy`).
+    #[arg(long = "template", value_name = "T")]
+    pub templates: Vec<String>,
+    /// A path never folded into a sibling template (as in `learn policy`).
+    #[arg(long = "literal", value_name = "PATH")]
+    pub literals: Vec<String>,
+    /// Distinct word values at one position before they become a parameter (as in `learn
+    /// policy`).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fold_threshold: usize,
 }
 
 /// The mode written into a learned policy.

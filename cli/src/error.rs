@@ -101,10 +101,11 @@ pub enum CliError {
     /// A module could not be pulled.
     #[error(transparent)]
     Pull(#[from] PullError),
-    /// `meshward learn policy` could not learn (unreadable input, a bad `--template`).
+    /// `meshward learn policy|api` could not learn (unreadable input, a bad `--template` or
+    /// `--spec`).
     #[error(transparent)]
     Learn(#[from] meshward_learn::LearnError),
-    /// `meshward learn policy` read no meshward policy event at all.
+    /// `meshward learn policy|api` read no meshward policy event at all.
     #[error("no meshward policy event in {lines} lines read (meshward.policy.observation or meshward.policy.event)")]
     NoEvents {
         /// Lines read.

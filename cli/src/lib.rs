@@ -27,5 +27,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Snippet(SnippetCommand::Envoy(a)) => commands::snippet::envoy(&a),
         Command::Detection(a) => commands::detection::run(&a),
         Command::Learn(LearnCommand::Policy(a)) => commands::learn_policy::run(&a),
+        Command::Learn(LearnCommand::Api(a)) => commands::learn_api::run(&a),
     }
 }

@@ -165,3 +165,89 @@ fn learn_policy_reads_stdin_writes_enforce_and_json_and_refuses_bad_options() {
     assert!(stderr.contains("/nonexistent/x.log: "), "{stderr}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+fn spec_fixture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/learn/orders-openapi.yaml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn learn_api_writes_openapi_documents_and_the_drift_against_a_spec() {
+    let log = fixture();
+    // Documents on stdout: YAML, one per service.
+    let (success, stdout, stderr) = meshward(&["learn", "api", &log]);
+    assert!(success, "{stderr}");
+    assert!(stderr.contains("learned 1 services"), "{stderr}");
+    let doc: serde_json::Value = serde_yaml_ng::from_str(stdout.trim_start_matches("---\n")).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["info"]["title"], "orders.shop.svc.cluster.local");
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/orders",
+            "/api/orders/me",
+            "/api/orders/{orderId}",
+            "/api/orders/{orderId}/items",
+            "/health"
+        ]
+    );
+    let get = &doc["paths"]["/api/orders/{orderId}"]["get"];
+    assert_eq!(get["x-meshward-evidence"]["hits"], 25);
+    assert!(get["responses"]["2XX"]["content"]["application/json"].is_object());
+    assert_eq!(
+        doc["paths"]["/api/orders/{orderId}"]["parameters"][0]["name"],
+        "orderId"
+    );
+    // Blocked requests (GET /admin) are not part of the API.
+    assert!(doc["paths"].get("/admin").is_none());
+
+    // The drift report, Markdown on stdout.
+    let spec = format!("orders.shop.svc.cluster.local={}", spec_fixture());
+    let (success, stdout, stderr) = meshward(&["learn", "api", &log, "--spec", &spec]);
+    assert!(success, "{stderr}");
+    for line in [
+        "| GET | `/health` | 6 | `/health` |",
+        "| GET | `/api/orders` |",
+        "| DELETE | `/api/orders/{orderId}` | 1 | `/api/orders/1002` |",
+        "| POST | `/api/orders` | 2xx | 4 | `/api/orders` |",
+    ] {
+        assert!(stdout.contains(line), "{line} missing:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("1 undeclared, 1 never seen, 1 undeclared methods, 1 undeclared status classes"),
+        "{stderr}"
+    );
+
+    // Both as JSON files.
+    let out = scratch("api");
+    let (success, stdout, stderr) = meshward(&[
+        "learn",
+        "api",
+        &log,
+        "--spec",
+        &spec,
+        "--json",
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(success, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&read(out.join("orders.shop.svc.cluster.local.openapi.json"))).unwrap();
+    assert_eq!(doc["paths"]["/health"]["get"]["x-meshward-evidence"]["hits"], 6);
+    let drift: serde_json::Value = serde_json::from_str(&read(out.join("drift.json"))).unwrap();
+    assert_eq!(drift[0]["undeclared"][0]["template"], "/health");
+    assert_eq!(drift[0]["unused"][0]["path"], "/api/orders");
+    assert_eq!(drift[0]["unused"][0]["method"], "GET");
+    let _ = std::fs::remove_dir_all(&out);
+
+    // A spec without `=`, or not OpenAPI 3: refused.
+    let (code, _, stderr) = meshward_code(&["learn", "api", &log, "--spec", "orders.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let (code, _, stderr) = meshward_code(&["learn", "api", &log, "--spec", &format!("x={log}")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--spec x="), "{stderr}");
+}

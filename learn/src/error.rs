@@ -30,6 +30,14 @@ pub enum LearnError {
         /// Why it is refused.
         reason: String,
     },
+    /// A `--spec` document is not an OpenAPI 3.x document the drift report can read.
+    #[error("--spec {spec}: {reason}")]
+    Spec {
+        /// The spec as given (`SERVICE=FILE`).
+        spec: String,
+        /// Why.
+        reason: String,
+    },
     /// The fold threshold must be at least 2 (one value is never "many siblings").
     #[error("--fold-threshold {0}: must be at least 2")]
     Threshold(usize),

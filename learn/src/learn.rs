@@ -79,7 +79,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    fn add(&mut self, r: &Record, path: &str) {
+    pub(crate) fn add(&mut self, r: &Record, path: &str) {
         if self.sample.is_empty() {
             self.sample = path.to_owned();
         }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use meshward_learn::{learn, policy, Intake, Learned, Options, Report};
+use meshward_learn::{drift, learn, openapi, policy, Intake, Learned, Options, Report};
 use meshward_policy::{istio, Engine, Outcome, Request};
 
 /// A deterministic generator (splitmix64), so every run sees the same traffic.
@@ -612,4 +612,105 @@ fn the_emitted_documents_parse_and_compile_and_the_istio_one_imports() {
     assert!(md.contains("gRPC methods of one service are a closed set"), "{md}");
     let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
     assert_eq!(json["replay"]["denied"], 0);
+}
+
+/// The official OpenAPI 3.0 JSON Schema (see tests/data/README.md).
+fn openapi_validator() -> jsonschema::Validator {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/openapi-3.0-schema-2021-09-28.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn assert_valid_openapi(validator: &jsonschema::Validator, doc: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}\n{doc:#}", errors.join("\n"));
+}
+
+#[test]
+fn the_api_inventory_is_valid_openapi_and_its_paths_are_the_true_routes() {
+    let train = workload(0x5EED_0001, 20_000);
+    let (intake, _) = learned(&train);
+    let apis = openapi::inventory(&intake, &meshward_learn::template::Options::default());
+    let validator = openapi_validator();
+    assert_eq!(apis.len(), services().len());
+    for s in services() {
+        let api = apis.iter().find(|a| a.host == s.host).unwrap();
+        let doc = openapi::document(api);
+        assert_valid_openapi(&validator, &doc);
+        let truth: BTreeSet<String> = s
+            .routes
+            .iter()
+            .map(|r| openapi::openapi_path(&r.template()).0)
+            .collect();
+        let got: BTreeSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(got, truth, "{}", s.host);
+        // Every route's methods are its operations, answered 2XX with its media type.
+        for r in &s.routes {
+            let item = &doc["paths"][openapi::openapi_path(&r.template()).0.as_str()];
+            for m in r.methods {
+                let op = &item[m.to_ascii_lowercase().as_str()];
+                assert!(
+                    op["responses"]["2XX"]["content"][r.content_type].is_object(),
+                    "{} {m} {}",
+                    s.host,
+                    r.template()
+                );
+                assert!(op["x-meshward-evidence"]["hits"].as_u64().unwrap() > 0);
+                assert!(op["x-meshward-evidence"]["callers"].as_u64().unwrap() >= 1);
+            }
+            assert_eq!(
+                item["x-meshward-tail"].as_bool(),
+                r.template().ends_with("{**}").then_some(true)
+            );
+        }
+        // The generated document read back as a spec: no drift.
+        let spec = drift::Spec::from_value("own", &doc).unwrap();
+        let d = drift::drift(&intake, &apis, s.host, "own", &spec);
+        assert!(d.is_clean(), "{}", drift::markdown(&[d]));
+    }
+}
+
+#[test]
+fn drift_finds_the_missing_route_and_the_one_never_called() {
+    let train = workload(0x5EED_0005, 4_000);
+    let (intake, _) = learned(&train);
+    let apis = openapi::inventory(&intake, &meshward_learn::template::Options::default());
+    let host = "users.shop.svc.cluster.local";
+    let mut doc = openapi::document(apis.iter().find(|a| a.host == host).unwrap());
+    let paths = doc["paths"].as_object_mut().unwrap();
+    let missing = paths.remove("/api/v1/users/{userId}/orders").unwrap();
+    paths.insert(
+        "/api/v1/users/{userId}/avatar".into(),
+        serde_json::json!({"put": {"responses": {"204": {"description": "stored"}}}}),
+    );
+    let validator = openapi_validator();
+    assert_valid_openapi(&validator, &doc);
+    // The schema is strict where the output could go wrong: a lower-case range is no key.
+    let mut bad = doc.clone();
+    bad["paths"]["/api/v1/users/{userId}/avatar"]["put"]["responses"] =
+        serde_json::json!({"2xx": {"description": "stored"}});
+    assert!(!validator.is_valid(&bad));
+    let spec = drift::Spec::from_value("users.yaml", &doc).unwrap();
+    let d = drift::drift(&intake, &apis, host, "users.yaml", &spec);
+    let undeclared: Vec<(&str, &str)> = d
+        .undeclared
+        .iter()
+        .map(|u| (u.template.as_str(), u.method.as_str()))
+        .collect();
+    assert_eq!(undeclared, vec![("/api/v1/users/{*}/orders", "GET")]);
+    assert_eq!(
+        d.undeclared[0].seen.hits,
+        missing["get"]["x-meshward-evidence"]["hits"].as_u64().unwrap()
+    );
+    assert!(d.undeclared[0].seen.sample.ends_with("/orders"));
+    let unused: Vec<(&str, &str)> = d.unused.iter().map(|u| (u.path.as_str(), u.method.as_str())).collect();
+    assert_eq!(unused, vec![("/api/v1/users/{userId}/avatar", "PUT")]);
+    assert!(d.undeclared_methods.is_empty() && d.undeclared_statuses.is_empty());
 }

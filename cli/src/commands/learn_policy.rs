@@ -84,7 +84,7 @@ pub fn run(args: &LearnPolicyArgs) -> Result<(), CliError> {
 }
 
 /// Reads every input; none or `-` is standard input.
-fn read_inputs(files: &[PathBuf]) -> Result<Intake, CliError> {
+pub(crate) fn read_inputs(files: &[PathBuf]) -> Result<Intake, CliError> {
     let mut intake = Intake::default();
     let stdin = [PathBuf::from("-")];
     let files = if files.is_empty() { &stdin[..] } else { files };
@@ -103,7 +103,7 @@ fn read_inputs(files: &[PathBuf]) -> Result<Intake, CliError> {
     Ok(intake)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), CliError> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(path, text).map_err(|source| CliError::Write {
         path: path.to_path_buf(),
         source,

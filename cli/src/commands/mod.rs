@@ -10,6 +10,7 @@ pub mod image_inspect;
 pub mod image_pull;
 pub mod image_push;
 pub mod import_istio;
+pub mod learn_api;
 pub mod learn_policy;
 pub mod snippet;
 
