@@ -46,7 +46,10 @@ fn bad_sections_are_refused_with_line_and_reason() {
             "analytics: {sweep_slots: 0}\n",
             "line 1, field `analytics.sweep_slots`: must be 1..=100000, not 0",
         ),
-        ("analytics: {user_header: ''}\n", "line 1, field `analytics.user_header`: must not be empty"),
+        (
+            "analytics: {user_header: ''}\n",
+            "line 1, field `analytics.user_header`: must not be empty",
+        ),
     ];
     for (doc, want) in cases {
         let err = Engine::from_text(doc).unwrap_err().to_string();
