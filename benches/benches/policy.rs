@@ -202,7 +202,8 @@ fn decide_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
 /// ruling at request headers, `verdict` (probing in enforce mode, so it reads the records),
 /// then `observe` at the end of the stream (a client and an endpoint record, both existing).
 fn analytics(c: &mut Criterion) {
-    let doc = "analytics:\n  engine:\n    key: 00112233445566778899aabbccddeeff\n    probing: {common: {mode: enforce}}\n";
+    let doc =
+        "analytics:\n  engine:\n    key: 00112233445566778899aabbccddeeff\n    probing: {common: {mode: enforce}}\n";
     let engine = Engine::from_text(doc).expect("analytics document");
     let settings = engine.analytics();
     let brain = Analytics::new(settings.engine.clone()).expect("engine config");
