@@ -5,7 +5,10 @@
 //! `cargo bench -p meshward-benches --bench policy`
 //!
 //! Also the observation cost per request (building the key from the ruling and recording it in
-//! the VM's table) and of a flush of a full 1,000-key window.
+//! the VM's table) and of a flush of a full 1,000-key window; and behaviour analytics per
+//! request as the filter runs it (entities read from the ruling, the verdict, the observation)
+//! over an in-memory table (the filter's is shared data: add one get per entity for the
+//! verdict and a get and a CAS set per record updated).
 //!
 //! Each decision is measured twice: wall-clock time (criterion's default), and the thread's CPU
 //! time (`CLOCK_THREAD_CPUTIME_ID`), which is the figure to read on a shared, loaded machine
@@ -19,6 +22,8 @@ use std::hint::black_box;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion};
+use meshward_netpolicy::analytics::Seen;
+use meshward_policy::analytics::{Analytics, MemoryStore};
 use meshward_policy::observe::{Aggregator, Exchange, RequestKey};
 use meshward_policy::{Engine, Request};
 use meshward_vocab::{Decision, Mode};
@@ -193,6 +198,41 @@ fn decide_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.finish();
 }
 
+/// Behaviour analytics per request through the filter's native half: `Seen::read` from the
+/// ruling at request headers, `verdict` (probing in enforce mode, so it reads the records),
+/// then `observe` at the end of the stream (a client and an endpoint record, both existing).
+fn analytics(c: &mut Criterion) {
+    let doc =
+        "analytics:\n  engine:\n    key: 00112233445566778899aabbccddeeff\n    probing: {common: {mode: enforce}}\n";
+    let engine = Engine::from_text(doc).expect("analytics document");
+    let settings = engine.analytics();
+    let brain = Analytics::new(settings.engine.clone()).expect("engine config");
+    let mut store = MemoryStore::new(settings.engine.slots);
+    let headers = vec![("user-agent".to_string(), "bench".to_string())];
+    let ruling = engine.decide(&Request {
+        method: "GET",
+        path: "/products/42",
+        authority: "shop.example",
+        headers: &headers,
+        source_address: Some("192.0.2.7:40000"),
+        ..Request::default()
+    });
+    let mut now = 1_796_672_400_000u64;
+    let mut g = c.benchmark_group("policy_analytics");
+    g.bench_function("seen_verdict_observe", |b| {
+        b.iter(|| {
+            now += 7;
+            let seen = Seen::read(black_box(&ruling), settings, &headers, None);
+            let blocked = brain.verdict(&seen.entities(), now, &mut store);
+            let alerts = seen
+                .observation(Some(200), 512, None)
+                .map(|obs| brain.observe(&obs, now, &mut store));
+            black_box((blocked, alerts))
+        })
+    });
+    g.finish();
+}
+
 /// A flush of a full window (1,000 keys, the default `observe.max_keys`): the JSON lines.
 fn observe_flush(c: &mut Criterion) {
     let engine = Engine::from_text("").expect("zero config");
@@ -236,7 +276,7 @@ fn observe_flush(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decide, observe_flush);
+criterion_group!(benches, decide, observe_flush, analytics);
 criterion_group! {
     name = cpu;
     config = Criterion::default().with_measurement(ThreadCpuTime);

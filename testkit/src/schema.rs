@@ -13,6 +13,9 @@ pub enum EventSchema {
     Policy,
     /// `observation-event.schema.json`: the policy filter's `meshward.policy.observation` JSON.
     Observation,
+    /// `alert-event.schema.json`: the policy filter's `meshward.policy.alert` JSON (behaviour
+    /// analytics).
+    Alert,
 }
 
 impl EventSchema {
@@ -22,6 +25,7 @@ impl EventSchema {
             EventSchema::Waf => "waf-event.schema.json",
             EventSchema::Policy => "policy-event.schema.json",
             EventSchema::Observation => "observation-event.schema.json",
+            EventSchema::Alert => "alert-event.schema.json",
         };
         workspace_root().join("docs/schema").join(name)
     }
@@ -100,6 +104,17 @@ mod tests {
         let mut bad_time = observation;
         bad_time["window_end"] = "2026-12-07 19:41:00".into();
         assert!(EventSchema::Observation.validate(&bad_time).is_err());
+        let alert = serde_json::json!({
+            "v": 1, "type": "alert", "time": "2026-12-07T19:46:30.000Z", "detector": "probing",
+            "entity_kind": "client", "entity": "198.51.100.1", "subject": null, "mode": "detect",
+            "enforced": false, "status": null, "blocked_until": "2026-12-07T19:51:30.000Z", "baseline": null,
+            "observed": 20.0, "threshold": 20.0, "window_secs": 200,
+            "first_seen": "2026-12-07T19:46:28.000Z", "last_seen": "2026-12-07T19:46:30.000Z"
+        });
+        EventSchema::Alert.assert_valid(&alert);
+        let mut unknown_detector = alert;
+        unknown_detector["detector"] = "vibes".into();
+        assert!(EventSchema::Alert.validate(&unknown_detector).is_err());
         let err = EventSchema::Waf.validate(&serde_json::json!({"v": 1})).unwrap_err();
         assert!(err.contains("\"time\" is a required property"), "{err}");
     }

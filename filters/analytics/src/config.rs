@@ -1,10 +1,11 @@
 //! The analytics configuration: table size, hash key, and each detector's thresholds and mode.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Whether a detector only reports, or also refuses the entity's requests for a while.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Alert only.
@@ -15,7 +16,8 @@ pub enum Mode {
 }
 
 /// What enforce mode does to a flagged entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Action {
     /// Response status: 429 or 403.
@@ -34,7 +36,8 @@ impl Default for Action {
 }
 
 /// Settings every detector has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Common {
     /// Whether the detector runs.
@@ -56,7 +59,8 @@ impl Default for Common {
 }
 
 /// `probing`: a leaky bucket of distinct error paths per entity.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Probing {
     /// Mode and action.
@@ -81,7 +85,8 @@ impl Default for Probing {
 }
 
 /// `brute_force`: failed authentications over distinct usernames or sources.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct BruteForce {
     /// Mode and action.
@@ -112,7 +117,8 @@ impl Default for BruteForce {
 }
 
 /// `crawling`: distinct paths per entity per window.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Crawling {
     /// Mode and action.
@@ -134,7 +140,8 @@ impl Default for Crawling {
 }
 
 /// `rate_spike`: the request rate per bucket against its EWMA.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RateSpike {
     /// Mode and action.
@@ -165,7 +172,8 @@ impl Default for RateSpike {
 }
 
 /// Novelty detectors (`first_seen_endpoint`, `new_caller`, `new_egress`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Novelty {
     /// Mode and action.
@@ -184,7 +192,8 @@ impl Default for Novelty {
 }
 
 /// `response_size`: per endpoint, response size z-score.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ResponseSize {
     /// Mode and action.
@@ -212,7 +221,8 @@ impl Default for ResponseSize {
 }
 
 /// The analytics configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Slots in the table (one entity each).

@@ -193,3 +193,22 @@ pub fn set_tick_period(period: Duration) -> Result<(), Status> {
     // SAFETY: plain values only: no memory is shared with the host.
     check(unsafe { imports::proxy_set_tick_period_milliseconds(encoding::timeout_ms(period)) })
 }
+
+/// A shared-data value and its CAS token; `None` when the key was never set.
+pub fn shared_data(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
+    let mut cas = 0u32;
+    // SAFETY: pointer and length describe `key`, alive for the call; the out-pointers are live
+    // locals the host writes a buffer address, length and token into.
+    let (code, bytes) = with_returned_bytes(|data, size| unsafe {
+        imports::proxy_get_shared_data(key.as_ptr(), key.len(), data, size, &mut cas)
+    });
+    // An empty value may come back with no buffer at all: it is still a value.
+    Ok(absent_as_none(check(code))?.map(|()| (bytes.unwrap_or_default(), cas)))
+}
+
+/// Sets a shared-data value. A non-zero `cas` must be the value's current token
+/// ([`Status::CasMismatch`] otherwise); zero sets it unconditionally (Envoy's meaning).
+pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+    // SAFETY: each pointer/length pair describes a live borrowed slice the host only reads.
+    check(unsafe { imports::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
+}

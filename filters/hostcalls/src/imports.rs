@@ -51,4 +51,18 @@ extern "C" {
     pub fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
     pub fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
     pub fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
+    pub fn proxy_get_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+        return_cas: *mut u32,
+    ) -> u32;
+    pub fn proxy_set_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+        cas: u32,
+    ) -> u32;
 }

@@ -1,5 +1,7 @@
-//! The proxy-wasm glue: configure compiles the policy; request headers are decided; the end of
-//! each stream is recorded for observation, which the root context's tick flushes.
+//! The proxy-wasm glue: configure compiles the policy; request headers are decided (and, with
+//! an enforce-mode analytics detector, refused while one of their entities is blocked); the end
+//! of each stream is recorded for observation, which the root context's tick flushes, and
+//! handed to behaviour analytics, whose table in shared data the tick sweeps.
 
 // The request path: a panic here traps the VM and fails every request it serves.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -9,13 +11,15 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use meshward_hostcalls::{self as host, LogLevel, MapType};
+use meshward_hostcalls::{self as host, LogLevel, MapType, Status};
+use meshward_policy::analytics::{Analytics, Cas, Store, StoreError};
 use meshward_policy::observe::{Aggregator, Exchange, Recorded, RequestKey};
 use meshward_policy::{jwt, Direction, Engine, Request};
 use meshward_vocab::{Decision, Filter};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 
+use crate::analytics::{self as watch, Seen};
 use crate::plan::{self, metric_names};
 
 proxy_wasm::main! {{
@@ -33,6 +37,78 @@ struct Shared {
     observer: Option<RefCell<Aggregator>>,
     /// Counter id of `meshward_policy.observation_overflow`, looked up once.
     overflow_metric: Option<u32>,
+    /// Behaviour analytics (`None` with `analytics.enabled: false` or without a key).
+    analytics: Option<Analytics>,
+}
+
+/// The analytics table in Envoy shared data: one key per slot, the shared-data CAS token as
+/// the engine's. A read the host refuses counts as an empty slot; a write it refuses, as
+/// rejected (the engine drops that update): analytics never fails a request.
+struct SharedStore;
+
+impl Store for SharedStore {
+    fn load(&mut self, slot: u32) -> Option<(Vec<u8>, Cas)> {
+        host::shared_data(&watch::slot_key(slot)).ok().flatten()
+    }
+
+    fn store(&mut self, slot: u32, bytes: &[u8], cas: Option<Cas>) -> Result<(), StoreError> {
+        // `None` asks that the slot still be unwritten. Envoy cannot say "only if absent" (a CAS
+        // of 0 sets unconditionally; its tokens are never 0), so two VMs creating one entity at
+        // once keep the last write: one request's update lost, no corruption.
+        match host::set_shared_data(&watch::slot_key(slot), bytes, cas.unwrap_or(0)) {
+            Ok(()) => Ok(()),
+            Err(Status::CasMismatch) => Err(StoreError::Conflict { slot }),
+            Err(_) => Err(StoreError::Rejected { slot, len: bytes.len() }),
+        }
+    }
+}
+
+/// Host time in milliseconds since the epoch.
+fn now_ms() -> Option<u64> {
+    host::now_nanos().ok().map(|n| n / 1_000_000)
+}
+
+/// 128 bits from the VM's random source: std's `RandomState` keys, which on wasm32-wasip1
+/// come from WASI `random_get` (the host's CSPRNG), hashed with the time.
+fn entropy() -> [u64; 2] {
+    use std::hash::{BuildHasher, RandomState};
+    let now = host::now_nanos().unwrap_or(0);
+    [RandomState::new().hash_one(now), RandomState::new().hash_one(!now)]
+}
+
+/// The analytics engine for the document: its `key`, else the proxy's shared one (made by the
+/// first VM to get here). `None`, logged, when it cannot run.
+fn start_analytics(engine: &Engine) -> Option<Analytics> {
+    let settings = engine.analytics();
+    if !settings.enabled {
+        return None;
+    }
+    let mut config = settings.engine.clone();
+    if config.key.is_empty() {
+        let key = watch::shared_key(
+            || host::shared_data(watch::KEY_NAME).ok().flatten().map(|(v, _)| v),
+            |k| host::set_shared_data(watch::KEY_NAME, k, 0).is_ok(),
+            || watch::key_from_entropy(entropy()),
+        );
+        let Some(key) = key else {
+            let _ = host::log(
+                LogLevel::Warn,
+                &Filter::Policy.message("analytics: cannot keep a key in shared data; analytics off"),
+            );
+            return None;
+        };
+        config.key = key;
+    }
+    match Analytics::new(config) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            let _ = host::log(
+                LogLevel::Error,
+                &Filter::Policy.message(format_args!("analytics: {e}; analytics off")),
+            );
+            None
+        }
+    }
 }
 
 impl Shared {
@@ -99,7 +175,8 @@ impl RootContext for Root {
             }
         };
         let mut metrics = HashMap::new();
-        for name in metric_names(engine.policy_names()) {
+        let names = metric_names(engine.policy_names()).into_iter();
+        for name in names.chain(watch::metric_names(engine.analytics())) {
             match host::define_counter(&name) {
                 Ok(id) => {
                     metrics.insert(name, id);
@@ -120,19 +197,23 @@ impl RootContext for Root {
             old.flush_observations();
         }
         let observe = engine.observe();
+        let analytics = start_analytics(&engine);
+        // One tick serves both: the observation flush and the analytics sweep.
+        if observe.enabled || analytics.is_some() {
+            let period = Duration::from_secs(u64::from(observe.interval_seconds));
+            if let Err(st) = host::set_tick_period(period) {
+                let _ = host::log(
+                    LogLevel::Warn,
+                    &Filter::Policy.message(format_args!(
+                        "cannot set the tick (status {}); no observation lines, no analytics sweep",
+                        st.code()
+                    )),
+                );
+            }
+        }
         let observer = match observe.enabled {
             true => {
                 let now = host::now_nanos().unwrap_or(0);
-                let period = Duration::from_secs(u64::from(observe.interval_seconds));
-                if let Err(st) = host::set_tick_period(period) {
-                    let _ = host::log(
-                        LogLevel::Warn,
-                        &Filter::Policy.message(format_args!(
-                            "cannot set the observation tick (status {}); no observation lines",
-                            st.code()
-                        )),
-                    );
-                }
                 Some(RefCell::new(Aggregator::new(&observe, engine.mode(), now)))
             }
             false => None,
@@ -143,6 +224,7 @@ impl RootContext for Root {
             metrics,
             observer,
             overflow_metric,
+            analytics,
         }));
         true
     }
@@ -150,12 +232,19 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
             shared.flush_observations();
+            if let (Some(a), Some(now)) = (&shared.analytics, now_ms()) {
+                a.decay(now, &mut SharedStore, shared.engine.analytics().sweep_slots);
+            }
         }
     }
 
     fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
         let shared = self.shared.clone()?;
-        Some(Box::new(Stream { shared, pending: None }))
+        Some(Box::new(Stream {
+            shared,
+            pending: None,
+            seen: None,
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -167,6 +256,8 @@ struct Stream {
     shared: Rc<Shared>,
     /// What the end of the stream records, once the request was decided (observation on).
     pending: Option<Pending>,
+    /// The request's entities for analytics (analytics on).
+    seen: Option<Seen>,
 }
 
 /// The request side of an observation, kept from request headers to the end of the stream.
@@ -178,6 +269,40 @@ struct Pending {
 }
 
 impl Context for Stream {}
+
+impl Stream {
+    /// Bumps counters by name; a lost count must not fail the request.
+    fn count(&self, counters: &[String]) {
+        for c in counters {
+            if let Some(id) = self.shared.metrics.get(c) {
+                let _ = host::increment(*id);
+            }
+        }
+    }
+
+    /// Hands the finished request to analytics; logs and counts the alerts it raised.
+    fn analyse(&mut self, status: Option<u16>, response_bytes: u64) {
+        let (Some(seen), Some(a)) = (self.seen.take(), &self.shared.analytics) else {
+            return;
+        };
+        let settings = self.shared.engine.analytics();
+        let (Some(obs), Some(now)) = (
+            seen.observation(status, response_bytes, settings.workload.as_deref()),
+            now_ms(),
+        ) else {
+            return;
+        };
+        let alerts = a.observe(&obs, now, &mut SharedStore);
+        if alerts.is_empty() {
+            return;
+        }
+        let (lines, counters) = watch::alert_output(&alerts, self.shared.engine.evidence_level());
+        for (level, line) in lines {
+            let _ = host::log(level, &line);
+        }
+        self.count(&counters);
+    }
+}
 
 /// An integer attribute (`response.code`, `request.size`...).
 fn int_attribute(path: &[&str]) -> Option<i64> {
@@ -196,7 +321,7 @@ fn attribute_text(path: &[&str]) -> Option<String> {
 }
 
 /// The request headers, names lowercased.
-fn request_headers() -> Result<Vec<(String, String)>, host::Status> {
+fn request_headers() -> Result<Vec<(String, String)>, Status> {
     let pairs = host::header_pairs(MapType::HttpRequestHeaders)?;
     Ok(pairs
         .into_iter()
@@ -283,13 +408,25 @@ impl HttpContext for Stream {
         }
         let p = plan::plan(&ruling, self.shared.engine.evidence_level());
         let _ = host::log(p.level, &p.line);
-        for c in &p.counters {
-            if let Some(id) = self.shared.metrics.get(c) {
-                // A lost count must not fail the request.
-                let _ = host::increment(*id);
+        self.count(&p.counters);
+        let mut reply = p.reply;
+        if let Some(a) = &self.shared.analytics {
+            let sub = jwt_payload.as_ref().and_then(|j| j.get("sub")).and_then(|s| s.as_str());
+            let seen = Seen::read(&ruling, self.shared.engine.analytics(), &headers, sub);
+            if reply.is_none() {
+                let blocked = now_ms().and_then(|now| a.verdict(&seen.entities(), now, &mut SharedStore));
+                if let Some(e) = blocked {
+                    let _ = host::log(
+                        self.shared.engine.evidence_level().log_level(),
+                        &watch::enforcement_line(&e),
+                    );
+                    self.count(&[plan::metric(watch::ANALYTICS_BLOCKED)]);
+                    reply = Some(watch::enforcement_reply(&e));
+                }
             }
+            self.seen = Some(seen);
         }
-        match p.reply {
+        match reply {
             None => Action::Continue,
             Some((status, body)) => match host::send_local_response(
                 status,
@@ -311,15 +448,21 @@ impl HttpContext for Stream {
     }
 
     fn on_log(&mut self) {
+        if self.pending.is_none() && self.seen.is_none() {
+            return;
+        }
+        let status = plan::response_status(int_attribute(&["response", "code"]));
+        let response_bytes = plan::byte_count(int_attribute(&["response", "size"]));
+        self.analyse(status, response_bytes);
         let Some(pending) = self.pending.take() else { return };
         let Some(observer) = &self.shared.observer else { return };
         let now = host::now_nanos().ok();
         let content_type = attribute_text(&["response", "headers", "content-type"]);
         let exchange = Exchange {
-            status: plan::response_status(int_attribute(&["response", "code"])),
+            status,
             content_type: content_type.as_deref(),
             request_bytes: plan::byte_count(int_attribute(&["request", "size"])),
-            response_bytes: plan::byte_count(int_attribute(&["response", "size"])),
+            response_bytes,
             latency_ms: plan::latency_ms(int_attribute(&["request", "duration"]), pending.started, now),
             decision: pending.decision,
         };

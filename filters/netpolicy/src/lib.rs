@@ -8,6 +8,7 @@
 //! `meshward.policy.observation` lines.
 //! Everything but the host calls lives in [`plan`] and is tested natively.
 
+pub mod analytics;
 pub mod plan;
 
 #[cfg(target_arch = "wasm32")]

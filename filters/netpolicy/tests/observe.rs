@@ -160,11 +160,15 @@ fn observation_is_on_with_zero_config_and_off_when_disabled() {
     assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0].1["count"], 1);
 
+    // Analytics keeps the tick for its sweep; no observation lines all the same.
     let mut p = plugin_at_t0("observe: {enabled: false}");
-    assert_eq!(p.tick_period(""), Some(Duration::ZERO), "no tick");
+    assert_eq!(p.tick_period(""), Some(Duration::from_secs(60)), "the analytics sweep");
     p.run(&Request::get("/x"), &Response::ok()).unwrap();
     p.advance(Duration::from_secs(120)).unwrap();
     assert!(observations(p.logs()).is_empty());
+
+    let p = plugin_at_t0("observe: {enabled: false}\nanalytics: {enabled: false}");
+    assert_eq!(p.tick_period(""), Some(Duration::ZERO), "no tick");
 }
 
 #[test]

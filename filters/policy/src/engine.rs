@@ -14,7 +14,7 @@ use crate::error::{Location, PolicyError};
 use crate::identity::{self, Peer};
 use crate::index::BitSet;
 use crate::jwt::PrincipalPattern;
-use crate::model::{Action, Backend, Observe, PolicyDocument, Posture};
+use crate::model::{Action, Analytics, Backend, Observe, PolicyDocument, Posture};
 use crate::normalize::{normalize_authority, normalize_path, HostPort};
 use crate::pattern::{in_blocks, StrPattern};
 use crate::reading::{self, Reading};
@@ -41,6 +41,7 @@ pub struct Engine {
     evidence_level: EvidenceLevel,
     redactor: Redactor,
     observe: Observe,
+    analytics: Analytics,
 }
 
 /// Derived, normalized request facts the matchers read.
@@ -112,6 +113,7 @@ impl Engine {
             ));
         }
         validate_observe(&doc.observe)?;
+        validate_analytics(&doc.analytics)?;
         // Only a document with capitals in its path patterns needs a folded copy: otherwise
         // folding changes nothing and the engine's own compilation serves the folded readings.
         let folded = match doc.normalization.backend {
@@ -132,7 +134,13 @@ impl Engine {
             evidence_level: doc.evidence.log_level,
             redactor: Redactor::new(&doc.evidence.redact),
             observe: doc.observe,
+            analytics: doc.analytics.clone(),
         })
+    }
+
+    /// The behaviour analytics settings (`analytics`), validated.
+    pub fn analytics(&self) -> &Analytics {
+        &self.analytics
     }
 
     /// The observation settings (`observe`).
@@ -586,12 +594,55 @@ fn validate_observe(o: &Observe) -> Result<(), PolicyError> {
     Ok(())
 }
 
-/// Adds the line of the offending policy's `name:` (or of the `observe:` section) to a
-/// validation error.
+/// `analytics`: the engine accepts its configuration (an empty `key` stands for the one the
+/// filter makes at configure time, so it is checked with a stand-in); header and cookie names
+/// are not empty; the sweep is bounded.
+fn validate_analytics(a: &Analytics) -> Result<(), PolicyError> {
+    let at = |field: String| Location {
+        field: format!("analytics.{field}"),
+        ..Location::default()
+    };
+    let names = [
+        ("user_header", &a.user_header),
+        ("user_cookie", &a.user_cookie),
+        ("username_header", &a.username_header),
+        ("workload", &a.workload),
+    ];
+    for (field, v) in names {
+        if v.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(PolicyError::invalid(at(field.into()), "must not be empty"));
+        }
+    }
+    if !(1..=Analytics::MAX_SWEEP_SLOTS).contains(&a.sweep_slots) {
+        let reason = format!("must be 1..={}, not {}", Analytics::MAX_SWEEP_SLOTS, a.sweep_slots);
+        return Err(PolicyError::invalid(at("sweep_slots".into()), reason));
+    }
+    let mut engine = a.engine.clone();
+    if engine.key.is_empty() {
+        engine.key = ANALYTICS_STAND_IN_KEY.into();
+    }
+    engine.validate().map_err(|e| {
+        // The engine names the setting (`probing.capacity: ...`); the section is ours.
+        let text = e.to_string();
+        let (field, reason) = text.split_once(": ").unwrap_or(("", text.as_str()));
+        // The engine names an action `probing.action.status`; the document nests it in `common`.
+        let field = field.replace(".action.", ".common.action.");
+        PolicyError::invalid(at(format!("engine.{field}")), reason.to_string())
+    })
+}
+
+/// A valid key that stands for the one made at configure time, in validation only.
+const ANALYTICS_STAND_IN_KEY: &str = "0123456789abcdef0123456789abcdef";
+
+/// Adds the line of the offending policy's `name:` (or of the `observe:` or `analytics:`
+/// section) to a validation error.
 fn with_policy_line(err: PolicyError, text: &str) -> PolicyError {
     match err {
         PolicyError::Invalid { mut location, reason } => {
-            if location.policy.is_some() || location.field.starts_with("observe.") {
+            if location.policy.is_some()
+                || location.field.starts_with("observe.")
+                || location.field.starts_with("analytics.")
+            {
                 location.locate_in(text);
             }
             PolicyError::Invalid { location, reason }

@@ -23,6 +23,8 @@ pub mod wasmplugin;
 pub use deprecated::Deprecated;
 pub use engine::{parse_document, Engine, DENY_STATUS, INVALID_STATUS};
 pub use error::{Location, PolicyError};
+/// The behaviour analytics engine the `analytics` section configures.
+pub use meshward_analytics as analytics;
 pub use model::{Action, Direction, Observe, PolicyDocument};
 pub use request::Request;
 pub use ruling::{Matched, Outcome, Ruling, EVENT_PREFIX};

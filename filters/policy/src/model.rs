@@ -190,6 +190,70 @@ pub struct PolicyDocument {
     /// disabled.
     #[serde(default, skip_serializing_if = "Observe::is_default")]
     pub observe: Observe,
+    /// Behaviour analytics (per-entity anomaly detectors over a table shared by the proxy's
+    /// VMs); on, every detector in detect mode, unless disabled.
+    #[serde(default, skip_serializing_if = "Analytics::is_default")]
+    pub analytics: Analytics,
+}
+
+/// Behaviour analytics settings: where the filter finds each entity, and the engine's own
+/// configuration (docs/analytics.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Analytics {
+    /// Run the detectors (each alerts, or in its enforce mode also refuses, on its own).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Request header naming the end user when no verified JWT `sub` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_header: Option<String>,
+    /// Cookie naming the end user when neither a verified JWT `sub` nor `user_header` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_cookie: Option<String>,
+    /// Request header carrying the username a login attempt names; else the user of HTTP
+    /// Basic authentication. Read on `brute_force.endpoints` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_header: Option<String>,
+    /// The protected workload's name (the entity of `new_caller` and `new_egress`); those two
+    /// detectors have nothing to watch without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// Table slots each VM's tick sweeps (decay and expiry of idle records), 1..=100000.
+    #[serde(default = "Analytics::default_sweep_slots")]
+    pub sweep_slots: u32,
+    /// The engine: `slots`, `key` (32 hex digits; empty: one random key per proxy, made by the
+    /// first VM to configure), `max_retries`, `idle_secs` and each detector's settings.
+    #[serde(default)]
+    pub engine: meshward_analytics::Config,
+}
+
+impl Analytics {
+    /// Largest `sweep_slots`: each visited slot is a shared-data read on the tick.
+    pub const MAX_SWEEP_SLOTS: u32 = 100_000;
+
+    fn default_sweep_slots() -> u32 {
+        1000
+    }
+
+    /// Whether nothing is set (a document written out leaves it out).
+    pub fn is_default(&self) -> bool {
+        *self == Analytics::default()
+    }
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Analytics {
+            enabled: true,
+            user_header: None,
+            user_cookie: None,
+            username_header: None,
+            workload: None,
+            sweep_slots: Analytics::default_sweep_slots(),
+            engine: meshward_analytics::Config::default(),
+        }
+    }
 }
 
 /// Observation settings: each VM aggregates the requests it sees per caller and call and logs

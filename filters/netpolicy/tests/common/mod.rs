@@ -54,3 +54,15 @@ pub fn observations(logs: &[meshward_host_test::LogEntry]) -> Vec<(String, serde
         })
         .collect()
 }
+
+/// Parsed alert events from log lines (with their level), each checked against
+/// `docs/schema/alert-event.schema.json`.
+pub fn alerts(logs: &[meshward_host_test::LogEntry]) -> Vec<(String, serde_json::Value)> {
+    testing::json_lines(logs, "meshward.policy.alert ")
+        .into_iter()
+        .map(|(entry, event)| {
+            EventSchema::Alert.assert_valid(&event);
+            (entry.level.to_string(), event)
+        })
+        .collect()
+}
