@@ -76,7 +76,30 @@ struct Figures {
     target: String,
     executions: u64,
     seconds: f64,
-    crashed: bool,
+    outcome: Outcome,
+}
+
+/// How a target's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// It reached its budget.
+    Ok,
+    /// It crashed (a panic, a timeout, out of memory): a finding.
+    Crash,
+    /// Its fuzzer was sent SIGINT (`pkill -INT -f release/TARGET`): a campaign stopped early,
+    /// whose executions still count.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The word in the table and the ledger.
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Crash => "crash",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// `cargo xtask fuzz [--time S] [--runs N] [--no-trace-compares] [TARGET...]`.
@@ -124,6 +147,8 @@ pub fn run(root: &Path, targets: &[String], budget: Budget) -> Result<()> {
     let corpus = fuzz_dir.join("corpus");
     let written = fuzz_seeds::write_all(root, &corpus)?;
     println!("xtask: fuzz seed corpora: {written} inputs in {}", corpus.display());
+    // The commit the targets are built from (the tree may move on during a long run).
+    let commit = head_commit(root);
     let started = Instant::now();
     let mut build = cargo_fuzz(root);
     build
@@ -145,21 +170,25 @@ pub fn run(root: &Path, targets: &[String], budget: Budget) -> Result<()> {
         } else {
             0.0
         };
-        let result = if f.crashed { "CRASH" } else { "ok" };
+        let result = f.outcome.as_str();
         println!(
             "{:<18} {:>13} {:>10.0} {:>9.1}  {result}",
             f.target, f.executions, rate, f.seconds
         );
     }
     let ledger = fuzz_dir.join(LEDGER);
-    record(&ledger, &all, budget)?;
+    record(&ledger, &commit, &all, budget)?;
     println!("\nexecutions summed over every run in {}:", ledger.display());
     let totals = ledger_totals(&std::fs::read_to_string(&ledger).unwrap_or_default());
     for f in &all {
         let (executions, runs) = totals.get(&f.target).copied().unwrap_or_default();
         println!("{:<18} {executions:>13} in {runs} runs", f.target);
     }
-    let crashed: Vec<&str> = all.iter().filter(|f| f.crashed).map(|f| f.target.as_str()).collect();
+    let crashed: Vec<&str> = all
+        .iter()
+        .filter(|f| f.outcome == Outcome::Crash)
+        .map(|f| f.target.as_str())
+        .collect();
     if !crashed.is_empty() {
         bail!(
             "fuzz targets crashed: {} (inputs in {}; reproduce with `cargo +nightly fuzz run -s none TARGET FILE` in fuzz/)",
@@ -197,8 +226,14 @@ fn run_target(root: &Path, corpus: &Path, target: &str, budget: Budget) -> Resul
         .with_context(|| format!("could not start cargo fuzz run {target}"))?;
     let seconds = started.elapsed().as_secs_f64();
     let log = String::from_utf8_lossy(&output.stderr);
-    let crashed = !output.status.success();
-    if crashed {
+    let outcome = if output.status.success() {
+        Outcome::Ok
+    } else if log.contains("libFuzzer: run interrupted") {
+        Outcome::Interrupted
+    } else {
+        Outcome::Crash
+    };
+    if outcome == Outcome::Crash {
         // The whole libFuzzer log: the panic message and the input that caused it.
         eprintln!("{log}");
     }
@@ -207,7 +242,7 @@ fn run_target(root: &Path, corpus: &Path, target: &str, budget: Budget) -> Resul
         target: target.to_string(),
         executions,
         seconds,
-        crashed,
+        outcome,
     })
 }
 
@@ -225,16 +260,21 @@ fn trace_flags(root: &Path, budget: Budget) -> Vec<String> {
     ]
 }
 
-/// Appends `figures` to the ledger, writing its header first when it is new.
-fn record(ledger: &Path, figures: &[Figures], budget: Budget) -> Result<()> {
-    use std::io::Write;
-    let commit = Command::new("git")
+/// The checked-out commit (short), or an empty string outside a git checkout.
+fn head_commit(root: &Path) -> String {
+    Command::new("git")
+        .current_dir(root)
         .args(["rev-parse", "--short", "HEAD"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Appends `figures`, fuzzed at `commit`, to the ledger, writing its header first when it is new.
+fn record(ledger: &Path, commit: &str, figures: &[Figures], budget: Budget) -> Result<()> {
+    use std::io::Write;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -251,7 +291,7 @@ fn record(ledger: &Path, figures: &[Figures], budget: Budget) -> Result<()> {
         text.push('\n');
     }
     for f in figures {
-        let result = if f.crashed { "crash" } else { "ok" };
+        let result = f.outcome.as_str();
         text.push_str(&format!(
             "{now},{commit},{},{},{:.1},{result},{}\n",
             f.target, f.executions, f.seconds, budget.trace_compares
