@@ -76,16 +76,9 @@ pub struct LearnApiArgs {
     /// Documents and drift report as JSON instead of YAML and Markdown.
     #[arg(long)]
     pub json: bool,
-    /// A path template to use as-is for the paths it matches (as in `learn policy`).
-    #[arg(long = "template", value_name = "T")]
-    pub templates: Vec<String>,
-    /// A path never folded into a sibling template (as in `learn policy`).
-    #[arg(long = "literal", value_name = "PATH")]
-    pub literals: Vec<String>,
-    /// Distinct word values at one position before they become a parameter (as in `learn
-    /// policy`).
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub fold_threshold: usize,
+    /// How paths fold into templates.
+    #[command(flatten)]
+    pub folding: FoldingArgs,
 }
 
 /// The mode written into a learned policy.
@@ -122,6 +115,14 @@ pub struct LearnPolicyArgs {
     /// The mode written into the policy (Istio: `istio.io/dry-run` in detect mode).
     #[arg(long, value_enum, default_value = "detect")]
     pub mode: LearnMode,
+    /// How paths fold into templates.
+    #[command(flatten)]
+    pub folding: FoldingArgs,
+}
+
+/// How `learn policy` and `learn api` fold observed paths into templates.
+#[derive(Debug, Args)]
+pub struct FoldingArgs {
     /// A path template to use as-is for the paths it matches (`/api/users/{*}/avatar`; `{*}`
     /// one segment, `{**}` the rest, last only). Repeat for more.
     #[arg(long = "template", value_name = "T")]

@@ -9,7 +9,7 @@ use meshward_learn::{openapi, LearnError, Options};
 use meshward_vocab::Mode;
 use serde_json::{Map, Value};
 
-use super::learn_policy::{read_inputs, write};
+use super::learn_policy::{create_dir, read_inputs, write};
 use crate::args::LearnApiArgs;
 use crate::CliError;
 
@@ -19,7 +19,12 @@ const MALFORMED_SHOWN: usize = 20;
 /// Runs the command.
 pub fn run(args: &LearnApiArgs) -> Result<(), CliError> {
     // The same checks as `learn policy` (the mode plays no part here).
-    let opts = Options::new(Mode::Detect, args.fold_threshold, &args.templates, &args.literals)?;
+    let opts = Options::new(
+        Mode::Detect,
+        args.folding.fold_threshold,
+        &args.folding.templates,
+        &args.folding.literals,
+    )?;
     // Specs are read before the (possibly long) input, so a typo fails fast.
     let specs = args.specs.iter().map(|s| read_spec(s)).collect::<Result<Vec<_>, _>>()?;
     let intake = read_inputs(&args.files)?;
@@ -41,10 +46,7 @@ pub fn run(args: &LearnApiArgs) -> Result<(), CliError> {
     };
     match &args.out_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
-                path: dir.clone(),
-                source,
-            })?;
+            create_dir(dir)?;
             for api in &apis {
                 let doc = openapi::document(api);
                 let (ext, text) = if args.json {

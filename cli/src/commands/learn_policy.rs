@@ -21,7 +21,12 @@ pub fn run(args: &LearnPolicyArgs) -> Result<(), CliError> {
         LearnMode::Detect => Mode::Detect,
         LearnMode::Enforce => Mode::Enforce,
     };
-    let opts = Options::new(mode, args.fold_threshold, &args.templates, &args.literals)?;
+    let opts = Options::new(
+        mode,
+        args.folding.fold_threshold,
+        &args.folding.templates,
+        &args.folding.literals,
+    )?;
     let intake = read_inputs(&args.files)?;
     if intake.records.is_empty() {
         for m in intake.malformed.iter().take(MALFORMED_SHOWN) {
@@ -36,10 +41,7 @@ pub fn run(args: &LearnPolicyArgs) -> Result<(), CliError> {
     let istio_text = istio::render(&learned);
     match &args.out_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
-                path: dir.clone(),
-                source,
-            })?;
+            create_dir(dir)?;
             write(&dir.join("policy.yaml"), &policy_text)?;
             write(&dir.join("istio.yaml"), &istio_text)?;
             let name = if args.json { "report.json" } else { "report.md" };
@@ -103,6 +105,15 @@ pub(crate) fn read_inputs(files: &[PathBuf]) -> Result<Intake, CliError> {
     Ok(intake)
 }
 
+/// Creates `dir` and its parents (an output directory).
+pub(crate) fn create_dir(dir: &Path) -> Result<(), CliError> {
+    std::fs::create_dir_all(dir).map_err(|source| CliError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes one output file.
 pub(crate) fn write(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(path, text).map_err(|source| CliError::Write {
         path: path.to_path_buf(),
