@@ -1,6 +1,7 @@
 //! `cargo xtask`: set-up, wasm builds, tests and the demo, the same on a laptop and in CI.
 
 mod apt;
+mod attack_tools;
 mod callgrind;
 mod envoy;
 mod foreign;
@@ -25,7 +26,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup               install what builds and tests need (wasm toolchain, Envoy, OCI registry)
+  setup               install what builds and tests need (wasm toolchain, Envoy, OCI registry,
+                      the attack tools of the behaviour scenario)
   wasm [--target T]   build every filter to target/filters/<T>/*.wasm, and the filters
                       written with other SDKs (host-test/foreign) to target/filters/foreign
                       (T: wasm32-wasip1 (default), wasm32-unknown-unknown, all)
@@ -115,6 +117,8 @@ fn setup(root: &Path) -> Result<Setup> {
     println!("xtask: envoy: {}", envoy.display());
     let registry = registry::ensure_registry()?;
     println!("xtask: OCI registry: {}", registry.display());
+    attack_tools::ensure_attack_tools()?;
+    println!("xtask: attack tools: ffuf, gobuster, hydra, siege, wget");
     Ok(Setup {
         toolchain,
         envoy,

@@ -191,7 +191,9 @@ impl Analytics {
             let f = probing::observe(&mut rec.probe, obs.status, facts.path, &cfg.probing);
             self.fire(Detector::Probing, rec, actor, f, None, facts, out);
         }
-        if cfg.crawling.common.enabled {
+        // Crawling watches clients and users: the distinct paths a service calls follow the
+        // data it handles (ids, keys), so on principals it would alert on ordinary mesh traffic.
+        if cfg.crawling.common.enabled && !matches!(actor, Entity::Principal(_)) {
             let f = crawling::observe(&mut rec.crawl, facts.path, &cfg.crawling);
             self.fire(Detector::Crawling, rec, actor, f, None, facts, out);
         }

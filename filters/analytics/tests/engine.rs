@@ -164,6 +164,32 @@ fn every_detector_fires_through_observe_with_a_schema_valid_alert() {
 }
 
 #[test]
+fn crawling_watches_clients_and_users_but_not_service_principals() {
+    let engine = Analytics::new(config(10_000)).unwrap();
+    let mut store = MemoryStore::new(10_000);
+    let paths: Vec<String> = (0..200).map(|i| format!("/products/{i}")).collect();
+    let mut fired = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let obs = Observation {
+            principal: Some("spiffe://cluster.local/ns/web/sa/frontend"),
+            user: Some("carol"),
+            ..Observation {
+                client_ip: None,
+                ..get("", p, 200)
+            }
+        };
+        for a in engine.observe(&obs, T0 + i as u64 * 100, &mut store) {
+            fired.push((a.detector, a.entity_kind));
+        }
+    }
+    assert_eq!(
+        fired,
+        [(Detector::Crawling, EntityKind::User)],
+        "a service's distinct ids are its data"
+    );
+}
+
+#[test]
 fn distributed_failures_on_one_username_alert_on_the_hashed_username() {
     let engine = Analytics::new(config(1_000)).unwrap();
     let mut store = MemoryStore::new(1_000);

@@ -131,9 +131,14 @@ impl Seen {
         }
         .filter(|u| !u.is_empty());
         let source_ip = f.source.and_then(|s| meshward_policy::identity::split_address(s).0);
+        let client_ip = f.remote_ip.or(source_ip);
+        // A peer with a principal is that workload's own address (a pod IP): tracking it as a
+        // client too would double every alert on the principal. A client behind trusted
+        // proxies (an ingress gateway's principal) is someone else and stays.
+        let client_ip = client_ip.filter(|ip| f.principal.is_none() || Some(*ip) != source_ip);
         Seen {
             principal: f.principal.map(str::to_string),
-            client_ip: f.remote_ip.or(source_ip).map(|ip| ip.to_string()),
+            client_ip: client_ip.map(|ip| ip.to_string()),
             user,
             username,
             method: f.method.clone(),
@@ -332,5 +337,35 @@ mod tests {
         let seen = Seen::read(&r, e.analytics(), &headers, Some("sub-1"));
         assert_eq!(seen.username, None, "not an auth endpoint");
         assert_eq!(seen.user.as_deref(), Some("sub-1"), "a verified sub wins");
+    }
+
+    #[test]
+    fn a_peer_with_a_principal_is_not_also_a_client_unless_behind_trusted_proxies() {
+        let headers = vec![("x-forwarded-for".to_string(), "203.0.113.9".to_string())];
+        let req = Request {
+            method: "GET",
+            path: "/products/1",
+            authority: "shop.example",
+            headers: &headers,
+            source_address: Some("10.0.0.7:4000"),
+            mtls: true,
+            peer_uri_san: Some("spiffe://cluster.local/ns/web/sa/frontend"),
+            ..Request::default()
+        };
+        let direct = Engine::from_text("analytics: {}\n").unwrap();
+        let seen = Seen::read(&direct.decide(&req), direct.analytics(), &headers, None);
+        assert_eq!(
+            seen.entities(),
+            [Entity::Principal("spiffe://cluster.local/ns/web/sa/frontend")]
+        );
+        let gateway = Engine::from_text("trusted_proxy_hops: 1\nanalytics: {}\n").unwrap();
+        let seen = Seen::read(&gateway.decide(&req), gateway.analytics(), &headers, None);
+        assert_eq!(
+            seen.entities(),
+            [
+                Entity::Principal("spiffe://cluster.local/ns/web/sa/frontend"),
+                Entity::Client("203.0.113.9")
+            ]
+        );
     }
 }
