@@ -1,4 +1,4 @@
-//! The seven configurations compared, and the Envoy bootstrap of each (nginx's configuration is
+//! The eight configurations compared, and the Envoy bootstrap of each (nginx's configuration is
 //! in [`super::nginx`]).
 
 use std::net::SocketAddr;
@@ -22,8 +22,10 @@ pub enum Configuration {
     WafDetect,
     /// Envoy + meshward WAF, `{"mode":"enforce"}`.
     WafEnforce,
-    /// Envoy + meshward netpolicy with the 1,000-rule document.
+    /// Envoy + meshward netpolicy with the 1,000-rule document (behaviour analytics on, the default).
     Policy1000,
+    /// The same with `analytics: {enabled: false}`: what the analytics cost.
+    Policy1000NoAnalytics,
     /// Envoy + native RBAC with the same 1,000 rules.
     Rbac1000,
     /// nginx + ModSecurity v3 + the same CRS at PL1, enforcing.
@@ -32,12 +34,13 @@ pub enum Configuration {
 
 impl Configuration {
     /// Every configuration, in table order.
-    pub const ALL: [Configuration; 7] = [
+    pub const ALL: [Configuration; 8] = [
         Configuration::EnvoyBare,
         Configuration::EnvoyEmptyWasm,
         Configuration::WafDetect,
         Configuration::WafEnforce,
         Configuration::Policy1000,
+        Configuration::Policy1000NoAnalytics,
         Configuration::Rbac1000,
         Configuration::ModSecurity,
     ];
@@ -50,6 +53,7 @@ impl Configuration {
             Configuration::WafDetect => "Envoy + WAF detect",
             Configuration::WafEnforce => "Envoy + WAF enforce",
             Configuration::Policy1000 => "Envoy + policy (1,000 rules)",
+            Configuration::Policy1000NoAnalytics => "Envoy + policy, analytics off",
             Configuration::Rbac1000 => "Envoy + RBAC (1,000 rules)",
             Configuration::ModSecurity => "nginx + ModSecurity",
         }
@@ -129,6 +133,11 @@ pub fn envoy_bootstrap(
         Configuration::WafDetect => base.filter(wasm_filter(&wasm.waf, r#"{"mode":"detect"}"#)),
         Configuration::WafEnforce => base.filter(wasm_filter(&wasm.waf, r#"{"mode":"enforce"}"#)),
         Configuration::Policy1000 => base.filter(wasm_filter(&wasm.netpolicy, &policy_doc::document().to_string())),
+        Configuration::Policy1000NoAnalytics => {
+            let mut doc = policy_doc::document();
+            doc["analytics"] = json!({ "enabled": false });
+            base.filter(wasm_filter(&wasm.netpolicy, &doc.to_string()))
+        }
         Configuration::Rbac1000 => meshward_envoy::rbac::translate(&policy_doc::document())?
             .into_iter()
             .fold(base, EnvoyConfig::native_filter),

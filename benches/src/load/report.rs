@@ -262,8 +262,8 @@ fn unexpected(cell: &Sample) -> String {
     }
 }
 
-const COLORS: [&str; 7] = [
-    "#9e9e9e", "#616161", "#64b5f6", "#1565c0", "#81c784", "#2e7d32", "#e65100",
+const COLORS: [&str; 8] = [
+    "#9e9e9e", "#616161", "#64b5f6", "#1565c0", "#81c784", "#a5d6a7", "#2e7d32", "#e65100",
 ];
 
 /// The chart: per workload, a bar per configuration, its length the median req/s relative to
@@ -373,6 +373,7 @@ mod tests {
             (Configuration::WafDetect, 3000.0),
             (Configuration::WafEnforce, 8000.0),
             (Configuration::Policy1000, 9500.0),
+            (Configuration::Policy1000NoAnalytics, 9800.0),
             (Configuration::Rbac1000, 10000.0),
             (Configuration::ModSecurity, 500.0),
         ];
@@ -460,7 +461,7 @@ mod tests {
         assert!(svg.starts_with("<svg "));
         assert!(svg.trim_end().ends_with("</svg>"));
         // Legend squares plus one bar per measured cell (and the background).
-        assert_eq!(svg.matches("<rect ").count(), 1 + 7 + 7);
+        assert_eq!(svg.matches("<rect ").count(), 1 + 8 + 8);
         // Envoy bare is the fastest: the full bar room (960 - 230 - 190).
         assert!(svg.contains(r#"width="540.0""#), "{svg}");
         assert!(svg.contains("8000 (80% of empty wasm)"));
