@@ -567,6 +567,22 @@ pub fn parse_document(text: &str) -> Result<PolicyDocument, PolicyError> {
     if text.trim().is_empty() {
         return Ok(PolicyDocument::default());
     }
+    // JSON is what Istio's WasmPlugin and Envoy's typed config hand the filter. It goes to a
+    // JSON parser: the YAML one reads YAML 1.1, where a raw U+2028 or U+2029 in a string is a
+    // line break that folds the spaces after it, so a JSON string would not arrive as written.
+    // Text that only looks like JSON (a YAML flow mapping such as `{mode: enforce}`) is YAML.
+    if text.trim_start().starts_with('{') {
+        match serde_json::from_str::<PolicyDocument>(text) {
+            Ok(doc) => return Ok(doc),
+            Err(e) if e.classify() != serde_json::error::Category::Syntax => {
+                return Err(PolicyError::Syntax {
+                    line: Some(e.line()),
+                    message: e.to_string(),
+                })
+            }
+            Err(_) => {}
+        }
+    }
     serde_yaml_ng::from_str::<PolicyDocument>(text).map_err(|e| PolicyError::Syntax {
         line: e.location().map(|l| l.line()),
         message: e.to_string(),

@@ -675,3 +675,30 @@ fn deprecated_mode_words_are_read_as_detect_and_reported_where_found() {
         "{err}"
     );
 }
+
+/// Found by the policy_document fuzz target: a JSON document (as Istio's WasmPlugin hands it
+/// over) whose string holds a raw U+2028 followed by a space was read by the YAML 1.1 parser,
+/// which folds the line separator and the space after it, so the rule was not the one written.
+#[test]
+fn json_documents_are_read_as_json_and_yaml_flow_mappings_still_parse() {
+    let regex = "^/a\u{2028} b$";
+    let json = serde_json::json!({
+        "policies": [{ "name": "p", "action": "DENY", "rules": [{ "to": [{ "pathRegex": [regex] }] }] }]
+    })
+    .to_string();
+    assert!(json.contains('\u{2028}'), "serde_json writes U+2028 raw: {json}");
+    let doc = meshward_policy::parse_document(&json).unwrap();
+    let again = meshward_policy::parse_document(&serde_json::to_string(&doc).unwrap()).unwrap();
+    assert_eq!(doc, again);
+    let written = serde_json::to_value(&doc).unwrap();
+    assert_eq!(written["policies"][0]["rules"][0]["to"][0]["pathRegex"][0], regex);
+    // A YAML flow mapping is not JSON and stays YAML.
+    let flow = meshward_policy::parse_document("{mode: enforce}").unwrap();
+    assert_eq!(serde_json::to_value(&flow).unwrap()["mode"], "enforce");
+    // JSON with a wrong field is refused with its line.
+    let err = meshward_policy::parse_document("{\n\"mode\": \"enforce\",\n\"bogus\": 1}").unwrap_err();
+    assert!(
+        err.to_string().contains("line 3") || err.to_string().contains("bogus"),
+        "{err}"
+    );
+}
