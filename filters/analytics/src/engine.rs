@@ -419,10 +419,10 @@ impl Analytics {
     }
 }
 
-/// The head of `slot`'s record when it is the entity `fp`'s.
+/// The head of `slot`'s record when it is the entity `fp`'s (someone else's is not decoded).
 fn owned_head<S: Store>(store: &mut S, slot: u32, fp: u64, buf: &mut [u8; RECORD_LEN]) -> Option<Head> {
     match store.load_into(slot, buf) {
-        Some((RECORD_LEN, _)) => Record::head(buf).filter(|h| h.fingerprint == fp),
+        Some((RECORD_LEN, _)) if Record::owner(buf) == Some(fp) => Record::head(buf),
         _ => None,
     }
 }

@@ -7,7 +7,7 @@
 //! owner is idler — sparing a running enforce-mode block when the other is not blocked.
 
 use crate::detectors::DETECTORS;
-use crate::record::{Head, RECORD_LEN};
+use crate::record::{Head, Record, RECORD_LEN};
 use crate::store::{Cas, Store};
 
 /// The two candidate slots of fingerprint `fp` in a table of `slots` (distinct unless the
@@ -71,19 +71,18 @@ impl Judge<'_> {
     pub fn load<S: Store>(&self, store: &mut S, slot: u32, fp: u64, buf: &mut [u8; RECORD_LEN]) -> Seen {
         let (occupant, cas) = match store.load_into(slot, buf) {
             None => (Occupant::Free, None),
-            Some((RECORD_LEN, cas)) => (self.occupant(crate::record::Record::head(buf), fp), Some(cas)),
+            Some((RECORD_LEN, cas)) if Record::owner(buf) == Some(fp) => (Occupant::Mine, Some(cas)),
+            Some((RECORD_LEN, cas)) => (self.occupant(Record::head(buf)), Some(cas)),
             Some((_, cas)) => (Occupant::Free, Some(cas)),
         };
         Seen { slot, cas, occupant }
     }
 
-    fn occupant(&self, head: Option<Head>, fp: u64) -> Occupant {
+    /// What a slot holding someone else's record (or nothing decodable) is to a new entity.
+    fn occupant(&self, head: Option<Head>) -> Occupant {
         let Some(h) = head else {
             return Occupant::Free;
         };
-        if h.fingerprint == fp {
-            return Occupant::Mine;
-        }
         let running = h.until.iter().any(|&u| u > self.now_s);
         // Same rule as the sweep: idle for idle_secs and nothing running.
         if !running && self.now.saturating_sub(h.last_seen) >= self.idle_ms {

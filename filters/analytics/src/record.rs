@@ -154,20 +154,24 @@ impl Record {
         w.buf
     }
 
-    /// Decodes only what placement needs (owner, idleness, blocks); `None` exactly when
-    /// [`Record::from_bytes`] would be, so a slot holding a foreign entity costs no full decode.
-    pub fn head(bytes: &[u8; RECORD_LEN]) -> Option<Head> {
+    /// The owner's fingerprint, reading only the first 12 bytes; `None` exactly when
+    /// [`Record::from_bytes`] would be (a lookup that finds someone else stops here).
+    pub fn owner(bytes: &[u8; RECORD_LEN]) -> Option<u64> {
         let mut r = Reader { buf: bytes, at: 0 };
         let head = r.take::<4>()?;
         if head[0] != VERSION {
             return None;
         }
         EntityKind::from_code(head[1])?;
-        let fingerprint = r.u64()?;
-        if fingerprint == 0 {
-            return None;
-        }
-        let _first_seen = r.u64()?;
+        r.u64().filter(|&fp| fp != 0)
+    }
+
+    /// Decodes only what placement needs (owner, idleness, blocks); `None` exactly when
+    /// [`Record::from_bytes`] would be, so a slot holding a foreign entity costs no full decode.
+    pub fn head(bytes: &[u8; RECORD_LEN]) -> Option<Head> {
+        let fingerprint = Self::owner(bytes)?;
+        // After the 12 bytes `owner` read: first seen (8), last seen (8), until (4 each).
+        let mut r = Reader { buf: bytes, at: 20 };
         let last_seen = r.u64()?;
         let mut until = [0u32; DETECTORS];
         for u in &mut until {
@@ -373,6 +377,7 @@ mod tests {
                 "byte {at}"
             );
             assert!(Record::head(&b).is_none(), "byte {at} = {value}");
+            assert!(Record::owner(&b).is_none(), "byte {at} = {value}");
         }
     }
 
