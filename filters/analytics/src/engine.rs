@@ -354,7 +354,7 @@ impl Analytics {
         for entity in entities {
             let fp = entity.fingerprint(self.key);
             let [first, second] = candidates(fp, self.config.slots);
-            // The first slot, then the second only when the first holds someone else.
+            // The first slot, then the second only when the first does not hold its record.
             let Some(head) = owned_head(store, first, fp, &mut buf).or_else(|| {
                 (second != first)
                     .then(|| owned_head(store, second, fp, &mut buf))

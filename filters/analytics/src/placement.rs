@@ -2,7 +2,8 @@
 //!
 //! Each fingerprint has two candidate slots, from its low and its high 32 bits (independent
 //! bits of one keyed hash, so two entities sharing a first slot rarely share the second). A
-//! lookup reads the first and, only when it holds someone else, the second. A new entity takes
+//! lookup reads the first and, only when that does not hold its record, the second (an entity
+//! placed second stays there even after its first slot empties). A new entity takes
 //! a free candidate (never written, empty, undecodable, or expired), else evicts the one whose
 //! owner is idler — sparing a running enforce-mode block when the other is not blocked.
 

@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use meshward_analytics::{Alert, Analytics, Config, Detector, MemoryStore, Observation};
+use meshward_analytics::{
+    Alert, Analytics, Cas, Config, Detector, MemoryStore, Observation, Store, StoreError, RECORD_LEN,
+};
 
 const T0: u64 = 1_796_672_788_000;
 const SECONDS: u64 = 1_800;
@@ -32,6 +34,47 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+}
+
+/// The in-memory table, counting loads and stores (the per-request cost in the filter, where
+/// each is a shared-data call).
+struct Counting {
+    inner: MemoryStore,
+    loads: u64,
+    stores: u64,
+}
+
+impl Counting {
+    fn new(slots: u32) -> Self {
+        Self {
+            inner: MemoryStore::new(slots),
+            loads: 0,
+            stores: 0,
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} records, {:.3} loads per store",
+            self.inner.occupied(),
+            self.loads as f64 / self.stores.max(1) as f64
+        )
+    }
+}
+
+impl Store for Counting {
+    fn load(&mut self, slot: u32) -> Option<(Vec<u8>, Cas)> {
+        self.loads += 1;
+        self.inner.load(slot)
+    }
+    fn load_into(&mut self, slot: u32, buf: &mut [u8; RECORD_LEN]) -> Option<(usize, Cas)> {
+        self.loads += 1;
+        self.inner.load_into(slot, buf)
+    }
+    fn store(&mut self, slot: u32, bytes: &[u8], cas: Option<Cas>) -> Result<(), StoreError> {
+        self.stores += 1;
+        self.inner.store(slot, bytes, cas)
     }
 }
 
@@ -246,7 +289,7 @@ fn web() -> Outcome {
         ..Config::default()
     };
     let engine = Analytics::new(config).unwrap();
-    let mut store = MemoryStore::new(100_000);
+    let mut store = Counting::new(100_000);
     let mut rng = Rng(0x5eed);
     let clients: Vec<(String, f64)> = (0..1_000)
         .map(|i| {
@@ -284,11 +327,7 @@ fn web() -> Outcome {
             }
         }
     }
-    println!(
-        "web: {requests} requests, {} records, {:?}",
-        store.occupied(),
-        engine.stats()
-    );
+    println!("web: {requests} requests, {}, {:?}", store.summary(), engine.stats());
     assert!(requests > 200_000, "{requests} requests");
     out
 }
@@ -380,7 +419,7 @@ fn mesh() -> Outcome {
         n.learning_secs = 600;
     }
     let engine = Analytics::new(config).unwrap();
-    let mut store = MemoryStore::new(10_000);
+    let mut store = Counting::new(10_000);
     let mut rng = Rng(0xfeed);
     // 20 services, each calling 4 of the endpoints at its own rate; the two seeded ones call
     // the orders endpoint only.
@@ -459,7 +498,7 @@ fn mesh() -> Outcome {
         }
     }
     let stats = engine.stats();
-    println!("mesh: {requests} requests, {} records, {stats:?}", store.occupied());
+    println!("mesh: {requests} requests, {}, {stats:?}", store.summary());
     assert_eq!(stats.evictions, 0, "{stats:?}");
     assert!(requests > 8_000, "{requests} requests");
     out
