@@ -11,7 +11,8 @@ use crate::detectors::{
 };
 use crate::entity::{item_hash, Entity};
 use crate::observation::Observation;
-use crate::record::{Record, RECORD_LEN};
+use crate::placement::{candidates, choose, Judge, Occupant};
+use crate::record::{Head, Record, RECORD_LEN};
 use crate::store::{Store, StoreError};
 use crate::time::{rfc3339, secs};
 
@@ -23,9 +24,9 @@ const HOST_DOMAIN: u8 = 2;
 /// Counters of the table's upkeep (for the filter's metrics).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Records created for an entity in an empty slot.
+    /// Records created for a new entity in a free or expired slot.
     pub created: u64,
-    /// Records that replaced another entity's record in their slot.
+    /// Records that replaced another entity's live record (both candidate slots were taken).
     pub evictions: u64,
     /// Compare-and-swap conflicts (each retried).
     pub conflicts: u64,
@@ -33,7 +34,7 @@ pub struct Stats {
     pub dropped: u64,
     /// Alerts raised.
     pub alerts: u64,
-    /// Idle records cleared by the sweep.
+    /// Idle records cleared by the sweep or replaced by a new entity.
     pub expired: u64,
 }
 
@@ -87,9 +88,10 @@ impl Analytics {
         self.stats.get()
     }
 
-    /// The slot an entity's record lives in.
-    pub fn slot(&self, entity: &Entity<'_>) -> u32 {
-        slot_of(entity.fingerprint(self.key), self.config.slots)
+    /// The two slots an entity's record may live in (first looked up first; equal only in a
+    /// one-slot table).
+    pub fn candidates(&self, entity: &Entity<'_>) -> [u32; 2] {
+        candidates(entity.fingerprint(self.key), self.config.slots)
     }
 
     /// Folds one finished request into its entities' records; the alerts it raised.
@@ -262,7 +264,8 @@ impl Analytics {
         });
     }
 
-    /// Load, bring up to date, apply, store with compare-and-swap; retried on conflict.
+    /// Find the entity's record in one of its two slots (or place a new one), bring it up to
+    /// date, apply, store with compare-and-swap; a conflict retries the whole decision.
     fn update<S: Store>(
         &self,
         entity: Entity<'_>,
@@ -272,31 +275,39 @@ impl Analytics {
         mut apply: impl FnMut(&Self, &mut Record, &mut Vec<Alert>),
     ) {
         let fp = entity.fingerprint(self.key);
-        let slot = slot_of(fp, self.config.slots);
+        let [first, second] = candidates(fp, self.config.slots);
+        let judge = self.judge(facts.now);
         let mut buf = [0u8; RECORD_LEN];
         let mut stats = self.stats.get();
         for _ in 0..self.config.max_retries.max(1) {
-            let (found, cas) = match store.load_into(slot, &mut buf) {
-                None => (None, None),
-                Some((len, cas)) => (
-                    (len == RECORD_LEN).then(|| Record::from_bytes(&buf)).flatten(),
-                    Some(cas),
-                ),
+            let a = judge.load(store, first, fp, &mut buf);
+            let (target, found) = if a.occupant == Occupant::Mine {
+                (a, Record::from_bytes(&buf))
+            } else if second == first {
+                (a, None)
+            } else {
+                let b = judge.load(store, second, fp, &mut buf);
+                if b.occupant == Occupant::Mine {
+                    (b, Record::from_bytes(&buf))
+                } else {
+                    (choose(a, b), None)
+                }
             };
-            let (mut rec, evicted) = match found {
-                Some(r) if r.fingerprint == fp => (r, false),
-                other => (Record::new(entity.kind(), fp, facts.now), other.is_some()),
-            };
+            let mut rec = found.unwrap_or_else(|| Record::new(entity.kind(), fp, facts.now));
             self.refresh(&mut rec, facts.now_s);
             rec.last_seen = rec.last_seen.max(facts.now);
             let mark = alerts.len();
             apply(self, &mut rec, alerts);
-            match store.store(slot, &rec.to_bytes(), cas) {
+            match store.store(target.slot, &rec.to_bytes(), target.cas) {
                 Ok(()) => {
-                    if evicted {
-                        stats.evictions += 1;
-                    } else if rec.first_seen == facts.now && rec.last_seen == facts.now {
-                        stats.created += 1;
+                    match target.occupant {
+                        Occupant::Mine => {}
+                        Occupant::Free => stats.created += 1,
+                        Occupant::Expired => {
+                            stats.created += 1;
+                            stats.expired += 1;
+                        }
+                        Occupant::Taken { .. } => stats.evictions += 1,
                     }
                     stats.alerts += (alerts.len() - mark) as u64;
                     self.stats.set(stats);
@@ -314,6 +325,16 @@ impl Analytics {
         }
         stats.dropped += 1;
         self.stats.set(stats);
+    }
+
+    /// The rules placement judges slots by, at `now`.
+    fn judge(&self, now: u64) -> Judge<'_> {
+        Judge {
+            now,
+            now_s: secs(now),
+            idle_ms: u64::from(self.config.idle_secs) * 1000,
+            enforcing: &self.enforcing,
+        }
     }
 
     /// Brings every detector's time-based state up to `now_s` (lazy decay).
@@ -334,13 +355,16 @@ impl Analytics {
         let mut buf = [0u8; RECORD_LEN];
         for entity in entities {
             let fp = entity.fingerprint(self.key);
-            let Some((RECORD_LEN, _)) = store.load_into(slot_of(fp, self.config.slots), &mut buf) else {
+            let [first, second] = candidates(fp, self.config.slots);
+            // The first slot, then the second only when the first does not hold its record.
+            let Some(head) = owned_head(store, first, fp, &mut buf).or_else(|| {
+                (second != first)
+                    .then(|| owned_head(store, second, fp, &mut buf))
+                    .flatten()
+            }) else {
                 continue;
             };
-            let Some(rec) = Record::from_bytes(&buf).filter(|r| r.fingerprint == fp) else {
-                continue;
-            };
-            for ((d, &until), &on) in Detector::ALL.into_iter().zip(&rec.until).zip(&self.enforcing) {
+            for ((d, &until), &on) in Detector::ALL.into_iter().zip(&head.until).zip(&self.enforcing) {
                 if on && until > now_s {
                     let status = common(&self.config, d).action.status;
                     return Some(Enforcement {
@@ -397,8 +421,12 @@ impl Analytics {
     }
 }
 
-fn slot_of(fp: u64, slots: u32) -> u32 {
-    (fp % u64::from(slots.max(1))) as u32
+/// The head of `slot`'s record when it is the entity `fp`'s (someone else's is not decoded).
+fn owned_head<S: Store>(store: &mut S, slot: u32, fp: u64, buf: &mut [u8; RECORD_LEN]) -> Option<Head> {
+    match store.load_into(slot, buf) {
+        Some((RECORD_LEN, _)) if Record::owner(buf) == Some(fp) => Record::head(buf),
+        _ => None,
+    }
 }
 
 fn common(cfg: &Config, d: Detector) -> &Common {

@@ -3,8 +3,8 @@
 //! responses, new callers and new egress hosts).
 //!
 //! State is one fixed-layout record (≤256 bytes) per entity — a principal, client IP, user,
-//! username, endpoint or workload — in a bounded table of slots (`fingerprint mod slots`; a
-//! colliding entity evicts the record). The table is a [`Store`] read and written with
+//! username, endpoint or workload — in a bounded table of slots (two candidate slots per
+//! fingerprint; a new entity takes a free one or evicts the idler record). The table is a [`Store`] read and written with
 //! compare-and-swap, so the filter can keep it in Envoy shared data across VMs; [`MemoryStore`]
 //! holds it in process. No proxy-wasm dependency. See docs/analytics.md.
 
@@ -19,6 +19,7 @@ pub mod engine;
 pub mod entity;
 pub mod ewma;
 pub mod observation;
+pub mod placement;
 pub mod record;
 pub mod siphash;
 pub mod store;

@@ -154,6 +154,36 @@ impl Record {
         w.buf
     }
 
+    /// The owner's fingerprint, reading only the first 12 bytes; `None` exactly when
+    /// [`Record::from_bytes`] would be (a lookup that finds someone else stops here).
+    pub fn owner(bytes: &[u8; RECORD_LEN]) -> Option<u64> {
+        let mut r = Reader { buf: bytes, at: 0 };
+        let head = r.take::<4>()?;
+        if head[0] != VERSION {
+            return None;
+        }
+        EntityKind::from_code(head[1])?;
+        r.u64().filter(|&fp| fp != 0)
+    }
+
+    /// Decodes only what placement needs (owner, idleness, blocks); `None` exactly when
+    /// [`Record::from_bytes`] would be, so a slot holding a foreign entity costs no full decode.
+    pub fn head(bytes: &[u8; RECORD_LEN]) -> Option<Head> {
+        let fingerprint = Self::owner(bytes)?;
+        // After the 12 bytes `owner` read: first seen (8), last seen (8), until (4 each).
+        let mut r = Reader { buf: bytes, at: 20 };
+        let last_seen = r.u64()?;
+        let mut until = [0u32; DETECTORS];
+        for u in &mut until {
+            *u = r.u32()?;
+        }
+        Some(Head {
+            fingerprint,
+            last_seen,
+            until,
+        })
+    }
+
     /// Decodes a record; `None` (an empty slot) for any other length, version or kind.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let bytes: &[u8; RECORD_LEN] = bytes.try_into().ok()?;
@@ -209,6 +239,17 @@ impl Record {
             egress,
         })
     }
+}
+
+/// The leading fields of an encoded record (see [`Record::head`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The owner's fingerprint.
+    pub fingerprint: u64,
+    /// Last observation, ms.
+    pub last_seen: u64,
+    /// Per detector: blocked or alert suppressed until, seconds.
+    pub until: [u32; DETECTORS],
 }
 
 struct Writer {
@@ -313,6 +354,31 @@ mod tests {
         let bytes = r.to_bytes();
         assert_eq!(bytes.len(), RECORD_LEN);
         assert_eq!(Record::from_bytes(&bytes), Some(r));
+    }
+
+    #[test]
+    fn the_head_agrees_with_the_full_decode() {
+        let r = sample();
+        let bytes = r.to_bytes();
+        let h = Record::head(&bytes).unwrap();
+        assert_eq!(
+            (h.fingerprint, h.last_seen, h.until),
+            (r.fingerprint, r.last_seen, r.until)
+        );
+        for (at, value) in [(0, 0u8), (1, 0), (1, 7), (4, 0)] {
+            let mut b = bytes;
+            b[at] = value;
+            if at == 4 {
+                b[4..12].fill(0);
+            }
+            assert_eq!(
+                Record::head(&b).is_some(),
+                Record::from_bytes(&b).is_some(),
+                "byte {at}"
+            );
+            assert!(Record::head(&b).is_none(), "byte {at} = {value}");
+            assert!(Record::owner(&b).is_none(), "byte {at} = {value}");
+        }
     }
 
     #[test]
