@@ -247,6 +247,19 @@ impl Envoy {
         self.log_text().lines().filter_map(logs::parse_wasm_log).collect()
     }
 
+    /// Every wasm log message that is `prefix` + a JSON object (evidence events, observations,
+    /// alerts), in order, with its level; a line with the prefix but no JSON panics with it.
+    pub fn json_lines(&self, prefix: &str) -> Vec<(String, serde_json::Value)> {
+        self.wasm_logs()
+            .into_iter()
+            .filter_map(|l| {
+                let json = l.message.strip_prefix(prefix)?;
+                let value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{prefix}{json}: {e}"));
+                Some((l.level, value))
+            })
+            .collect()
+    }
+
     /// The probe fixture's lines, in order.
     pub fn probe_lines(&self) -> Vec<ProbeLine> {
         self.wasm_logs()

@@ -36,14 +36,12 @@ const ALERT_PREFIX: &str = "meshward.policy.alert ";
 /// Every alert logged so far, each checked against docs/schema/alert-event.schema.json.
 fn alerts(envoy: &Envoy) -> Vec<Value> {
     envoy
-        .wasm_logs()
+        .json_lines(ALERT_PREFIX)
         .into_iter()
-        .filter_map(|l| {
-            let json = l.message.strip_prefix(ALERT_PREFIX)?;
-            let alert: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        .map(|(level, alert)| {
             EventSchema::Alert.assert_valid(&alert);
-            assert_eq!(l.level, "warning", "alerts are logged at the evidence level: {json}");
-            Some(alert)
+            assert_eq!(level, "warning", "alerts are logged at the evidence level: {alert}");
+            alert
         })
         .collect()
 }
@@ -232,11 +230,9 @@ analytics:
 /// Requests counted by the observation lines in `log` (several windows may each log some).
 fn observed_requests(envoy: &Envoy) -> u64 {
     envoy
-        .wasm_logs()
+        .json_lines("meshward.policy.observation ")
         .iter()
-        .filter_map(|l| l.message.strip_prefix("meshward.policy.observation "))
-        .filter_map(|j| serde_json::from_str::<Value>(j).ok())
-        .map(|e| e["count"].as_u64().unwrap_or(0))
+        .map(|(_, e)| e["count"].as_u64().unwrap_or(0))
         .sum()
 }
 

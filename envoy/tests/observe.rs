@@ -16,16 +16,11 @@ const PREFIX: &str = "meshward.policy.observation ";
 
 /// Every observation line logged so far, with its level, checked against the schema.
 fn observations(envoy: &Envoy) -> Vec<(String, Value)> {
-    envoy
-        .wasm_logs()
-        .into_iter()
-        .filter_map(|l| {
-            let json = l.message.strip_prefix(PREFIX)?;
-            let event: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
-            EventSchema::Observation.assert_valid(&event);
-            Some((l.level, event))
-        })
-        .collect()
+    let lines = envoy.json_lines(PREFIX);
+    for (_, event) in &lines {
+        EventSchema::Observation.assert_valid(event);
+    }
+    lines
 }
 
 /// Requests counted for `path` with status class `class`, summed over lines (several windows,
