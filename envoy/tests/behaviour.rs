@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use behaviour_support::{attacks, run, shop, Client, Rng, Workload};
-use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream};
 use meshward_testkit::schema::EventSchema;
 use serde_json::Value;
 
@@ -79,12 +79,9 @@ fn parse_time_reads_the_alert_format() {
 fn third_party_attack_tools_raise_their_alerts_and_normal_clients_none() {
     let upstream = Upstream::start().expect("starting the upstream");
     upstream.set_handler(shop);
-    let config = EnvoyConfig::new(upstream.addr()).log_level("warning").filter(
-        WasmFilter::new(common::wasm("meshward-netpolicy"), POLICY)
-            .name("meshward_policy")
-            .root_id("meshward_policy")
-            .vm_id("meshward_policy"),
-    );
+    let config = EnvoyConfig::new(upstream.addr())
+        .log_level("warning")
+        .filter(common::policy_filter(POLICY));
     let envoy = Envoy::start(&config).unwrap_or_else(|e| panic!("starting Envoy: {e}"));
     let scratch = envoy.dir().join("tools");
     std::fs::create_dir_all(&scratch).expect("scratch directory");

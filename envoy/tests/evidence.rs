@@ -31,12 +31,7 @@ fn start(prefixes: &[&str], with_waf: bool) -> (Upstream, Envoy) {
                 .vm_id("meshward_waf"),
         );
     }
-    config = config.filter(
-        WasmFilter::new(common::wasm("meshward-netpolicy"), POLICY)
-            .name("meshward_policy")
-            .root_id("meshward_policy")
-            .vm_id("meshward_policy"),
-    );
+    config = config.filter(common::policy_filter(POLICY));
     let mut bootstrap = config.bootstrap();
     let patterns: Vec<Value> = prefixes
         .iter()

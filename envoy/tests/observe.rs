@@ -5,7 +5,7 @@
 
 mod common;
 
-use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream, WasmFilter};
+use meshward_envoy::{Envoy, EnvoyConfig, Request, Upstream};
 use meshward_testkit::schema::EventSchema;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -36,12 +36,9 @@ fn count(events: &[(String, Value)], path: &str, class: &str) -> u64 {
 #[test]
 fn a_tick_logs_what_the_requests_were() {
     let upstream = Upstream::start().expect("starting the upstream");
-    let config = EnvoyConfig::new(upstream.addr()).log_level("warning").filter(
-        WasmFilter::new(common::wasm("meshward-netpolicy"), POLICY)
-            .name("meshward_policy")
-            .root_id("meshward_policy")
-            .vm_id("meshward_policy"),
-    );
+    let config = EnvoyConfig::new(upstream.addr())
+        .log_level("warning")
+        .filter(common::policy_filter(POLICY));
     let envoy = Envoy::start(&config).unwrap_or_else(|e| panic!("starting Envoy: {e}"));
     for _ in 0..3 {
         let r = envoy

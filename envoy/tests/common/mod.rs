@@ -19,6 +19,14 @@ pub fn wasm(crate_name: &str) -> PathBuf {
     }
 }
 
+/// The policy filter with `config` as its policy document, under the names Istio examples use.
+pub fn policy_filter(config: &str) -> WasmFilter {
+    WasmFilter::new(wasm("meshward-netpolicy"), config)
+        .name("meshward_policy")
+        .root_id("meshward_policy")
+        .vm_id("meshward_policy")
+}
+
 /// The probe fixture as a filter with `script` as its plugin configuration.
 pub fn probe(script: &Value) -> WasmFilter {
     let config = match script {
