@@ -64,6 +64,14 @@ pub fn workspace_root() -> PathBuf {
     crate_dir.parent().unwrap_or(crate_dir).to_path_buf()
 }
 
+/// The executable `name` in a directory of `PATH`; `None` when no directory has it.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let dirs = std::env::var_os("PATH")?;
+    std::env::split_paths(&dirs)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
 /// The path in environment variable `name`; `None` when it is unset or empty.
 pub fn env_path(name: &str) -> Option<PathBuf> {
     Resolver::process().env_path(name)

@@ -1,9 +1,8 @@
 //! The third-party tools the behaviour scenario runs as attackers (envoy/tests/behaviour.rs):
 //! Debian's ffuf, gobuster, hydra, siege and wget, installed with apt-get when one is missing.
 
-use std::path::Path;
-
 use anyhow::{bail, Result};
+use meshward_testkit::locate;
 
 /// Each tool's binary and the Debian package that provides it.
 const TOOLS: [(&str, &str); 5] = [
@@ -14,16 +13,11 @@ const TOOLS: [(&str, &str); 5] = [
     ("wget", "wget"),
 ];
 
-/// True when `name` is an executable file in a directory of `PATH`.
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|dir| Path::new(&dir).join(name).is_file()))
-}
-
 /// Makes every tool available: present already, or installed with apt-get as root.
 pub fn ensure_attack_tools() -> Result<()> {
     let missing: Vec<&str> = TOOLS
         .iter()
-        .filter(|(binary, _)| !on_path(binary))
+        .filter(|(binary, _)| locate::on_path(binary).is_none())
         .map(|(_, package)| *package)
         .collect();
     if missing.is_empty() {
@@ -36,7 +30,7 @@ pub fn ensure_attack_tools() -> Result<()> {
     )?;
     let still: Vec<&str> = TOOLS
         .iter()
-        .filter(|(binary, _)| !on_path(binary))
+        .filter(|(binary, _)| locate::on_path(binary).is_none())
         .map(|(binary, _)| *binary)
         .collect();
     if !still.is_empty() {

@@ -267,12 +267,7 @@ impl Workload {
 
 /// A third-party tool's binary, or a panic that says how to install it.
 pub fn tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
+    meshward_envoy::locate::on_path(name).unwrap_or_else(|| {
         panic!(
             "`{name}` is not installed: run `cargo xtask setup` (it installs Debian's ffuf, gobuster, \
              hydra, siege and wget), or `apt-get install ffuf gobuster hydra siege wget`"
